@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# One thread per numeric library: runs are single-threaded and deterministic.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 POLARS_MAX_THREADS=1
+export MPLBACKEND=Agg
+
+.PHONY: demo test test-fast bench lint reference clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: reinstall only when the project's dependency files change.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed
+	$(BIN)/fraudsim run scenarios/quickstart.toml
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
+
+lint: $(VENV)/.installed-test
+	$(PIP) 'ruff==0.17.5'
+	$(BIN)/ruff check sim tests benchmarks
+
+reference: $(VENV)/.installed
+	$(BIN)/python -m sim.docgen > docs/scenario-reference.md
+
+clean:
+	rm -rf $(VENV) reports/*/ .pytest_cache
