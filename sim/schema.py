@@ -1,0 +1,565 @@
+"""The scenario schema: frozen pydantic models that refuse unknown keys.
+
+The engine takes a :class:`Scenario`, never a path or a dict. Only
+:mod:`sim.scenario` reads files. Every field carries a description and, where
+it has one, a unit; `docs/scenario-reference.md` is generated from them
+(`python -m sim.docgen`). Defaults come from `../shared/DOMAIN.md`; the
+reference cites the facts behind them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+from .units import DAY, format_duration, parse_duration
+
+CATEGORIES = (
+    "groceries",
+    "fuel",
+    "restaurants",
+    "retail",
+    "electronics",
+    "digital_goods",
+    "gift_cards",
+    "travel",
+)
+Category = Literal[
+    "groceries",
+    "fuel",
+    "restaurants",
+    "retail",
+    "electronics",
+    "digital_goods",
+    "gift_cards",
+    "travel",
+]
+
+MAX_CUSTOMERS = 10_000_000
+MAX_MERCHANTS = 1_000_000
+MAX_TRANSACTIONS_PER_RUN = 2_000_000_000
+MAX_HISTORY = 365 * DAY
+MAX_HORIZON = 5 * 365 * DAY
+MAX_WARMUP = 3 * 365 * DAY
+
+
+def _duration(text: Any) -> float:
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ValueError(f"{text!r} is not a duration; write a string such as \"30d\"")
+    if isinstance(text, int | float):
+        if text == 0:
+            return 0.0
+        raise ValueError(f"{text!r} has no unit; write it as a string such as \"{text}d\"")
+    return parse_duration(text)
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    Field(json_schema_extra={"unit": "duration"}),
+]
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Finite = Annotated[float, AfterValidator(_finite)]
+Share = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_finite)]
+def _warmup(value: Any) -> Any:
+    return value if value == "auto" else _duration(value)
+
+
+Warmup = Annotated[
+    float | Literal["auto"],
+    BeforeValidator(_warmup),
+    PlainSerializer(lambda v: v if v == "auto" else format_duration(v), return_type=str),
+    Field(json_schema_extra={"unit": "duration or \"auto\""}),
+]
+
+Money = Annotated[float, Field(ge=0.0), AfterValidator(_finite), Field(json_schema_extra={"unit": "money"})]
+PositiveFloat = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0), AfterValidator(_finite)]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a usable name; use letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+
+
+class Strict(BaseModel):
+    """A frozen model that refuses unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------- delays
+
+
+class FixedDelay(Strict):
+    """Every label arrives exactly `value` after its transaction."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: Duration = Field(description="the delay")
+
+
+class ExponentialDelay(Strict):
+    """Memoryless delays, given by their mean or their median (one of the two)."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean: Duration | None = Field(None, description="mean delay (give this or `median`)")
+    median: Duration | None = Field(None, description="median delay (give this or `mean`)")
+
+    @model_validator(mode="after")
+    def _one_centre(self) -> ExponentialDelay:
+        _require_one_centre(self.mean, self.median)
+        return self
+
+
+class LognormalDelay(Strict):
+    """Right-skewed delays: `log(delay)` is normal with spread `sigma`."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    median: Duration | None = Field(None, description="median delay (give this or `mean`)")
+    mean: Duration | None = Field(None, description="mean delay (give this or `median`)")
+    sigma: PositiveFloat = Field(1.0, description="standard deviation of log(delay)")
+
+    @model_validator(mode="after")
+    def _one_centre(self) -> LognormalDelay:
+        _require_one_centre(self.mean, self.median)
+        return self
+
+
+class GammaDelay(Strict):
+    """Gamma-distributed delays with a `shape` (1 is exponential; larger is tighter)."""
+
+    dist: Literal["gamma"] = "gamma"
+    shape: PositiveFloat = Field(2.0, description="shape parameter k")
+    mean: Duration | None = Field(None, description="mean delay (give this or `median`)")
+    median: Duration | None = Field(None, description="median delay (give this or `mean`)")
+
+    @model_validator(mode="after")
+    def _one_centre(self) -> GammaDelay:
+        _require_one_centre(self.mean, self.median)
+        return self
+
+
+class EmpiricalDelay(Strict):
+    """A table of delays and their probabilities (normalised to sum to one)."""
+
+    dist: Literal["empirical"] = "empirical"
+    delays: list[Duration] = Field(description="the possible delays", min_length=1)
+    probabilities: list[PositiveFloat] = Field(description="their relative probabilities")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> EmpiricalDelay:
+        if len(self.delays) != len(self.probabilities):
+            raise ValueError("`delays` and `probabilities` must have the same length")
+        return self
+
+
+SimpleDelay = Annotated[
+    FixedDelay | ExponentialDelay | LognormalDelay | GammaDelay | EmpiricalDelay,
+    Field(discriminator="dist"),
+]
+
+
+class MixtureDelay(Strict):
+    """A weighted mixture of simple delay distributions."""
+
+    dist: Literal["mixture"] = "mixture"
+    components: list[SimpleDelay] = Field(description="the component distributions", min_length=1)
+    weights: list[PositiveFloat] = Field(description="their relative weights")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> MixtureDelay:
+        if len(self.components) != len(self.weights):
+            raise ValueError("`components` and `weights` must have the same length")
+        return self
+
+
+Delay = Annotated[
+    FixedDelay | ExponentialDelay | LognormalDelay | GammaDelay | EmpiricalDelay | MixtureDelay,
+    Field(discriminator="dist"),
+]
+
+
+def _require_one_centre(mean: float | None, median: float | None) -> None:
+    if (mean is None) == (median is None):
+        raise ValueError("give exactly one of `mean` and `median`")
+    if (mean or median or 0.0) <= 0.0:
+        raise ValueError("the mean or median delay must be longer than 0s")
+
+
+# --------------------------------------------------------------------------- world
+
+
+class Season(Strict):
+    """Honest traffic multiplied by `factor` from `start` to `end` (times from t = 0)."""
+
+    start: Duration = Field(description="start of the season, from t = 0 (history is negative time)")
+    end: Duration = Field(description="end of the season")
+    factor: PositiveFloat = Field(description="multiplier on every customer's rate")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Season:
+        if self.end <= self.start:
+            raise ValueError("`end` must come after `start`")
+        return self
+
+
+class Population(Strict):
+    """Customers (one card each) and merchants."""
+
+    customers: int = Field(20_000, ge=1, le=MAX_CUSTOMERS, description="number of cardholders")
+    merchants: int = Field(2_000, ge=1, le=MAX_MERCHANTS, description="number of merchants")
+    tx_per_customer_day: PositiveFloat = Field(
+        0.5, le=100, description="mean honest transactions per customer per day (DOMAIN §6: 11–23 a month)"
+    )
+    rate_shape: PositiveFloat = Field(
+        2.0, description="gamma shape of per-customer daily rates (smaller = more heterogeneous)"
+    )
+    amount_median: Money = Field(25.0, gt=0, description="median honest amount (DOMAIN §6)")
+    amount_sigma: PositiveFloat = Field(0.8, description="spread of log(amount) within a customer")
+    amount_spread: PositiveFloat = Field(0.6, description="spread of customers' log median amounts")
+    cnp_share: Share = Field(0.35, description="mean share of card-not-present transactions")
+    preferred_merchants: int = Field(8, ge=1, le=100, description="merchants a customer returns to")
+    explore: Share = Field(0.1, description="share of transactions at a merchant outside the preferred set")
+    diurnal: Literal["retail", "flat"] = Field(
+        "retail", description="hour-of-day curve: `retail` (busy at midday, quiet at night) or `flat`"
+    )
+    weekly: Literal["retail", "flat"] = Field(
+        "retail", description="day-of-week curve: `retail` (busiest Saturday) or `flat`; t = 0 is a Monday"
+    )
+    seasons: list[Season] = Field(default_factory=list, description="seasonal multipliers on honest traffic")
+
+
+class Tactic(Strict):
+    """One way a crew can cash out a card: what the detector sees of an attempt."""
+
+    name: Name = Field(description="the tactic's name (shown in reports)")
+    category: Category = Field(description="merchant category attacked")
+    channel: Literal["cnp", "cp"] = Field(description="card-not-present (online) or card-present")
+    amount_min: Money = Field(gt=0, description="smallest amount tried")
+    amount_max: Money = Field(gt=0, description="largest amount tried")
+    hours: tuple[int, int] = Field(
+        (0, 24), description="local hours [start, end) when attempts are made; start > end wraps midnight"
+    )
+    weight: PositiveFloat = Field(1.0, description="relative share of attempts (static crews)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Tactic:
+        if self.amount_max < self.amount_min:
+            raise ValueError("`amount_max` must be at least `amount_min`")
+        start, end = self.hours
+        if not (0 <= start <= 23 and 1 <= end <= 24) or start == end:
+            raise ValueError("`hours` must be [start, end) with 0 <= start <= 23, 1 <= end <= 24, start != end")
+        return self
+
+
+# Mean attempt about €120, most of it card-not-present (DOMAIN §1, §5: €87 per fraud in the EEA,
+# CNP 73–79 % of fraud value; electronics and gift cards targeted; night-time risk).
+DEFAULT_TACTICS = (
+    Tactic(name="electronics-online", category="electronics", channel="cnp", amount_min=40, amount_max=300, weight=3),
+    Tactic(name="gift-cards-online", category="gift_cards", channel="cnp", amount_min=20, amount_max=200, weight=2),
+    Tactic(name="digital-small", category="digital_goods", channel="cnp", amount_min=5, amount_max=50, weight=3),
+    Tactic(name="retail-in-store", category="retail", channel="cp", amount_min=20, amount_max=200, weight=1),
+    Tactic(name="night-travel", category="travel", channel="cnp", amount_min=80, amount_max=500,
+           hours=(0, 6), weight=1),
+)
+
+
+class Crew(Strict):
+    """A group of identical fraud crews working stolen cards."""
+
+    name: Name | None = Field(None, description="name of this crew group (default `crews-<i>`)")
+    strategy: Literal["static"] = Field("static", description="how the crews choose tactics")
+    count: int = Field(1, ge=0, le=10_000, description="number of crews in this group")
+    cards_per_day: NonNegativeFloat = Field(
+        1.0, le=100_000, description="compromised cards each crew obtains per day (Poisson arrivals)"
+    )
+    attempts_per_day: PositiveFloat = Field(
+        3.0, le=1000, description="attempts per active card per day (DOMAIN §5: about 3)"
+    )
+    spree: Duration = Field("4d", description="how long a crew keeps using a card (DOMAIN §5: 2–7 days)")
+    max_declines: int = Field(3, ge=1, description="declines after which a crew abandons a card")
+    tactics: list[Tactic] = Field(
+        default_factory=lambda: list(DEFAULT_TACTICS), min_length=1, description="the tactics in play"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Crew:
+        if self.spree <= 0:
+            raise ValueError("`spree` must be longer than 0s")
+        names = [t.name for t in self.tactics]
+        if len(set(names)) != len(names):
+            raise ValueError("tactic names must be unique within a crew group")
+        return self
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _lognormal(median: str, sigma: float) -> LognormalDelay:
+    return LognormalDelay(median=median, sigma=sigma)
+
+
+class Chargeback(Strict):
+    """Approved fraud disputed by the cardholder through the card scheme: slow."""
+
+    share: Share = Field(0.4, description="share of approved fraud that ends in a chargeback (DOMAIN §2)")
+    delay: Delay = Field(
+        default_factory=lambda: _lognormal("30d", 0.67),
+        description="time from transaction to chargeback (DOMAIN §2: median about 30 days)",
+    )
+    window: Duration = Field(
+        "120d", description="dispute window: a chargeback whose delay would exceed it is never filed"
+    )
+
+
+class CustomerReport(Strict):
+    """Approved fraud the cardholder reports to the issuer: fast."""
+
+    share: Share = Field(0.5, description="share of approved fraud the cardholder reports (DOMAIN §2: 54 %)")
+    delay: Delay = Field(
+        default_factory=lambda: _lognormal("2d", 1.0), description="time from transaction to report"
+    )
+
+
+class Maturity(Strict):
+    """An approved transaction with no fraud label after `window` is labelled legitimate."""
+
+    window: Duration = Field("90d", description="age at which an unreported approved transaction matures")
+
+
+class Labels(Strict):
+    """Where the truth comes from, and when."""
+
+    chargeback: Chargeback = Field(default_factory=Chargeback, description="chargebacks")
+    customer_report: CustomerReport = Field(default_factory=CustomerReport, description="cardholder reports")
+    maturity: Maturity = Field(default_factory=Maturity, description="maturity labels")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Labels:
+        if self.chargeback.share + self.customer_report.share > 1.0 + 1e-12:
+            raise ValueError(
+                "`chargeback.share` + `customer_report.share` must be at most 1 "
+                "(the rest of approved fraud is never reported)"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- detector
+
+
+class Policy(Strict):
+    """The expected-cost decision rule (DESIGN §4) and the money it counts."""
+
+    fraud_fee: Money = Field(25.0, description="cost of a fraud on top of its amount (chargeback fee; DOMAIN §4)")
+    decline_fixed: Money = Field(
+        30.0, description="fixed cost of declining a legitimate transaction (churn; DOMAIN §4)"
+    )
+    decline_rate: Share = Field(0.3, description="cost of a false decline per unit of amount (lost margin)")
+    review_cost: Money = Field(5.0, description="cost of one investigator review (DOMAIN §4)")
+
+
+class Rules(Strict):
+    """Hand-written thresholds: the `rules` learner, the history's policy and the fallback."""
+
+    max_amount: Money = Field(2500.0, description="decline any transaction above this amount")
+    max_cnp_amount: Money = Field(1200.0, description="decline card-not-present transactions above this amount")
+    risky_categories: list[Category] = Field(
+        default_factory=lambda: ["gift_cards", "electronics"], description="categories with a lower limit"
+    )
+    max_risky_amount: Money = Field(600.0, description="decline risky-category transactions above this amount")
+    max_velocity: PositiveFloat = Field(
+        5.0, description="decline when the card's earlier attempts in the last day (decayed count) exceed this"
+    )
+    hit_score: Share = Field(0.9, description="fraud probability the rules report when a rule fires")
+    base_score: Share = Field(0.002, description="fraud probability the rules report otherwise")
+
+
+# --------------------------------------------------------------------------- arms
+
+
+class _Arm(Strict):
+    name: Name = Field(description="the arm's name, unique in the scenario")
+
+
+class OnlineArm(_Arm):
+    """A river model that learns from each tick's label events (`learn_many`)."""
+
+    learner: Literal["online"] = "online"
+    model: Literal["logistic"] = Field("logistic", description="river model")
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer")
+    lr: PositiveFloat = Field(0.05, description="learning rate")
+    scaling: bool = Field(True, description="standardise features online before the model")
+    history_epochs: int = Field(3, ge=1, le=100, description="passes over the history for the first model")
+
+
+class BatchArm(_Arm):
+    """A scikit-learn model retrained every `every` on the labels in `window`."""
+
+    learner: Literal["batch"] = "batch"
+    model: Literal["logistic"] = Field("logistic", description="scikit-learn model")
+    every: Duration = Field("7d", description="time between retrains")
+    window: Duration = Field("60d", description="train on label events that arrived within this window")
+    deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
+    max_rows: int = Field(
+        200_000, ge=100, description="cap on training rows: negatives are subsampled and reweighted above it"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> BatchArm:
+        if self.every <= 0 or self.window <= 0:
+            raise ValueError("`every` and `window` must be longer than 0s")
+        return self
+
+
+class StaticArm(_Arm):
+    """Trained once on the history, never again."""
+
+    learner: Literal["static"] = "static"
+    model: Literal["logistic"] = Field("logistic", description="scikit-learn model")
+
+
+class OracleArm(_Arm):
+    """Learns online from the true label of every transaction at the next tick."""
+
+    learner: Literal["oracle"] = "oracle"
+    censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer")
+    lr: PositiveFloat = Field(0.05, description="learning rate")
+    history_epochs: int = Field(3, ge=1, le=100, description="passes over the history for the first model")
+
+
+class RulesArm(_Arm):
+    """The hand-written thresholds of `[rules]`; never learns."""
+
+    learner: Literal["rules"] = "rules"
+
+
+Arm = Annotated[OnlineArm | BatchArm | StaticArm | OracleArm | RulesArm, Field(discriminator="learner")]
+
+DEFAULT_ARMS = (
+    OnlineArm(name="online"),
+    BatchArm(name="batch-weekly", every="7d", window="60d"),
+    StaticArm(name="static"),
+    RulesArm(name="rules"),
+)
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    """Everything one simulation needs."""
+
+    name: Name = Field(description="the scenario's name; outputs go to `reports/<name>/`")
+    description: str = Field("", description="what the scenario shows, in a sentence or two")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="the one seed every random stream derives from")
+    horizon: Duration = Field("60d", description="simulated time after t = 0, where money is counted")
+    history: Duration = Field(
+        "60d", description="labelled period before t = 0 under the `rules` policy; trains every first model"
+    )
+    warmup: Warmup = Field(
+        "auto",
+        description="time the world runs under `rules` before t = 0 so the label stream is in steady "
+        "state; `auto` = longest label delay + longest batch window (at least the history)",
+    )
+    tick: Duration = Field(
+        "15m", description="micro-batch length: the model is constant within a tick; must divide a day"
+    )
+    currency: Literal["EUR", "USD", "GBP"] = Field("EUR", description="currency of every amount")
+    population: Population = Field(default_factory=Population, description="customers and merchants")
+    crews: list[Crew] = Field(default_factory=lambda: [Crew(name="crews-1")], description="fraud crews")
+    labels: Labels = Field(default_factory=Labels, description="label sources and delays")
+    policy: Policy = Field(default_factory=Policy, description="decision rule and costs")
+    rules: Rules = Field(default_factory=Rules, description="the rules baseline")
+    arms: list[Arm] = Field(
+        default_factory=lambda: list(DEFAULT_ARMS), min_length=1, description="the detectors compared"
+    )
+    replications: int = Field(
+        1, ge=1, le=10_000, description="independent worlds per arm, each from a seed derived from `seed`"
+    )
+    fraudsim_version: str | None = Field(
+        None, description="written into `scenario.resolved.toml`; informational when read back"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_crews(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("crews"), list):
+            crews = [
+                {**crew, "name": f"crews-{i + 1}"} if isinstance(crew, dict) and "name" not in crew else crew
+                for i, crew in enumerate(data["crews"])
+            ]
+            data = {**data, "crews": crews}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        tick = self.tick
+        if tick < 1.0 or DAY % tick != 0:
+            raise ValueError(
+                f"tick: {format_duration(tick)} does not divide one day evenly; use e.g. 1m, 5m, 15m, 1h"
+            )
+        if self.horizon < tick or self.horizon % tick != 0 or self.horizon > MAX_HORIZON:
+            raise ValueError(
+                f"horizon: must be a whole number of ticks ({format_duration(tick)}) between one tick and 5y"
+            )
+        if self.history < DAY or self.history % tick != 0 or self.history > MAX_HISTORY:
+            raise ValueError(
+                f"history: must be a whole number of ticks ({format_duration(tick)}) from 1d to 365d"
+            )
+        if self.warmup != "auto" and (
+            self.warmup < self.history or self.warmup % tick != 0 or self.warmup > MAX_WARMUP
+        ):
+            raise ValueError(
+                f"warmup: must be \"auto\" or a whole number of ticks from the history ({format_duration(self.history)}) to 3y"
+            )
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arms: arm names must be unique")
+        crew_names = [crew.name for crew in self.crews]
+        if len(set(crew_names)) != len(crew_names):
+            raise ValueError("crews: crew group names must be unique")
+        days = (self.history + self.horizon) / DAY
+        expected = self.population.customers * self.population.tx_per_customer_day * days
+        if expected > MAX_TRANSACTIONS_PER_RUN:
+            raise ValueError(
+                f"population: about {expected:.3g} honest transactions per run exceeds the "
+                f"limit of {MAX_TRANSACTIONS_PER_RUN:.0e}; reduce customers, tx_per_customer_day, "
+                "history or horizon"
+            )
+        return self
+
+    def arm(self, name: str) -> Arm:
+        """The arm called `name`."""
+        for arm in self.arms:
+            if arm.name == name:
+                return arm
+        raise KeyError(name)

@@ -1,0 +1,137 @@
+"""Every kind of bad input exits with status 2 and one message naming the file and key — never a traceback."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import tomli_w
+
+from sim.cli import main
+from sim.scenario import ScenarioError, load_scenario, validate
+
+from .conftest import TINY
+
+
+def _run_cli(capsys, *args) -> tuple[int, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def _file(tmp_path, text: str | bytes, name="bad.toml"):
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _with(**changes):
+    data = copy.deepcopy(TINY)
+    for dotted, value in changes.items():
+        node = data
+        keys = dotted.split("__")
+        for key in keys[:-1]:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+        node[keys[-1]] = value
+    return tomli_w.dumps(data)
+
+
+CASES = [
+    # (description, file text, expected key path in the message, words that must appear)
+    ("unknown key at depth", _with(arms__1__wndow="7d"), "arms.batch.wndow", ["unknown key", "did you mean 'window'"]),
+    ("unknown top-level key", _with(horizn="3d"), "horizn", ["unknown key", "allowed keys here"]),
+    ("misspelt unit", _with(horizon="3 days"), "horizon", ["not a duration", "30s"]),
+    ("number without unit", _with(horizon=30), "horizon", ["no unit"]),
+    ("negative number", _with(population__customers=-5), "population.customers", ["greater than or equal to 1"]),
+    ("non-finite number", _with(policy__fraud_fee=float("nan")), "policy.fraud_fee", ["greater than or equal to 0"]),
+    ("infinite number", _with(population__tx_per_customer_day=float("inf")), "population.tx_per_customer_day",
+     ["less than or equal to 100"]),
+    ("infinite money", _with(policy__decline_fixed=float("inf")), "policy.decline_fixed", ["finite"]),
+    ("history too long", _with(history="400d"), "history", ["365d"]),
+    ("warm-up too long", _with(warmup="5y"), "warmup", ["3y"]),
+    ("warm-up shorter than history", _with(warmup="3d"), "warmup", ["history"]),
+    ("wrong type", _with(crews__0__count="many"), "crews.static.count", ["valid integer"]),
+    ("wrong choice", _with(arms__0__learner="onlin"), "arms.online", ["'online'", "'batch'"]),
+    ("bad delay table", _with(labels__chargeback__delay={"dist": "lognormal", "sigma": 1.0}), "labels.chargeback.delay",
+     ["exactly one of `mean` and `median`"]),
+    ("population too large", _with(population__customers=10_000_000, population__tx_per_customer_day=50),
+     "population", ["reduce customers"]),
+    ("tick that does not divide a day", _with(tick="7m"), "tick", ["divide one day"]),
+    ("duplicate arm names", _with(arms__1__name="online"), "arms", ["unique"]),
+    ("shares over one", _with(labels__chargeback__share=0.8), "labels", ["at most 1"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "text", "key", "words"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_scenario_exits_2_with_file_and_key(tmp_path, capsys, command, what, text, key, words):
+    path = _file(tmp_path, text)
+    status, output = _run_cli(capsys, command, str(path), "--quiet" if command == "run" else "--set=seed=1",
+                              *(["--out", str(tmp_path / "out")] if command == "run" else []))  # fmt: skip
+    assert status == 2
+    assert "Traceback" not in output
+    assert str(path) in output
+    assert f": {key}:" in output
+    for word in words:
+        assert word in output
+    assert not (tmp_path / "out").exists()
+
+
+FILE_CASES = [
+    ("TOML syntax error", "name = \"x\"\nhorizon = [\nseed = 1\n", ["not valid TOML", "line 3"]),
+    ("empty file", "   \n", ["is empty"]),
+    ("binary file", b"\x00\x01\x02PK", ["binary"]),
+    ("not UTF-8", b"name = \"\xff\xfe\"", ["not UTF-8"]),
+]
+
+
+@pytest.mark.parametrize(("what", "text", "words"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_unreadable_files(tmp_path, capsys, what, text, words):
+    path = _file(tmp_path, text)
+    status, output = _run_cli(capsys, "validate", str(path))
+    assert status == 2 and "Traceback" not in output and str(path) in output
+    for word in words:
+        assert word in output
+
+
+def test_missing_file_and_directory(tmp_path, capsys):
+    status, output = _run_cli(capsys, "run", str(tmp_path / "nope.toml"))
+    assert status == 2 and "no such file" in output and "nope.toml" in output
+    status, output = _run_cli(capsys, "validate", str(tmp_path))
+    assert status == 2 and "is a directory" in output
+
+
+def test_bad_override_names_the_option(tiny_file, capsys):
+    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "arms.onlin.lr=0.1")
+    assert status == 2 and "--set arms.onlin.lr" in output and "entries are: online, batch" in output
+    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "horizon")
+    assert status == 2 and "key.path=value" in output
+    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "arms.online.lr=-1")
+    assert status == 2 and "arms.online.lr" in output and "greater than 0" in output
+
+
+def test_overrides_reach_the_scenario(tiny_file):
+    scenario = load_scenario(tiny_file, ["horizon=2d", "arms.online.lr=0.2", "crews.static.count=5",
+                                         "population.seasons=[{start='1d', end='2d', factor=3.0}]"])  # fmt: skip
+    assert scenario.horizon == 2 * 86400
+    assert scenario.arm("online").lr == 0.2
+    assert scenario.crews[0].count == 5
+    assert scenario.population.seasons[0].factor == 3.0
+
+
+def test_failed_run_keeps_previous_output(tiny_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("previous")
+    status, _ = _run_cli(capsys, "run", str(tiny_file), "--out", str(out), "--set", "horizon=1 day", "--quiet")
+    assert status == 2
+    assert (out / "summary.json").read_text() == "previous"
+
+
+def test_error_object_carries_parts():
+    with pytest.raises(ScenarioError) as caught:
+        validate({"name": "x", "population": {"customers": 0}}, "here.toml")
+    assert (caught.value.file, caught.value.key) == ("here.toml", "population.customers")

@@ -1,0 +1,39 @@
+"""The one duration parser."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.units import DAY, UNITS, format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("2h", 7200), ("3d", 3 * DAY), ("2w", 14 * DAY), ("1mo", 30 * DAY),
+     ("1y", 365 * DAY), ("1.5h", 5400), ("0s", 0), (".5d", 43200), (" 7d ", 7 * DAY)],
+)  # fmt: skip
+def test_parses_every_unit(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["3 days", "3", "d", "-1d", "1e3s", "", "3dd", "1 mo", "3D", "1.d", "inf", "nand"])
+def test_refuses_malformed(text):
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+@given(st.integers(min_value=0, max_value=10**6), st.sampled_from(sorted(UNITS)))
+def test_number_times_unit(count, unit):
+    assert parse_duration(f"{count}{unit}") == count * UNITS[unit]
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_format_round_trips_whole_seconds(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+@given(st.floats(min_value=0, max_value=1e7, allow_nan=False).map(lambda x: round(x, 3)))
+def test_format_round_trips_fractions(seconds):
+    assert parse_duration(format_duration(seconds)) == pytest.approx(seconds, rel=1e-12, abs=1e-9)
