@@ -1,0 +1,316 @@
+"""One arm, one world: the processes of DESIGN §1 wired on a SimPy environment.
+
+The traffic process wakes at every tick boundary and, in this order:
+
+1. hands the label events that arrived by now to the learner and to the
+   features (so nothing is learnt before it arrives);
+2. lets the learner retrain or deploy if its schedule says so;
+3. draws the tick's honest transactions (from the day's batch) and the crews'
+   attempts, computes point-in-time features, scores them with the deployed
+   model and decides;
+4. records the tick, updates the running aggregates, tells each crew its own
+   decisions, and schedules the label events those transactions will produce.
+
+A warm-up under the ``rules`` policy runs before t = 0 so that the label
+stream is in steady state when the arms start (see ``docs/concepts.md``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from .detect.features import FEATURES, FeatureState
+from .detect.policy import decide
+from .detect.store import FeatureStore
+from .feedback.labels import LabelDraws, LabelEvents, LabelModel, LabelQueue
+from .learn.learners import History, Learner, ModelEvent, RulesLearner, fit_first_model, make_learner
+from .results import ArmRecorder
+from .rng import Streams
+from .schema import Arm, BatchArm, Scenario
+from .units import DAY
+from .world.crews import Crew, build_crews
+from .world.population import Population, build_population
+from .world.traffic import Transactions, draw_day
+
+
+@dataclass
+class World:
+    """The state that carries over from the warm-up into every arm's world."""
+
+    population: Population
+    features: FeatureState
+    crews: list[Crew]
+    store: FeatureStore
+    queue: LabelQueue
+
+
+@dataclass
+class _Day:
+    """The current day's honest traffic and its label draws, consumed tick by tick."""
+
+    day: int
+    tx: Transactions
+    draws: LabelDraws
+    cursor: int = 0
+
+
+@dataclass
+class _Collected:
+    """Label events kept during the warm-up for the history (see :func:`warm_up`)."""
+
+    since: float
+    parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)
+
+
+class Engine:
+    """Runs one learner in one world from ``start`` to ``end``."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        streams: Streams,
+        world: World,
+        learner: Learner,
+        recorder: ArmRecorder | None,
+        start: float,
+        end: float,
+        progress: Callable[[float], None] | None = None,
+    ):
+        self.scenario = scenario
+        self.streams = streams
+        self.world = world
+        self.learner = learner
+        self.recorder = recorder
+        self.start, self.end = start, end
+        self.progress = progress
+        self.labels = LabelModel(scenario.labels)
+        self.model_events: list[ModelEvent] = []
+        self.transactions = 0
+        self._day: _Day | None = None
+        self._crew_label_rng: dict[int, tuple[int, np.random.Generator]] = {}
+        self._truth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.collected: _Collected | None = None
+
+    # ----------------------------------------------------------------- processes
+
+    def run(self) -> None:
+        env = simpy.Environment(initial_time=self.start)
+        env.process(self._traffic(env))
+        env.run(until=self.end)
+
+    def _traffic(self, env: simpy.Environment):
+        tick = self.scenario.tick
+        while env.now < self.end:
+            self.step(env.now)
+            yield env.timeout(tick)
+
+    # ----------------------------------------------------------------- one tick
+
+    def step(self, now: float) -> None:
+        self._deliver(now)
+        for event in self.learner.at_boundary(now):
+            self.model_events.append(event)
+        tx, draws = self._attempts(now)
+        if len(tx) == 0:
+            return
+        world = self.world
+        X, velocity = world.features.compute(tx, world.population.merchant_category)
+        p = self.learner.predict_proba(X)
+        declined = decide(p, tx.amount, self.scenario.policy)
+
+        ids = world.store.append(X, tx.merchant, tx.card, now)
+        world.features.record(tx, velocity, ~declined)
+        self._tell_crews(tx, declined)
+        events = self.labels.events(ids, tx.t, tx.is_fraud, declined, draws)
+        world.queue.push(events)
+        if self.learner.feedback.startswith("truth"):
+            known = ~declined if self.learner.feedback == "truth_censored" else np.ones(len(tx), bool)
+            self._truth = (X[known], tx.is_fraud[known].astype(np.int8), ids[known])
+        if self.recorder is not None:
+            self.recorder.tick(now, tx, ids, p, declined)
+        self.transactions += len(tx)
+
+    def _deliver(self, now: float) -> None:
+        """Hand arrived label events to the features and the learner."""
+        world = self.world
+        if self._truth is not None:
+            X, y, ids = self._truth
+            self.learner.learn(X, y, np.full(len(y), now), ids, now)
+            self._truth = None
+        due = world.queue.pop_due(now)
+        if len(due) == 0:
+            return
+        X = world.store.features(due.tx_id)
+        world.features.learn_labels(world.store.merchant(due.tx_id), due.value)
+        if self.learner.feedback == "labels":
+            self.learner.learn(X, due.value, due.label_at, due.tx_id, now)
+        if self.collected is not None:
+            keep = due.label_at >= self.collected.since
+            if keep.any():
+                self.collected.parts.append((X[keep], due.take(keep)))
+        if self.recorder is not None:
+            self.recorder.labels(due, now)
+
+    def _attempts(self, now: float) -> tuple[Transactions, LabelDraws]:
+        """The tick's honest transactions and crew attempts, in time order, with label draws."""
+        honest, honest_draws = self._honest(now)
+        parts, draws = [honest], [honest_draws]
+        for crew in self.world.crews:
+            attempts = crew.plan(now, self.scenario.tick, self.world.population)
+            if len(attempts):
+                parts.append(attempts)
+                draws.append(self.labels.draw(self._crew_rng(crew.crew_id, now), len(attempts)))
+        if len(parts) == 1:
+            return honest, honest_draws
+        tx = Transactions.concat(parts)
+        all_draws = LabelDraws.concat(draws)
+        order = np.argsort(tx.t, kind="stable")
+        return tx.take(order), all_draws.take(order)
+
+    def _honest(self, now: float) -> tuple[Transactions, LabelDraws]:
+        day = int(np.floor(now / DAY))
+        if self._day is None or self._day.day != day:
+            population, config = self.world.population, self.scenario.population
+            tx = draw_day(population, config, day, self.streams.get("traffic", day))
+            draws = self.labels.draw(self.streams.get("honest_labels", day), len(tx))
+            self._day = _Day(day, tx, draws, int(np.searchsorted(tx.t, now)))
+            if self.progress is not None:
+                self.progress(now)
+        current = self._day
+        stop = int(np.searchsorted(current.tx.t, now + self.scenario.tick))
+        window = slice(current.cursor, stop)
+        current.cursor = stop
+        return current.tx.take(window), current.draws.take(window)
+
+    def _crew_rng(self, crew_id: int, now: float) -> np.random.Generator:
+        day = int(np.floor(now / DAY))
+        cached = self._crew_label_rng.get(crew_id)
+        if cached is None or cached[0] != day:
+            cached = (day, self.streams.get("crew_labels", crew_id, day))
+            self._crew_label_rng[crew_id] = cached
+        return cached[1]
+
+    def _tell_crews(self, tx: Transactions, declined: np.ndarray) -> None:
+        """Each crew learns the decisions on its own attempts, and nothing else."""
+        if not tx.is_fraud.any():
+            return
+        for crew in self.world.crews:
+            mine = tx.crew == crew.crew_id
+            if mine.any():
+                crew.observe(tx.take(mine), declined[mine])
+
+
+# --------------------------------------------------------------------------- warm-up and arms
+
+
+def warmup_length(scenario: Scenario) -> float:
+    """How long the world runs under ``rules`` before t = 0.
+
+    ``auto``: long enough that every label source and every batch window is in
+    steady state at t = 0 — the longest label delay plus the longest batch
+    window — and never shorter than the history.
+    """
+    if scenario.warmup != "auto":
+        return float(scenario.warmup)
+    longest_window = max((arm.window for arm in scenario.arms if isinstance(arm, BatchArm)), default=0.0)
+    delay = LabelModel(scenario.labels).longest_delay
+    steady = np.ceil((delay + longest_window) / DAY) * DAY
+    return float(max(scenario.history, steady))
+
+
+def _expected_rows(scenario: Scenario, retention: float) -> int:
+    """Room for the transactions of one retention window, with a margin (the store still grows)."""
+    return int(1.2 * labels_per_day(scenario) * (retention + DAY) / DAY) + 1024
+
+
+def labels_per_day(scenario: Scenario) -> float:
+    """Roughly how many label events arrive per day (sizes batch learners' buffers)."""
+    return scenario.population.customers * scenario.population.tx_per_customer_day
+
+
+def warm_up(scenario: Scenario, streams: Streams, progress: Callable[[float], None] | None = None) -> tuple[World, History]:
+    """Run the world under ``rules`` up to t = 0; return it and the history every arm starts from."""
+    length = warmup_length(scenario)
+    population = build_population(scenario.population, streams.get("population"))
+    labels = LabelModel(scenario.labels)
+    retention = max(labels.longest_delay, scenario.history) + scenario.tick
+    world = World(
+        population=population,
+        features=FeatureState(population.customers, population.merchants, scenario.population),
+        crews=build_crews(scenario.crews, population, streams),
+        store=FeatureStore(len(FEATURES), retention, _expected_rows(scenario, retention)),
+        queue=LabelQueue(),
+    )
+    longest_window = max((arm.window for arm in scenario.arms if isinstance(arm, BatchArm)), default=0.0)
+    engine = Engine(
+        scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress
+    )
+    engine.collected = _Collected(since=-longest_window)
+    first_history_id: int | None = None
+
+    # Run day by day so we can note the first transaction of the history period.
+    engine_start = -length
+    history_start = -scenario.history
+    engine.end = history_start
+    if history_start > engine_start:
+        engine.run()
+    first_history_id = world.store.next_id
+    engine.start, engine.end = history_start, 0.0
+    engine.run()
+    return world, _history(world, engine.collected, first_history_id)
+
+
+def _history(world: World, collected: _Collected, first_id: int) -> History:
+    """The first model's training set and the batch buffers' starting contents."""
+    arrived_parts = [events for _, events in collected.parts]
+    arrived = LabelEvents.concat(arrived_parts)
+    arrived_X = (
+        np.concatenate([X for X, _ in collected.parts]) if collected.parts else np.zeros((0, len(FEATURES)), np.float32)
+    )
+    # Eventual labels of the history's transactions: arrived ones and those still in flight.
+    pending = world.queue.drain()
+    world.queue.push(pending)
+    everything = LabelEvents.concat([arrived, pending])
+    mine = everything.take(everything.tx_id >= first_id)
+    order = np.lexsort((mine.label_at, mine.tx_id))
+    latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
+    final = mine.take(latest)
+    X, y = world.store.features(final.tx_id), final.value.astype(np.int8)
+    return History(
+        X=X,
+        y=y,
+        first_model=fit_first_model(X, y),
+        arrived_X=arrived_X,
+        arrived_y=arrived.value.astype(np.int8),
+        arrived_at=arrived.label_at,
+        arrived_tx=arrived.tx_id,
+    )
+
+
+def run_arm(
+    scenario: Scenario,
+    arm: Arm,
+    streams: Streams,
+    world: World,
+    history: History,
+    recorder: ArmRecorder,
+    progress: Callable[[float], None] | None = None,
+    learner: Learner | None = None,
+) -> Engine:
+    """Run one arm from t = 0 to the horizon in its own copy of the warmed-up world.
+
+    ``learner`` replaces the arm's own learner (tests use it to spy on learning).
+    """
+    world = copy.deepcopy(world)
+    world.store.retention_s = LabelModel(scenario.labels).longest_delay + scenario.tick
+    learner = learner or make_learner(arm, scenario.rules, labels_per_day(scenario))
+    learner.start(history)
+    engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress)
+    engine.run()
+    recorder.finish_labels(world.queue.drain())
+    return engine

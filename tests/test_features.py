@@ -1,0 +1,65 @@
+"""Point-in-time features against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.detect.features import COLUMN, VELOCITY_DECAY_S, FeatureState
+from sim.schema import Population
+from sim.world.traffic import Transactions
+
+
+def _batch(rng, n, cards, start):
+    return Transactions(
+        t=np.sort(start + rng.random(n) * 3600),
+        card=rng.integers(cards, size=n).astype(np.int32),
+        merchant=rng.integers(5, size=n).astype(np.int32),
+        amount=np.round(rng.lognormal(3, 1, n), 2) + 0.01,
+        cnp=rng.random(n) < 0.5,
+        crew=np.full(n, -1, np.int32),
+        tactic=np.full(n, -1, np.int16),
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 60), st.integers(1, 8))
+def test_velocity_and_habits_match_brute_force(seed, n, cards):
+    rng = np.random.default_rng(seed)
+    state = FeatureState(cards, 5, Population())
+    category = rng.integers(8, size=5)
+    history: list[tuple[int, float]] = []
+    approved_amounts: dict[int, list[float]] = {c: [] for c in range(cards)}
+    for tick in range(3):
+        tx = _batch(rng, n, cards, tick * 3600.0)
+        X, velocity = state.compute(tx, category)
+        for i in range(n):
+            expected = sum(np.exp(-(tx.t[i] - s) / VELOCITY_DECAY_S) for c, s in history if c == tx.card[i])
+            expected += sum(np.exp(-(tx.t[i] - tx.t[j]) / VELOCITY_DECAY_S) for j in range(i) if tx.card[j] == tx.card[i])
+            assert abs(velocity[i] - expected) < 1e-9 * max(1.0, expected)
+            past = approved_amounts[int(tx.card[i])]
+            k, n_past = 3.0, len(past)
+            mean = (n_past * (np.mean(np.log(past)) if past else 0) + k * state.prior_mean) / (n_past + k)
+            m2 = float(np.sum((np.log(past) - np.mean(np.log(past))) ** 2)) if past else 0.0
+            z = (np.log(tx.amount[i]) - mean) / np.sqrt((m2 + k * state.prior_var) / (n_past + k))
+            assert abs(X[i, COLUMN["amount_vs_habit"]] - z) < 1e-4 * max(1.0, abs(z))
+        approved = rng.random(n) < 0.7
+        state.record(tx, velocity, approved)
+        history += [(int(c), float(s)) for c, s in zip(tx.card, tx.t, strict=True)]
+        for c, a, ok in zip(tx.card, tx.amount, approved, strict=True):
+            if ok:
+                approved_amounts[int(c)].append(float(a))
+
+
+def test_merchant_rate_uses_only_arrived_labels():
+    state = FeatureState(3, 2, Population())
+    tx = Transactions(t=np.array([0.0, 1.0]), card=np.array([0, 1], np.int32), merchant=np.array([0, 1], np.int32),
+                      amount=np.array([10.0, 10.0]), cnp=np.array([False, False]), crew=np.array([-1, -1], np.int32),
+                      tactic=np.array([-1, -1], np.int16))  # fmt: skip
+    before, _ = state.compute(tx, np.array([0, 0]))
+    state.learn_labels(np.array([0, 0, 0]), np.array([1, 1, 0], np.int8))
+    after, _ = state.compute(tx, np.array([0, 0]))
+    column = COLUMN["merchant_fraud_rate"]
+    assert after[0, column] > before[0, column]
+    assert after[1, column] == before[1, column]

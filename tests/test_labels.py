@@ -1,0 +1,74 @@
+"""Label events and the queue they wait in."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.feedback.labels import SOURCE_CODE, LabelEvents, LabelModel, LabelQueue
+from sim.schema import Labels
+from sim.units import DAY
+
+
+def _events(tx_id, label_at):
+    n = len(tx_id)
+    return LabelEvents(np.asarray(tx_id, np.int64), np.full(n, 2, np.int8), np.ones(n, np.int8),
+                       np.asarray(label_at, float))  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 5 * DAY), max_size=20), min_size=1, max_size=30), st.data())
+def test_queue_returns_exactly_the_due_events_in_order(batches, data):
+    queue = LabelQueue()
+    pending: list[tuple[float, int]] = []
+    now, next_id = 0.0, 0
+    for batch in batches:
+        arrivals = [now + x for x in batch]
+        queue.push(_events(range(next_id, next_id + len(arrivals)), arrivals))
+        pending += [(a, i) for a, i in zip(arrivals, range(next_id, next_id + len(arrivals)), strict=True)]
+        next_id += len(arrivals)
+        now += data.draw(st.floats(0, DAY))
+        due = queue.pop_due(now)
+        expected = sorted((a, i) for a, i in pending if a <= now)
+        assert list(zip(due.label_at.tolist(), due.tx_id.tolist(), strict=True)) == expected
+        pending = [(a, i) for a, i in pending if a > now]
+        assert len(queue) == len(pending)
+    rest = queue.drain()
+    assert sorted(zip(rest.label_at.tolist(), rest.tx_id.tolist(), strict=True)) == sorted(pending)
+
+
+def _model(**labels):
+    return LabelModel(Labels.model_validate(labels))
+
+
+def test_censoring_reporting_and_maturity():
+    model = _model(chargeback={"share": 0.5, "delay": {"dist": "fixed", "value": "10d"}, "window": "120d"},
+                   customer_report={"share": 0.5, "delay": {"dist": "fixed", "value": "2d"}},
+                   maturity={"window": "30d"})  # fmt: skip
+    n = 6
+    draws = model.draw(np.random.default_rng(0), n)
+    draws.fate[:] = [0.1, 0.7, 0.1, 0.7, 0.3, 0.3]
+    is_fraud = np.array([True, True, True, True, False, False])
+    declined = np.array([False, False, True, True, False, True])
+    events = model.events(np.arange(n), np.zeros(n), is_fraud, declined, draws).sorted()
+    got = sorted(zip(events.tx_id.tolist(), events.source.tolist(), events.value.tolist(), events.label_at.tolist(),
+                     strict=True))  # fmt: skip
+    assert got == [
+        (0, SOURCE_CODE["customer_report"], 1, 2 * DAY),
+        (1, SOURCE_CODE["chargeback"], 1, 10 * DAY),
+        (4, SOURCE_CODE["maturity"], 0, 30 * DAY),
+    ]
+
+
+def test_chargeback_after_maturity_is_a_correction_and_late_ones_are_never_filed():
+    model = _model(chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "40d"}, "window": "120d"},
+                   customer_report={"share": 0.0}, maturity={"window": "30d"})  # fmt: skip
+    draws = model.draw(np.random.default_rng(0), 1)
+    events = model.events(np.arange(1), np.zeros(1), np.array([True]), np.array([False]), draws).sorted()
+    assert events.source.tolist() == [SOURCE_CODE["maturity"], SOURCE_CODE["chargeback"]]
+    assert events.value.tolist() == [0, 1]
+    late = _model(chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "130d"}, "window": "120d"},
+                  customer_report={"share": 0.0}, maturity={"window": "30d"})  # fmt: skip
+    events = late.events(np.arange(1), np.zeros(1), np.array([True]), np.array([False]), late.draw(np.random.default_rng(0), 1))
+    assert events.source.tolist() == [SOURCE_CODE["maturity"]]
