@@ -1,0 +1,209 @@
+"""Arms × replications: run them, then summarise with intervals over replications.
+
+A replication is one seed's world: one warm-up, then every arm in its own copy
+of it. Figures get a mean and a 95 % Student-t interval over replications
+(null with one replication). ``run_replication(scenario, r)`` is the unit of
+work a sweep distributes; it returns plain data and is picklable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from .engine import run_arm, warm_up, warmup_length
+from .learn.learners import ModelEvent
+from .results import ArmRecorder
+from .rng import Streams
+from .schema import Scenario
+from .units import DAY
+
+SCHEMA_VERSION = 1
+MONEY = ("fraud_loss", "friction", "review_cost", "total_cost")
+COUNTS = ("transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined")
+
+
+@dataclass
+class ArmRun:
+    """One arm in one replication."""
+
+    arm: str
+    replication: int
+    daily: pl.DataFrame
+    model_events: list[ModelEvent]
+    transactions: int
+    seconds: float
+    ledger_parts: tuple[Path, ...] = ()
+
+
+@dataclass
+class ReplicationRun:
+    replication: int
+    arms: list[ArmRun]
+    warmup_transactions: int
+    warmup_seconds: float
+
+
+@dataclass
+class Experiment:
+    """Every arm of every replication."""
+
+    scenario: Scenario
+    runs: list[ReplicationRun] = field(default_factory=list)
+
+    @property
+    def arm_runs(self) -> list[ArmRun]:
+        return [arm for run in self.runs for arm in run.arms]
+
+    def daily(self) -> pl.DataFrame:
+        return pl.concat([a.daily for a in self.arm_runs]).sort(["arm", "replication", "day"])
+
+    def model_events(self) -> pl.DataFrame:
+        rows = [
+            {"arm": a.arm, "replication": a.replication, "time": e.time, "kind": e.kind, "rows": e.rows,
+             "positives": e.positives}
+            for a in self.arm_runs
+            for e in a.model_events
+        ]  # fmt: skip
+        schema = {"arm": pl.String, "replication": pl.Int32, "time": pl.Float64, "kind": pl.String,
+                  "rows": pl.Int64, "positives": pl.Int64}  # fmt: skip
+        return pl.DataFrame(rows, schema=schema).sort(["arm", "replication", "time", "kind"])
+
+
+def run_replication(
+    scenario: Scenario,
+    replication: int,
+    ledger_dir: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> ReplicationRun:
+    """Warm the world up once, then run every arm in its own copy of it.
+
+    ``progress`` receives simulated days done (warm-up and arms together).
+    """
+    streams = Streams(scenario.seed, replication)
+    warmup = warmup_length(scenario)
+    done = [0.0]
+
+    def ticker(offset: float) -> Callable[[float], None]:
+        def report(now: float) -> None:
+            if progress is not None:
+                progress(offset + (now + warmup if offset == 0 else now) / DAY)
+
+        return report
+
+    started = time.perf_counter()
+    world, history = warm_up(scenario, streams, ticker(0.0))
+    warmup_seconds = time.perf_counter() - started
+    warmup_transactions = world.store.next_id
+    done[0] = warmup / DAY
+    arms: list[ArmRun] = []
+    for arm in scenario.arms:
+        recorder = ArmRecorder(scenario, arm.name, replication, ledger_dir)
+        started = time.perf_counter()
+        engine = run_arm(scenario, arm, streams, world, history, recorder, ticker(done[0]))
+        done[0] += scenario.horizon / DAY
+        parts = tuple(p for p in (recorder.transactions_part, recorder.labels_part) if p is not None)
+        arms.append(
+            ArmRun(arm.name, replication, recorder.daily(), engine.model_events, engine.transactions,
+                   time.perf_counter() - started, parts)
+        )  # fmt: skip
+    return ReplicationRun(replication, arms, warmup_transactions, warmup_seconds)
+
+
+def run_all(
+    scenario: Scenario,
+    workers: int = 1,
+    ledger_dir: Path | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> Experiment:
+    """Every replication of ``scenario``, in order; ``progress(done, total)`` in simulated days."""
+    per_replication = simulated_days(scenario)
+    total = per_replication * scenario.replications
+    experiment = Experiment(scenario)
+    if workers <= 1 or scenario.replications == 1:
+        for r in range(scenario.replications):
+            base = r * per_replication
+
+            def report(days: float, base: float = base) -> None:
+                if progress is not None:
+                    progress(base + days, total)
+
+            experiment.runs.append(run_replication(scenario, r, ledger_dir, report))
+        return experiment
+    from .parallel import process_pool
+
+    with process_pool(workers) as pool:
+        futures = [pool.submit(run_replication, scenario, r, ledger_dir) for r in range(scenario.replications)]
+        for done, future in enumerate(futures, start=1):
+            experiment.runs.append(future.result())
+            if progress is not None:
+                progress(done * per_replication, total)
+    return experiment
+
+
+def simulated_days(scenario: Scenario) -> float:
+    """Simulated days per replication (warm-up plus every arm), for progress bars."""
+    return (warmup_length(scenario) + len(scenario.arms) * scenario.horizon) / DAY
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def interval(values: np.ndarray) -> dict[str, float | None]:
+    """Mean and 95 % Student-t interval over replications (null bounds with one value).
+
+    >>> interval(np.array([1.0, 2.0, 3.0]))
+    {'mean': 2.0, 'ci_low': -0.484138, 'ci_high': 4.484138}
+    """
+    values = np.asarray(values, float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return {"mean": _round(mean), "ci_low": None, "ci_high": None}
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return {"mean": _round(mean), "ci_low": _round(mean - half), "ci_high": _round(mean + half)}
+
+
+def _round(x: float) -> float:
+    return round(float(x), 6)
+
+
+def totals(daily: pl.DataFrame) -> pl.DataFrame:
+    """Per arm and replication, the sums over the horizon."""
+    value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day")]
+    return daily.group_by(["arm", "replication"], maintain_order=True).agg(
+        [pl.col(c).sum() for c in value_columns]
+    ).sort(["arm", "replication"])
+
+
+def summarize(scenario: Scenario, experiment: Experiment) -> dict:
+    """The content of ``summary.json``: per arm, money with intervals and counts; the ranking."""
+    per_rep = totals(experiment.daily())
+    arms: dict[str, dict] = {}
+    for arm in scenario.arms:
+        rows = per_rep.filter(pl.col("arm") == arm.name)
+        entry: dict[str, object] = {"learner": arm.learner}
+        for name in MONEY:
+            entry[name] = interval(rows[name].to_numpy())
+        entry["counts"] = {name: _round(rows[name].to_numpy().mean()) for name in COUNTS}
+        arms[arm.name] = entry
+    ranking = sorted(arms, key=lambda name: (arms[name]["total_cost"]["mean"], name))
+    for rank, name in enumerate(ranking, start=1):
+        arms[name]["rank"] = rank
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "replications": len(experiment.runs),
+        "horizon_days": _round(scenario.horizon / DAY),
+        "warmup_days": _round(warmup_length(scenario) / DAY),
+        "currency": scenario.currency,
+        "ranking": ranking,
+        "arms": arms,
+    }

@@ -1,0 +1,148 @@
+"""Write a run directory atomically: build it in a temporary directory, then rename.
+
+Nothing that was there before is lost or left half-written: if anything fails,
+the temporary directory is removed and the old output stays as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    try:
+        work.rename(target)
+    except BaseException:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json(path: Path, data: object) -> None:
+    """Stable JSON: sorted keys are not used (order is meaningful), but layout is fixed."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    """Parquet with fixed settings so the same frame gives the same bytes."""
+    frame.write_parquet(path, compression="zstd", compression_level=3, statistics=True)
+
+
+def merge_parquet(parts: list[Path], target: Path) -> None:
+    """Concatenate part files (same schema) into one, row group by row group, then delete them."""
+    parts = [p for p in parts if p.exists()]
+    if not parts:
+        return
+    schema = pq.read_schema(parts[0])
+    with pq.ParquetWriter(target, schema) as writer:
+        for part in parts:
+            file = pq.ParquetFile(part)
+            for group in range(file.num_row_groups):
+                writer.write_table(file.read_row_group(group))
+    for part in parts:
+        part.unlink()
+
+
+# --------------------------------------------------------------------------- a run directory
+
+
+def write_run(
+    scenario,
+    out_dir: Path,
+    *,
+    ledger: bool = False,
+    report: bool = True,
+    workers: int = 1,
+    progress=None,
+) -> dict:
+    """Run every arm and replication of ``scenario`` and write the run directory atomically.
+
+    Returns the summary (the content of ``summary.json``).
+    """
+    import platform
+    import time
+
+    from . import __version__
+    from .experiment import Experiment, run_all, summarize, totals
+    from .scenario import resolved_toml
+
+    started = time.perf_counter()
+    with atomic_directory(out_dir) as work:
+        (work / "scenario.resolved.toml").write_text(resolved_toml(scenario, __version__), encoding="utf-8")
+        ledger_dir = work if ledger else None
+        experiment: Experiment = run_all(scenario, workers=workers, ledger_dir=ledger_dir, progress=progress)
+        daily = experiment.daily()
+        write_parquet(work / "daily.parquet", daily)
+        write_parquet(work / "arms.parquet", totals(daily))
+        write_parquet(work / "model_events.parquet", experiment.model_events())
+        if ledger:
+            parts = [a.ledger_parts for a in experiment.arm_runs]
+            merge_parquet([p[0] for p in parts if p], work / "transactions.parquet")
+            merge_parquet([p[1] for p in parts if len(p) > 1], work / "labels.parquet")
+        summary = summarize(scenario, experiment)
+        write_json(work / "summary.json", summary)
+        simulated = time.perf_counter() - started
+        report_seconds = 0.0
+        if report:
+            from .report.html import build_report
+
+            report_started = time.perf_counter()
+            build_report(work)
+            report_seconds = time.perf_counter() - report_started
+        arm_tx = sum(a.transactions for a in experiment.arm_runs)
+        arm_seconds = sum(a.seconds for a in experiment.arm_runs)
+        warm_tx = sum(r.warmup_transactions for r in experiment.runs)
+        warm_seconds = sum(r.warmup_seconds for r in experiment.runs)
+        write_json(work / "run_info.json", {
+            "fraudsim_version": __version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "platform": platform.platform(),
+            "workers": workers,
+            "wall_seconds": round(time.perf_counter() - started, 3),
+            "simulation_seconds": round(simulated, 3),
+            "report_seconds": round(report_seconds, 3),
+            "transactions": arm_tx,
+            "warmup_transactions": warm_tx,
+            "transactions_per_second": round((arm_tx + warm_tx) / max(arm_seconds + warm_seconds, 1e-9)),
+            "arms": [
+                {"arm": a.arm, "replication": a.replication, "transactions": a.transactions,
+                 "seconds": round(a.seconds, 3), "transactions_per_second": round(a.transactions / max(a.seconds, 1e-9))}
+                for a in experiment.arm_runs
+            ],
+            "versions": _versions(),
+        })  # fmt: skip
+    return summary
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    names = ("simpy", "numpy", "river", "polars", "pyarrow", "scikit-learn", "pydantic", "matplotlib")
+    return {name: version(name) for name in names}

@@ -1,0 +1,35 @@
+"""Process workers: one thread per numeric library, so runs stay deterministic and fair."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")  # fmt: skip
+
+
+def pin_threads() -> None:
+    """Set every numeric library's thread count to one (before they are imported)."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+
+
+def worker_init() -> None:
+    """Initialiser for worker processes."""
+    pin_threads()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` fresh processes (spawned: forking a process that has started
+    polars' or BLAS's thread pools can deadlock), each pinned to one thread."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init
+    )

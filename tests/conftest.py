@@ -1,0 +1,57 @@
+"""Shared fixtures: a tiny scenario that runs in seconds, and one run of it with a ledger."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY = {
+    "name": "tiny",
+    "description": "A tiny world for tests <b>escaped</b>.",
+    "seed": 3,
+    "horizon": "6d",
+    "history": "7d",
+    "tick": "1h",
+    "replications": 2,
+    "population": {"customers": 2000, "merchants": 200},
+    "crews": [{"name": "static", "count": 2, "cards_per_day": 4}],
+    "labels": {
+        "chargeback": {"share": 0.5, "delay": {"dist": "lognormal", "median": "3d", "sigma": 0.5}, "window": "15d"},
+        "customer_report": {"share": 0.4, "delay": {"dist": "exponential", "mean": "1d"}},
+        "maturity": {"window": "10d"},
+    },
+    "arms": [
+        {"name": "online", "learner": "online"},
+        {"name": "batch", "learner": "batch", "every": "2d", "window": "7d"},
+        {"name": "static", "learner": "static"},
+        {"name": "rules", "learner": "rules"},
+        {"name": "oracle", "learner": "oracle"},
+    ],
+}
+
+
+def write_scenario(path: Path, data: dict) -> Path:
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_file(tmp_path_factory) -> Path:
+    return write_scenario(tmp_path_factory.mktemp("scenario") / "tiny.toml", TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_file, tmp_path_factory) -> Path:
+    """One run of the tiny scenario with the full ledger."""
+    from sim.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    assert main(["run", str(tiny_file), "--ledger", "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    return out

@@ -1,0 +1,64 @@
+"""The command line end to end: run, validate, scenarios, report, --help, python -m sim."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sim.cli import main
+
+from .conftest import ROOT
+
+
+@pytest.mark.slow
+def test_quickstart_at_a_short_horizon(tmp_path, capsys):
+    out = tmp_path / "quickstart"
+    status = main(["run", str(ROOT / "scenarios" / "quickstart.toml"), "--out", str(out), "--workers", "1",
+                   "--set", "horizon=3d", "--set", "replications=2", "--set", "population.customers=3000"])  # fmt: skip
+    assert status == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["ranking"]) == {"online", "batch-weekly", "static", "rules"}
+    assert all(arm["total_cost"]["ci_low"] is not None for arm in summary["arms"].values())
+    assert "index.html" in capsys.readouterr().out
+    assert (out / "index.html").exists()
+
+
+def test_validate_and_scenarios(capsys):
+    assert main(["validate", str(ROOT / "scenarios" / "quickstart.toml")]) == 0
+    assert "ok" in capsys.readouterr().out
+    assert main(["scenarios", str(ROOT / "scenarios")]) == 0
+    listing = capsys.readouterr().out
+    assert "quickstart" in listing and "Start here" in listing
+
+
+def test_report_rebuilds_from_tables(tiny_run, capsys):
+    (tiny_run / "index.html").unlink()
+    assert main(["report", str(tiny_run)]) == 0
+    assert (tiny_run / "index.html").exists()
+
+
+def test_report_refuses_a_non_run_directory(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a fraudsim run directory" in capsys.readouterr().err
+
+
+def test_help_and_version(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for command in ("run", "validate", "scenarios", "report"):
+        assert command in text
+    assert main(["run", "--help"]) == 0
+    assert "--set" in capsys.readouterr().out
+    assert main(["--version"]) == 0
+
+
+def test_unknown_option_exits_2(capsys):
+    assert main(["run", "x.toml", "--bogus"]) == 2
+
+
+def test_python_dash_m_sim():
+    done = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0 and "fraudsim" in done.stdout

@@ -1,0 +1,70 @@
+"""The files a run writes match docs/outputs.md, column for column."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+
+from sim.docgen import reference
+
+from .conftest import ROOT
+
+DOCS = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+
+
+def documented_tables() -> dict[str, list[tuple[str, str]]]:
+    """``## file`` headings with a ``| column | type | meaning |`` table beneath."""
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for section in re.split(r"^## ", DOCS, flags=re.M)[1:]:
+        title, _, body = section.partition("\n")
+        rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \|", body, flags=re.M)
+        if title.strip().endswith(".parquet"):
+            tables[title.strip()] = [(name, kind.strip()) for name, kind in rows]
+    return tables
+
+
+def test_every_parquet_file_matches_its_documentation(tiny_run):
+    tables = documented_tables()
+    assert {"daily.parquet", "arms.parquet", "transactions.parquet", "labels.parquet"} <= set(tables)
+    written = sorted(p.name for p in tiny_run.glob("*.parquet"))
+    assert written == sorted(tables), "a file is written but not documented, or documented but not written"
+    for name, columns in tables.items():
+        schema = pl.read_parquet_schema(tiny_run / name)
+        assert list(schema) == [c for c, _ in columns], name
+        for column, kind in columns:
+            assert str(schema[column]).lower().startswith(kind.split()[0].replace("string", "str")), (name, column)
+
+
+def test_summary_keys_are_documented(tiny_run):
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.split("## summary.json")[1].split("## ")[0], re.M))
+    assert set(summary) == documented
+    arm = next(iter(summary["arms"].values()))
+    for key in ("learner", "rank", "fraud_loss", "friction", "review_cost", "total_cost", "counts"):
+        assert key in arm
+    assert set(arm["total_cost"]) == {"mean", "ci_low", "ci_high"}
+    assert summary["replications"] == 2 and arm["total_cost"]["ci_low"] <= arm["total_cost"]["ci_high"]
+
+
+def test_run_info_and_report_are_written(tiny_run):
+    info = json.loads((tiny_run / "run_info.json").read_text())
+    assert info["transactions"] > 0 and info["transactions_per_second"] > 0
+    page = (tiny_run / "index.html").read_text()
+    assert "data:image/png;base64," in page
+    assert "&lt;b&gt;escaped&lt;/b&gt;" in page and "<b>escaped</b>" not in page
+    for figure in ("fraud_loss.png", "total_cost.png", "fraud_flow.png", "cost_split.png"):
+        assert (tiny_run / figure).stat().st_size > 1000
+    assert not list(tiny_run.parent.glob(".tiny.tmp-*"))
+
+
+def test_scenario_reference_is_up_to_date():
+    current = (ROOT / "docs" / "scenario-reference.md").read_text(encoding="utf-8")
+    assert current == reference(), "run `make reference` to regenerate docs/scenario-reference.md"
+
+
+@pytest.mark.parametrize("key", ["population.customers", "labels.chargeback.window", "arms[].every", "policy.fraud_fee"])
+def test_reference_lists_keys(key):
+    assert f"`{key}`" in reference()

@@ -1,0 +1,111 @@
+"""Invariants on the ledger of one tiny run (DESIGN §11)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def ledger(tiny_run):
+    return pl.read_parquet(tiny_run / "transactions.parquet"), pl.read_parquet(tiny_run / "labels.parquet")
+
+
+def test_every_transaction_has_exactly_one_decision(ledger):
+    tx, _ = ledger
+    assert tx.height > 0
+    assert tx.select(pl.struct("arm", "replication", "tx_id").is_unique().all()).item()
+    assert set(tx["decision"].unique().to_list()) <= {"approve", "decline"}
+    assert tx["decision"].null_count() == 0 and tx["score"].is_between(0, 1).all()
+
+
+def test_no_label_precedes_its_transaction_or_reaches_a_learner_early(ledger):
+    tx, labels = ledger
+    joined = labels.join(tx, on=["arm", "replication", "tx_id"], how="left")
+    assert joined["t"].null_count() == 0  # every labelled transaction is in the ledger
+    assert (joined["label_at"] >= joined["t"]).all()
+    delivered = joined.filter(pl.col("delivered_at").is_not_null())
+    assert delivered.height > 0
+    assert (delivered["delivered_at"] >= delivered["label_at"]).all()
+
+
+def test_declined_transactions_are_censored(ledger):
+    tx, labels = ledger
+    declined = tx.filter(pl.col("decision") == "decline").select("arm", "replication", "tx_id")
+    assert declined.height > 0
+    assert labels.join(declined, on=["arm", "replication", "tx_id"]).height == 0
+
+
+def test_fraud_approved_plus_declined_is_all_fraud(ledger, tiny_run):
+    tx, _ = ledger
+    fraud = tx.filter(pl.col("is_fraud"))
+    per_arm = fraud.group_by("arm", "replication").agg(
+        pl.len().alias("attempted"),
+        (pl.col("decision") == "approve").sum().alias("approved"),
+        (pl.col("decision") == "decline").sum().alias("declined"),
+    )
+    assert (per_arm["approved"] + per_arm["declined"] == per_arm["attempted"]).all()
+    daily = pl.read_parquet(tiny_run / "arms.parquet")
+    check = per_arm.join(daily, on=["arm", "replication"])
+    assert (check["attempted"] == check["fraud_attempts"]).all()
+    assert (check["approved"] == check["fraud_approved"]).all()
+
+
+def test_money_in_summary_equals_the_ledger(ledger, tiny_run):
+    tx, _ = ledger
+    scenario = load_scenario(tiny_run / "scenario.resolved.toml")
+    policy = scenario.policy
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    approved_fraud = pl.col("is_fraud") & (pl.col("decision") == "approve")
+    declined_honest = ~pl.col("is_fraud") & (pl.col("decision") == "decline")
+    money = tx.group_by("arm", "replication").agg(
+        pl.when(approved_fraud).then(pl.col("amount") + policy.fraud_fee).otherwise(0).sum().alias("fraud_loss"),
+        pl.when(declined_honest).then(policy.decline_fixed + policy.decline_rate * pl.col("amount"))
+        .otherwise(0).sum().alias("friction"),
+    )
+    for arm, entry in summary["arms"].items():
+        rows = money.filter(pl.col("arm") == arm)
+        assert rows.height == scenario.replications
+        for column in ("fraud_loss", "friction"):
+            assert entry[column]["mean"] == pytest.approx(rows[column].mean(), abs=1e-4)
+        total = rows["fraud_loss"].mean() + rows["friction"].mean()
+        assert entry["total_cost"]["mean"] == pytest.approx(total, abs=1e-4)
+
+
+def test_honest_traffic_is_identical_across_arms(ledger):
+    tx, _ = ledger
+    honest = tx.filter(pl.col("crew") == -1).sort("arm", "replication", "t")
+    columns = ["t", "customer", "merchant", "amount", "cnp"]
+    for replication in honest["replication"].unique().to_list():
+        frames = honest.filter(pl.col("replication") == replication).partition_by("arm", maintain_order=True)
+        assert len(frames) == 5
+        first = frames[0].select(columns)
+        assert first.height > 1000
+        for other in frames[1:]:
+            assert other.select(columns).equals(first)
+
+
+def test_replications_differ(ledger):
+    tx, _ = ledger
+    rule = tx.filter(pl.col("arm") == "rules")
+    amounts = [rule.filter(pl.col("replication") == r)["amount"].sum() for r in (0, 1)]
+    assert amounts[0] != amounts[1]
+
+
+def test_fraud_volume_within_what_the_crews_can_attempt(ledger, tiny_run):
+    """Without declines, crews attempt count × cards/day × spree days × attempts/day per day at most
+    (in steady state); burnt cards only lower it. Allow five Poisson standard deviations."""
+    tx, _ = ledger
+    scenario = load_scenario(tiny_run / "scenario.resolved.toml")
+    crew = scenario.crews[0]
+    per_day = crew.count * crew.cards_per_day * (crew.spree / 86400) * crew.attempts_per_day
+    ceiling = per_day * scenario.horizon / 86400
+    attempts = tx.filter(pl.col("is_fraud")).group_by("arm", "replication").len()["len"].to_numpy()
+    assert (attempts > 0).all()
+    assert (attempts < ceiling + 5 * np.sqrt(ceiling)).all()
+    assert np.isfinite(tx["amount"].to_numpy()).all() and (tx["amount"] > 0).all()
