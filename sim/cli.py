@@ -160,24 +160,24 @@ def _progress(quiet: bool) -> Progress:
 
 
 def _print_summary(summary: dict) -> None:
-    from .units import format_money
+    from .units import short_money
 
     currency = summary["currency"]
     table = Table(title=f"{summary['scenario']}: {summary['replications']} replication(s), "
                         f"{summary['horizon_days']:g} days", header_style="bold")  # fmt: skip
-    for column in ("rank", "arm", "total cost", "fraud loss", "friction", "95% CI of total"):
-        table.add_column(column, justify="left" if column == "arm" else "right")
+    for column in ("rank", "arm", "total cost (95% CI)", "fraud loss", "friction"):
+        table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)
+
+    def with_interval(entry: dict) -> str:
+        text = short_money(entry["mean"], currency)
+        if entry["ci_low"] is not None:
+            text += f" ({short_money(entry['ci_low'], currency)}–{short_money(entry['ci_high'], currency)})"
+        return text
+
     for arm in summary["ranking"]:
         entry = summary["arms"][arm]
-        total = entry["total_cost"]
-        interval = (
-            f"{format_money(total['ci_low'], currency)} – {format_money(total['ci_high'], currency)}"
-            if total["ci_low"] is not None
-            else "(one replication)"
-        )
-        table.add_row(str(entry["rank"]), arm, format_money(total["mean"], currency),
-                      format_money(entry["fraud_loss"]["mean"], currency),
-                      format_money(entry["friction"]["mean"], currency), interval)  # fmt: skip
+        table.add_row(str(entry["rank"]), arm, with_interval(entry["total_cost"]),
+                      with_interval(entry["fraud_loss"]), short_money(entry["friction"]["mean"], currency))  # fmt: skip
     out.print(table)
 
 

@@ -206,4 +206,23 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
         "currency": scenario.currency,
         "ranking": ranking,
         "arms": arms,
+        "differences": paired_differences(per_rep, ranking),
     }
+
+
+def paired_differences(per_rep: pl.DataFrame, ranking: list[str]) -> list[dict]:
+    """Every pair of arms, the better-ranked as baseline: arm − baseline per replication
+    (same seed, same honest traffic), with 95 % intervals; ``*_relative`` divides by the
+    baseline's own figure in that replication."""
+    rows: list[dict] = []
+    by_arm = {arm: per_rep.filter(pl.col("arm") == arm).sort("replication") for arm in ranking}
+    for i, baseline in enumerate(ranking):
+        for arm in ranking[i + 1 :]:
+            a, b = by_arm[arm], by_arm[baseline]
+            entry: dict[str, object] = {"arm": arm, "baseline": baseline}
+            for name in ("total_cost", "fraud_loss"):
+                difference = a[name].to_numpy() - b[name].to_numpy()
+                entry[name] = interval(difference)
+                entry[f"{name}_relative"] = interval(difference / np.maximum(b[name].to_numpy(), 1e-9))
+            rows.append(entry)
+    return rows

@@ -107,3 +107,20 @@ def format_money(amount: float, currency: str = "EUR") -> str:
     value = abs(amount)
     text = f"{value:,.0f}" if value >= 1000 else f"{value:,.2f}"
     return f"{sign}{symbol}{text}"
+
+
+def short_money(amount: float, currency: str = "EUR") -> str:
+    """Money in a few characters, for tables: ``€239k``, ``€1.2M``.
+
+    >>> short_money(238644), short_money(1_234_567), short_money(950.4)
+    ('€239k', '€1.2M', '€950')
+    """
+    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
+    sign = "-" if amount < 0 else ""
+    value = abs(amount)
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            scaled = value / size
+            text = f"{scaled:.1f}" if scaled < 10 else f"{scaled:.0f}"
+            return f"{sign}{symbol}{text}{suffix}"
+    return f"{sign}{symbol}{value:.0f}"

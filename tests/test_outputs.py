@@ -68,3 +68,15 @@ def test_scenario_reference_is_up_to_date():
 @pytest.mark.parametrize("key", ["population.customers", "labels.chargeback.window", "arms[].every", "policy.fraud_fee"])
 def test_reference_lists_keys(key):
     assert f"`{key}`" in reference()
+
+
+def test_paired_differences_match_the_per_replication_totals(tiny_run):
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    totals = pl.read_parquet(tiny_run / "arms.parquet").sort("replication")
+    entry = summary["differences"][0]
+    a = totals.filter(pl.col("arm") == entry["arm"])["total_cost"].to_numpy()
+    b = totals.filter(pl.col("arm") == entry["baseline"])["total_cost"].to_numpy()
+    assert entry["total_cost"]["mean"] == pytest.approx((a - b).mean(), abs=1e-5)
+    assert entry["total_cost_relative"]["mean"] == pytest.approx(((a - b) / b).mean(), abs=1e-6)
+    arms = len(summary["arms"])
+    assert len(summary["differences"]) == arms * (arms - 1) // 2
