@@ -13,18 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .schema import (
-    Arm,
-    Crew,
-    Delay,
-    Labels,
-    Policy,
-    Population,
-    Rules,
-    Scenario,
-    Season,
-    Tactic,
-)
+from .schema import Arm, Delay, Scenario
 
 HEADER = """# Scenario reference
 
@@ -120,16 +109,37 @@ def _toml(value: Any) -> str:
     return str(value)
 
 
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _nested(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, directly or as a list of them (not unions: those have sections)."""
+    annotation = _strip(annotation)
+    if typing.get_origin(annotation) is list:
+        annotation = _strip(typing.get_args(annotation)[0])
+    return annotation if _is_model(annotation) else None
+
+
+def _union_name(annotation: Any) -> str | None:
+    annotation = _strip(annotation)
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    members = _variants(annotation) if typing.get_origin(_strip(annotation)) in (typing.Union, types.UnionType) else []
+    if members and all(_is_model(m) for m in members):
+        return "delay table (see *Delay distributions*)" if "dist" in members[0].model_fields else "table (see below)"
+    return None
+
+
 def _table(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> list[str]:
     lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
         if name in skip:
             continue
         unit = _unit(field)
+        kind = _union_name(field.annotation) or _type_name(field.annotation, unit)
         description = (field.description or "").replace("|", "\\|")
-        lines.append(
-            f"| `{prefix}{name}` | {_type_name(field.annotation, unit)} | {_default(model, name)} | {description} |"
-        )
+        lines.append(f"| `{prefix}{name}` | {kind} | {_default(model, name)} | {description} |")
     return lines
 
 
@@ -138,26 +148,28 @@ def _variants(union: Any) -> list[type[BaseModel]]:
     return [_strip(a) for a in typing.get_args(union)]
 
 
-def _section(title: str, body: list[str], doc: str | None = None) -> list[str]:
-    out = [f"## {title}", ""]
-    if doc:
-        out += [doc.strip(), ""]
-    return out + body + [""]
+def _document(model: type[BaseModel], prefix: str, title: str) -> list[str]:
+    """A section for ``model``'s own keys, then one for each table it holds."""
+    tables = {name: _nested(field.annotation) for name, field in model.model_fields.items()}
+    tables = {name: nested for name, nested in tables.items() if nested is not None}
+    out = [f"## {title}", "", (model.__doc__ or "").strip(), ""]
+    own = _table(model, prefix, set(tables))
+    if len(own) > 2:
+        out += own + [""]
+    for name, nested in tables.items():
+        many = typing.get_origin(_strip(model.model_fields[name].annotation)) is list
+        child_prefix = f"{prefix}{name}[]." if many else f"{prefix}{name}."
+        heading = f"`[[{prefix}{name}]]`" if many else f"`[{prefix}{name}]`"
+        out += _document(nested, child_prefix, heading.replace("[].", "."))
+    return out
 
 
 def reference() -> str:
     parts: list[str] = [HEADER]
-    parts += _section("Top level", _table(Scenario, "", {"population", "crews", "labels", "policy", "rules", "arms"}),
-                      Scenario.__doc__)  # fmt: skip
-    parts += _section("`[population]`", _table(Population, "population."), Population.__doc__)
-    parts += _section("`[[population.seasons]]`", _table(Season, "population.seasons[]."), Season.__doc__)
-    parts += _section("`[[crews]]`", _table(Crew, "crews[]."), Crew.__doc__)
-    parts += _section("`[[crews.tactics]]`", _table(Tactic, "crews[].tactics[]."), Tactic.__doc__)
-    parts += _section("`[labels]`", [], Labels.__doc__)
-    for name, field in Labels.model_fields.items():
-        model = _strip(field.annotation)
-        parts += _section(f"`[labels.{name}]`", _table(model, f"labels.{name}."), model.__doc__)
+    parts += _document(Scenario, "", "Top level")
     delay_lines = [
+        "## Delay distributions",
+        "",
         "Every `delay` key takes a table whose `dist` picks the family, e.g. "
         '`delay = { dist = "lognormal", median = "30d", sigma = 0.67 }`.',
         "",
@@ -165,15 +177,13 @@ def reference() -> str:
     for variant in _variants(Delay):
         delay_lines += [f"### `dist = \"{variant.model_fields['dist'].default}\"`", "", (variant.__doc__ or "").strip(), ""]
         delay_lines += _table(variant, "", {"dist"}) + [""]
-    parts += _section("Delay distributions", delay_lines)
-    parts += _section("`[policy]`", _table(Policy, "policy."), Policy.__doc__)
-    parts += _section("`[rules]`", _table(Rules, "rules."), Rules.__doc__)
-    arm_lines = ["Each `[[arms]]` entry has a `name` and a `learner` that picks its kind:", ""]
+    parts += delay_lines
+    arm_lines = ["## `[[arms]]`", "", "Each `[[arms]]` entry has a `name` and a `learner` that picks its kind:", ""]
     for variant in _variants(Arm):
         learner = variant.model_fields["learner"].default
         arm_lines += [f"### `learner = \"{learner}\"`", "", (variant.__doc__ or "").strip(), ""]
         arm_lines += _table(variant, "arms[].", {"learner"}) + [""]
-    parts += _section("`[[arms]]`", arm_lines)
+    parts += arm_lines
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -3,13 +3,17 @@
 The traffic process wakes at every tick boundary and, in this order:
 
 1. hands the label events that arrived by now to the learner and to the
-   features (so nothing is learnt before it arrives);
+   features (so nothing is learnt before it arrives); fraud labels block cards;
 2. lets the learner retrain or deploy if its schedule says so;
 3. draws the tick's honest transactions (from the day's batch) and the crews'
    attempts, computes point-in-time features, scores them with the deployed
-   model and decides;
+   model and decides; approved transactions with a high expected loss raise
+   alerts, which join the investigators' queue at their own time;
 4. records the tick, updates the running aggregates, tells each crew its own
    decisions, and schedules the label events those transactions will produce.
+
+Investigators are processes of their own (:mod:`sim.feedback.investigators`):
+their verdicts become label events and block cards between ticks.
 
 A warm-up under the ``rules`` policy runs before t = 0 so that the label
 stream is in steady state when the arms start (see ``docs/concepts.md``).
@@ -24,10 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from .columns import Columns
 from .detect.features import FEATURES, FeatureState
 from .detect.policy import decide
 from .detect.store import FeatureStore
-from .feedback.labels import LabelDraws, LabelEvents, LabelModel, LabelQueue
+from .feedback.investigators import Alert, AlertDesk, Review
+from .feedback.labels import SOURCE_CODE, Draws, LabelEvents, LabelModel, LabelQueue
 from .learn.learners import History, Learner, ModelEvent, RulesLearner, fit_first_model, make_learner
 from .results import ArmRecorder
 from .rng import Streams
@@ -36,6 +42,9 @@ from .units import DAY
 from .world.crews import Crew, build_crews
 from .world.population import Population, build_population
 from .world.traffic import Transactions, draw_day
+
+# Fraud labels from these sources make the issuer block (reissue) the card.
+BLOCKING_SOURCES = np.array([SOURCE_CODE[s] for s in ("customer_report", "chargeback", "decline_confirmation")])
 
 
 @dataclass
@@ -48,14 +57,29 @@ class World:
     store: FeatureStore
     queue: LabelQueue
 
+    def block_cards(self, cards: np.ndarray) -> int:
+        """The issuer blocks ``cards``: crews lose them. Returns how many crew cards were lost."""
+        return sum(crew.block(cards) for crew in self.crews)
+
+
+@dataclass
+class Decisions(Columns):
+    """What the policy did with a tick's transactions."""
+
+    declined: np.ndarray  # bool
+    explored: np.ndarray  # bool: a would-be decline approved at random
+    propensity: np.ndarray  # probability of the decision taken
+    alerted: np.ndarray  # bool
+    expected_loss: np.ndarray  # p × amount
+
 
 @dataclass
 class _Day:
-    """The current day's honest traffic and its label draws, consumed tick by tick."""
+    """The current day's honest traffic and its draws, consumed tick by tick."""
 
     day: int
     tx: Transactions
-    draws: LabelDraws
+    draws: Draws
     cursor: int = 0
 
 
@@ -91,52 +115,79 @@ class Engine:
         self.labels = LabelModel(scenario.labels)
         self.model_events: list[ModelEvent] = []
         self.transactions = 0
+        self.collected: _Collected | None = None
         self._day: _Day | None = None
         self._crew_label_rng: dict[int, tuple[int, np.random.Generator]] = {}
         self._truth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.collected: _Collected | None = None
+        self.env = simpy.Environment(initial_time=start)
+        self.desk = AlertDesk(self.env, scenario.labels.investigators, self._reviewed)
+        self.env.process(self._traffic())
 
     # ----------------------------------------------------------------- processes
 
     def run(self) -> None:
-        env = simpy.Environment(initial_time=self.start)
-        env.process(self._traffic(env))
-        env.run(until=self.end)
+        self.env.run(until=self.end)
 
-    def _traffic(self, env: simpy.Environment):
+    def _traffic(self):
         tick = self.scenario.tick
-        while env.now < self.end:
-            self.step(env.now)
-            yield env.timeout(tick)
+        while self.env.now < self.end:
+            self.step(self.env.now)
+            yield self.env.timeout(tick)
+
+    def at(self, time: float, action: Callable[[], None]) -> None:
+        """Run ``action`` at ``time``, before that tick's step."""
+
+        def waiter():
+            yield self.env.timeout(time - self.env.now)
+            action()
+
+        self.env.process(waiter())
 
     # ----------------------------------------------------------------- one tick
 
     def step(self, now: float) -> None:
         self._deliver(now)
-        for event in self.learner.at_boundary(now):
-            self.model_events.append(event)
+        self.model_events.extend(self.learner.at_boundary(now))
         tx, draws = self._attempts(now)
         if len(tx) == 0:
             return
         world = self.world
         X, velocity = world.features.compute(tx, world.population.merchant_category)
         p = self.learner.predict_proba(X)
-        declined = decide(p, tx.amount, self.scenario.policy)
+        decisions = self._decide(tx, p, draws)
 
         ids = world.store.append(X, tx.merchant, tx.card, now)
-        world.features.record(tx, velocity, ~declined)
-        self._tell_crews(tx, declined)
-        events = self.labels.events(ids, tx.t, tx.is_fraud, declined, draws)
+        world.features.record(tx, velocity, ~decisions.declined)
+        self._tell_crews(tx, decisions.declined)
+        events = self.labels.events(ids, tx.t, tx.is_fraud, decisions.declined, draws)
         world.queue.push(events)
+        if self.desk.active and decisions.alerted.any():
+            self.desk.submit([
+                Alert(int(ids[i]), float(tx.t[i]), float(decisions.expected_loss[i]), int(tx.card[i]),
+                      bool(tx.is_fraud[i]), float(draws.review_time[i]), float(draws.verdict[i]))
+                for i in np.flatnonzero(decisions.alerted)
+            ])  # fmt: skip
         if self.learner.feedback.startswith("truth"):
-            known = ~declined if self.learner.feedback == "truth_censored" else np.ones(len(tx), bool)
+            known = ~decisions.declined if self.learner.feedback == "truth_censored" else np.ones(len(tx), bool)
             self._truth = (X[known], tx.is_fraud[known].astype(np.int8), ids[known])
         if self.recorder is not None:
-            self.recorder.tick(now, tx, ids, p, declined)
+            self.recorder.tick(now, tx, ids, p, decisions)
+            self.recorder.labels_created(events, int(ids[0]), tx.is_fraud)
         self.transactions += len(tx)
 
+    def _decide(self, tx: Transactions, p: np.ndarray, draws: Draws) -> Decisions:
+        """The expected-cost rule, exploration of would-be declines, and alerts."""
+        policy = self.scenario.policy
+        would_decline = decide(p, tx.amount, policy)
+        explored = would_decline & (draws.explore < policy.exploration)
+        declined = would_decline & ~explored
+        propensity = np.where(would_decline, np.where(explored, policy.exploration, 1 - policy.exploration), 1.0)
+        expected_loss = p * tx.amount
+        alerted = ~declined & (expected_loss >= policy.alert_threshold) & self.desk.active
+        return Decisions(declined, explored, propensity, alerted, expected_loss)
+
     def _deliver(self, now: float) -> None:
-        """Hand arrived label events to the features and the learner."""
+        """Hand arrived label events to the features and the learner; block reported cards."""
         world = self.world
         if self._truth is not None:
             X, y, ids = self._truth
@@ -146,18 +197,40 @@ class Engine:
         if len(due) == 0:
             return
         X = world.store.features(due.tx_id)
-        world.features.learn_labels(world.store.merchant(due.tx_id), due.value)
+        cards = world.store.card(due.tx_id)
+        world.features.learn_labels(world.store.merchant(due.tx_id), cards, due.value, due.label_at)
         if self.learner.feedback == "labels":
             self.learner.learn(X, due.value, due.label_at, due.tx_id, now)
+        blocking = (due.value == 1) & np.isin(due.source, BLOCKING_SOURCES)
+        blocked = world.block_cards(cards[blocking]) if blocking.any() else 0
         if self.collected is not None:
             keep = due.label_at >= self.collected.since
             if keep.any():
                 self.collected.parts.append((X[keep], due.take(keep)))
         if self.recorder is not None:
             self.recorder.labels(due, now)
+            self.recorder.blocked(now, blocked)
 
-    def _attempts(self, now: float) -> tuple[Transactions, LabelDraws]:
-        """The tick's honest transactions and crew attempts, in time order, with label draws."""
+    def _reviewed(self, review: Review) -> None:
+        """An investigator's verdict (or a dropped alert), at its own time between ticks."""
+        now = self.env.now
+        if review.outcome == "reviewed":
+            alert = review.alert
+            self.world.queue.push(LabelEvents(
+                np.array([alert.tx_id], np.int64), np.array([SOURCE_CODE["investigator"]], np.int8),
+                np.array([review.verdict], np.int8), np.array([now]), np.array([alert.t]),
+            ))  # fmt: skip
+            if review.verdict == 1:
+                blocked = self.world.block_cards(np.array([alert.card]))
+                if self.recorder is not None:
+                    self.recorder.blocked(now, blocked)
+        if self.recorder is not None:
+            self.recorder.review(review, now)
+
+    # ----------------------------------------------------------------- traffic
+
+    def _attempts(self, now: float) -> tuple[Transactions, Draws]:
+        """The tick's honest transactions and crew attempts, in time order, with their draws."""
         honest, honest_draws = self._honest(now)
         parts, draws = [honest], [honest_draws]
         for crew in self.world.crews:
@@ -168,11 +241,10 @@ class Engine:
         if len(parts) == 1:
             return honest, honest_draws
         tx = Transactions.concat(parts)
-        all_draws = LabelDraws.concat(draws)
         order = np.argsort(tx.t, kind="stable")
-        return tx.take(order), all_draws.take(order)
+        return tx.take(order), Draws.concat(draws).take(order)
 
-    def _honest(self, now: float) -> tuple[Transactions, LabelDraws]:
+    def _honest(self, now: float) -> tuple[Transactions, Draws]:
         day = int(np.floor(now / DAY))
         if self._day is None or self._day.day != day:
             population, config = self.world.population, self.scenario.population
@@ -208,6 +280,10 @@ class Engine:
 # --------------------------------------------------------------------------- warm-up and arms
 
 
+def longest_batch_window(scenario: Scenario) -> float:
+    return max((arm.window for arm in scenario.arms if isinstance(arm, BatchArm)), default=0.0)
+
+
 def warmup_length(scenario: Scenario) -> float:
     """How long the world runs under ``rules`` before t = 0.
 
@@ -217,10 +293,14 @@ def warmup_length(scenario: Scenario) -> float:
     """
     if scenario.warmup != "auto":
         return float(scenario.warmup)
-    longest_window = max((arm.window for arm in scenario.arms if isinstance(arm, BatchArm)), default=0.0)
     delay = LabelModel(scenario.labels).longest_delay
-    steady = np.ceil((delay + longest_window) / DAY) * DAY
+    steady = np.ceil((delay + longest_batch_window(scenario)) / DAY) * DAY
     return float(max(scenario.history, steady))
+
+
+def labels_per_day(scenario: Scenario) -> float:
+    """Roughly how many label events arrive per day (sizes buffers)."""
+    return scenario.population.customers * scenario.population.tx_per_customer_day
 
 
 def _expected_rows(scenario: Scenario, retention: float) -> int:
@@ -228,17 +308,13 @@ def _expected_rows(scenario: Scenario, retention: float) -> int:
     return int(1.2 * labels_per_day(scenario) * (retention + DAY) / DAY) + 1024
 
 
-def labels_per_day(scenario: Scenario) -> float:
-    """Roughly how many label events arrive per day (sizes batch learners' buffers)."""
-    return scenario.population.customers * scenario.population.tx_per_customer_day
-
-
-def warm_up(scenario: Scenario, streams: Streams, progress: Callable[[float], None] | None = None) -> tuple[World, History]:
+def warm_up(
+    scenario: Scenario, streams: Streams, progress: Callable[[float], None] | None = None
+) -> tuple[World, History]:
     """Run the world under ``rules`` up to t = 0; return it and the history every arm starts from."""
     length = warmup_length(scenario)
     population = build_population(scenario.population, streams.get("population"))
-    labels = LabelModel(scenario.labels)
-    retention = max(labels.longest_delay, scenario.history) + scenario.tick
+    retention = max(LabelModel(scenario.labels).longest_delay, scenario.history) + scenario.tick
     world = World(
         population=population,
         features=FeatureState(population.customers, population.merchants, scenario.population),
@@ -246,29 +322,17 @@ def warm_up(scenario: Scenario, streams: Streams, progress: Callable[[float], No
         store=FeatureStore(len(FEATURES), retention, _expected_rows(scenario, retention)),
         queue=LabelQueue(),
     )
-    longest_window = max((arm.window for arm in scenario.arms if isinstance(arm, BatchArm)), default=0.0)
-    engine = Engine(
-        scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress
-    )
-    engine.collected = _Collected(since=-longest_window)
-    first_history_id: int | None = None
-
-    # Run day by day so we can note the first transaction of the history period.
-    engine_start = -length
-    history_start = -scenario.history
-    engine.end = history_start
-    if history_start > engine_start:
-        engine.run()
-    first_history_id = world.store.next_id
-    engine.start, engine.end = history_start, 0.0
+    engine = Engine(scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress)
+    engine.collected = _Collected(since=-longest_batch_window(scenario))
+    first_history_id = [0]
+    engine.at(-scenario.history, lambda: first_history_id.__setitem__(0, world.store.next_id))
     engine.run()
-    return world, _history(world, engine.collected, first_history_id)
+    return world, _history(world, engine.collected, first_history_id[0])
 
 
 def _history(world: World, collected: _Collected, first_id: int) -> History:
     """The first model's training set and the batch buffers' starting contents."""
-    arrived_parts = [events for _, events in collected.parts]
-    arrived = LabelEvents.concat(arrived_parts)
+    arrived = LabelEvents.concat([events for _, events in collected.parts])
     arrived_X = (
         np.concatenate([X for X, _ in collected.parts]) if collected.parts else np.zeros((0, len(FEATURES)), np.float32)
     )
@@ -305,6 +369,7 @@ def run_arm(
     """Run one arm from t = 0 to the horizon in its own copy of the warmed-up world.
 
     ``learner`` replaces the arm's own learner (tests use it to spy on learning).
+    Alerts start from an empty queue at t = 0.
     """
     world = copy.deepcopy(world)
     world.store.retention_s = LabelModel(scenario.labels).longest_delay + scenario.tick
@@ -312,5 +377,5 @@ def run_arm(
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress)
     engine.run()
-    recorder.finish_labels(world.queue.drain())
+    recorder.finish(world.queue.drain(), engine.desk.pending())
     return engine

@@ -37,10 +37,12 @@ class ArmRun:
     arm: str
     replication: int
     daily: pl.DataFrame
+    labels_daily: pl.DataFrame
+    label_coverage: pl.DataFrame
     model_events: list[ModelEvent]
     transactions: int
     seconds: float
-    ledger_parts: tuple[Path, ...] = ()
+    ledger_parts: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +66,12 @@ class Experiment:
 
     def daily(self) -> pl.DataFrame:
         return pl.concat([a.daily for a in self.arm_runs]).sort(["arm", "replication", "day"])
+
+    def labels_daily(self) -> pl.DataFrame:
+        return pl.concat([a.labels_daily for a in self.arm_runs]).sort(["arm", "replication", "day", "source"])
+
+    def label_coverage(self) -> pl.DataFrame:
+        return pl.concat([a.label_coverage for a in self.arm_runs]).sort(["arm", "replication", "group", "age_s"])
 
     def model_events(self) -> pl.DataFrame:
         rows = [
@@ -109,10 +117,10 @@ def run_replication(
         started = time.perf_counter()
         engine = run_arm(scenario, arm, streams, world, history, recorder, ticker(done[0]))
         done[0] += scenario.horizon / DAY
-        parts = tuple(p for p in (recorder.transactions_part, recorder.labels_part) if p is not None)
         arms.append(
-            ArmRun(arm.name, replication, recorder.daily(), engine.model_events, engine.transactions,
-                   time.perf_counter() - started, parts)
+            ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
+                   engine.model_events, engine.transactions, time.perf_counter() - started,
+                   recorder.ledger.paths if recorder.ledger is not None else {})
         )  # fmt: skip
     return ReplicationRun(replication, arms, warmup_transactions, warmup_seconds)
 
@@ -176,7 +184,7 @@ def _round(x: float) -> float:
 
 def totals(daily: pl.DataFrame) -> pl.DataFrame:
     """Per arm and replication, the sums over the horizon."""
-    value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day")]
+    value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day", "investigator_duty_s")]
     return daily.group_by(["arm", "replication"], maintain_order=True).agg(
         [pl.col(c).sum() for c in value_columns]
     ).sort(["arm", "replication"])

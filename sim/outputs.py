@@ -101,10 +101,11 @@ def write_run(
         write_parquet(work / "daily.parquet", daily)
         write_parquet(work / "arms.parquet", totals(daily))
         write_parquet(work / "model_events.parquet", experiment.model_events())
+        write_parquet(work / "labels_daily.parquet", experiment.labels_daily())
+        write_parquet(work / "label_coverage.parquet", experiment.label_coverage())
         if ledger:
-            parts = [a.ledger_parts for a in experiment.arm_runs]
-            merge_parquet([p[0] for p in parts if p], work / "transactions.parquet")
-            merge_parquet([p[1] for p in parts if len(p) > 1], work / "labels.parquet")
+            for name in ("transactions", "labels", "alerts"):
+                merge_parquet([a.ledger_parts[name] for a in experiment.arm_runs], work / f"{name}.parquet")
         summary = summarize(scenario, experiment)
         write_json(work / "summary.json", summary)
         simulated = time.perf_counter() - started

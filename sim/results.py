@@ -1,91 +1,106 @@
-"""The columnar record of a run: daily sums always, the full ledger on request.
+"""What is recorded about one arm in one replication: daily sums always, the ledger on request.
 
-The engine hands each tick's arrays to an :class:`ArmRecorder`; it never
-formats output. Daily sums are added per tick (a tick never spans two days).
-With a ledger, transactions and label events stream to Parquet part files in
-row groups, so memory does not grow with the horizon.
+The engine hands each tick's arrays, label events and alert reviews to an
+:class:`ArmRecorder`; it never formats output. Daily sums are added per tick
+(a tick never spans two days). Every table a report needs is built here from
+those sums, so reports never need the ledger.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .detect.policy import decline_cost
-from .feedback.labels import SOURCES, LabelEvents
+from .feedback.investigators import Review, Shift
+from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
+from .ledger import Ledger, nullable
 from .schema import Scenario
-from .units import DAY
+from .units import DAY, HOUR
 from .world.traffic import Transactions
 
-# Daily sums, in order; docs/outputs.md documents each.
-DAILY_SUMS = (
-    "transactions",
-    "fraud_attempts",
-    "fraud_approved",
-    "declines",
-    "legit_declined",
-    "fraud_amount_attempted",
-    "fraud_amount_approved",
-    "fraud_loss",
-    "friction",
-    "review_cost",
-    "total_cost",
-    "predicted_fraud",
-    "labels_arrived",
-    "fraud_labels_arrived",
-)
+if TYPE_CHECKING:
+    from .engine import Decisions
+    from .feedback.investigators import Alert
+
+# Daily sums, in order; docs/outputs.md documents each. Counts are integers.
+COUNTS = (
+    "transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined", "explored",
+    "explored_fraud", "alerts", "alerts_dropped", "reviews", "frauds_confirmed", "investigator_misses",
+    "investigator_false_alarms", "cards_blocked", "labels_arrived", "fraud_labels_arrived",
+    "friendly_fraud_labels", "fraud_labelled_legit",
+)  # fmt: skip
+AMOUNTS = (
+    "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost", "total_cost",
+    "predicted_fraud", "review_wait_s", "investigator_busy_s", "investigator_duty_s",
+)  # fmt: skip
+DAILY_SUMS = COUNTS + AMOUNTS
 _COL = {name: i for i, name in enumerate(DAILY_SUMS)}
-COUNT_COLUMNS = {"transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined",
-                 "labels_arrived", "fraud_labels_arrived"}  # fmt: skip
 
-ROW_GROUP = 500_000
+COVERAGE_AGES = (("1h", HOUR), ("1d", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY), ("90d", 90 * DAY), ("120d", 120 * DAY))
+COVERAGE_SAMPLE = 50_000  # honest transactions tracked for coverage, at most (a stable-hash sample)
 
 
-class ParquetStream:
-    """Append column batches; write a Parquet file in row groups as they fill."""
+class CoverageTracker:
+    """How soon transactions get labelled: every fraud, and a sample of honest ones."""
 
-    def __init__(self, path: Path, schema: pa.Schema):
-        self.path = path
-        self.schema = schema
-        self._batches: list[pa.RecordBatch] = []
-        self._rows = 0
-        self._writer: pq.ParquetWriter | None = None
+    def __init__(self, honest_share: float):
+        self.honest_share = honest_share
+        self._ids = np.empty(0, np.int64)
+        self._fraud = np.empty(0, bool)
+        self._first_label = np.empty(0)  # age of the first label event of any value
+        self._first_fraud_label = np.empty(0)  # age of the first event saying fraud
+        self._t = np.empty(0)
+        self._n = 0
 
-    def append(self, columns: dict[str, np.ndarray | pa.Array]) -> None:
-        batch = pa.RecordBatch.from_pydict(columns, schema=self.schema)
-        if batch.num_rows == 0:
+    def track(self, ids: np.ndarray, t: np.ndarray, is_fraud: np.ndarray) -> None:
+        keep = is_fraud | (_uniform_hash(ids) < self.honest_share)
+        k = int(keep.sum())
+        if self._n + k > len(self._ids):
+            capacity = max(2 * len(self._ids), self._n + k, 1024)
+            for name, fill in (("_ids", 0), ("_fraud", False), ("_first_label", np.inf),
+                               ("_first_fraud_label", np.inf), ("_t", 0.0)):  # fmt: skip
+                old = getattr(self, name)
+                grown = np.full(capacity, fill, old.dtype)
+                grown[: self._n] = old[: self._n]
+                setattr(self, name, grown)
+        end = self._n + k
+        self._ids[self._n : end], self._fraud[self._n : end], self._t[self._n : end] = ids[keep], is_fraud[keep], t[keep]
+        self._n = end
+
+    def label(self, tx_id: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
+        if self._n == 0 or len(tx_id) == 0:
             return
-        self._batches.append(batch)
-        self._rows += batch.num_rows
-        if self._rows >= ROW_GROUP:
-            self._flush()
+        ids = self._ids[: self._n]
+        slot = np.minimum(np.searchsorted(ids, tx_id), self._n - 1)
+        found = ids[slot] == tx_id
+        slot, value, label_at = slot[found], value[found], label_at[found]
+        age = label_at - self._t[slot]
+        np.minimum.at(self._first_label, slot, age)
+        np.minimum.at(self._first_fraud_label, slot[value == 1], age[value == 1])
 
-    def _flush(self) -> None:
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema)
-        if self._batches:
-            self._writer.write_table(pa.Table.from_batches(self._batches, self.schema), row_group_size=ROW_GROUP)
-        self._batches, self._rows = [], 0
+    def table(self) -> pl.DataFrame:
+        rows = []
+        fraud = self._fraud[: self._n]
+        for group, mask in (("fraud", fraud), ("honest", ~fraud)):
+            for name, age in COVERAGE_AGES:
+                total = int(mask.sum())
+                any_label = float((self._first_label[: self._n][mask] <= age).mean()) if total else None
+                fraud_label = float((self._first_fraud_label[: self._n][mask] <= age).mean()) if total else None
+                rows.append({"group": group, "age": name, "age_s": age, "tracked": total,
+                             "share_labelled": any_label, "share_labelled_fraud": fraud_label})  # fmt: skip
+        return pl.DataFrame(rows, schema={"group": pl.String, "age": pl.String, "age_s": pl.Float64,
+                                          "tracked": pl.Int64, "share_labelled": pl.Float64,
+                                          "share_labelled_fraud": pl.Float64})  # fmt: skip
 
-    def close(self) -> None:
-        self._flush()
-        if self._writer is not None:
-            self._writer.close()
 
-
-TRANSACTION_SCHEMA = pa.schema([
-    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("t", pa.float64()),
-    ("customer", pa.int32()), ("merchant", pa.int32()), ("amount", pa.float64()), ("cnp", pa.bool_()),
-    ("is_fraud", pa.bool_()), ("crew", pa.int32()), ("score", pa.float64()), ("decision", pa.string()),
-])  # fmt: skip
-LABEL_SCHEMA = pa.schema([
-    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("source", pa.string()),
-    ("value", pa.int8()), ("label_at", pa.float64()), ("delivered_at", pa.float64()),
-])  # fmt: skip
+def _uniform_hash(ids: np.ndarray) -> np.ndarray:
+    mixed = (ids.astype(np.uint64) + np.uint64(7)) * np.uint64(0x9E3779B97F4A7C15)
+    mixed ^= mixed >> np.uint64(29)
+    return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 class ArmRecorder:
@@ -93,24 +108,28 @@ class ArmRecorder:
 
     def __init__(self, scenario: Scenario, arm: str, replication: int, ledger_dir: Path | None = None):
         self.scenario = scenario
-        self.first_tx_id: int | None = None  # the ledger covers transactions from t = 0
         self.arm = arm
         self.replication = replication
         self.days = int(np.ceil(scenario.horizon / DAY))
         self.sums = np.zeros((self.days, len(DAILY_SUMS)))
-        self.transactions_part: Path | None = None
-        self.labels_part: Path | None = None
-        self._tx_stream: ParquetStream | None = None
-        self._label_stream: ParquetStream | None = None
-        if ledger_dir is not None:
-            stem = f"r{replication:04d}-{arm}"
-            self.transactions_part = ledger_dir / f"transactions-{stem}.parquet"
-            self.labels_part = ledger_dir / f"labels-{stem}.parquet"
-            self._tx_stream = ParquetStream(self.transactions_part, TRANSACTION_SCHEMA)
-            self._label_stream = ParquetStream(self.labels_part, LABEL_SCHEMA)
+        self.label_sums = np.zeros((self.days, len(SOURCES), 2))  # events, fraud events
+        investigators = scenario.labels.investigators
+        shift = Shift(investigators.hours, investigators.days)
+        self.sums[:, _COL["investigator_duty_s"]] = [investigators.count * shift.duty_seconds(d) for d in range(self.days)]
+        expected = max(scenario.population.customers * scenario.population.tx_per_customer_day * self.days, 1.0)
+        self.coverage = CoverageTracker(min(1.0, COVERAGE_SAMPLE / expected))
+        self.first_tx_id: int | None = None  # the ledger covers transactions from t = 0
+        self.ledger = Ledger(ledger_dir, arm, replication) if ledger_dir is not None else None
 
-    def tick(self, now: float, tx: Transactions, ids: np.ndarray, p: np.ndarray, declined: np.ndarray) -> None:
+    def _row(self, time: float) -> np.ndarray | None:
+        day = int(time // DAY)
+        return self.sums[day] if 0 <= day < self.days else None
+
+    # ----------------------------------------------------------------- transactions
+
+    def tick(self, now: float, tx: Transactions, ids: np.ndarray, p: np.ndarray, decisions: Decisions) -> None:
         policy = self.scenario.policy
+        declined = decisions.declined
         fraud = tx.is_fraud
         approved = ~declined
         approved_fraud = fraud & approved
@@ -118,60 +137,120 @@ class ArmRecorder:
         fraud_amount_approved = float(tx.amount[approved_fraud].sum())
         fraud_loss = fraud_amount_approved + policy.fraud_fee * int(approved_fraud.sum())
         friction = float(decline_cost(tx.amount[declined & ~fraud], policy).sum())
-        row[_COL["transactions"]] += len(tx)
-        row[_COL["fraud_attempts"]] += int(fraud.sum())
-        row[_COL["fraud_approved"]] += int(approved_fraud.sum())
-        row[_COL["declines"]] += int(declined.sum())
-        row[_COL["legit_declined"]] += int((declined & ~fraud).sum())
-        row[_COL["fraud_amount_attempted"]] += float(tx.amount[fraud].sum())
-        row[_COL["fraud_amount_approved"]] += fraud_amount_approved
-        row[_COL["fraud_loss"]] += fraud_loss
-        row[_COL["friction"]] += friction
-        row[_COL["total_cost"]] += fraud_loss + friction
-        row[_COL["predicted_fraud"]] += float(np.dot(p[approved], tx.amount[approved]))
+        for name, value in (
+            ("transactions", len(tx)), ("fraud_attempts", fraud.sum()), ("fraud_approved", approved_fraud.sum()),
+            ("declines", declined.sum()), ("legit_declined", (declined & ~fraud).sum()),
+            ("explored", decisions.explored.sum()), ("explored_fraud", (decisions.explored & fraud).sum()),
+            ("alerts", decisions.alerted.sum()), ("fraud_amount_attempted", tx.amount[fraud].sum()),
+            ("fraud_amount_approved", fraud_amount_approved), ("fraud_loss", fraud_loss), ("friction", friction),
+            ("total_cost", fraud_loss + friction), ("predicted_fraud", np.dot(p[approved], tx.amount[approved])),
+        ):  # fmt: skip
+            row[_COL[name]] += float(value)
         if self.first_tx_id is None:
             self.first_tx_id = int(ids[0])
-        if self._tx_stream is not None:
-            n = len(tx)
-            self._tx_stream.append({
-                "tx_id": ids, "arm": pa.array([self.arm] * n, pa.string()),
-                "replication": np.full(n, self.replication, np.int32), "t": tx.t, "customer": tx.card,
-                "merchant": tx.merchant, "amount": tx.amount, "cnp": tx.cnp, "is_fraud": fraud,
-                "crew": tx.crew, "score": p, "decision": np.where(declined, "decline", "approve"),
+        self.coverage.track(ids, tx.t, fraud)
+        if self.ledger is not None:
+            self.ledger.append("transactions", {
+                "tx_id": ids, "t": tx.t, "customer": tx.card, "merchant": tx.merchant, "amount": tx.amount,
+                "cnp": tx.cnp, "is_fraud": fraud, "crew": tx.crew, "tactic": tx.tactic, "score": p,
+                "decision": np.where(declined, "decline", "approve"), "explored": decisions.explored,
+                "propensity": decisions.propensity, "alerted": decisions.alerted,
             })  # fmt: skip
+
+    # ----------------------------------------------------------------- labels
+
+    def labels_created(self, events: LabelEvents, first_id: int, is_fraud: np.ndarray) -> None:
+        """Label events scheduled for a tick's transactions: noise counts and coverage."""
+        if len(events) == 0:
+            return
+        truth = is_fraud[events.tx_id - first_id]
+        row = self.sums[int(events.tx_time[0] // DAY)] if len(events) else None
+        if row is not None:
+            row[_COL["friendly_fraud_labels"]] += int(((events.value == 1) & ~truth).sum())
+            maturity = events.source == SOURCE_CODE["maturity"]
+            row[_COL["fraud_labelled_legit"]] += int((maturity & truth).sum())
+        self.coverage.label(events.tx_id, events.value, events.label_at)
 
     def labels(self, events: LabelEvents, delivered_at: float | None) -> None:
         """Label events handed to the learner at ``delivered_at`` (None: still pending at the end)."""
-        if delivered_at is not None and 0 <= delivered_at < self.scenario.horizon:
-            row = self.sums[int(delivered_at // DAY)]
+        if delivered_at is not None and (row := self._row(delivered_at)) is not None:
+            day = int(delivered_at // DAY)
             row[_COL["labels_arrived"]] += len(events)
             row[_COL["fraud_labels_arrived"]] += int(events.value.sum())
-        if self._label_stream is not None and self.first_tx_id is not None:
-            events = events.take(events.tx_id >= self.first_tx_id)
-            n = len(events)
-            delivered = np.full(n, np.nan if delivered_at is None else delivered_at)
-            self._label_stream.append({
-                "tx_id": events.tx_id, "arm": pa.array([self.arm] * n, pa.string()),
-                "replication": np.full(n, self.replication, np.int32),
-                "source": np.asarray(SOURCES)[events.source], "value": events.value, "label_at": events.label_at,
-                "delivered_at": pa.array(delivered, pa.float64(), mask=np.isnan(delivered)),
+            np.add.at(self.label_sums[day, :, 0], events.source, 1)
+            np.add.at(self.label_sums[day, :, 1], events.source, events.value.astype(float))
+        if self.ledger is not None and self.first_tx_id is not None:
+            mine = events.take(events.tx_id >= self.first_tx_id)
+            delivered = np.full(len(mine), np.nan if delivered_at is None else delivered_at)
+            self.ledger.append("labels", {
+                "tx_id": mine.tx_id, "source": np.asarray(SOURCES)[mine.source], "value": mine.value,
+                "label_at": mine.label_at, "delivered_at": nullable(delivered),
             })  # fmt: skip
 
-    def finish_labels(self, pending: LabelEvents) -> None:
-        """Record the events still pending at the horizon and close the ledger."""
-        self.labels(pending, None)
-        for stream in (self._tx_stream, self._label_stream):
-            if stream is not None:
-                stream.close()
+    # ----------------------------------------------------------------- investigators and blocks
+
+    def review(self, review: Review, now: float) -> None:
+        alert = review.alert
+        if review.outcome == "reviewed":
+            if (row := self._row(review.done_at)) is not None:
+                row[_COL["reviews"]] += 1
+                row[_COL["review_cost"]] += self.scenario.policy.review_cost
+                row[_COL["total_cost"]] += self.scenario.policy.review_cost
+                row[_COL["frauds_confirmed"]] += int(alert.is_fraud and review.verdict == 1)
+                row[_COL["investigator_misses"]] += int(alert.is_fraud and review.verdict == 0)
+                row[_COL["investigator_false_alarms"]] += int(not alert.is_fraud and review.verdict == 1)
+            if (row := self._row(review.started_at)) is not None:
+                row[_COL["review_wait_s"]] += review.started_at - alert.t
+                row[_COL["investigator_busy_s"]] += review.done_at - review.started_at
+            self.coverage.label(np.array([alert.tx_id]), np.array([review.verdict]), np.array([review.done_at]))
+        elif review.outcome == "dropped" and (row := self._row(now)) is not None:
+            row[_COL["alerts_dropped"]] += 1
+        if self.ledger is not None:
+            self._ledger_alert(review)
+
+    def _ledger_alert(self, review: Review) -> None:
+        alert = review.alert
+        self.ledger.append("alerts", {
+            "tx_id": np.array([alert.tx_id], np.int64), "alerted_at": np.array([alert.t]),
+            "expected_loss": np.array([alert.expected_loss]), "is_fraud": np.array([alert.is_fraud]),
+            "outcome": np.array([review.outcome]), "review_started_at": nullable(np.array([review.started_at])),
+            "review_done_at": nullable(np.array([review.done_at])), "verdict": np.array([review.verdict], np.int8),
+        })  # fmt: skip
+
+    def blocked(self, now: float, crew_cards: int) -> None:
+        if crew_cards and (row := self._row(now)) is not None:
+            row[_COL["cards_blocked"]] += crew_cards
+
+    def finish(self, pending_labels: LabelEvents, pending_alerts: list[Alert]) -> None:
+        """Record what is still pending at the horizon and close the ledger."""
+        self.labels(pending_labels, None)
+        if self.ledger is not None:
+            for alert in pending_alerts:
+                self._ledger_alert(Review(alert, "pending"))
+            self.ledger.close()
+
+    # ----------------------------------------------------------------- tables
+
+    def _keys(self, n: int) -> dict[str, object]:
+        return {"arm": [self.arm] * n, "replication": np.full(n, self.replication, np.int32)}
 
     def daily(self) -> pl.DataFrame:
         """One row per day of the horizon."""
-        columns: dict[str, object] = {
-            "arm": [self.arm] * self.days,
-            "replication": np.full(self.days, self.replication, np.int32),
-            "day": np.arange(self.days, dtype=np.int32),
-        }
+        columns: dict[str, object] = {**self._keys(self.days), "day": np.arange(self.days, dtype=np.int32)}
         for name, i in _COL.items():
             values = self.sums[:, i]
-            columns[name] = values.astype(np.int64) if name in COUNT_COLUMNS else values
+            columns[name] = values.astype(np.int64) if name in COUNTS else values
         return pl.DataFrame(columns)
+
+    def labels_daily(self) -> pl.DataFrame:
+        """Label events delivered per day and source."""
+        n = self.days * len(SOURCES)
+        return pl.DataFrame({
+            **self._keys(n), "day": np.repeat(np.arange(self.days, dtype=np.int32), len(SOURCES)),
+            "source": list(SOURCES) * self.days, "events": self.label_sums[:, :, 0].reshape(-1).astype(np.int64),
+            "fraud_events": self.label_sums[:, :, 1].reshape(-1).astype(np.int64),
+        })  # fmt: skip
+
+    def label_coverage(self) -> pl.DataFrame:
+        table = self.coverage.table()
+        return pl.DataFrame(self._keys(table.height)).hstack(table)

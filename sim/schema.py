@@ -355,12 +355,63 @@ class Maturity(Strict):
     window: Duration = Field("90d", description="age at which an unreported approved transaction matures")
 
 
+class DeclineConfirmation(Strict):
+    """The issuer contacts the cardholder about a decline (e.g. by SMS) and learns the truth."""
+
+    share: Share = Field(0.0, description="share of declined transactions whose truth comes back; the rest stay censored")
+    delay: Delay = Field(
+        default_factory=lambda: _lognormal("30m", 1.0), description="time from the decline to the answer"
+    )
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Investigators(Strict):
+    """Analysts who review alerts, highest expected loss first (DOMAIN §3)."""
+
+    count: int = Field(4, ge=0, le=10_000, description="number of investigators (0: alerts are not raised)")
+    hours: Literal["24/7"] | tuple[int, int] = Field(
+        (9, 17), description='working hours [start, end) each working day, or "24/7"'
+    )
+    days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="working days (ignored for 24/7)"
+    )
+    review_time: Delay = Field(
+        default_factory=lambda: _lognormal("10m", 0.9),
+        description="time to review one alert (DOMAIN §3: median 10 min, mean about 15 min)",
+    )
+    queue_limit: int = Field(
+        1000, ge=1, description="alerts waiting at most; beyond it the lowest expected loss is dropped"
+    )
+    miss_rate: Share = Field(0.05, description="share of fraud an investigator judges legitimate")
+    false_alarm_rate: Share = Field(0.01, description="share of honest alerts an investigator judges fraud")
+
+    @model_validator(mode="after")
+    def _check(self) -> Investigators:
+        if self.hours != "24/7":
+            start, end = self.hours
+            if not (0 <= start < end <= 24):
+                raise ValueError('`hours` must be [start, end) with 0 <= start < end <= 24, or "24/7"')
+            if not self.days:
+                raise ValueError("`days` must name at least one working day")
+        return self
+
+
 class Labels(Strict):
     """Where the truth comes from, and when."""
 
     chargeback: Chargeback = Field(default_factory=Chargeback, description="chargebacks")
     customer_report: CustomerReport = Field(default_factory=CustomerReport, description="cardholder reports")
+    decline_confirmation: DeclineConfirmation = Field(
+        default_factory=DeclineConfirmation, description="truth of declined transactions"
+    )
     maturity: Maturity = Field(default_factory=Maturity, description="maturity labels")
+    investigators: Investigators = Field(default_factory=Investigators, description="alert reviews")
+    friendly_fraud: Share = Field(
+        0.0, description="share of approved honest transactions the cardholder disputes as fraud (a chargeback)"
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> Labels:
@@ -384,6 +435,12 @@ class Policy(Strict):
     )
     decline_rate: Share = Field(0.3, description="cost of a false decline per unit of amount (lost margin)")
     review_cost: Money = Field(5.0, description="cost of one investigator review (DOMAIN §4)")
+    alert_threshold: Money = Field(
+        20.0, description="raise an alert on an approved transaction whose expected loss p × amount is at least this"
+    )
+    exploration: Share = Field(
+        0.0, le=0.5, description="share of would-be declines approved at random (logged), to measure censoring bias"
+    )
 
 
 class Rules(Strict):

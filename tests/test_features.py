@@ -58,7 +58,7 @@ def test_merchant_rate_uses_only_arrived_labels():
                       amount=np.array([10.0, 10.0]), cnp=np.array([False, False]), crew=np.array([-1, -1], np.int32),
                       tactic=np.array([-1, -1], np.int16))  # fmt: skip
     before, _ = state.compute(tx, np.array([0, 0]))
-    state.learn_labels(np.array([0, 0, 0]), np.array([1, 1, 0], np.int8))
+    state.learn_labels(np.array([0, 0, 0]), np.array([0, 0, 0]), np.array([1, 1, 0], np.int8), np.zeros(3))
     after, _ = state.compute(tx, np.array([0, 0]))
     column = COLUMN["merchant_fraud_rate"]
     assert after[0, column] > before[0, column]

@@ -14,7 +14,7 @@ from sim.units import DAY
 def _events(tx_id, label_at):
     n = len(tx_id)
     return LabelEvents(np.asarray(tx_id, np.int64), np.full(n, 2, np.int8), np.ones(n, np.int8),
-                       np.asarray(label_at, float))  # fmt: skip
+                       np.asarray(label_at, float), np.zeros(n))  # fmt: skip
 
 
 @settings(max_examples=60, deadline=None)

@@ -68,12 +68,17 @@ def test_money_in_summary_equals_the_ledger(ledger, tiny_run):
         pl.when(declined_honest).then(policy.decline_fixed + policy.decline_rate * pl.col("amount"))
         .otherwise(0).sum().alias("friction"),
     )
+    alerts = pl.read_parquet(tiny_run / "alerts.parquet")
+    reviews = alerts.filter((pl.col("outcome") == "reviewed") & (pl.col("review_done_at") < scenario.horizon))
+    review_cost = reviews.group_by("arm", "replication").agg((pl.len() * policy.review_cost).alias("review_cost"))
+    money = money.join(review_cost, on=["arm", "replication"], how="left").fill_null(0.0)
+    assert reviews.height > 0
     for arm, entry in summary["arms"].items():
         rows = money.filter(pl.col("arm") == arm)
         assert rows.height == scenario.replications
-        for column in ("fraud_loss", "friction"):
+        for column in ("fraud_loss", "friction", "review_cost"):
             assert entry[column]["mean"] == pytest.approx(rows[column].mean(), abs=1e-4)
-        total = rows["fraud_loss"].mean() + rows["friction"].mean()
+        total = rows["fraud_loss"].mean() + rows["friction"].mean() + rows["review_cost"].mean()
         assert entry["total_cost"]["mean"] == pytest.approx(total, abs=1e-4)
 
 

@@ -1,9 +1,9 @@
 """Point-in-time features: what the issuer knew about a transaction when it was scored.
 
 Card velocity counts the card's earlier attempts with a one-day exponential
-decay, exactly, even within a tick. A card's amount habit and a merchant's
-fraud rate are taken as of the start of the tick; the merchant's fraud rate is
-built only from label events that have arrived (DESIGN §4). The features
+decay, exactly, even within a tick. A card's amount habit, a merchant's fraud
+rate and the card's fraud labels are taken as of the start of the tick; the
+last two are built only from label events that have arrived (DESIGN §4). The features
 stored with a transaction are exactly those it was scored with (float32).
 """
 
@@ -24,11 +24,13 @@ NUMERIC_FEATURES = (
     "attempts_1d",
     "amount_vs_habit",
     "merchant_fraud_rate",
+    "card_fraud_labels",
 )
 FEATURES = NUMERIC_FEATURES + tuple(f"category_{c}" for c in CATEGORIES)
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 VELOCITY_DECAY_S = DAY
+CARD_LABEL_DECAY_S = 30 * DAY
 HABIT_PRIOR_COUNT = 3.0
 MERCHANT_PRIOR_LABELS = 50.0
 MERCHANT_PRIOR_RATE = 0.005
@@ -45,6 +47,8 @@ class FeatureState:
         self.habit_m2 = np.zeros(customers)
         self.merchant_labels = np.zeros(merchants)
         self.merchant_frauds = np.zeros(merchants)
+        self.card_frauds = np.zeros(customers)  # decayed count of arrived fraud labels
+        self.card_frauds_at = np.zeros(customers)
         self.prior_mean = float(np.log(config.amount_median))
         self.prior_var = float(config.amount_sigma**2 + config.amount_spread**2)
 
@@ -73,6 +77,7 @@ class FeatureState:
         X[:, 6] = (np.log(tx.amount) - mean) / np.sqrt(var)
         frauds = self.merchant_frauds[tx.merchant] + MERCHANT_PRIOR_LABELS * MERCHANT_PRIOR_RATE
         X[:, 7] = np.log(frauds / (self.merchant_labels[tx.merchant] + MERCHANT_PRIOR_LABELS))
+        X[:, 8] = self.card_frauds[tx.card] * np.exp(-(tx.t - self.card_frauds_at[tx.card]) / CARD_LABEL_DECAY_S)
         X[np.arange(n), len(NUMERIC_FEATURES) + merchant_category[tx.merchant]] = 1.0
         return X, velocity
 
@@ -117,7 +122,12 @@ class FeatureState:
         self.habit_m2[cards] += m2_b + delta**2 * n_a * n_b / n
         self.habit_n[cards] = n
 
-    def learn_labels(self, merchant: np.ndarray, value: np.ndarray) -> None:
-        """Arrived label events update each merchant's observed fraud rate."""
+    def learn_labels(self, merchant: np.ndarray, card: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
+        """Arrived label events update each merchant's observed fraud rate and each card's
+        decayed count of fraud labels (events in arrival order)."""
         np.add.at(self.merchant_labels, merchant, 1.0)
         np.add.at(self.merchant_frauds, merchant, value.astype(float))
+        fraud = value == 1
+        for c, at in zip(card[fraud], label_at[fraud], strict=True):  # few: fraud labels only
+            self.card_frauds[c] = self.card_frauds[c] * np.exp(-(at - self.card_frauds_at[c]) / CARD_LABEL_DECAY_S) + 1
+            self.card_frauds_at[c] = at

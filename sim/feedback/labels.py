@@ -1,10 +1,12 @@
 """Label events: which truths reach the issuer, when, and the queue they wait in.
 
-Every transaction gets its label randomness drawn up front — whether or not
-any label will ever be delivered — so that the same transaction in two arms
-has the same fate and the same delays (DESIGN §7). The decision then selects
-which events happen: a declined transaction is censored (no chargeback, no
-report, no maturity), an approved one is reported, charged back or matures.
+Every transaction's aftermath is drawn up front — which source would report it,
+each source's delay, an investigator's review time and error, the policy's
+exploration coin — whether or not any of it will ever be used, so the same
+transaction in two arms has the same fate (DESIGN §7). The decision then
+selects what happens: a declined transaction is censored unless the
+cardholder confirms it; an approved one is reported, charged back, disputed
+by a friendly fraudster, or matures as legitimate.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class LabelEvents(Columns):
     source: np.ndarray  # int8, index into SOURCES
     value: np.ndarray  # int8: 1 fraud, 0 legitimate
     label_at: np.ndarray  # float64 arrival time in seconds
+    tx_time: np.ndarray  # float64 time of the transaction labelled
 
     @classmethod
     def concat(cls, parts: list[LabelEvents]) -> LabelEvents:
@@ -38,7 +41,7 @@ class LabelEvents(Columns):
 
     @staticmethod
     def empty() -> LabelEvents:
-        return LabelEvents(np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int8), np.empty(0))
+        return LabelEvents(np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int8), np.empty(0), np.empty(0))
 
     def sorted(self) -> LabelEvents:
         """In arrival order; ties by transaction, then source."""
@@ -46,12 +49,18 @@ class LabelEvents(Columns):
 
 
 @dataclass
-class LabelDraws(Columns):
-    """The label randomness of a batch of transactions, drawn whether used or not."""
+class Draws(Columns):
+    """A batch of transactions' aftermath randomness, drawn whether used or not."""
 
     fate: np.ndarray  # uniform: which source reports an approved fraud (or none)
     report_delay: np.ndarray
     chargeback_delay: np.ndarray
+    friendly: np.ndarray  # uniform: does an honest cardholder dispute it
+    confirm: np.ndarray  # uniform: is a decline confirmed
+    confirm_delay: np.ndarray
+    review_time: np.ndarray  # an investigator's review, if alerted
+    verdict: np.ndarray  # uniform: does the investigator err
+    explore: np.ndarray  # uniform: the policy's exploration coin
 
 
 class LabelModel:
@@ -61,26 +70,37 @@ class LabelModel:
         self.config = config
         self.report_delay = build_delay(config.customer_report.delay)
         self.chargeback_delay = build_delay(config.chargeback.delay)
+        self.confirm_delay = build_delay(config.decline_confirmation.delay)
+        self.review_time = build_delay(config.investigators.review_time)
 
     @property
     def longest_delay(self) -> float:
-        """No label arrives later than this after its transaction."""
+        """No label arrives later than this after its transaction (investigator verdicts aside,
+        which come within the queue's wait)."""
         return max(self.config.chargeback.window, self.config.maturity.window)
 
-    def draw(self, rng: np.random.Generator, n: int) -> LabelDraws:
-        return LabelDraws(
+    def draw(self, rng: np.random.Generator, n: int) -> Draws:
+        return Draws(
             fate=rng.random(n),
             report_delay=self.report_delay.sample(rng, n),
             chargeback_delay=self.chargeback_delay.sample(rng, n),
+            friendly=rng.random(n),
+            confirm=rng.random(n),
+            confirm_delay=np.minimum(self.confirm_delay.sample(rng, n), self.longest_delay),
+            review_time=self.review_time.sample(rng, n),
+            verdict=rng.random(n),
+            explore=rng.random(n),
         )
 
     def events(
-        self, tx_id: np.ndarray, t: np.ndarray, is_fraud: np.ndarray, declined: np.ndarray, draws: LabelDraws
+        self, tx_id: np.ndarray, t: np.ndarray, is_fraud: np.ndarray, declined: np.ndarray, draws: Draws
     ) -> LabelEvents:
-        """The label events these transactions will produce, in no particular order."""
+        """The label events these transactions will produce, in no particular order
+        (investigators' verdicts come later, from the alert desk)."""
         config = self.config
         window = config.chargeback.window
-        approved_fraud = is_fraud & ~declined
+        approved = ~declined
+        approved_fraud = is_fraud & approved
         report_share = config.customer_report.share
         reported = approved_fraud & (draws.fate < report_share) & (draws.report_delay <= window)
         charged = (
@@ -89,24 +109,29 @@ class LabelModel:
             & (draws.fate < report_share + config.chargeback.share)
             & (draws.chargeback_delay <= window)
         )
-        fraud_delay = np.where(reported, draws.report_delay, np.where(charged, draws.chargeback_delay, np.inf))
+        friendly = approved & ~is_fraud & (draws.friendly < config.friendly_fraud) & (draws.chargeback_delay <= window)
+        confirmed = declined & (draws.confirm < config.decline_confirmation.share)
+        fraud_delay = np.where(reported, draws.report_delay, np.where(charged | friendly, draws.chargeback_delay, np.inf))
         # Approved transactions mature as legitimate unless a fraud label came first.
-        matures = ~declined & (fraud_delay > config.maturity.window)
+        matures = approved & (fraud_delay > config.maturity.window)
         parts = [
             _events(tx_id, t, reported, draws.report_delay, "customer_report", 1),
-            _events(tx_id, t, charged, draws.chargeback_delay, "chargeback", 1),
+            _events(tx_id, t, charged | friendly, draws.chargeback_delay, "chargeback", 1),
+            _events(tx_id, t, confirmed, draws.confirm_delay, "decline_confirmation", is_fraud),
             _events(tx_id, t, matures, np.full(len(t), config.maturity.window), "maturity", 0),
         ]
         return LabelEvents.concat(parts)
 
 
-def _events(tx_id, t, mask, delay, source: str, value: int) -> LabelEvents:
+def _events(tx_id, t, mask, delay, source: str, value) -> LabelEvents:
     index = np.flatnonzero(mask)
+    values = np.broadcast_to(np.asarray(value, np.int8), mask.shape)[index]
     return LabelEvents(
         tx_id=tx_id[index].astype(np.int64),
         source=np.full(len(index), SOURCE_CODE[source], np.int8),
-        value=np.full(len(index), value, np.int8),
+        value=values.astype(np.int8),
         label_at=t[index] + delay[index],
+        tx_time=t[index],
     )
 
 
@@ -118,7 +143,7 @@ class LabelQueue:
 
     >>> q = LabelQueue()
     >>> q.push(LabelEvents(np.array([1, 2]), np.array([2, 2], np.int8), np.array([1, 1], np.int8),
-    ...                    np.array([100.0, 90000.0])))
+    ...                    np.array([100.0, 90000.0]), np.zeros(2)))
     >>> [int(x) for x in q.pop_due(100.0).tx_id], len(q)
     ([1], 1)
     """

@@ -1,0 +1,95 @@
+"""The full ledger (``--ledger``): every transaction, label event and alert, streamed to Parquet.
+
+Rows are appended per tick and written in row groups as they fill, so memory
+does not grow with the horizon. Each arm and replication writes its own part
+files; the run merges them at the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROW_GROUP = 500_000
+
+TRANSACTION_SCHEMA = pa.schema([
+    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("t", pa.float64()),
+    ("customer", pa.int32()), ("merchant", pa.int32()), ("amount", pa.float64()), ("cnp", pa.bool_()),
+    ("is_fraud", pa.bool_()), ("crew", pa.int32()), ("tactic", pa.int16()), ("score", pa.float64()),
+    ("decision", pa.string()), ("explored", pa.bool_()), ("propensity", pa.float64()), ("alerted", pa.bool_()),
+])  # fmt: skip
+LABEL_SCHEMA = pa.schema([
+    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("source", pa.string()),
+    ("value", pa.int8()), ("label_at", pa.float64()), ("delivered_at", pa.float64()),
+])  # fmt: skip
+ALERT_SCHEMA = pa.schema([
+    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("alerted_at", pa.float64()),
+    ("expected_loss", pa.float64()), ("is_fraud", pa.bool_()), ("outcome", pa.string()),
+    ("review_started_at", pa.float64()), ("review_done_at", pa.float64()), ("verdict", pa.int8()),
+])  # fmt: skip
+
+
+def nullable(values: np.ndarray) -> pa.Array:
+    """Floats with NaN written as null."""
+    values = np.asarray(values, np.float64)
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+class ParquetStream:
+    """Append column batches; write a Parquet file in row groups as they fill."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path = path
+        self.schema = schema
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def append(self, columns: dict[str, np.ndarray | pa.Array]) -> None:
+        batch = pa.RecordBatch.from_pydict(columns, schema=self.schema)
+        if batch.num_rows == 0:
+            return
+        self._batches.append(batch)
+        self._rows += batch.num_rows
+        if self._rows >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self.schema)
+        if self._batches:
+            self._writer.write_table(pa.Table.from_batches(self._batches, self.schema), row_group_size=ROW_GROUP)
+        self._batches, self._rows = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+
+
+class Ledger:
+    """The three part files of one arm in one replication."""
+
+    NAMES = ("transactions", "labels", "alerts")
+
+    def __init__(self, directory: Path, arm: str, replication: int):
+        stem = f"r{replication:04d}-{arm}"
+        self.arm, self.replication = arm, replication
+        self.paths = {name: directory / f"{name}-{stem}.parquet" for name in self.NAMES}
+        schemas = {"transactions": TRANSACTION_SCHEMA, "labels": LABEL_SCHEMA, "alerts": ALERT_SCHEMA}
+        self.streams = {name: ParquetStream(self.paths[name], schemas[name]) for name in self.NAMES}
+
+    def _keys(self, n: int) -> dict[str, object]:
+        return {"arm": pa.array([self.arm] * n, pa.string()), "replication": np.full(n, self.replication, np.int32)}
+
+    def append(self, name: str, columns: dict[str, object]) -> None:
+        n = len(next(iter(columns.values())))
+        if n:
+            self.streams[name].append({**columns, **self._keys(n)})
+
+    def close(self) -> None:
+        for stream in self.streams.values():
+            stream.close()
