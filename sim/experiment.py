@@ -39,6 +39,7 @@ class ArmRun:
     daily: pl.DataFrame
     labels_daily: pl.DataFrame
     label_coverage: pl.DataFrame
+    quality_daily: pl.DataFrame
     model_events: list[ModelEvent]
     transactions: int
     seconds: float
@@ -69,6 +70,9 @@ class Experiment:
 
     def labels_daily(self) -> pl.DataFrame:
         return pl.concat([a.labels_daily for a in self.arm_runs]).sort(["arm", "replication", "day", "source"])
+
+    def quality_daily(self) -> pl.DataFrame:
+        return pl.concat([a.quality_daily for a in self.arm_runs]).sort(["arm", "replication", "day", "view"])
 
     def label_coverage(self) -> pl.DataFrame:
         return pl.concat([a.label_coverage for a in self.arm_runs]).sort(["arm", "replication", "group", "age_s"])
@@ -119,6 +123,7 @@ def run_replication(
         done[0] += scenario.horizon / DAY
         arms.append(
             ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
+                   recorder.quality_daily(),
                    engine.model_events, engine.transactions, time.perf_counter() - started,
                    recorder.ledger.paths if recorder.ledger is not None else {})
         )  # fmt: skip

@@ -18,7 +18,8 @@ ROW_GROUP = 500_000
 TRANSACTION_SCHEMA = pa.schema([
     ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("t", pa.float64()),
     ("customer", pa.int32()), ("merchant", pa.int32()), ("amount", pa.float64()), ("cnp", pa.bool_()),
-    ("is_fraud", pa.bool_()), ("crew", pa.int32()), ("tactic", pa.int16()), ("score", pa.float64()),
+    ("is_fraud", pa.bool_()), ("crew", pa.int32()), ("tactic", pa.int16()), ("stolen_card", pa.int64()),
+    ("score", pa.float64()),
     ("decision", pa.string()), ("explored", pa.bool_()), ("propensity", pa.float64()), ("alerted", pa.bool_()),
 ])  # fmt: skip
 LABEL_SCHEMA = pa.schema([

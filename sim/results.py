@@ -18,6 +18,8 @@ from .detect.policy import decline_cost
 from .feedback.investigators import Review, Shift
 from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
 from .ledger import Ledger, nullable
+from .quality import QualityTracker
+from .rng import uniform_hash
 from .schema import Scenario
 from .units import DAY, HOUR
 from .world.traffic import Transactions
@@ -57,7 +59,7 @@ class CoverageTracker:
         self._n = 0
 
     def track(self, ids: np.ndarray, t: np.ndarray, is_fraud: np.ndarray) -> None:
-        keep = is_fraud | (_uniform_hash(ids) < self.honest_share)
+        keep = is_fraud | (uniform_hash(ids, 2) < self.honest_share)
         k = int(keep.sum())
         if self._n + k > len(self._ids):
             capacity = max(2 * len(self._ids), self._n + k, 1024)
@@ -97,12 +99,6 @@ class CoverageTracker:
                                           "share_labelled_fraud": pl.Float64})  # fmt: skip
 
 
-def _uniform_hash(ids: np.ndarray) -> np.ndarray:
-    mixed = (ids.astype(np.uint64) + np.uint64(7)) * np.uint64(0x9E3779B97F4A7C15)
-    mixed ^= mixed >> np.uint64(29)
-    return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
 class ArmRecorder:
     """Everything recorded about one arm in one replication."""
 
@@ -118,8 +114,16 @@ class ArmRecorder:
         self.sums[:, _COL["investigator_duty_s"]] = [investigators.count * shift.duty_seconds(d) for d in range(self.days)]
         expected = max(scenario.population.customers * scenario.population.tx_per_customer_day * self.days, 1.0)
         self.coverage = CoverageTracker(min(1.0, COVERAGE_SAMPLE / expected))
+        self.quality = QualityTracker(scenario.metrics.window, expected / self.days)
+        self._open_day = 0  # the first day whose quality is not yet measured
         self.first_tx_id: int | None = None  # the ledger covers transactions from t = 0
         self.ledger = Ledger(ledger_dir, arm, replication) if ledger_dir is not None else None
+
+    def _close_days(self, today: int) -> None:
+        """Measure model quality for every finished day before ``today``."""
+        while self._open_day < min(today, self.days):
+            self.quality.close_day(self._open_day)
+            self._open_day += 1
 
     def _row(self, time: float) -> np.ndarray | None:
         day = int(time // DAY)
@@ -133,6 +137,7 @@ class ArmRecorder:
         fraud = tx.is_fraud
         approved = ~declined
         approved_fraud = fraud & approved
+        self._close_days(int(now // DAY))
         row = self.sums[int(now // DAY)]
         fraud_amount_approved = float(tx.amount[approved_fraud].sum())
         fraud_loss = fraud_amount_approved + policy.fraud_fee * int(approved_fraud.sum())
@@ -149,10 +154,12 @@ class ArmRecorder:
         if self.first_tx_id is None:
             self.first_tx_id = int(ids[0])
         self.coverage.track(ids, tx.t, fraud)
+        self.quality.add(ids, tx.t, p, tx.amount, fraud, declined)
         if self.ledger is not None:
             self.ledger.append("transactions", {
                 "tx_id": ids, "t": tx.t, "customer": tx.card, "merchant": tx.merchant, "amount": tx.amount,
-                "cnp": tx.cnp, "is_fraud": fraud, "crew": tx.crew, "tactic": tx.tactic, "score": p,
+                "cnp": tx.cnp, "is_fraud": fraud, "crew": tx.crew, "tactic": tx.tactic, "stolen_card": tx.stolen_card,
+                "score": p,
                 "decision": np.where(declined, "decline", "approve"), "explored": decisions.explored,
                 "propensity": decisions.propensity, "alerted": decisions.alerted,
             })  # fmt: skip
@@ -179,6 +186,7 @@ class ArmRecorder:
             row[_COL["fraud_labels_arrived"]] += int(events.value.sum())
             np.add.at(self.label_sums[day, :, 0], events.source, 1)
             np.add.at(self.label_sums[day, :, 1], events.source, events.value.astype(float))
+            self.quality.label(events.tx_id, events.value)
         if self.ledger is not None and self.first_tx_id is not None:
             mine = events.take(events.tx_id >= self.first_tx_id)
             delivered = np.full(len(mine), np.nan if delivered_at is None else delivered_at)
@@ -223,6 +231,7 @@ class ArmRecorder:
 
     def finish(self, pending_labels: LabelEvents, pending_alerts: list[Alert]) -> None:
         """Record what is still pending at the horizon and close the ledger."""
+        self._close_days(self.days)
         self.labels(pending_labels, None)
         if self.ledger is not None:
             for alert in pending_alerts:
@@ -250,6 +259,10 @@ class ArmRecorder:
             "source": list(SOURCES) * self.days, "events": self.label_sums[:, :, 0].reshape(-1).astype(np.int64),
             "fraud_events": self.label_sums[:, :, 1].reshape(-1).astype(np.int64),
         })  # fmt: skip
+
+    def quality_daily(self) -> pl.DataFrame:
+        table = self.quality.table()
+        return pl.DataFrame(self._keys(table.height)).hstack(table)
 
     def label_coverage(self) -> pl.DataFrame:
         table = self.coverage.table()

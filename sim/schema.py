@@ -459,6 +459,14 @@ class Rules(Strict):
     base_score: Share = Field(0.002, description="fraud probability the rules report otherwise")
 
 
+class Metrics(Strict):
+    """How model quality is measured over time (see `quality_daily.parquet`)."""
+
+    window: Duration = Field(
+        "7d", description="each day, measure the transactions scored in this trailing window"
+    )
+
+
 # --------------------------------------------------------------------------- arms
 
 
@@ -556,6 +564,7 @@ class Scenario(Strict):
     labels: Labels = Field(default_factory=Labels, description="label sources and delays")
     policy: Policy = Field(default_factory=Policy, description="decision rule and costs")
     rules: Rules = Field(default_factory=Rules, description="the rules baseline")
+    metrics: Metrics = Field(default_factory=Metrics, description="model-quality measurement")
     arms: list[Arm] = Field(
         default_factory=lambda: list(DEFAULT_ARMS), min_length=1, description="the detectors compared"
     )

@@ -20,6 +20,7 @@ def _batch(rng, n, cards, start):
         cnp=rng.random(n) < 0.5,
         crew=np.full(n, -1, np.int32),
         tactic=np.full(n, -1, np.int16),
+        stolen_card=np.full(n, -1, np.int64),
     )
 
 
@@ -56,7 +57,7 @@ def test_merchant_rate_uses_only_arrived_labels():
     state = FeatureState(3, 2, Population())
     tx = Transactions(t=np.array([0.0, 1.0]), card=np.array([0, 1], np.int32), merchant=np.array([0, 1], np.int32),
                       amount=np.array([10.0, 10.0]), cnp=np.array([False, False]), crew=np.array([-1, -1], np.int32),
-                      tactic=np.array([-1, -1], np.int16))  # fmt: skip
+                      tactic=np.array([-1, -1], np.int16), stolen_card=np.array([-1, -1]))  # fmt: skip
     before, _ = state.compute(tx, np.array([0, 0]))
     state.learn_labels(np.array([0, 0, 0]), np.array([0, 0, 0]), np.array([1, 1, 0], np.int8), np.zeros(3))
     after, _ = state.compute(tx, np.array([0, 0]))

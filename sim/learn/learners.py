@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ..detect.models import RiverLogistic, RulesModel, SklearnLogistic
+from ..rng import uniform_hash
 from ..schema import Arm, BatchArm, OnlineArm, OracleArm, Rules, RulesArm, StaticArm
 
 
@@ -107,13 +108,6 @@ class OnlineLearner:
         return []
 
 
-def _uniform_hash(tx_id: np.ndarray) -> np.ndarray:
-    """A fixed pseudo-random number in [0, 1) per transaction id (for stable subsampling)."""
-    mixed = (tx_id.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-    mixed ^= mixed >> np.uint64(31)
-    return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
 class BatchLearner:
     """scikit-learn retrained on a schedule from a window of arrived label events.
 
@@ -145,7 +139,7 @@ class BatchLearner:
         return self.model.predict_proba(X)
 
     def _add(self, X, y, label_at, tx_id):
-        keep = (y == 1) | (_uniform_hash(tx_id) < self.keep_negative)
+        keep = (y == 1) | (uniform_hash(tx_id, 3) < self.keep_negative)
         if keep.any():
             self._chunks.append((X[keep], y[keep], label_at[keep], tx_id[keep]))
 

@@ -102,6 +102,7 @@ class Wallet:
     """A crew's stolen cards: when each becomes usable, until when, and its declines."""
 
     card: np.ndarray  # int32 customer ids
+    serial: np.ndarray  # int64: identifies this stolen card (a customer can be compromised twice)
     usable_from: np.ndarray
     usable_until: np.ndarray
     declines: np.ndarray  # int
@@ -109,13 +110,15 @@ class Wallet:
 
     @staticmethod
     def empty() -> Wallet:
-        return Wallet(np.empty(0, np.int32), np.empty(0), np.empty(0), np.empty(0, int), np.empty(0, bool))
+        return Wallet(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, int),
+                      np.empty(0, bool))  # fmt: skip
 
     def usable(self, now: float) -> np.ndarray:
         return np.flatnonzero((self.usable_from <= now) & (now < self.usable_until) & ~self.lost)
 
-    def add(self, card: np.ndarray, usable_from: np.ndarray, spree: float) -> None:
+    def add(self, card: np.ndarray, serial: np.ndarray, usable_from: np.ndarray, spree: float) -> None:
         self.card = np.concatenate([self.card, card.astype(np.int32)])
+        self.serial = np.concatenate([self.serial, serial.astype(np.int64)])
         self.usable_from = np.concatenate([self.usable_from, usable_from])
         self.usable_until = np.concatenate([self.usable_until, usable_from + spree])
         self.declines = np.concatenate([self.declines, np.zeros(len(card), int)])
@@ -125,7 +128,7 @@ class Wallet:
         """Forget cards that can no longer be used."""
         keep = (self.usable_until > now) & ~self.lost
         if not keep.all():
-            for name in ("card", "usable_from", "usable_until", "declines", "lost"):
+            for name in ("card", "serial", "usable_from", "usable_until", "declines", "lost"):
                 setattr(self, name, getattr(self, name)[keep])
 
 
@@ -140,6 +143,7 @@ class Crew:
         self.strategy: Strategy = STRATEGIES[config.strategy](self.tactics)
         self.wallet = Wallet.empty()
         self._customers = customers
+        self._serials = 0
         self._intensity: dict[tuple[float, float], np.ndarray] = {}
         self._streams = streams
         self._rng_day: int | None = None
@@ -158,7 +162,9 @@ class Crew:
         count = int(rng.poisson(self.config.cards_per_day))
         cards = rng.integers(self._customers, size=count)
         self.wallet.prune(day * DAY)
-        self.wallet.add(cards, day * DAY + DAY * np.sort(rng.random(count)), self.config.spree)
+        serial = self.crew_id * 1_000_000_000 + self._serials + np.arange(count)
+        self._serials += count
+        self.wallet.add(cards, serial, day * DAY + DAY * np.sort(rng.random(count)), self.config.spree)
 
     def plan(self, now: float, tick: float, population: Population) -> Transactions:
         """The crew's attempts in the tick [now, now + tick)."""
@@ -196,6 +202,7 @@ class Crew:
             cnp=self.tactics.cnp[tactic[order]],
             crew=np.full(n, self.crew_id, np.int32),
             tactic=tactic[order],
+            stolen_card=self.wallet.serial[slot[order]],
         )
 
     def observe(self, attempts: Transactions, declined: np.ndarray) -> None:

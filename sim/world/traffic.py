@@ -40,6 +40,7 @@ class Transactions(Columns):
     cnp: np.ndarray  # bool: card not present
     crew: np.ndarray  # int32: -1 for honest, else the crew id
     tactic: np.ndarray  # int16: -1 for honest, else the tactic's index in its crew group
+    stolen_card: np.ndarray  # int64: -1 for honest, else the serial of the stolen card used
 
     @property
     def is_fraud(self) -> np.ndarray:
@@ -49,7 +50,7 @@ class Transactions(Columns):
     def empty() -> Transactions:
         return Transactions(
             np.empty(0), np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0),
-            np.empty(0, bool), np.empty(0, np.int32), np.empty(0, np.int16),
+            np.empty(0, bool), np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.int64),
         )  # fmt: skip
 
 
@@ -101,4 +102,5 @@ def draw_day(population: Population, config: PopulationConfig, day: int, rng: np
         cnp=cnp[order],
         crew=np.full(n, -1, np.int32),
         tactic=np.full(n, -1, np.int16),
+        stolen_card=np.full(n, -1, np.int64),
     )

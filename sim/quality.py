@@ -1,0 +1,109 @@
+"""Model quality two ways: as the team's dashboard sees it, and as it really was.
+
+At the end of each day, over the transactions scored in the trailing window:
+
+- **known**: what a fraud team can compute. Each transaction carries its
+  latest delivered label; an approved one with none yet counts as legitimate
+  (the usual convention, which counts fraud not yet reported as honest); a
+  declined one with none is left out (its truth is censored, so fraud the
+  model stops is mostly invisible here);
+- **eventual**: every transaction with its true label.
+
+Recall and specificity are of the decisions taken (declined = flagged), so
+"recall" is the share of fraud declined. Every fraud transaction is kept; a
+stable-hash sample of honest ones, weighted by the inverse sampling rate,
+keeps the cost bounded for large runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from . import metrics
+from .rng import uniform_hash
+from .units import DAY
+
+HONEST_SAMPLE_PER_DAY = 3_000
+VIEWS = ("known", "eventual")
+SCHEMA = {
+    "day": pl.Int32, "view": pl.String, "rows": pl.Int64, "fraud_rate": pl.Float64, "mean_score": pl.Float64,
+    "roc_auc": pl.Float64, "log_loss": pl.Float64, "recall": pl.Float64, "specificity": pl.Float64,
+    "ece": pl.Float64, "ece_amount": pl.Float64,
+}  # fmt: skip
+
+
+class QualityTracker:
+    """Scores, truth and delivered labels of the trailing window's transactions."""
+
+    _FIELDS = ("ids", "t", "p", "amount", "truth", "declined", "weight", "known")
+
+    def __init__(self, window_s: float, honest_per_day: float):
+        self.window_s = window_s
+        self.honest_share = min(1.0, HONEST_SAMPLE_PER_DAY / max(honest_per_day, 1.0))
+        self.ids = np.empty(0, np.int64)
+        self.t = np.empty(0)
+        self.p = np.empty(0)
+        self.amount = np.empty(0)
+        self.truth = np.empty(0, np.int8)
+        self.declined = np.empty(0, bool)
+        self.weight = np.empty(0)
+        self.known = np.empty(0, np.int8)  # latest delivered label, -1 for none
+        self._pending: list[tuple[np.ndarray, ...]] = []
+        self.rows: list[dict] = []
+
+    def add(self, ids, t, p, amount, truth, declined) -> None:
+        keep = truth | (uniform_hash(ids, 1) < self.honest_share)
+        weight = np.where(truth, 1.0, 1.0 / self.honest_share)[keep]
+        self._pending.append((ids[keep], t[keep], p[keep], amount[keep], truth[keep].astype(np.int8),
+                              declined[keep], weight, np.full(int(keep.sum()), -1, np.int8)))  # fmt: skip
+
+    def _flush(self) -> None:
+        if self._pending:
+            columns = list(zip(*self._pending, strict=True))
+            for name, parts in zip(self._FIELDS, columns, strict=True):
+                setattr(self, name, np.concatenate([getattr(self, name), *parts]))
+            self._pending = []
+
+    def label(self, tx_id: np.ndarray, value: np.ndarray) -> None:
+        """Label events delivered (in arrival order): the latest wins."""
+        self._flush()
+        if len(self.ids) == 0 or len(tx_id) == 0:
+            return
+        slot = np.minimum(np.searchsorted(self.ids, tx_id), len(self.ids) - 1)
+        found = self.ids[slot] == tx_id
+        self.known[slot[found]] = value[found]
+
+    def close_day(self, day: int) -> None:
+        """Measure the window that ends with ``day``, then forget what has left it."""
+        self._flush()
+        end = (day + 1) * DAY
+        inside = self.t >= end - self.window_s
+        for name in self._FIELDS:
+            setattr(self, name, getattr(self, name)[inside])
+        for view in VIEWS:
+            self.rows.append(self._measure(day, view))
+
+    def _measure(self, day: int, view: str) -> dict:
+        if view == "known":
+            mask = (self.known >= 0) | ~self.declined
+            y = np.maximum(self.known[mask], 0)
+        else:
+            mask = np.ones(len(self.ids), bool)
+            y = self.truth
+        row: dict[str, object] = {"day": day, "view": view, "rows": int(mask.sum())}
+        if not mask.any():
+            return row
+        p, weight, flagged = self.p[mask], self.weight[mask], self.declined[mask].astype(float)
+        row["fraud_rate"] = float(np.average(y, weights=weight))
+        row["mean_score"] = float(np.average(p, weights=weight))
+        row["roc_auc"] = metrics.roc_auc(y, p, weight)
+        row["log_loss"] = metrics.log_loss(y, p, weight)
+        row["recall"] = metrics.recall(y, flagged, 0.5, weight)
+        row["specificity"] = metrics.specificity(y, flagged, 0.5, weight)
+        row["ece"] = metrics.expected_calibration_error(y, p, 10, weight)
+        row["ece_amount"] = metrics.expected_calibration_error(y, p, 10, weight * self.amount[mask])
+        return row
+
+    def table(self) -> pl.DataFrame:
+        return pl.DataFrame(self.rows, schema=SCHEMA)
