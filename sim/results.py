@@ -36,7 +36,7 @@ COUNTS = (
     "friendly_fraud_labels", "fraud_labelled_legit",
 )  # fmt: skip
 AMOUNTS = (
-    "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost", "total_cost",
+    "explored_score", "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost", "total_cost",
     "predicted_fraud", "review_wait_s", "investigator_busy_s", "investigator_duty_s",
 )  # fmt: skip
 DAILY_SUMS = COUNTS + AMOUNTS
@@ -146,6 +146,7 @@ class ArmRecorder:
             ("transactions", len(tx)), ("fraud_attempts", fraud.sum()), ("fraud_approved", approved_fraud.sum()),
             ("declines", declined.sum()), ("legit_declined", (declined & ~fraud).sum()),
             ("explored", decisions.explored.sum()), ("explored_fraud", (decisions.explored & fraud).sum()),
+            ("explored_score", p[decisions.explored].sum()),
             ("alerts", decisions.alerted.sum()), ("fraud_amount_attempted", tx.amount[fraud].sum()),
             ("fraud_amount_approved", fraud_amount_approved), ("fraud_loss", fraud_loss), ("friction", friction),
             ("total_cost", fraud_loss + friction), ("predicted_fraud", np.dot(p[approved], tx.amount[approved])),

@@ -482,7 +482,12 @@ class OnlineArm(_Arm):
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer")
     lr: PositiveFloat = Field(0.05, description="learning rate")
     scaling: bool = Field(True, description="standardise features online before the model")
-    history_epochs: int = Field(3, ge=1, le=100, description="passes over the history for the first model")
+    reweight: Literal["none", "prior"] = Field(
+        "none",
+        description="`prior`: reweight each tick's label events so their fraud share equals the long-run share "
+        "of arrived labels (fraud labels arrive fast, legitimate ones at maturity)",
+    )
+    reweight_halflife: Duration = Field("60d", description="half-life of the long-run share used by `prior`")
 
 
 class BatchArm(_Arm):
@@ -518,7 +523,6 @@ class OracleArm(_Arm):
     censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer")
     lr: PositiveFloat = Field(0.05, description="learning rate")
-    history_epochs: int = Field(3, ge=1, le=100, description="passes over the history for the first model")
 
 
 class RulesArm(_Arm):

@@ -84,3 +84,18 @@ def test_warm_world_is_not_changed_by_an_arm(warmed):
     before = world.features.velocity.copy()
     run_arm(scenario, scenario.arm("rules"), streams, world, history, ArmRecorder(scenario, "rules", 0))
     np.testing.assert_array_equal(before, world.features.velocity)
+
+
+def test_prior_reweighting_gives_each_batch_the_long_run_share(warmed):
+    scenario, _, _, history = warmed
+    arm = scenario.arm("online").model_copy(update={"reweight": "prior"})
+    learner = OnlineLearner(arm)
+    learner.start(history)
+    prior = history.y.mean()
+    y = np.array([1, 1, 1, 0], np.int8)
+    weights = learner._weights(y, 0.0)
+    share = (weights * y).sum() / weights.sum()
+    long_run = (history.y.sum() + 3) / (len(history.y) + 4)
+    assert share == pytest.approx(long_run) and share < 0.5 and prior < 0.05
+    only_fraud = learner._weights(np.ones(5, np.int8), 3600.0)
+    assert np.all(only_fraud < 0.05)

@@ -91,18 +91,40 @@ class OnlineLearner:
             self.feedback = "labels"
         self.model = RiverLogistic(arm.optimizer, arm.lr, getattr(arm, "scaling", True))
         self.newest_label_at = -np.inf
+        self._seen = self._seen_fraud = 0.0  # decayed counts of arrived labels (for `prior`)
+        self._seen_at = -np.inf
 
     def start(self, history: History) -> None:
         self.model.warm_start(history.first_model, len(history.y))
         self.newest_label_at = 0.0
+        self._seen, self._seen_fraud, self._seen_at = float(len(history.y)), float(history.y.sum()), 0.0
 
     def predict_proba(self, X):
         return self.model.predict_proba(X)
 
     def learn(self, X, y, label_at, tx_id, now):
         if len(y):
-            self.model.learn(X, y)
+            self.model.learn(X, y, self._weights(y, now))
             self.newest_label_at = max(self.newest_label_at, float(label_at.max()))
+
+    def _weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
+        """Prior matching: weights that give this batch the long-run fraud share of arrivals."""
+        if getattr(self.arm, "reweight", "none") != "prior":
+            return None
+        decay = 0.5 ** ((now - self._seen_at) / self.arm.reweight_halflife) if np.isfinite(self._seen_at) else 0.0
+        self._seen = self._seen * decay + len(y)
+        self._seen_fraud = self._seen_fraud * decay + float(y.sum())
+        self._seen_at = now
+        prior = self._seen_fraud / self._seen
+        positives = float(y.sum())
+        negatives = len(y) - positives
+        w_pos = prior * len(y) / positives if positives else 0.0
+        w_neg = (1 - prior) * len(y) / negatives if negatives else 0.0
+        if not negatives:  # a batch of fraud labels only: shrink them to the prior
+            w_pos = prior
+        if not positives:
+            w_neg = 1 - prior
+        return np.where(y == 1, w_pos, w_neg)
 
     def at_boundary(self, now):
         return []

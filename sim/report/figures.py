@@ -115,3 +115,195 @@ def cost_split_figure(arm_totals: pl.DataFrame, arms: list[str], currency: str) 
 def _total(means: pl.DataFrame, arm: str) -> float:
     row = means.filter(pl.col("arm") == arm)
     return float(row["fraud_loss"].item() + row["friction"].item() + row["review_cost"].item())
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def per_day_mean(daily: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Per arm and day, the mean over replications of ``columns``."""
+    return daily.group_by(["arm", "day"]).agg([pl.col(c).mean() for c in columns]).sort(["arm", "day"])
+
+
+def coverage_figure(coverage: pl.DataFrame, arms: list[str]) -> Figure:
+    """Share of transactions labelled by age: fraud labelled fraud (solid), honest with any label (dashed)."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    colors = arm_colors(arms)
+    mean = coverage.group_by(["arm", "group", "age_s"]).agg(
+        pl.col("share_labelled_fraud").mean(), pl.col("share_labelled").mean()
+    ).sort(["arm", "group", "age_s"])
+    for arm in arms:
+        fraud = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "fraud"))
+        honest = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "honest"))
+        ax.plot(fraud["age_s"] / 86400, fraud["share_labelled_fraud"], marker="o", color=colors[arm], lw=2,
+                label=f"{arm}: fraud labelled as fraud")  # fmt: skip
+        ax.plot(honest["age_s"] / 86400, honest["share_labelled"], marker=".", color=colors[arm], lw=1, ls="--")
+    ax.plot([], [], color="grey", ls="--", label="honest transactions with any label")
+    ax.set_xscale("log")
+    ages = mean["age_s"].unique().sort().to_list()
+    ax.set_xticks([a / 86400 for a in ages], [_age_name(a) if a != 120 * 86400 else "" for a in ages])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("transaction age")
+    ax.set_ylabel("share labelled")
+    ax.set_title("How soon the truth arrives")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _age_name(seconds: float) -> str:
+    return f"{seconds / 3600:g}h" if seconds < 86400 else f"{seconds / 86400:g}d"
+
+
+def label_sources_figure(labels_daily: pl.DataFrame, arms: list[str]) -> Figure:
+    """Label events arriving per day by source, one panel per arm (mean over replications)."""
+    shown = arms[:6]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 1.9 * len(shown) + 0.6), sharex=True, squeeze=False)
+    sources = ["investigator", "customer_report", "chargeback", "decline_confirmation", "maturity"]
+    palette = dict(zip(sources, ["#9467bd", "#2ca02c", "#d62728", "#17becf", "#7f7f7f"], strict=True))
+    mean = labels_daily.group_by(["arm", "day", "source"]).agg(pl.col("events").mean())
+    for ax, arm in zip(axes[:, 0], shown, strict=True):
+        wide = mean.filter(pl.col("arm") == arm).pivot(on="source", index="day", values="events").sort("day").fill_null(0)
+        days = wide["day"].to_numpy() + 1
+        present = [s for s in sources if s in wide.columns]
+        ax.stackplot(days, *[wide[s].to_numpy() for s in present], colors=[palette[s] for s in present],
+                     labels=present, alpha=0.85)  # fmt: skip
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_ylabel(arm, fontsize=9)
+    axes[0, 0].set_title("Label events arriving per day, by source (log scale)")
+    axes[0, 0].legend(frameon=False, fontsize=7, ncol=3, loc="upper left")
+    axes[-1, 0].set_xlabel("day")
+    fig.tight_layout()
+    return fig
+
+
+def class_mix_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
+    """Fraud share among arriving labels per day, against the fraud share among transactions."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    colors = arm_colors(arms)
+    mean = per_day_mean(daily, ["labels_arrived", "fraud_labels_arrived", "transactions", "fraud_attempts"])
+    for arm in arms:
+        frame = mean.filter(pl.col("arm") == arm)
+        days = frame["day"].to_numpy() + 1
+        share = frame["fraud_labels_arrived"].to_numpy() / np.maximum(frame["labels_arrived"].to_numpy(), 1)
+        ax.plot(days, share, color=colors[arm], lw=1.8, label=f"{arm}: fraud share of arriving labels")
+    truth = mean.group_by("day").agg(pl.col("fraud_attempts").sum() / pl.col("transactions").sum()).sort("day")
+    ax.plot(truth["day"].to_numpy() + 1, truth.to_series(1).to_numpy(), color="black", ls=":", lw=1.5,
+            label="fraud share of transactions")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("day")
+    ax.set_title("The class mix a learner sees")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- investigators and blocks
+
+
+def investigators_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
+    """Investigator utilisation and mean queue wait per day, per arm."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
+    colors = arm_colors(arms)
+    mean = per_day_mean(daily, ["investigator_busy_s", "investigator_duty_s", "review_wait_s", "reviews", "alerts",
+                                "alerts_dropped"])  # fmt: skip
+    for arm in arms:
+        frame = mean.filter(pl.col("arm") == arm)
+        days = frame["day"].to_numpy() + 1
+        duty = frame["investigator_duty_s"].to_numpy()
+        utilisation = np.divide(frame["investigator_busy_s"].to_numpy(), duty, out=np.full(len(duty), np.nan), where=duty > 0)
+        wait = frame["review_wait_s"].to_numpy() / np.maximum(frame["reviews"].to_numpy(), 1) / 3600
+        top.plot(days, utilisation, color=colors[arm], lw=1.8, label=arm)
+        bottom.plot(days, wait, color=colors[arm], lw=1.8)
+    top.set_ylabel("utilisation")
+    top.set_ylim(0, None)
+    bottom.set_ylabel("mean wait (hours)")
+    bottom.set_xlabel("day")
+    top.set_title("Investigators: how busy, and how long alerts wait")
+    top.legend(frameon=False, fontsize=8, ncol=min(4, len(arms)))
+    fig.tight_layout()
+    return fig
+
+
+def blocks_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
+    """Stolen cards crews lost to blocks per day (cumulative), per arm."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    colors = arm_colors(arms)
+    for arm, values in cumulative(daily, "cards_blocked").items():
+        if arm not in colors:
+            continue
+        mean, low, high = band(values)
+        days = np.arange(1, values.shape[1] + 1)
+        ax.plot(days, mean, color=colors[arm], lw=2, label=arm)
+        if values.shape[0] > 1:
+            ax.fill_between(days, low, high, color=colors[arm], alpha=0.15, lw=0)
+    ax.set_xlabel("day")
+    ax.set_ylabel("stolen cards blocked (cumulative)")
+    ax.set_title("Fraud stopped at the source: stolen cards blocked")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def noise_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
+    """Label noise per arm: friendly fraud, fraud labelled legitimate, investigator errors."""
+    columns = [("friendly_fraud_labels", "friendly fraud (honest labelled fraud)"),
+               ("fraud_labelled_legit", "fraud that matures as legitimate"),
+               ("investigator_misses", "investigator misses"), ("investigator_false_alarms", "investigator false alarms")]  # fmt: skip
+    means = arm_totals.group_by("arm").agg([pl.col(c).mean() for c, _ in columns])
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(arms) * len(columns) / 2 + 2))
+    height = 0.8 / len(columns)
+    for k, (column, label) in enumerate(columns):
+        values = [means.filter(pl.col("arm") == a)[column].item() for a in arms]
+        ax.barh(np.arange(len(arms)) + k * height, values, height=height, label=label)
+    ax.set_yticks(np.arange(len(arms)) + 0.4 - height / 2, arms)
+    ax.set_xlabel("label events over the horizon (mean over replications)")
+    ax.set_title("Label noise")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- model quality
+
+
+def quality_figure(quality: pl.DataFrame, arms: list[str]) -> Figure:
+    """ROC AUC and recall over time: the team's known-at-t view (dashed) and the truth (solid)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.4), sharex=True)
+    colors = arm_colors(arms)
+    mean = quality.group_by(["arm", "day", "view"]).agg(pl.col("roc_auc").mean(), pl.col("recall").mean()).sort("day")
+    for arm in arms:
+        for view, style in (("eventual", "-"), ("known", "--")):
+            frame = mean.filter((pl.col("arm") == arm) & (pl.col("view") == view))
+            days = frame["day"].to_numpy() + 1
+            label = arm if view == "eventual" else None
+            top.plot(days, frame["roc_auc"].to_numpy(), color=colors[arm], ls=style, lw=1.6, label=label)
+            bottom.plot(days, frame["recall"].to_numpy(), color=colors[arm], ls=style, lw=1.6)
+    top.plot([], [], color="grey", ls="--", label="as the team sees it (labels known that day)")
+    top.set_ylabel("ROC AUC")
+    bottom.set_ylabel("recall (share of fraud declined)")
+    bottom.set_xlabel("day")
+    top.set_title("Model quality over a trailing window: known at the time vs the truth")
+    top.legend(frameon=False, fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def exploration_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
+    """What the model believed about the would-be declines it approved at random, and the truth."""
+    explored = arm_totals.group_by("arm").agg(pl.col("explored").sum(), pl.col("explored_fraud").sum(),
+                                              pl.col("explored_score").sum())  # fmt: skip
+    shown = [a for a in arms if explored.filter(pl.col("arm") == a)["explored"].item() > 0]
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(shown) + 1.8))
+    y = np.arange(len(shown))
+    rows = [explored.filter(pl.col("arm") == a).row(0, named=True) for a in shown]
+    believed = [r["explored_score"] / r["explored"] for r in rows]
+    actual = [r["explored_fraud"] / r["explored"] for r in rows]
+    ax.barh(y + 0.2, believed, height=0.4, color="#1f77b4", label="model's mean fraud probability")
+    ax.barh(y - 0.2, actual, height=0.4, color="#d62728", label="share that really was fraud")
+    ax.set_yticks(y, shown)
+    ax.set_xlim(0, 1)
+    ax.set_title("Inside the declined region: would-be declines approved at random")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

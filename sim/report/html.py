@@ -1,7 +1,9 @@
 """Build a run report from the saved tables: ``index.html`` plus PNG figures beside it.
 
 The page is self-contained (figures inline as PNG data) and opens offline.
-Everything shown from the scenario is HTML-escaped.
+Everything shown from the scenario is HTML-escaped. Each section draws a
+figure and writes its caption from the numbers; a section whose data the run
+did not record is left out with a note saying why.
 """
 
 from __future__ import annotations
@@ -9,25 +11,99 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import polars as pl
 from matplotlib.figure import Figure
 
 from ..units import format_money
 from . import figures, narrative
+from .data import RunData, load_run
 
 
 @dataclass(frozen=True)
 class Section:
     title: str
-    figure: Figure
-    caption: str
     filename: str
+    build: Callable[[RunData], tuple[Figure, str] | str]  # (figure, caption), or why it is left out
+
+
+def _has(column: str, frame_name: str = "daily"):
+    def check(run: RunData) -> bool:
+        frame = getattr(run, frame_name)
+        return frame is not None and column in frame.columns and float(frame[column].sum()) > 0
+
+    return check
+
+
+def _cumulative(column: str, title: str, caption: Callable[[dict], str]):
+    def build(run: RunData):
+        fig = figures.cumulative_figure(run.daily, column, title, run.ranking, run.currency)
+        return fig, caption(run.summary)
+
+    return build
+
+
+def _coverage(run: RunData):
+    if run.label_coverage is None:
+        return "This run did not record label coverage."
+    return figures.coverage_figure(run.label_coverage, run.ranking), narrative.coverage_caption(run.label_coverage)
+
+
+def _sources(run: RunData):
+    if run.labels_daily is None or run.labels_daily["events"].sum() == 0:
+        return "No label events reached the learners during the horizon."
+    return figures.label_sources_figure(run.labels_daily, run.ranking), narrative.label_sources_caption(run.labels_daily)
+
+
+def _investigators(run: RunData):
+    if not _has("investigator_duty_s")(run):
+        return "No investigators in this scenario (`labels.investigators.count = 0`), so no alerts were reviewed."
+    return figures.investigators_figure(run.daily, run.ranking), narrative.investigators_caption(run.daily)
+
+
+def _blocks(run: RunData):
+    if not _has("cards_blocked")(run):
+        return "No stolen card was blocked in this run."
+    return figures.blocks_figure(run.daily, run.ranking), narrative.blocks_caption(run.arms, run.summary)
+
+
+def _quality(run: RunData):
+    if run.quality_daily is None or run.quality_daily["roc_auc"].drop_nulls().len() == 0:
+        return "Model quality could not be measured (no fraud in the measurement windows)."
+    return figures.quality_figure(run.quality_daily, run.ranking), narrative.quality_caption(run.quality_daily)
+
+
+def _exploration(run: RunData):
+    if not _has("explored", "arms")(run):
+        return ("No exploration (`policy.exploration = 0`): declined transactions stay censored, so their "
+                "outcome cannot be estimated.")
+    return figures.exploration_figure(run.arms, run.ranking), narrative.exploration_caption(run.arms, run.scenario)
+
+
+SECTIONS = (
+    Section("Cumulative fraud loss", "fraud_loss.png",
+            _cumulative("fraud_loss", "Cumulative fraud loss per arm", narrative.fraud_loss_caption)),
+    Section("Cumulative total cost", "total_cost.png",
+            _cumulative("total_cost", "Cumulative total cost per arm", narrative.total_cost_caption)),
+    Section("Where the cost comes from", "cost_split.png",
+            lambda run: (figures.cost_split_figure(run.arms, run.ranking, run.currency),
+                         narrative.cost_split_caption(run.summary))),
+    Section("Fraud attempted and approved", "fraud_flow.png",
+            lambda run: (figures.fraud_flow_figure(run.daily, run.ranking), narrative.fraud_flow_caption(run.summary))),
+    Section("Model quality: what the team sees and what is true", "quality.png", _quality),
+    Section("How soon the truth arrives", "label_coverage.png", _coverage),
+    Section("Where labels come from", "label_sources.png", _sources),
+    Section("The class mix a learner sees", "class_mix.png",
+            lambda run: (figures.class_mix_figure(run.daily, run.ranking), narrative.class_mix_caption(run.daily))),
+    Section("Label noise", "label_noise.png",
+            lambda run: (figures.noise_figure(run.arms, run.ranking), narrative.noise_caption(run.arms))),
+    Section("Investigators", "investigators.png", _investigators),
+    Section("Stolen cards blocked", "cards_blocked.png", _blocks),
+    Section("What declines hide", "exploration.png", _exploration),
+)  # fmt: skip
 
 
 def _png(fig: Figure) -> bytes:
@@ -74,51 +150,46 @@ h1{margin-bottom:.2rem} .lede{color:#555} figure{margin:2rem 0} figure img{max-w
 figcaption{color:#333;font-size:.95rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:right} th:nth-child(2),td:nth-child(2),
 th:nth-child(3),td:nth-child(3){text-align:left} small{color:#666} .finding{background:#f4f7fb;
-border-left:4px solid #1f77b4;padding:.6rem 1rem} code{background:#f2f2f2;padding:0 .2rem}
+border-left:4px solid #1f77b4;padding:.6rem 1rem} .note{color:#666;font-style:italic}
+code{background:#f2f2f2;padding:0 .2rem} nav a{margin-right:.8rem;font-size:.9rem}
 """
+
+
+def _anchor(title: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
 
 
 def build_report(run_dir: Path) -> Path:
     """Write ``index.html`` and figures into ``run_dir`` from its saved tables."""
-    run_dir = Path(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    scenario = tomllib.loads((run_dir / "scenario.resolved.toml").read_text(encoding="utf-8"))
-    daily = pl.read_parquet(run_dir / "daily.parquet")
-    arm_totals = pl.read_parquet(run_dir / "arms.parquet")
-    arms = [a for a in summary["ranking"]]
-    currency = summary["currency"]
-
-    sections = [
-        Section("Cumulative fraud loss", figures.cumulative_figure(
-            daily, "fraud_loss", "Cumulative fraud loss per arm", arms, currency),
-            narrative.fraud_loss_caption(summary), "fraud_loss.png"),
-        Section("Cumulative total cost", figures.cumulative_figure(
-            daily, "total_cost", "Cumulative total cost per arm", arms, currency),
-            narrative.total_cost_caption(summary), "total_cost.png"),
-        Section("Fraud attempted and approved", figures.fraud_flow_figure(daily, arms),
-                narrative.fraud_flow_caption(summary), "fraud_flow.png"),
-        Section("Where the cost comes from", figures.cost_split_figure(arm_totals, arms, currency),
-                narrative.cost_split_caption(summary), "cost_split.png"),
-    ]  # fmt: skip
-
-    body = []
-    for section in sections:
-        data = _png(section.figure)
-        (run_dir / section.filename).write_bytes(data)
+    run = load_run(run_dir)
+    summary = run.summary
+    body, links = [], []
+    for section in SECTIONS:
+        anchor = _anchor(section.title)
+        result = section.build(run)
+        title = html.escape(section.title)
+        if isinstance(result, str):
+            body.append(f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p></section>')
+            continue
+        figure, caption = result
+        data = _png(figure)
+        (run.directory / section.filename).write_bytes(data)
         encoded = base64.b64encode(data).decode("ascii")
+        links.append(f'<a href="#{anchor}">{title}</a>')
         body.append(
-            f"<figure><h2>{html.escape(section.title)}</h2>"
-            f'<img alt="{html.escape(section.title)}" src="data:image/png;base64,{encoded}">'
-            f"<figcaption>{html.escape(section.caption)}</figcaption></figure>"
+            f'<section id="{anchor}"><figure><h2>{title}</h2>'
+            f'<img alt="{title}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
         )
-    name = html.escape(str(scenario.get("name", "")))
-    description = html.escape(str(scenario.get("description", "")))
+    name = html.escape(str(run.scenario.get("name", "")))
+    description = html.escape(str(run.scenario.get("description", "")))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>fraudsim report: {name}</title><style>{STYLE}</style></head><body>
 <h1>fraudsim report: {name}</h1>
 <p class="lede">{description}</p>
 <p class="finding">{html.escape(narrative.ranking_sentence(summary))}</p>
+<nav>{' '.join(links)}</nav>
 <h2>Summary</h2>
 <p>Arms ranked by total cost. Money is summed over the {summary['horizon_days']:g}-day horizon; each figure
 is the mean over {summary['replications']} replication(s), with its 95% interval beneath where there are
@@ -130,6 +201,9 @@ before day 0 so that labels were arriving in steady state.</p>
 <p>The resolved scenario, every default filled in, is in <code>scenario.resolved.toml</code> beside this page.</p>
 </body></html>
 """
-    target = run_dir / "index.html"
+    target = run.directory / "index.html"
     target.write_text(page, encoding="utf-8")
     return target
+
+
+__all__ = ["SECTIONS", "build_report"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ..units import format_money
+import numpy as np
+import polars as pl
+
+from ..units import format_money, human_duration
 
 
 def _interval(entry: dict, currency: str) -> str:
@@ -84,4 +87,140 @@ def cost_split_caption(summary: dict) -> str:
         f"what reviews cost, best arm at the top ({format_money(0, currency)[0]} means). "
         + "; ".join(parts)
         + "."
+    )
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def median_label_age(coverage: pl.DataFrame) -> tuple[float | None, float]:
+    """Age by which half of the fraud that ever gets labelled (within the table's ages) was
+    labelled, interpolated on log age; and that eventual share."""
+    mean = coverage.filter(pl.col("group") == "fraud").group_by("age_s").agg(
+        pl.col("share_labelled_fraud").mean()).sort("age_s")  # fmt: skip
+    ages, shares = mean["age_s"].to_numpy(), mean["share_labelled_fraud"].to_numpy()
+    if len(shares) == 0 or shares[-1] <= 0:
+        return None, 0.0
+    half = shares[-1] / 2
+    index = int(np.searchsorted(shares, half))
+    if index == 0:
+        return float(ages[0]), float(shares[-1])
+    a0, a1, s0, s1 = np.log(ages[index - 1]), np.log(ages[index]), shares[index - 1], shares[index]
+    return float(np.exp(a0 + (a1 - a0) * (half - s0) / max(s1 - s0, 1e-12))), float(shares[-1])
+
+
+def coverage_caption(coverage: pl.DataFrame) -> str:
+    mean = coverage.filter(pl.col("group") == "fraud").group_by("age").agg(pl.col("share_labelled_fraud").mean())
+    share = {row[0]: row[1] for row in mean.iter_rows()}
+    median, eventual = median_label_age(coverage)
+    text = (
+        "Each line follows the fraud transactions of the horizon and shows what share had been labelled as "
+        "fraud by a given age (solid); dashed lines do the same for any label on honest transactions, which "
+        "mostly arrives at maturity. "
+        f"Here {share.get('1d', 0):.0%} of fraud was labelled within a day, {share.get('7d', 0):.0%} within a "
+        f"week and {share.get('30d', 0):.0%} within a month"
+    )
+    if median is not None:
+        text += f"; half of the fraud labels that ever arrive had arrived after {human_duration(median)}"
+    text += (f". {1 - eventual:.0%} of fraud was never labelled as fraud within 120 days: declined "
+             "(censored) or never reported.")  # fmt: skip
+    return text
+
+
+def label_sources_caption(labels_daily: pl.DataFrame) -> str:
+    totals = labels_daily.group_by(["arm", "replication", "source"]).agg(pl.col("events").sum(), pl.col("fraud_events").sum())
+    mean = totals.group_by("source").agg(pl.col("events").mean(), pl.col("fraud_events").mean()).sort("events", descending=True)
+    parts = [f"{row[0].replace('_', ' ')} {row[1]:,.0f} ({row[2]:,.0f} saying fraud)" for row in mean.iter_rows() if row[1] > 0]
+    return (
+        "Stacked per day: the label events handed to the learner, by where they came from. Investigators and "
+        "cardholder reports are fast and almost all say fraud; chargebacks come weeks later; maturity labels "
+        "(legitimate) arrive a whole maturity window after the transaction. Per arm over the horizon, on "
+        f"average: {'; '.join(parts)}."
+    )
+
+
+def class_mix_caption(daily: pl.DataFrame) -> str:
+    sums = daily.group_by("arm").agg(pl.col("fraud_labels_arrived").sum(), pl.col("labels_arrived").sum(),
+                                     pl.col("fraud_attempts").sum(), pl.col("transactions").sum())  # fmt: skip
+    label_share = float(sums["fraud_labels_arrived"].sum() / max(sums["labels_arrived"].sum(), 1))
+    tx_share = float(sums["fraud_attempts"].sum() / max(sums["transactions"].sum(), 1))
+    ratio = label_share / tx_share if tx_share else float("nan")
+    return (
+        "The share of fraud among the labels that reach a learner each day (coloured), against the share of "
+        "fraud among transactions (dotted). Fraud labels arrive in days, legitimate ones only at maturity, and "
+        "declined fraud is rarely labelled, so the mix a learner sees is not the mix it scores. Here fraud was "
+        f"{label_share:.2%} of arriving labels and {tx_share:.2%} of transactions (a ratio of {ratio:.1f}). An "
+        "online learner can reweight for this (`reweight = \"prior\"`)."
+    )
+
+
+def investigators_caption(daily: pl.DataFrame) -> str:
+    sums = daily.select(pl.col("investigator_busy_s").sum(), pl.col("investigator_duty_s").sum(),
+                        pl.col("review_wait_s").sum(), pl.col("reviews").sum(), pl.col("alerts").sum(),
+                        pl.col("alerts_dropped").sum())  # fmt: skip
+    busy, duty, wait, reviews, alerts, dropped = sums.row(0)
+    days = daily["day"].n_unique() * daily.select(pl.struct("arm", "replication").n_unique()).item()
+    return (
+        "Top: the share of on-duty investigator time spent reviewing, credited to the day a review starts (so a "
+        "Monday clearing the weekend's queue can pass 100%). Bottom: the mean time an alert waited for a "
+        "review, by the day the review started (nights and weekends off make waits long). Across arms, "
+        f"{alerts / days:,.1f} alerts a day were raised and {reviews / days:,.1f} reviewed; utilisation was "
+        f"{busy / max(duty, 1):.0%}, the mean wait {human_duration(wait / max(reviews, 1))}, and "
+        f"{dropped:,.0f} alerts were dropped because the queue was full."
+    )
+
+
+def blocks_caption(arm_totals: pl.DataFrame, summary: dict) -> str:
+    mean = arm_totals.group_by("arm").agg(pl.col("cards_blocked").mean(), pl.col("fraud_approved").mean())
+    most = mean.sort("cards_blocked", descending=True).row(0)
+    return (
+        "A fraud verdict, a cardholder's report, a chargeback or a confirmed decline makes the issuer block the "
+        "card; a crew holding it loses it and every attempt it would still have made. Running totals per arm. "
+        f"{most[0]} blocked the most stolen cards, {most[1]:,.0f} over the horizon on average."
+    )
+
+
+def noise_caption(arm_totals: pl.DataFrame) -> str:
+    means = arm_totals.select(pl.col("friendly_fraud_labels").mean(), pl.col("fraud_labelled_legit").mean(),
+                              pl.col("investigator_misses").mean(), pl.col("investigator_false_alarms").mean(),
+                              pl.col("fraud_approved").mean())  # fmt: skip
+    friendly, matured, misses, false_alarms, approved = means.row(0)
+    return (
+        "Labels are not the truth. Friendly fraud turns honest transactions into fraud labels; fraud that nobody "
+        "reports (or reports after the maturity window) is first labelled legitimate; investigators miss some "
+        f"fraud and flag some honest customers. Per arm on average: {friendly:,.0f} friendly-fraud labels, "
+        f"{matured:,.0f} of {approved:,.0f} approved frauds labelled legitimate at maturity, {misses:,.0f} "
+        f"investigator misses and {false_alarms:,.0f} false alarms."
+    )
+
+
+def quality_caption(quality: pl.DataFrame) -> str:
+    mean = quality.group_by(["arm", "view"]).agg(pl.col("roc_auc").mean(), pl.col("recall").mean())
+
+    def value(view: str, column: str) -> float:
+        return float(mean.filter(pl.col("view") == view)[column].mean())
+
+    return (
+        "Each day, the model is measured on the transactions of the trailing window. Solid: against the truth. "
+        "Dashed: as the team's dashboard must, with the labels known that day — approved transactions without "
+        "a fraud label yet count as legitimate, and declined ones without a confirmation are left out because "
+        f"their truth never comes. Averaged over arms and days, ROC AUC was {value('eventual', 'roc_auc'):.3f} "
+        f"in truth and {value('known', 'roc_auc'):.3f} as seen; recall (share of fraud declined) was "
+        f"{value('eventual', 'recall'):.0%} in truth and {value('known', 'recall'):.0%} as seen: the fraud a "
+        "model stops is the fraud it never hears about."
+    )
+
+
+def exploration_caption(arm_totals: pl.DataFrame, scenario: dict) -> str:
+    sums = arm_totals.select(pl.col("explored").sum(), pl.col("explored_fraud").sum(), pl.col("explored_score").sum())
+    explored, fraud, score = sums.row(0)
+    share = scenario.get("policy", {}).get("exploration", 0)
+    return (
+        f"The policy approved a random {share:.0%} of the transactions it would have declined, and logged the "
+        "probability of each decision, so the outcome of declines can be estimated at all: a declined "
+        "transaction is never charged back or reported, and a learner trained only on what it approved is "
+        f"blind to the region it blocks. Over the explored {explored:,.0f} transactions (all arms and "
+        f"replications), the models put the fraud probability at {score / max(explored, 1):.0%} on average; "
+        f"{fraud / max(explored, 1):.0%} really were fraud. Divide by the logged propensity to estimate the "
+        "whole declined region (inverse propensity weighting)."
     )

@@ -1,0 +1,56 @@
+"""The saved tables a report is drawn from. Reports never need the ledger or the engine."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class RunData:
+    """A run directory's tables; optional ones are None when the run did not write them."""
+
+    directory: Path
+    summary: dict
+    scenario: dict
+    daily: pl.DataFrame
+    arms: pl.DataFrame
+    labels_daily: pl.DataFrame | None
+    label_coverage: pl.DataFrame | None
+    quality_daily: pl.DataFrame | None
+    model_events: pl.DataFrame | None
+
+    @property
+    def currency(self) -> str:
+        return self.summary["currency"]
+
+    @property
+    def ranking(self) -> list[str]:
+        return list(self.summary["ranking"])
+
+
+REQUIRED = ("summary.json", "scenario.resolved.toml", "daily.parquet", "arms.parquet")
+
+
+def _optional(directory: Path, name: str) -> pl.DataFrame | None:
+    path = directory / name
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def load_run(directory: Path) -> RunData:
+    directory = Path(directory)
+    return RunData(
+        directory=directory,
+        summary=json.loads((directory / "summary.json").read_text(encoding="utf-8")),
+        scenario=tomllib.loads((directory / "scenario.resolved.toml").read_text(encoding="utf-8")),
+        daily=pl.read_parquet(directory / "daily.parquet"),
+        arms=pl.read_parquet(directory / "arms.parquet"),
+        labels_daily=_optional(directory, "labels_daily.parquet"),
+        label_coverage=_optional(directory, "label_coverage.parquet"),
+        quality_daily=_optional(directory, "quality_daily.parquet"),
+        model_events=_optional(directory, "model_events.parquet"),
+    )
