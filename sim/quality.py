@@ -103,7 +103,7 @@ class QualityTracker:
         row["specificity"] = metrics.specificity(y, flagged, 0.5, weight)
         row["ece"] = metrics.expected_calibration_error(y, p, 10, weight)
         row["ece_amount"] = metrics.expected_calibration_error(y, p, 10, weight * self.amount[mask])
-        return row
+        return {key: (None if isinstance(value, float) and np.isnan(value) else value) for key, value in row.items()}
 
     def table(self) -> pl.DataFrame:
         return pl.DataFrame(self.rows, schema=SCHEMA)

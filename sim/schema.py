@@ -479,15 +479,18 @@ class OnlineArm(_Arm):
 
     learner: Literal["online"] = "online"
     model: Literal["logistic"] = Field("logistic", description="river model")
-    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer")
-    lr: PositiveFloat = Field(0.05, description="learning rate")
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights")
+    lr: PositiveFloat = Field(0.01, description="learning rate of the weights (one mean-gradient step per tick)")
+    intercept_lr: PositiveFloat = Field(
+        0.5, description="learning rate of the intercept (its gradient, the mean of p − y, is tiny for rare fraud)"
+    )
     scaling: bool = Field(True, description="standardise features online before the model")
     reweight: Literal["none", "prior"] = Field(
         "none",
-        description="`prior`: reweight each tick's label events so their fraud share equals the long-run share "
-        "of arrived labels (fraud labels arrive fast, legitimate ones at maturity)",
+        description="`prior`: weight label events by the long-run fraud share of arrivals over the recent one, "
+        "so a burst of fast fraud labels (legitimate ones arrive only at maturity) does not inflate scores",
     )
-    reweight_halflife: Duration = Field("60d", description="half-life of the long-run share used by `prior`")
+    reweight_window: Duration = Field("7d", description="half-life of the recent share used by `prior`")
 
 
 class BatchArm(_Arm):
@@ -521,8 +524,9 @@ class OracleArm(_Arm):
 
     learner: Literal["oracle"] = "oracle"
     censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
-    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer")
-    lr: PositiveFloat = Field(0.05, description="learning rate")
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights")
+    lr: PositiveFloat = Field(0.01, description="learning rate of the weights (one mean-gradient step per tick)")
+    intercept_lr: PositiveFloat = Field(0.5, description="learning rate of the intercept")
 
 
 class RulesArm(_Arm):

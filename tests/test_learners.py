@@ -86,16 +86,18 @@ def test_warm_world_is_not_changed_by_an_arm(warmed):
     np.testing.assert_array_equal(before, world.features.velocity)
 
 
-def test_prior_reweighting_gives_each_batch_the_long_run_share(warmed):
+def test_prior_reweighting_damps_a_burst_of_fraud_labels(warmed):
     scenario, _, _, history = warmed
     arm = scenario.arm("online").model_copy(update={"reweight": "prior"})
     learner = OnlineLearner(arm)
     learner.start(history)
-    prior = history.y.mean()
-    y = np.array([1, 1, 1, 0], np.int8)
-    weights = learner._weights(y, 0.0)
-    share = (weights * y).sum() / weights.sum()
-    long_run = (history.y.sum() + 3) / (len(history.y) + 4)
-    assert share == pytest.approx(long_run) and share < 0.5 and prior < 0.05
-    only_fraud = learner._weights(np.ones(5, np.int8), 3600.0)
-    assert np.all(only_fraud < 0.05)
+    steady = 0.002  # a realistic share of fraud among arriving labels
+    rng = np.random.default_rng(0)
+    steady_hours = 30 * 24
+    for hour in range(1, steady_hours):  # a month at the usual fraud share: weights stay near 1
+        weights = learner._weights((rng.random(400) < steady).astype(np.int8), hour * 3600.0)
+    assert np.all(np.abs(weights - 1) < 0.5)
+    for hour in range(steady_hours, steady_hours + 24):  # a day when a fifth of arriving labels say fraud
+        weights = learner._weights((rng.random(400) < 0.2).astype(np.int8), hour * 3600.0)
+    w_pos, w_neg = learner._weights(np.array([1, 0], np.int8), (steady_hours + 24) * 3600.0)
+    assert w_pos < 0.5 and w_neg > 1.0

@@ -29,12 +29,13 @@ class RiverLogistic:
     together.
     """
 
-    def __init__(self, optimizer: str = "sgd", lr: float = 0.05, scaling: bool = True):
+    def __init__(self, optimizer: str = "sgd", lr: float = 0.01, scaling: bool = True, intercept_lr: float | None = None):
         self.optimizer = optimizer
         self.lr = lr
+        self.intercept_lr = lr if intercept_lr is None else intercept_lr
         self.scaling = scaling
         make = {"sgd": optim.SGD, "adam": optim.Adam}[optimizer]
-        self._regression = linear_model.LogisticRegression(optimizer=make(lr), intercept_lr=lr)
+        self._regression = linear_model.LogisticRegression(optimizer=make(lr), intercept_lr=self.intercept_lr)
         self._scaler = preprocessing.StandardScaler() if scaling else None
         self.pipeline = (self._scaler | self._regression) if scaling else self._regression
         self._compiled: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None

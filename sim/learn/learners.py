@@ -79,6 +79,9 @@ def fit_first_model(X: np.ndarray, y: np.ndarray) -> SklearnLogistic:
     return SklearnLogistic().fit(X, y)
 
 
+LONG_RUN_HALFLIFE_S = 180 * 86400.0
+
+
 class OnlineLearner:
     """river logistic regression, warm-started from the history, then one step per tick."""
 
@@ -89,15 +92,18 @@ class OnlineLearner:
             self.feedback = "truth_censored" if arm.censored else "truth"
         else:
             self.feedback = "labels"
-        self.model = RiverLogistic(arm.optimizer, arm.lr, getattr(arm, "scaling", True))
+        self.model = RiverLogistic(arm.optimizer, arm.lr, getattr(arm, "scaling", True), arm.intercept_lr)
         self.newest_label_at = -np.inf
-        self._seen = self._seen_fraud = 0.0  # decayed counts of arrived labels (for `prior`)
-        self._seen_at = -np.inf
+        self._shares = {"long": (1.0, 0.0), "recent": (1.0, 0.0)}  # decayed (events, fraud) for `prior`
+        self._seen_at = 0.0
 
     def start(self, history: History) -> None:
         self.model.warm_start(history.first_model, len(history.y))
         self.newest_label_at = 0.0
-        self._seen, self._seen_fraud, self._seen_at = float(len(history.y)), float(history.y.sum()), 0.0
+        share = float(history.y.mean()) if len(history.y) else 0.0
+        # The long run starts as the history; the recent share starts there too, but as one
+        # pseudo-event, so arrivals take over within a few hours.
+        self._shares = {"long": (float(len(history.y)), float(history.y.sum())), "recent": (1.0, share)}
 
     def predict_proba(self, X):
         return self.model.predict_proba(X)
@@ -108,22 +114,24 @@ class OnlineLearner:
             self.newest_label_at = max(self.newest_label_at, float(label_at.max()))
 
     def _weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
-        """Prior matching: weights that give this batch the long-run fraud share of arrivals."""
+        """Prior correction: weight events by long-run over recent fraud share of arrivals.
+
+        Both shares are decayed averages (long run: half-life 180 days, starting from the
+        history; recent: `reweight_window`). In steady state the weights are about 1; when
+        fast fraud labels bunch up, fraud events are weighted down (and honest ones up).
+        """
         if getattr(self.arm, "reweight", "none") != "prior":
             return None
-        decay = 0.5 ** ((now - self._seen_at) / self.arm.reweight_halflife) if np.isfinite(self._seen_at) else 0.0
-        self._seen = self._seen * decay + len(y)
-        self._seen_fraud = self._seen_fraud * decay + float(y.sum())
+        elapsed = now - self._seen_at
+        for key, halflife in (("long", LONG_RUN_HALFLIFE_S), ("recent", self.arm.reweight_window)):
+            decay = 0.5 ** (elapsed / halflife)
+            total, fraud = self._shares[key]
+            self._shares[key] = (total * decay + len(y), fraud * decay + float(y.sum()))
         self._seen_at = now
-        prior = self._seen_fraud / self._seen
-        positives = float(y.sum())
-        negatives = len(y) - positives
-        w_pos = prior * len(y) / positives if positives else 0.0
-        w_neg = (1 - prior) * len(y) / negatives if negatives else 0.0
-        if not negatives:  # a batch of fraud labels only: shrink them to the prior
-            w_pos = prior
-        if not positives:
-            w_neg = 1 - prior
+        long_run = self._shares["long"][1] / self._shares["long"][0]
+        recent = self._shares["recent"][1] / self._shares["recent"][0]
+        w_pos = float(np.clip(long_run / max(recent, 1e-12), 0.1, 10.0))
+        w_neg = float(np.clip((1 - long_run) / max(1 - recent, 1e-12), 0.1, 10.0))
         return np.where(y == 1, w_pos, w_neg)
 
     def at_boundary(self, now):
