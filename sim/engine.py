@@ -39,7 +39,7 @@ from .results import ArmRecorder
 from .rng import Streams
 from .schema import Arm, BatchArm, Scenario
 from .units import DAY
-from .world.crews import Crew, build_crews
+from .world.crews import Crews
 from .world.population import Population, build_population
 from .world.traffic import Transactions, draw_day
 
@@ -53,13 +53,9 @@ class World:
 
     population: Population
     features: FeatureState
-    crews: list[Crew]
+    crews: Crews
     store: FeatureStore
     queue: LabelQueue
-
-    def block_cards(self, cards: np.ndarray) -> int:
-        """The issuer blocks ``cards``: crews lose them. Returns how many crew cards were lost."""
-        return sum(crew.block(cards) for crew in self.crews)
 
 
 @dataclass
@@ -157,8 +153,9 @@ class Engine:
         decisions = self._decide(tx, p, draws)
 
         ids = world.store.append(X, tx.merchant, tx.card, now)
-        world.features.record(tx, velocity, ~decisions.declined)
+        world.features.record(tx, velocity, ~decisions.declined, world.population.merchant_category)
         self._tell_crews(tx, decisions.declined)
+        world.crews.skim(tx, ~decisions.declined, draws.leak)
         events = self.labels.events(ids, tx.t, tx.is_fraud, decisions.declined, draws)
         world.queue.push(events)
         if self.desk.active and decisions.alerted.any():
@@ -202,7 +199,7 @@ class Engine:
         if self.learner.feedback == "labels":
             self.learner.learn(X, due.value, due.label_at, due.tx_id, now)
         blocking = (due.value == 1) & np.isin(due.source, BLOCKING_SOURCES)
-        blocked = world.block_cards(cards[blocking]) if blocking.any() else 0
+        blocked = world.crews.block(cards[blocking]) if blocking.any() else 0
         if self.collected is not None:
             keep = due.label_at >= self.collected.since
             if keep.any():
@@ -221,7 +218,7 @@ class Engine:
                 np.array([review.verdict], np.int8), np.array([now]), np.array([alert.t]),
             ))  # fmt: skip
             if review.verdict == 1:
-                blocked = self.world.block_cards(np.array([alert.card]))
+                blocked = self.world.crews.block(np.array([alert.card]))
                 if self.recorder is not None:
                     self.recorder.blocked(now, blocked)
         if self.recorder is not None:
@@ -233,11 +230,9 @@ class Engine:
         """The tick's honest transactions and crew attempts, in time order, with their draws."""
         honest, honest_draws = self._honest(now)
         parts, draws = [honest], [honest_draws]
-        for crew in self.world.crews:
-            attempts = crew.plan(now, self.scenario.tick, self.world.population)
-            if len(attempts):
-                parts.append(attempts)
-                draws.append(self.labels.draw(self._crew_rng(crew.crew_id, now), len(attempts)))
+        for crew, attempts in self.world.crews.plan(now, self.scenario.tick, self.world.population):
+            parts.append(attempts)
+            draws.append(self.labels.draw(self._crew_rng(crew.crew_id, now), len(attempts)))
         if len(parts) == 1:
             return honest, honest_draws
         tx = Transactions.concat(parts)
@@ -271,7 +266,7 @@ class Engine:
         """Each crew learns the decisions on its own attempts, and nothing else."""
         if not tx.is_fraud.any():
             return
-        for crew in self.world.crews:
+        for crew in self.world.crews.active:
             mine = tx.crew == crew.crew_id
             if mine.any():
                 crew.observe(tx.take(mine), declined[mine])
@@ -318,7 +313,7 @@ def warm_up(
     world = World(
         population=population,
         features=FeatureState(population.customers, population.merchants, scenario.population),
-        crews=build_crews(scenario.crews, population, streams),
+        crews=Crews(scenario.crews, scenario.compromises, population, streams),
         store=FeatureStore(len(FEATURES), retention, _expected_rows(scenario, retention)),
         queue=LabelQueue(),
     )
@@ -377,5 +372,7 @@ def run_arm(
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress)
     engine.run()
+    world.crews.finish()
+    recorder.crews(world.crews.rows(first_day=0), world.crews.tactic_names())
     recorder.finish(world.queue.drain(), engine.desk.pending())
     return engine

@@ -40,6 +40,7 @@ class ArmRun:
     labels_daily: pl.DataFrame
     label_coverage: pl.DataFrame
     quality_daily: pl.DataFrame
+    crews_daily: pl.DataFrame
     model_events: list[ModelEvent]
     transactions: int
     seconds: float
@@ -73,6 +74,14 @@ class Experiment:
 
     def quality_daily(self) -> pl.DataFrame:
         return pl.concat([a.quality_daily for a in self.arm_runs]).sort(["arm", "replication", "day", "view"])
+
+    def crews_daily(self) -> pl.DataFrame:
+        """Crews per arm, replication and day; tactic columns are the union over arms (0 where absent)."""
+        frames = [a.crews_daily for a in self.arm_runs]
+        table = pl.concat(frames, how="diagonal")
+        tactics = sorted(c for c in table.columns if c.startswith("tactic_"))
+        fixed = [c for c in table.columns if not c.startswith("tactic_")]
+        return table.select(*fixed, *[pl.col(c).fill_null(0.0) for c in tactics]).sort(["arm", "replication", "day", "crew"])
 
     def label_coverage(self) -> pl.DataFrame:
         return pl.concat([a.label_coverage for a in self.arm_runs]).sort(["arm", "replication", "group", "age_s"])
@@ -123,7 +132,7 @@ def run_replication(
         done[0] += scenario.horizon / DAY
         arms.append(
             ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
-                   recorder.quality_daily(),
+                   recorder.quality_daily(), recorder.crews_daily(),
                    engine.model_events, engine.transactions, time.perf_counter() - started,
                    recorder.ledger.paths if recorder.ledger is not None else {})
         )  # fmt: skip

@@ -261,6 +261,27 @@ class ArmRecorder:
             "fraud_events": self.label_sums[:, :, 1].reshape(-1).astype(np.int64),
         })  # fmt: skip
 
+    def crews(self, rows: list[dict], tactics: dict[str, tuple[str, ...]]) -> None:
+        """Every crew's daily books: attempts, approvals, profit and the share of each tactic."""
+        names = sorted({name for group in tactics.values() for name in group})
+        self._crew_columns = ["tactic_" + name.replace("-", "_") for name in names]
+        records = []
+        for row in rows:
+            record = {key: value for key, value in row.items() if key != "tactic_attempts"}
+            shares = row["tactic_attempts"] / max(row["attempts"], 1)
+            by_name = dict(zip(tactics[row["group"]], shares, strict=True))
+            for name, column in zip(names, self._crew_columns, strict=True):
+                record[column] = float(by_name.get(name, 0.0))
+            records.append(record)
+        self._crew_rows = records
+
+    def crews_daily(self) -> pl.DataFrame:
+        schema = {"day": pl.Int32, "crew": pl.Int32, "group": pl.String, "strategy": pl.String, "attempts": pl.Int64,
+                  "approved": pl.Int64, "amount_approved": pl.Float64, "cards_received": pl.Int64,
+                  "profit": pl.Float64} | {c: pl.Float64 for c in getattr(self, "_crew_columns", [])}  # fmt: skip
+        table = pl.DataFrame(getattr(self, "_crew_rows", []), schema=schema, orient="row")
+        return pl.DataFrame(self._keys(table.height)).hstack(table).sort(["day", "crew"])
+
     def quality_daily(self) -> pl.DataFrame:
         table = self.quality.table()
         return pl.DataFrame(self._keys(table.height)).hstack(table)

@@ -30,6 +30,8 @@ COMPONENTS = {
     "investigators": 7,
     "policy": 8,
     "learner": 9,
+    "crew_group": 10,
+    "compromise": 11,
 }
 
 

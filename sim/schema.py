@@ -268,7 +268,13 @@ class Tactic(Strict):
     hours: tuple[int, int] = Field(
         (0, 24), description="local hours [start, end) when attempts are made; start > end wraps midnight"
     )
-    weight: PositiveFloat = Field(1.0, description="relative share of attempts (static crews)")
+    weight: PositiveFloat = Field(1.0, description="relative share of attempts (static, card-testing and prober crews)")
+    velocity: PositiveFloat | None = Field(
+        None, le=1000, description="attempts per card per day with this tactic (default: the crew's `attempts_per_day`)"
+    )
+    available_from: Duration | None = Field(
+        None, description="the tactic exists only from this time after t = 0 (a new scheme appears); always if unset"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Tactic:
@@ -292,15 +298,44 @@ DEFAULT_TACTICS = (
 )
 
 
-class Crew(Strict):
-    """A group of identical fraud crews working stolen cards."""
+class Breach(Strict):
+    """A batch of cards stolen at once (a data breach) that a crew group buys."""
 
-    name: Name | None = Field(None, description="name of this crew group (default `crews-<i>`)")
-    strategy: Literal["static"] = Field("static", description="how the crews choose tactics")
-    count: int = Field(1, ge=0, le=10_000, description="number of crews in this group")
-    cards_per_day: NonNegativeFloat = Field(
-        1.0, le=100_000, description="compromised cards each crew obtains per day (Poisson arrivals)"
+    at: Duration = Field(description="when the cards become usable, from t = 0")
+    cards: int = Field(ge=1, le=10_000_000, description="cards in the batch, shared among the group's crews")
+
+
+class Dynamics(Strict):
+    """Crews follow the money: they enter while fraud pays and leave when it stops paying."""
+
+    max_count: int = Field(ge=1, le=10_000, description="most crews of this group at any time")
+    min_count: int = Field(0, ge=0, description="fewest crews of this group at any time")
+    entry_per_month: NonNegativeFloat = Field(
+        4.0, description="new crews per month when a crew's recent daily profit equals `profit_scale`"
     )
+    profit_scale: Money = Field(100.0, gt=0, description="daily profit per crew that attracts `entry_per_month`")
+    leave_after: int = Field(5, ge=1, description="a crew leaves after this many days in a row without profit")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dynamics:
+        if self.min_count > self.max_count:
+            raise ValueError("`min_count` must be at most `max_count`")
+        return self
+
+
+class _Crew(Strict):
+    name: Name | None = Field(None, description="name of this crew group (default `crews-<i>`)")
+    count: int = Field(1, ge=0, le=10_000, description="crews in this group at the start")
+    cards_per_day: NonNegativeFloat = Field(
+        1.0, le=100_000, description="stolen cards each crew obtains per day (Poisson arrivals)"
+    )
+    breach_every: Duration | None = Field(
+        None, description="mean time between random breaches sold to the group (Poisson); none if unset"
+    )
+    breach_size: int = Field(200, ge=1, description="cards in each random breach")
+    breaches: list[Breach] = Field(default_factory=list, description="breaches at fixed times")
+    card_cost: Money = Field(10.0, description="what a crew pays per stolen card (an assumption; no source)")
+    attempt_cost: Money = Field(0.5, description="a crew's cost per attempt (time, bots, mules' share)")
     attempts_per_day: PositiveFloat = Field(
         3.0, le=1000, description="attempts per active card per day (DOMAIN §5: about 3)"
     )
@@ -309,14 +344,91 @@ class Crew(Strict):
     tactics: list[Tactic] = Field(
         default_factory=lambda: list(DEFAULT_TACTICS), min_length=1, description="the tactics in play"
     )
+    dynamics: Dynamics | None = Field(None, description="crews enter and leave with profit; fixed count if unset")
 
     @model_validator(mode="after")
-    def _check(self) -> Crew:
+    def _check(self) -> _Crew:
         if self.spree <= 0:
             raise ValueError("`spree` must be longer than 0s")
         names = [t.name for t in self.tactics]
         if len(set(names)) != len(names):
             raise ValueError("tactic names must be unique within a crew group")
+        if self.breach_every is not None and self.breach_every <= 0:
+            raise ValueError("`breach_every` must be longer than 0s")
+        if self.dynamics is not None and not self.dynamics.min_count <= self.count <= self.dynamics.max_count:
+            raise ValueError("`count` must lie within `dynamics.min_count` and `dynamics.max_count`")
+        return self
+
+
+class StaticCrew(_Crew):
+    """A fixed tactic mix, with amounts uniform in each tactic's band: never adapts (published generators)."""
+
+    strategy: Literal["static"] = "static"
+
+
+class CardTestingCrew(_Crew):
+    """Tests each new card with tiny charges at low-risk merchants; cashes out only cards that pass."""
+
+    strategy: Literal["card_testing"] = "card_testing"
+    test_category: Category = Field("groceries", description="where test charges go (a low-risk category)")
+    test_amount_max: Money = Field(2.0, gt=0, description="largest test charge (DOMAIN §5: €0.01–2)")
+    tests: int = Field(2, ge=1, le=10, description="test charges per card (1 to this many)")
+    tests_per_day: PositiveFloat = Field(12.0, description="how fast tests are run on a new card")
+
+
+class ProberCrew(_Crew):
+    """Searches the decision boundary: raises a tactic's amount after approvals, cuts it after declines."""
+
+    strategy: Literal["prober"] = "prober"
+    probe_up: float = Field(1.15, gt=1.0, le=10.0, description="amount multiplier after an approval")
+    probe_down: float = Field(0.75, gt=0.0, lt=1.0, description="amount multiplier after a decline")
+    probe_max: Money = Field(5000.0, gt=0, description="largest amount a prober tries")
+
+
+class BanditCrew(_Crew):
+    """A non-stationary bandit over tactics: discounted Thompson sampling on profit per attempt."""
+
+    strategy: Literal["bandit"] = "bandit"
+    halflife: Duration = Field("3d", description="how fast old outcomes are forgotten")
+    exploration: Share = Field(0.05, description="share of attempts on a tactic chosen at random")
+
+
+class MimicCrew(_Crew):
+    """Copies the victim's own habits (merchants, amounts, hours) at a lower payoff per attempt.
+
+    With `amount_factor = 5` it is the "compromised cards with inflated amounts" typology of
+    the Fraud Detection Handbook's generator. `tactics` are not used.
+    """
+
+    strategy: Literal["mimic"] = "mimic"
+    amount_factor: PositiveFloat = Field(1.5, le=100, description="attempt amount relative to the victim's usual")
+
+
+Crew = Annotated[
+    StaticCrew | CardTestingCrew | ProberCrew | BanditCrew | MimicCrew, Field(discriminator="strategy")
+]
+STRATEGY_NAMES = ("static", "card_testing", "prober", "bandit", "mimic")
+
+
+class Compromise(Strict):
+    """Skimmed merchants: cards that buy there during the window leak to a crew group.
+
+    This is the "compromised merchants for a period" typology of published generators.
+    """
+
+    name: Name = Field(description="the compromise's name")
+    merchants: int = Field(1, ge=1, description="merchants compromised (chosen at random)")
+    category: Category | None = Field(None, description="restrict the compromised merchants to a category")
+    start: Duration = Field(description="start of the compromise, from t = 0")
+    end: Duration = Field(description="end of the compromise")
+    leak_share: Share = Field(1.0, description="share of the cards used there that leak")
+    delay: Duration = Field("14d", description="time from the skim to the card being usable (DOMAIN §5: weeks)")
+    crews: Name = Field(description="the crew group that receives the cards")
+
+    @model_validator(mode="after")
+    def _check(self) -> Compromise:
+        if self.end <= self.start:
+            raise ValueError("`end` must come after `start`")
         return self
 
 
@@ -480,10 +592,8 @@ class OnlineArm(_Arm):
     learner: Literal["online"] = "online"
     model: Literal["logistic"] = Field("logistic", description="river model")
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights")
-    lr: PositiveFloat = Field(0.01, description="learning rate of the weights (one mean-gradient step per tick)")
-    intercept_lr: PositiveFloat = Field(
-        0.5, description="learning rate of the intercept (its gradient, the mean of p − y, is tiny for rare fraud)"
-    )
+    lr: PositiveFloat = Field(0.002, description="learning rate per label event (see docs/concepts.md, Learners)")
+    intercept_lr: PositiveFloat = Field(0.002, description="learning rate of the intercept, per label event")
     scaling: bool = Field(True, description="standardise features online before the model")
     reweight: Literal["none", "prior"] = Field(
         "none",
@@ -525,8 +635,8 @@ class OracleArm(_Arm):
     learner: Literal["oracle"] = "oracle"
     censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights")
-    lr: PositiveFloat = Field(0.01, description="learning rate of the weights (one mean-gradient step per tick)")
-    intercept_lr: PositiveFloat = Field(0.5, description="learning rate of the intercept")
+    lr: PositiveFloat = Field(0.002, description="learning rate per label event")
+    intercept_lr: PositiveFloat = Field(0.002, description="learning rate of the intercept, per label event")
 
 
 class RulesArm(_Arm):
@@ -568,7 +678,8 @@ class Scenario(Strict):
     )
     currency: Literal["EUR", "USD", "GBP"] = Field("EUR", description="currency of every amount")
     population: Population = Field(default_factory=Population, description="customers and merchants")
-    crews: list[Crew] = Field(default_factory=lambda: [Crew(name="crews-1")], description="fraud crews")
+    crews: list[Crew] = Field(default_factory=lambda: [StaticCrew(name="crews-1")], description="fraud crews")
+    compromises: list[Compromise] = Field(default_factory=list, description="skimmed merchants leaking cards")
     labels: Labels = Field(default_factory=Labels, description="label sources and delays")
     policy: Policy = Field(default_factory=Policy, description="decision rule and costs")
     rules: Rules = Field(default_factory=Rules, description="the rules baseline")
@@ -586,9 +697,10 @@ class Scenario(Strict):
     @model_validator(mode="before")
     @classmethod
     def _name_crews(cls, data: Any) -> Any:
+        """Crew groups get a default name and strategy before validation, so both are in the resolved file."""
         if isinstance(data, dict) and isinstance(data.get("crews"), list):
             crews = [
-                {**crew, "name": f"crews-{i + 1}"} if isinstance(crew, dict) and "name" not in crew else crew
+                {"name": f"crews-{i + 1}", "strategy": "static", **crew} if isinstance(crew, dict) else crew
                 for i, crew in enumerate(data["crews"])
             ]
             data = {**data, "crews": crews}
@@ -621,6 +733,12 @@ class Scenario(Strict):
         crew_names = [crew.name for crew in self.crews]
         if len(set(crew_names)) != len(crew_names):
             raise ValueError("crews: crew group names must be unique")
+        for compromise in self.compromises:
+            if compromise.crews not in crew_names:
+                raise ValueError(
+                    f"compromises: {compromise.name} sends cards to crew group {compromise.crews!r}; "
+                    f"the groups are: {', '.join(crew_names) or 'none'}"
+                )
         days = (self.history + self.horizon) / DAY
         expected = self.population.customers * self.population.tx_per_customer_day * days
         if expected > MAX_TRANSACTIONS_PER_RUN:

@@ -21,7 +21,12 @@ TINY = {
     "tick": "1h",
     "replications": 2,
     "population": {"customers": 2000, "merchants": 200},
-    "crews": [{"name": "static", "count": 2, "cards_per_day": 4}],
+    "crews": [
+        {"name": "static", "count": 2, "cards_per_day": 4},
+        {"name": "testers", "strategy": "card_testing", "count": 1, "cards_per_day": 3},
+        {"name": "bandits", "strategy": "bandit", "count": 2, "cards_per_day": 2,
+         "dynamics": {"max_count": 4, "min_count": 1, "entry_per_month": 10.0, "leave_after": 3}},
+    ],
     "labels": {
         "chargeback": {"share": 0.5, "delay": {"dist": "lognormal", "median": "3d", "sigma": 0.5}, "window": "15d"},
         "customer_report": {"share": 0.4, "delay": {"dist": "exponential", "mean": "1d"}},

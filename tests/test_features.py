@@ -46,7 +46,7 @@ def test_velocity_and_habits_match_brute_force(seed, n, cards):
             z = (np.log(tx.amount[i]) - mean) / np.sqrt((m2 + k * state.prior_var) / (n_past + k))
             assert abs(X[i, COLUMN["amount_vs_habit"]] - z) < 1e-4 * max(1.0, abs(z))
         approved = rng.random(n) < 0.7
-        state.record(tx, velocity, approved)
+        state.record(tx, velocity, approved, category)
         history += [(int(c), float(s)) for c, s in zip(tx.card, tx.t, strict=True)]
         for c, a, ok in zip(tx.card, tx.amount, approved, strict=True):
             if ok:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -88,10 +90,12 @@ def test_warm_world_is_not_changed_by_an_arm(warmed):
 
 def test_prior_reweighting_damps_a_burst_of_fraud_labels(warmed):
     scenario, _, _, history = warmed
+    steady = 0.002  # a realistic share of fraud among arriving labels
+    y = (np.random.default_rng(4).random(200_000) < steady).astype(np.int8)
+    history = dataclasses.replace(history, y=y)
     arm = scenario.arm("online").model_copy(update={"reweight": "prior"})
     learner = OnlineLearner(arm)
     learner.start(history)
-    steady = 0.002  # a realistic share of fraud among arriving labels
     rng = np.random.default_rng(0)
     steady_hours = 30 * 24
     for hour in range(1, steady_hours):  # a month at the usual fraud share: weights stay near 1

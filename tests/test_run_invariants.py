@@ -107,8 +107,11 @@ def test_fraud_volume_within_what_the_crews_can_attempt(ledger, tiny_run):
     (in steady state); burnt cards only lower it. Allow five Poisson standard deviations."""
     tx, _ = ledger
     scenario = load_scenario(tiny_run / "scenario.resolved.toml")
-    crew = scenario.crews[0]
-    per_day = crew.count * crew.cards_per_day * (crew.spree / 86400) * crew.attempts_per_day
+    per_day = 0.0
+    for crew in scenario.crews:
+        most = crew.dynamics.max_count if crew.dynamics else crew.count
+        rate = max([crew.attempts_per_day] + [getattr(crew, "tests_per_day", 0.0)])
+        per_day += most * crew.cards_per_day * (crew.spree / 86400) * rate
     ceiling = per_day * scenario.horizon / 86400
     attempts = tx.filter(pl.col("is_fraud")).group_by("arm", "replication").len()["len"].to_numpy()
     assert (attempts > 0).all()

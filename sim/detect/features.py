@@ -23,6 +23,7 @@ NUMERIC_FEATURES = (
     "cnp_log_amount",
     "attempts_1d",
     "amount_vs_habit",
+    "amount_vs_category",
     "merchant_fraud_rate",
     "card_fraud_labels",
 )
@@ -34,6 +35,7 @@ CARD_LABEL_DECAY_S = 30 * DAY
 HABIT_PRIOR_COUNT = 3.0
 MERCHANT_PRIOR_LABELS = 50.0
 MERCHANT_PRIOR_RATE = 0.005
+CATEGORY_PRIOR_COUNT = 100.0
 
 
 class FeatureState:
@@ -47,6 +49,8 @@ class FeatureState:
         self.habit_m2 = np.zeros(customers)
         self.merchant_labels = np.zeros(merchants)
         self.merchant_frauds = np.zeros(merchants)
+        self.category_n = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT)  # approved amounts per category
+        self.category_sum = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT * float(np.log(config.amount_median)))
         self.card_frauds = np.zeros(customers)  # decayed count of arrived fraud labels
         self.card_frauds_at = np.zeros(customers)
         self.prior_mean = float(np.log(config.amount_median))
@@ -75,10 +79,12 @@ class FeatureState:
         mean = (n_card * self.habit_mean[tx.card] + HABIT_PRIOR_COUNT * self.prior_mean) / weight
         var = (self.habit_m2[tx.card] + HABIT_PRIOR_COUNT * self.prior_var) / weight
         X[:, 6] = (np.log(tx.amount) - mean) / np.sqrt(var)
+        category = merchant_category[tx.merchant]
+        X[:, 7] = np.log(tx.amount) - self.category_sum[category] / self.category_n[category]
         frauds = self.merchant_frauds[tx.merchant] + MERCHANT_PRIOR_LABELS * MERCHANT_PRIOR_RATE
-        X[:, 7] = np.log(frauds / (self.merchant_labels[tx.merchant] + MERCHANT_PRIOR_LABELS))
-        X[:, 8] = self.card_frauds[tx.card] * np.exp(-(tx.t - self.card_frauds_at[tx.card]) / CARD_LABEL_DECAY_S)
-        X[np.arange(n), len(NUMERIC_FEATURES) + merchant_category[tx.merchant]] = 1.0
+        X[:, 8] = np.log(frauds / (self.merchant_labels[tx.merchant] + MERCHANT_PRIOR_LABELS))
+        X[:, 9] = self.card_frauds[tx.card] * np.exp(-(tx.t - self.card_frauds_at[tx.card]) / CARD_LABEL_DECAY_S)
+        X[np.arange(n), len(NUMERIC_FEATURES) + category] = 1.0
         return X, velocity
 
     def _velocity(self, tx: Transactions) -> np.ndarray:
@@ -98,9 +104,11 @@ class FeatureState:
 
     # ----------------------------------------------------------------- updating
 
-    def record(self, tx: Transactions, velocity: np.ndarray, approved: np.ndarray) -> None:
+    def record(
+        self, tx: Transactions, velocity: np.ndarray, approved: np.ndarray, merchant_category: np.ndarray
+    ) -> None:
         """Fold a scored tick into the aggregates: every attempt counts toward velocity,
-        approved ones toward the card's amount habit."""
+        approved ones toward the card's and the category's amount habits."""
         if len(tx) == 0:
             return
         order = np.lexsort((tx.t, tx.card))
@@ -110,6 +118,9 @@ class FeatureState:
         card = tx.card[approved]
         if len(card) == 0:
             return
+        category = merchant_category[tx.merchant[approved]]
+        self.category_n += np.bincount(category, minlength=len(CATEGORIES))
+        self.category_sum += np.bincount(category, np.log(tx.amount[approved]), minlength=len(CATEGORIES))
         value = np.log(tx.amount[approved])
         cards, inverse = np.unique(card, return_inverse=True)
         n_b = np.bincount(inverse).astype(float)

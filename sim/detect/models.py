@@ -29,7 +29,7 @@ class RiverLogistic:
     together.
     """
 
-    def __init__(self, optimizer: str = "sgd", lr: float = 0.01, scaling: bool = True, intercept_lr: float | None = None):
+    def __init__(self, optimizer: str = "sgd", lr: float = 0.002, scaling: bool = True, intercept_lr: float | None = None):
         self.optimizer = optimizer
         self.lr = lr
         self.intercept_lr = lr if intercept_lr is None else intercept_lr
@@ -42,12 +42,15 @@ class RiverLogistic:
         self.n_learned = 0
 
     def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> None:
-        """One river ``learn_many`` step: the scaler's statistics, then one mean-gradient step."""
+        """One river ``learn_many`` step on a batch: the scaler's statistics, then one gradient step
+        whose gradient is the *sum* over the batch (river's mean, with every row weighted by the
+        batch size). To first order that is one SGD step per row, so the learning rate is per
+        event and a lone fraud label is not diluted by the hundreds of maturity labels beside it."""
         if len(y) == 0:
             return
         X = X.astype(np.float64)
         target = pl.Series("y", y.astype(bool))
-        w = 1 if weight is None else pl.Series("w", weight.astype(np.float64))
+        w = pl.Series("w", (np.ones(len(y)) if weight is None else weight.astype(np.float64)) * len(y))
         if self._scaler is not None:
             self._scaler.learn_many(_frame(X))
             self._compiled = None

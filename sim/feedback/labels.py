@@ -61,6 +61,7 @@ class Draws(Columns):
     review_time: np.ndarray  # an investigator's review, if alerted
     verdict: np.ndarray  # uniform: does the investigator err
     explore: np.ndarray  # uniform: the policy's exploration coin
+    leak: np.ndarray  # uniform: does a skimmed card leak
 
 
 class LabelModel:
@@ -90,6 +91,7 @@ class LabelModel:
             review_time=self.review_time.sample(rng, n),
             verdict=rng.random(n),
             explore=rng.random(n),
+            leak=rng.random(n),
         )
 
     def events(

@@ -23,6 +23,7 @@ class RunData:
     label_coverage: pl.DataFrame | None
     quality_daily: pl.DataFrame | None
     model_events: pl.DataFrame | None
+    crews: pl.DataFrame | None
 
     @property
     def currency(self) -> str:
@@ -53,4 +54,5 @@ def load_run(directory: Path) -> RunData:
         label_coverage=_optional(directory, "label_coverage.parquet"),
         quality_daily=_optional(directory, "quality_daily.parquet"),
         model_events=_optional(directory, "model_events.parquet"),
+        crews=_optional(directory, "crews.parquet"),
     )

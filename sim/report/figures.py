@@ -307,3 +307,61 @@ def exploration_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- crews
+
+
+def tactic_mix(crews: pl.DataFrame) -> pl.DataFrame:
+    """Per arm and day, the share of all crew attempts using each tactic (attempt-weighted)."""
+    tactics = [c for c in crews.columns if c.startswith("tactic_")]
+    return (
+        crews.group_by(["arm", "day"])
+        .agg([(pl.col(t) * pl.col("attempts")).sum().alias(t) for t in tactics] + [pl.col("attempts").sum()])
+        .with_columns([(pl.col(t) / pl.col("attempts").clip(lower_bound=1)).alias(t) for t in tactics])
+        .sort(["arm", "day"])
+    )
+
+
+def tactic_mix_figure(crews: pl.DataFrame, arms: list[str]) -> Figure:
+    """Stacked share of crew attempts per tactic over time, one panel per arm."""
+    mix = tactic_mix(crews)
+    tactics = [c for c in mix.columns if c.startswith("tactic_") and mix[c].sum() > 0]
+    shown = arms[:6]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 1.8 * len(shown) + 0.8), sharex=True, squeeze=False)
+    colors = plt.get_cmap("tab10").colors
+    for ax, arm in zip(axes[:, 0], shown, strict=True):
+        frame = mix.filter(pl.col("arm") == arm)
+        days = frame["day"].to_numpy() + 1
+        ax.stackplot(days, *[frame[t].to_numpy() for t in tactics], colors=colors[: len(tactics)],
+                     labels=[t.removeprefix("tactic_").replace("_", " ") for t in tactics])  # fmt: skip
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(arm, fontsize=9)
+    axes[0, 0].set_title("What crews try: share of attempts per tactic")
+    axes[0, 0].legend(frameon=False, fontsize=7, ncol=3, loc="lower left")
+    axes[-1, 0].set_xlabel("day")
+    fig.tight_layout()
+    return fig
+
+
+def crews_figure(crews: pl.DataFrame, arms: list[str], currency: str) -> Figure:
+    """Crews active and their total daily profit, per arm (mean over replications)."""
+    per_day = crews.group_by(["arm", "replication", "day"]).agg(pl.col("crew").n_unique().alias("crews"),
+                                                                 pl.col("profit").sum())  # fmt: skip
+    mean = per_day.group_by(["arm", "day"]).agg(pl.col("crews").mean(), pl.col("profit").mean()).sort("day")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
+    colors = arm_colors(arms)
+    for arm in arms:
+        frame = mean.filter(pl.col("arm") == arm)
+        days = frame["day"].to_numpy() + 1
+        top.plot(days, frame["crews"].to_numpy(), color=colors[arm], lw=1.8, label=arm)
+        bottom.plot(days, frame["profit"].to_numpy(), color=colors[arm], lw=1.8)
+    top.set_ylabel("crews active")
+    bottom.set_ylabel("crews' profit per day")
+    bottom.axhline(0, color="grey", lw=0.8)
+    _money_axis(bottom, currency)
+    bottom.set_xlabel("day")
+    top.set_title("Crews follow the money")
+    top.legend(frameon=False, fontsize=8, ncol=min(4, len(arms)))
+    fig.tight_layout()
+    return fig

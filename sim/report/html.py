@@ -83,6 +83,15 @@ def _exploration(run: RunData):
     return figures.exploration_figure(run.arms, run.ranking), narrative.exploration_caption(run.arms, run.scenario)
 
 
+def _crews(figure, caption):
+    def build(run: RunData):
+        if run.crews is None or run.crews.height == 0 or run.crews["attempts"].sum() == 0:
+            return "No crew made an attempt during the horizon."
+        return figure(run), caption(run)
+
+    return build
+
+
 SECTIONS = (
     Section("Cumulative fraud loss", "fraud_loss.png",
             _cumulative("fraud_loss", "Cumulative fraud loss per arm", narrative.fraud_loss_caption)),
@@ -93,6 +102,12 @@ SECTIONS = (
                          narrative.cost_split_caption(run.summary))),
     Section("Fraud attempted and approved", "fraud_flow.png",
             lambda run: (figures.fraud_flow_figure(run.daily, run.ranking), narrative.fraud_flow_caption(run.summary))),
+    Section("What crews try", "tactic_mix.png",
+            _crews(lambda run: figures.tactic_mix_figure(run.crews, run.ranking),
+                   lambda run: narrative.tactic_mix_caption(run.crews))),
+    Section("Crews follow the money", "crews.png",
+            _crews(lambda run: figures.crews_figure(run.crews, run.ranking, run.currency),
+                   lambda run: narrative.crews_caption(run.crews, run.currency))),
     Section("Model quality: what the team sees and what is true", "quality.png", _quality),
     Section("How soon the truth arrives", "label_coverage.png", _coverage),
     Section("Where labels come from", "label_sources.png", _sources),

@@ -224,3 +224,43 @@ def exploration_caption(arm_totals: pl.DataFrame, scenario: dict) -> str:
         f"{fraud / max(explored, 1):.0%} really were fraud. Divide by the logged propensity to estimate the "
         "whole declined region (inverse propensity weighting)."
     )
+
+
+# --------------------------------------------------------------------------- crews
+
+
+def tactic_mix_caption(crews: pl.DataFrame) -> str:
+    from .figures import tactic_mix
+
+    mix = tactic_mix(crews)
+    tactics = [c for c in mix.columns if c.startswith("tactic_") and mix[c].sum() > 0]
+    last_day, first_day = int(mix["day"].max()), int(mix["day"].min())
+    lines = []
+    for arm in mix["arm"].unique(maintain_order=True).to_list():
+        frame = mix.filter(pl.col("arm") == arm)
+        start = frame.filter(pl.col("day") <= first_day + 6).select([pl.col(t).mean() for t in tactics]).row(0)
+        end = frame.filter(pl.col("day") >= last_day - 6).select([pl.col(t).mean() for t in tactics]).row(0)
+        moves = sorted(zip(tactics, start, end, strict=True), key=lambda row: -abs(row[2] - row[1]))
+        name, before, after = moves[0]
+        lines.append(f"against {arm}, {name.removeprefix('tactic_').replace('_', ' ')} went from "
+                     f"{before:.0%} to {after:.0%} of attempts")  # fmt: skip
+    return (
+        "Each panel stacks, day by day, the share of all crew attempts that used each tactic: which merchant "
+        "category, channel, amounts and hours crews chose. Adaptive crews (bandits, probers, card testers) move "
+        "towards whatever the detector lets through, so the mix differs by arm. Between the first and last "
+        "week of the horizon, the biggest move: " + "; ".join(lines) + "."
+    )
+
+
+def crews_caption(crews: pl.DataFrame, currency: str) -> str:
+    per_day = crews.group_by(["arm", "replication", "day"]).agg(pl.col("crew").n_unique().alias("crews"),
+                                                                 pl.col("profit").sum())  # fmt: skip
+    mean = per_day.group_by("arm").agg(pl.col("crews").mean(), pl.col("profit").mean()).sort("profit")
+    low, high = mean.row(0, named=True), mean.row(-1, named=True)
+    return (
+        "Top: crews active per day; with `dynamics`, crews join while fraud pays and leave after days without "
+        "profit. Bottom: their combined daily profit (takings minus the cost of cards and attempts). Fraud volume "
+        f"answers the detector: crews made {format_money(high['profit'], currency)} a day on average against "
+        f"{high['arm']} ({high['crews']:.1f} crews) and {format_money(low['profit'], currency)} against "
+        f"{low['arm']} ({low['crews']:.1f} crews)."
+    )

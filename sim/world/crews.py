@@ -1,105 +1,35 @@
-"""Fraud crews: a wallet of stolen cards and a strategy that picks tactics.
+"""Fraud crews: wallets of stolen cards, a strategy each, and groups that follow the money.
 
-A crew knows only its own attempts and their decisions: the engine hands
-:meth:`Crew.observe` the tactic, amount and whether each attempt was declined,
-never a score, a label or a model weight (DESIGN §3).
+Card supply: a daily trickle (`cards_per_day`), breaches (random, or at fixed
+times, split among the group's crews) and skimmed merchants (cards that buy
+there leak to a group after a delay). A crew loses a card after too many
+declines, or when the issuer blocks it (a fraud verdict, a report, a
+chargeback, a confirmed decline). With `dynamics`, crews enter at a rate that
+grows with recent profit and leave after a run of days without profit.
 
-A strategy has two verbs: :meth:`Strategy.choose` picks the tactic and amount
-of each planned attempt, :meth:`Strategy.observe` learns from the outcomes.
+Each crew draws from its own stream keyed by (crew, day); group decisions from
+(group, day). A crew knows only its own attempts and their decisions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from ..rng import Streams
-from ..schema import CATEGORIES, Crew as CrewConfig
-from ..units import DAY, HOUR
+from ..schema import CATEGORIES, Compromise, Crew as CrewConfig
+from ..units import DAY
 from .population import Population
+from .strategies import Context, Plan, TacticTable, make_strategy, tactic_table
 from .traffic import Transactions
 
-
-@dataclass(frozen=True)
-class TacticTable:
-    """A crew group's tactics as arrays, indexed by tactic number."""
-
-    names: tuple[str, ...]
-    category: np.ndarray  # int
-    cnp: np.ndarray  # bool
-    amount_min: np.ndarray
-    amount_max: np.ndarray
-    hours: np.ndarray  # (tactics, 24) bool: may attack in this hour
-    weight: np.ndarray  # relative share of attempts
-
-    @staticmethod
-    def from_config(config: CrewConfig) -> TacticTable:
-        hours = np.zeros((len(config.tactics), 24), bool)
-        for k, tactic in enumerate(config.tactics):
-            start, end = tactic.hours
-            span = np.arange(start, end) if start < end else np.r_[np.arange(start, 24), np.arange(0, end)]
-            hours[k, span] = True
-        return TacticTable(
-            names=tuple(t.name for t in config.tactics),
-            category=np.array([CATEGORIES.index(t.category) for t in config.tactics]),
-            cnp=np.array([t.channel == "cnp" for t in config.tactics]),
-            amount_min=np.array([t.amount_min for t in config.tactics]),
-            amount_max=np.array([t.amount_max for t in config.tactics]),
-            hours=hours,
-            weight=np.array([t.weight for t in config.tactics]),
-        )
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def intensity(self, now: float, tick: float) -> np.ndarray:
-        """Per tactic, the multiplier on attempt rate in the tick starting at ``now``.
-
-        A tactic limited to some hours concentrates its daily attempts there.
-        """
-        first = int((now % DAY) // HOUR)
-        covered = (first + np.arange(max(1, int(round(tick / HOUR))))) % 24
-        active = self.hours[:, covered].mean(axis=1)
-        return active * 24.0 / self.hours.sum(axis=1)
-
-
-class Strategy(Protocol):
-    """How a crew picks tactics and amounts, and what it learns from outcomes."""
-
-    def choose(
-        self, rng: np.random.Generator, n: int, intensity: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return (tactic index, amount) for ``n`` attempts; ``intensity`` is per tactic."""
-
-    def observe(self, tactic: np.ndarray, amount: np.ndarray, declined: np.ndarray) -> None:
-        """Learn from the crew's own attempts and their decisions."""
-
-
-class StaticStrategy:
-    """A fixed tactic mix with uniform amounts in each tactic's band: never adapts."""
-
-    def __init__(self, tactics: TacticTable):
-        self.tactics = tactics
-
-    def choose(self, rng, n, intensity):
-        share = self.tactics.weight * intensity
-        tactic = rng.choice(len(self.tactics), size=n, p=share / share.sum())
-        low, high = self.tactics.amount_min[tactic], self.tactics.amount_max[tactic]
-        amount = np.round(low + (high - low) * rng.random(n), 2)
-        return tactic.astype(np.int16), amount
-
-    def observe(self, tactic, amount, declined):
-        pass
-
-
-STRATEGIES = {"static": StaticStrategy}
+RECENT_PROFIT_DAYS = 7.0
 
 
 @dataclass
 class Wallet:
-    """A crew's stolen cards: when each becomes usable, until when, and its declines."""
+    """A crew's stolen cards: whose, which theft, when usable, until when, and their declines."""
 
     card: np.ndarray  # int32 customer ids
     serial: np.ndarray  # int64: identifies this stolen card (a customer can be compromised twice)
@@ -107,6 +37,8 @@ class Wallet:
     usable_until: np.ndarray
     declines: np.ndarray  # int
     lost: np.ndarray  # bool: blocked or abandoned
+
+    FIELDS = ("card", "serial", "usable_from", "usable_until", "declines", "lost")
 
     @staticmethod
     def empty() -> Wallet:
@@ -117,99 +49,149 @@ class Wallet:
         return np.flatnonzero((self.usable_from <= now) & (now < self.usable_until) & ~self.lost)
 
     def add(self, card: np.ndarray, serial: np.ndarray, usable_from: np.ndarray, spree: float) -> None:
-        self.card = np.concatenate([self.card, card.astype(np.int32)])
-        self.serial = np.concatenate([self.serial, serial.astype(np.int64)])
-        self.usable_from = np.concatenate([self.usable_from, usable_from])
-        self.usable_until = np.concatenate([self.usable_until, usable_from + spree])
-        self.declines = np.concatenate([self.declines, np.zeros(len(card), int)])
-        self.lost = np.concatenate([self.lost, np.zeros(len(card), bool)])
+        n = len(card)
+        parts = (card.astype(np.int32), serial.astype(np.int64), usable_from, usable_from + spree,
+                 np.zeros(n, int), np.zeros(n, bool))  # fmt: skip
+        for name, part in zip(self.FIELDS, parts, strict=True):
+            setattr(self, name, np.concatenate([getattr(self, name), part]))
 
     def prune(self, now: float) -> None:
         """Forget cards that can no longer be used."""
         keep = (self.usable_until > now) & ~self.lost
         if not keep.all():
-            for name in ("card", "serial", "usable_from", "usable_until", "declines", "lost"):
+            for name in self.FIELDS:
                 setattr(self, name, getattr(self, name)[keep])
 
 
-class Crew:
-    """One crew: its wallet, its strategy and its own random stream."""
+@dataclass
+class DayBook:
+    """A crew's results for one day."""
 
-    def __init__(self, crew_id: int, group: int, config: CrewConfig, streams: Streams, customers: int):
+    attempts: int = 0
+    approved: int = 0
+    amount_approved: float = 0.0
+    cards_received: int = 0
+    tactic_attempts: np.ndarray | None = None
+
+    def profit(self, config: CrewConfig) -> float:
+        return self.amount_approved - config.attempt_cost * self.attempts - config.card_cost * self.cards_received
+
+
+class Crew:
+    """One crew: its wallet, its strategy, its own random stream and its daily books."""
+
+    def __init__(self, crew_id: int, group: str, config: CrewConfig, tactics: TacticTable, streams: Streams,
+                 customers: int, joined: int | None):  # fmt: skip
         self.crew_id = crew_id
         self.group = group
         self.config = config
-        self.tactics = TacticTable.from_config(config)
-        self.strategy: Strategy = STRATEGIES[config.strategy](self.tactics)
+        self.tactics = tactics
+        self.strategy = make_strategy(config, tactics)
         self.wallet = Wallet.empty()
+        self.joined = joined  # the day it entered (None: there from the start)
+        self.left: int | None = None
+        self.recent_profit = 0.0  # decayed mean daily profit
+        self.losing_days = 0
+        self.rows: list[dict] = []
+        self._streams = streams
         self._customers = customers
         self._serials = 0
-        self._intensity: dict[tuple[float, float], np.ndarray] = {}
-        self._streams = streams
-        self._rng_day: int | None = None
+        self._day: int | None = None
         self._rng: np.random.Generator | None = None
+        self._book = DayBook(tactic_attempts=np.zeros(len(tactics)))
+        self._plan: Plan | None = None
+        self._intensity: dict[tuple[float, float], np.ndarray] = {}
 
-    def _rng_for(self, now: float) -> np.random.Generator:
-        """The crew's stream for the day; a new day also brings the day's stolen cards."""
-        day = int(now // DAY)
-        if day != self._rng_day:
-            self._rng, self._rng_day = self._streams.get("crew", self.crew_id, day), day
-            self._receive_cards(day)
-        return self._rng
+    # ----------------------------------------------------------------- the day
 
-    def _receive_cards(self, day: int) -> None:
+    def close_day(self) -> None:
+        """Close the open day's books (profit, losing streak, the day's row)."""
+        if self._day is None:
+            return
+        book = self._book
+        profit = book.profit(self.config)
+        self.recent_profit += (profit - self.recent_profit) / RECENT_PROFIT_DAYS
+        self.losing_days = self.losing_days + 1 if profit <= 0 else 0
+        self.rows.append({"day": self._day, "crew": self.crew_id, "group": self.group, "strategy": self.config.strategy,
+                          "attempts": book.attempts, "approved": book.approved,
+                          "amount_approved": book.amount_approved, "cards_received": book.cards_received,
+                          "profit": profit, "tactic_attempts": book.tactic_attempts})  # fmt: skip
+        self._book = DayBook(tactic_attempts=np.zeros(len(self.tactics)))
+        self._day = None
+
+    def open_day(self, day: int) -> None:
+        """Start a day: the day's random stream, and the day's stolen cards."""
+        self._day = day
+        self._rng = self._streams.get("crew", self.crew_id, day)
         rng = self._streams.get("crew_cards", self.crew_id, day)
         count = int(rng.poisson(self.config.cards_per_day))
-        cards = rng.integers(self._customers, size=count)
+        if self.config.breach_every is not None:
+            count += self.config.breach_size * int(rng.poisson(DAY / self.config.breach_every))
         self.wallet.prune(day * DAY)
-        serial = self.crew_id * 1_000_000_000 + self._serials + np.arange(count)
-        self._serials += count
-        self.wallet.add(cards, serial, day * DAY + DAY * np.sort(rng.random(count)), self.config.spree)
+        self.receive(rng.integers(self._customers, size=count), day * DAY + DAY * np.sort(rng.random(count)))
+
+    def receive(self, cards: np.ndarray, usable_from: np.ndarray, paid: bool = True) -> None:
+        serial = self.crew_id * 1_000_000_000 + self._serials + np.arange(len(cards))
+        self._serials += len(cards)
+        self.wallet.add(cards, serial, usable_from, self.config.spree)
+        if paid:
+            self._book.cards_received += len(cards)
+
+    # ----------------------------------------------------------------- a tick
 
     def plan(self, now: float, tick: float, population: Population) -> Transactions:
-        """The crew's attempts in the tick [now, now + tick)."""
-        rng = self._rng_for(now)
+        """The crew's attempts in the tick [now, now + tick), in time order."""
         slots = self.wallet.usable(now)
         if len(slots) == 0:
+            self._plan = None
             return Transactions.empty()
-        key = (now % DAY, tick)
-        intensity = self._intensity.get(key)
+        key = (now % DAY, tick, bool(np.all(now >= self.tactics.available_from)))
+        intensity = self._intensity.get(key) if key[2] else None
         if intensity is None:
-            intensity = self._intensity[key] = self.tactics.intensity(now, tick)
-        rate = self.config.attempts_per_day * tick / DAY * float(np.dot(self.tactics.weight, intensity)) / float(
-            self.tactics.weight.sum()
-        )
-        counts = rng.poisson(rate, size=len(slots))
-        slot = np.repeat(slots, counts)
-        n = len(slot)
+            intensity = self.tactics.intensity(now, tick)
+            if key[2]:
+                self._intensity[key] = intensity
+        wallet = self.wallet
+        context = Context(now, tick, slots, wallet.serial[slots], wallet.card[slots], intensity, population)
+        plan = self.strategy.choose(self._rng, context)
+        n = len(plan)
         if n == 0:
+            self._plan = None
             return Transactions.empty()
-        tactic, amount = self.strategy.choose(rng, n, intensity)
-        category = self.tactics.category[tactic]
-        merchant = np.empty(n, np.int32)
-        for c in np.unique(category):
-            where = np.flatnonzero(category == c)
-            pool = population.merchants_by_category[c]
+        rng = self._rng
+        merchant = plan.merchant.copy()
+        for category in np.unique(self.tactics.category[plan.tactic[merchant < 0]]):
+            where = np.flatnonzero((merchant < 0) & (self.tactics.category[plan.tactic] == category))
+            pool = population.merchants_by_category[category]
             merchant[where] = pool[rng.integers(len(pool), size=len(where))]
-        t = now + tick * rng.random(n)
-        order = np.argsort(t, kind="stable")
-        self._last_slots = slot[order]
+        cnp = np.where(plan.cnp >= 0, plan.cnp == 1, self.tactics.cnp[plan.tactic])
+        offset = np.where(np.isnan(plan.offset), tick * rng.random(n), plan.offset)
+        order = np.argsort(offset, kind="stable")
+        self._plan = plan.take(order)
         return Transactions(
-            t=t[order],
-            card=self.wallet.card[slot[order]],
-            merchant=merchant[order],
-            amount=amount[order],
-            cnp=self.tactics.cnp[tactic[order]],
+            t=now + offset[order],
+            card=wallet.card[self._plan.slot],
+            merchant=merchant[order].astype(np.int32),
+            amount=self._plan.amount,
+            cnp=cnp[order],
             crew=np.full(n, self.crew_id, np.int32),
-            tactic=tactic[order],
-            stolen_card=self.wallet.serial[slot[order]],
+            tactic=self._plan.tactic,
+            stolen_card=self._plan.serial,
         )
 
     def observe(self, attempts: Transactions, declined: np.ndarray) -> None:
-        """Learn the decisions on the attempts of the last :meth:`plan`; burn declined cards."""
-        np.add.at(self.wallet.declines, self._last_slots, declined.astype(int))
+        """The decisions on the attempts of the last :meth:`plan` (in the same order)."""
+        plan = self._plan
+        if plan is None:
+            return
+        np.add.at(self.wallet.declines, plan.slot, declined.astype(int))
         self.wallet.lost |= self.wallet.declines >= self.config.max_declines
-        self.strategy.observe(attempts.tactic, attempts.amount, declined)
+        self.strategy.observe(plan, declined)
+        book = self._book
+        book.attempts += len(plan)
+        book.approved += int((~declined).sum())
+        book.amount_approved += float(plan.amount[~declined].sum())
+        np.add.at(book.tactic_attempts, plan.tactic, 1)
 
     def block(self, cards: np.ndarray) -> int:
         """The issuer blocked ``cards``: the crew loses any it holds. Returns how many."""
@@ -218,10 +200,144 @@ class Crew:
         return int(hit.sum())
 
 
-def build_crews(configs: list[CrewConfig], population: Population, streams: Streams) -> list[Crew]:
-    """Every crew of the scenario; each receives its stolen cards day by day."""
-    crews: list[Crew] = []
-    for group, config in enumerate(configs):
+class CrewGroup:
+    """Crews sharing a configuration: scheduled breaches are split among them, and with
+    `dynamics` they enter and leave with profit."""
+
+    def __init__(self, index: int, config: CrewConfig, streams: Streams, customers: int, ids):
+        self.index = index
+        self.config = config
+        self.tactics = tactic_table(config)
+        self.streams = streams
+        self.customers = customers
+        self._ids = ids
+        self.crews: list[Crew] = []
+        self.retired: list[Crew] = []
+        self.last_profit = 0.0  # recent profit per crew when the group last had crews
+        self._pending_leaks: list[tuple[np.ndarray, np.ndarray]] = []
         for _ in range(config.count):
-            crews.append(Crew(len(crews), group, config, streams, population.customers))
-    return crews
+            self.crews.append(self._new_crew(None))
+
+    def _new_crew(self, day: int | None) -> Crew:
+        return Crew(self._ids(), self.config.name, self.config, self.tactics, self.streams, self.customers, day)
+
+    def start_day(self, day: int) -> None:
+        """Close yesterday, let crews leave or enter, open today, hand out breaches and leaks."""
+        for crew in self.crews:
+            crew.close_day()
+        if self.config.dynamics is not None:
+            self._follow_the_money(day)
+        for crew in self.crews:
+            crew.open_day(day)
+        if self.crews:
+            for breach in self.config.breaches:
+                if day * DAY <= breach.at < (day + 1) * DAY:
+                    rng = self.streams.get("crew_group", self.index, day)
+                    cards = rng.integers(self.customers, size=breach.cards)
+                    self._share_out(cards, np.full(breach.cards, breach.at), paid=True)
+            for cards, usable_from in self._pending_leaks:
+                self._share_out(cards, usable_from, paid=False)
+        self._pending_leaks = []
+
+    def _share_out(self, cards: np.ndarray, usable_from: np.ndarray, paid: bool) -> None:
+        """Split a batch of cards among the group's crews, in turn."""
+        for k, crew in enumerate(self.crews):
+            crew.receive(cards[k :: len(self.crews)], usable_from[k :: len(self.crews)], paid)
+
+    def leak(self, cards: np.ndarray, usable_from: np.ndarray) -> None:
+        """Skimmed cards, handed to the crews at the next day start."""
+        self._pending_leaks.append((cards, usable_from))
+
+    def _follow_the_money(self, day: int) -> None:
+        """Crews without profit for `leave_after` days leave (down to `min_count`); new crews enter
+        at `entry_per_month` × (recent profit per crew / `profit_scale`), up to `max_count`."""
+        dynamics = self.config.dynamics
+        may_leave = len(self.crews) - dynamics.min_count
+        staying = []
+        for crew in self.crews:
+            if crew.losing_days >= dynamics.leave_after and may_leave > 0:
+                may_leave -= 1
+                crew.left = day
+                self.retired.append(crew)
+            else:
+                staying.append(crew)
+        self.crews = staying
+        if self.crews:
+            self.last_profit = float(np.mean([crew.recent_profit for crew in self.crews]))
+        rate = dynamics.entry_per_month / 30.0 * max(self.last_profit, 0.0) / dynamics.profit_scale
+        arrivals = max(int(self.streams.get("crew_group", self.index, day).poisson(rate)),
+                       dynamics.min_count - len(self.crews))  # fmt: skip
+        for _ in range(min(arrivals, dynamics.max_count - len(self.crews))):
+            crew = self._new_crew(day)
+            crew.recent_profit = self.last_profit
+            self.crews.append(crew)
+
+    def plan(self, now: float, tick: float, population: Population) -> list[tuple[Crew, Transactions]]:
+        return [(crew, crew.plan(now, tick, population)) for crew in self.crews]
+
+    def everyone(self) -> list[Crew]:
+        return self.retired + self.crews
+
+
+class Crews:
+    """Every crew group of the world, and the skimmed merchants that feed them."""
+
+    def __init__(self, configs: list[CrewConfig], compromises: list[Compromise], population: Population,
+                 streams: Streams):  # fmt: skip
+        counter = iter(range(1_000_000))
+        self.groups = [CrewGroup(i, config, streams, population.customers, lambda: next(counter))
+                       for i, config in enumerate(configs)]  # fmt: skip
+        self._by_name = {group.config.name: group for group in self.groups}
+        self.compromises = [_Skim(c, population, streams.get("compromise", i)) for i, c in enumerate(compromises)]
+        self._day: int | None = None
+
+    @property
+    def active(self) -> list[Crew]:
+        return [crew for group in self.groups for crew in group.crews]
+
+    def plan(self, now: float, tick: float, population: Population) -> list[tuple[Crew, Transactions]]:
+        day = int(np.floor(now / DAY))
+        if day != self._day:
+            self._day = day
+            for group in self.groups:
+                group.start_day(day)
+        return [pair for group in self.groups for pair in group.plan(now, tick, population) if len(pair[1])]
+
+    def block(self, cards: np.ndarray) -> int:
+        """The issuer blocked ``cards``: every crew loses those it holds. Returns how many."""
+        return sum(crew.block(cards) for crew in self.active)
+
+    def skim(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> None:
+        """Honest cards used at compromised merchants leak to the compromise's crew group."""
+        for skim in self.compromises:
+            hit = skim.catches(tx, approved, leak_draw)
+            if hit.any():
+                self._by_name[skim.config.crews].leak(tx.card[hit], tx.t[hit] + skim.config.delay)
+
+    def finish(self) -> None:
+        """Close every crew's open day (at the horizon)."""
+        for group in self.groups:
+            for crew in group.crews:
+                crew.close_day()
+
+    def rows(self, first_day: int) -> list[dict]:
+        """Every crew's daily books from ``first_day`` on."""
+        return [row for group in self.groups for crew in group.everyone() for row in crew.rows if row["day"] >= first_day]
+
+    def tactic_names(self) -> dict[str, tuple[str, ...]]:
+        return {group.config.name: group.tactics.names for group in self.groups}
+
+
+class _Skim:
+    """One compromise: its merchants and window."""
+
+    def __init__(self, config: Compromise, population: Population, rng: np.random.Generator):
+        self.config = config
+        pool = (population.merchants_by_category[CATEGORIES.index(config.category)] if config.category
+                else np.arange(population.merchants))  # fmt: skip
+        self.merchants = rng.choice(pool, size=min(config.merchants, len(pool)), replace=False)
+
+    def catches(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> np.ndarray:
+        config = self.config
+        return (~tx.is_fraud & approved & (tx.t >= config.start) & (tx.t < config.end)
+                & np.isin(tx.merchant, self.merchants) & (leak_draw < config.leak_share))  # fmt: skip

@@ -1,0 +1,309 @@
+"""Crew strategies: how a crew picks tactics and amounts, and what it learns from outcomes.
+
+Two verbs. :meth:`Strategy.choose` plans the attempts of one tick from a
+:class:`Context` — the crew's usable stolen cards, the time, and each tactic's
+hour-of-day intensity. :meth:`Strategy.observe` receives that :class:`Plan`
+back with the decisions. That is all a crew ever knows: its own attempts and
+whether they were declined, never a score, a label or a model weight.
+
+Strategies: ``static`` (fixed mix), ``card_testing`` (test charges first),
+``prober`` (amounts walk up after approvals, down after declines), ``bandit``
+(discounted Thompson sampling on profit), ``mimic`` (the victim's own habits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..columns import Columns
+from ..schema import (
+    CATEGORIES,
+    BanditCrew,
+    CardTestingCrew,
+    Crew as CrewConfig,
+    MimicCrew,
+    ProberCrew,
+    StaticCrew,
+)
+from ..units import DAY, HOUR
+from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
+from .traffic import DIURNAL
+
+
+@dataclass(frozen=True)
+class TacticTable:
+    """A crew group's tactics as arrays, indexed by tactic number."""
+
+    names: tuple[str, ...]
+    category: np.ndarray  # int
+    cnp: np.ndarray  # bool
+    amount_min: np.ndarray
+    amount_max: np.ndarray
+    hours: np.ndarray  # (tactics, 24) bool: may attack in this hour
+    weight: np.ndarray  # relative share of attempts (static mix)
+    velocity: np.ndarray  # attempts per card per day while using the tactic
+    available_from: np.ndarray  # the tactic exists from this time (-inf: always)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def intensity(self, now: float, tick: float) -> np.ndarray:
+        """Per tactic, the multiplier on its attempt rate in the tick starting at ``now``:
+        a tactic limited to some hours concentrates its daily attempts there."""
+        first = int((now % DAY) // HOUR)
+        covered = (first + np.arange(max(1, int(round(tick / HOUR))))) % 24
+        return self.hours[:, covered].mean(axis=1) * 24.0 / self.hours.sum(axis=1) * (now >= self.available_from)
+
+
+def tactic_table(config: CrewConfig) -> TacticTable:
+    """The group's configured tactics, plus the ones its strategy adds (a test charge, a mimic)."""
+    always = -np.inf
+    rows = [(t.name, CATEGORIES.index(t.category), t.channel == "cnp", t.amount_min, t.amount_max, t.hours,
+             t.weight, t.velocity or config.attempts_per_day,
+             always if t.available_from is None else t.available_from) for t in config.tactics]  # fmt: skip
+    if isinstance(config, CardTestingCrew):
+        rows.append(("card-test", CATEGORIES.index(config.test_category), True, 0.5, config.test_amount_max,
+                     (0, 24), 0.0, config.tests_per_day, always))  # fmt: skip
+    if isinstance(config, MimicCrew):
+        rows = [("mimic", 0, False, 0.0, 0.0, (0, 24), 1.0, config.attempts_per_day, always)]
+    hours = np.zeros((len(rows), 24), bool)
+    for k, row in enumerate(rows):
+        start, end = row[5]
+        span = np.arange(start, end) if start < end else np.r_[np.arange(start, 24), np.arange(0, end)]
+        hours[k, span] = True
+    column = list(zip(*rows, strict=True))
+    return TacticTable(
+        names=tuple(column[0]), category=np.array(column[1]), cnp=np.array(column[2], bool),
+        amount_min=np.array(column[3], float), amount_max=np.array(column[4], float), hours=hours,
+        weight=np.array(column[6], float), velocity=np.array(column[7], float),
+        available_from=np.array(column[8], float),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a crew can see when it plans a tick: its own cards and the clock."""
+
+    now: float
+    tick: float
+    slots: np.ndarray  # wallet slots of the usable cards
+    serial: np.ndarray  # their serials
+    card: np.ndarray  # their owners (customer ids)
+    intensity: np.ndarray  # per tactic
+    population: Population  # the victims' habits (mimic reads them)
+
+
+@dataclass
+class Plan(Columns):
+    """A tick's attempts: card, tactic, amount and, where a strategy insists, merchant, channel and time."""
+
+    slot: np.ndarray
+    serial: np.ndarray
+    tactic: np.ndarray  # int16
+    amount: np.ndarray
+    merchant: np.ndarray  # int32; -1: a random merchant of the tactic's category
+    cnp: np.ndarray  # int8; -1: the tactic's channel
+    offset: np.ndarray  # seconds into the tick; nan: uniform
+
+
+class Strategy(Protocol):
+    """How a crew picks tactics and amounts, and what it learns from outcomes."""
+
+    def choose(self, rng: np.random.Generator, context: Context) -> Plan:
+        """Plan the tick's attempts on the usable cards."""
+
+    def observe(self, plan: Plan, declined: np.ndarray) -> None:
+        """Learn from the crew's own attempts and their decisions, and nothing else."""
+
+
+def _plan(slot, serial, tactic, amount, merchant=None, cnp=None, offset=None) -> Plan:
+    n = len(slot)
+    return Plan(
+        slot=slot, serial=serial, tactic=np.asarray(tactic, np.int16), amount=np.round(np.asarray(amount, float), 2),
+        merchant=np.full(n, -1, np.int32) if merchant is None else merchant.astype(np.int32),
+        cnp=np.full(n, -1, np.int8) if cnp is None else cnp.astype(np.int8),
+        offset=np.full(n, np.nan) if offset is None else offset,
+    )  # fmt: skip
+
+
+def _repeat(rng: np.random.Generator, context: Context, rate_per_day: np.ndarray | float) -> np.ndarray:
+    """Indices into the context's cards, one per attempt: Poisson counts at ``rate_per_day``."""
+    counts = rng.poisson(np.broadcast_to(rate_per_day, len(context.slots)) * context.tick / DAY)
+    return np.repeat(np.arange(len(context.slots)), counts)
+
+
+def _uniform_amount(rng, tactics: TacticTable, tactic: np.ndarray) -> np.ndarray:
+    low, high = tactics.amount_min[tactic], tactics.amount_max[tactic]
+    return low + (high - low) * rng.random(len(tactic))
+
+
+class StaticStrategy:
+    """A fixed tactic mix with amounts uniform in each tactic's band: never adapts."""
+
+    def __init__(self, config: StaticCrew, tactics: TacticTable):
+        self.tactics = tactics
+        self._share = tactics.weight / tactics.weight.sum()
+
+    def _mix(self, context: Context, share: np.ndarray) -> tuple[np.ndarray, float]:
+        """Per-tactic attempt rates this tick and their total, per card per day."""
+        rate = share * self.tactics.velocity * context.intensity
+        return rate, float(rate.sum())
+
+    def choose(self, rng, context):
+        rate, total = self._mix(context, self._share)
+        index = _repeat(rng, context, total) if total > 0 else np.empty(0, int)
+        tactic = rng.choice(len(self.tactics), size=len(index), p=rate / total) if len(index) else index
+        return _plan(context.slots[index], context.serial[index], tactic, _uniform_amount(rng, self.tactics, tactic))
+
+    def observe(self, plan, declined):
+        pass
+
+
+class CardTestingStrategy(StaticStrategy):
+    """Test charges on each new card first; cash out (the static mix) only on cards that pass."""
+
+    TESTING, CASHING, BURNT = 0, 1, 2
+
+    def __init__(self, config: CardTestingCrew, tactics: TacticTable):
+        super().__init__(config, tactics)
+        self.config = config
+        self.test = len(tactics) - 1  # the strategy's own "card-test" tactic, last in the table
+        self._share = np.where(np.arange(len(tactics)) == self.test, 0.0, tactics.weight)
+        self._share = self._share / self._share.sum()
+        self._phase: dict[int, int] = {}
+        self._tests_left: dict[int, int] = {}
+
+    def choose(self, rng, context):
+        for serial in context.serial.tolist():
+            if serial not in self._phase:
+                self._phase[serial] = self.TESTING
+                self._tests_left[serial] = int(rng.integers(1, self.config.tests + 1))
+        phase = np.array([self._phase[s] for s in context.serial.tolist()], int)
+        testing = np.flatnonzero(phase == self.TESTING)
+        left = np.array([self._tests_left[s] for s in context.serial[testing].tolist()], dtype=int)
+        counts = np.minimum(rng.poisson(self.config.tests_per_day * context.tick / DAY, len(testing)), left)
+        tests = np.repeat(testing, counts)
+        cashing = context.slots[phase == self.CASHING]
+        cash = super().choose(rng, Context(context.now, context.tick, cashing, context.serial[phase == self.CASHING],
+                                           context.card[phase == self.CASHING], context.intensity, context.population))  # fmt: skip
+        tactic = np.full(len(tests), self.test, np.int16)
+        test_plan = _plan(context.slots[tests], context.serial[tests], tactic, _uniform_amount(rng, self.tactics, tactic))
+        return Plan.concat([test_plan, cash])
+
+    def observe(self, plan, declined):
+        tested = plan.tactic == self.test
+        for serial, was_declined in zip(plan.serial[tested].tolist(), declined[tested].tolist(), strict=True):
+            if self._phase.get(serial) != self.TESTING:
+                continue
+            if was_declined:
+                self._phase[serial] = self.BURNT
+                continue
+            self._tests_left[serial] -= 1
+            if self._tests_left[serial] <= 0:
+                self._phase[serial] = self.CASHING
+
+
+class ProberStrategy(StaticStrategy):
+    """Walks each tactic's amount up after approvals and down after declines: it finds the boundary."""
+
+    def __init__(self, config: ProberCrew, tactics: TacticTable):
+        super().__init__(config, tactics)
+        self.config = config
+        self.level = (tactics.amount_min + tactics.amount_max) / 2
+
+    def choose(self, rng, context):
+        plan = super().choose(rng, context)
+        plan.amount = np.round(np.clip(self.level[plan.tactic] * rng.uniform(0.95, 1.05, len(plan)), 0.01,
+                                       self.config.probe_max), 2)  # fmt: skip
+        return plan
+
+    def observe(self, plan, declined):
+        k = len(self.tactics)
+        approved = np.bincount(plan.tactic, weights=~declined, minlength=k)
+        refused = np.bincount(plan.tactic, weights=declined, minlength=k)
+        self.level *= self.config.probe_up**approved * self.config.probe_down**refused
+        np.clip(self.level, 0.5, self.config.probe_max, out=self.level)
+
+
+class BanditStrategy(StaticStrategy):
+    """Discounted Thompson sampling over tactics, rewarded by approved amount minus attempt cost."""
+
+    def __init__(self, config: BanditCrew, tactics: TacticTable):
+        super().__init__(config, tactics)
+        self.config = config
+        midpoint = (tactics.amount_min + tactics.amount_max) / 2
+        self.prior_mean = midpoint  # optimistic: as if every attempt were approved
+        self.prior_sd = midpoint
+        self.reward = np.zeros(len(tactics))  # discounted sums
+        self.count = np.zeros(len(tactics))
+        self._planned = 0.0
+        self._updated: float | None = None
+
+    def choose(self, rng, context):
+        self._planned = context.now
+        available = context.intensity > 0
+        rate = self.config.attempts_per_day * float(available.any())
+        index = _repeat(rng, context, rate)
+        n, k = len(index), len(self.tactics)
+        mean = (self.reward + self.prior_mean) / (self.count + 1)
+        spread = self.prior_sd / np.sqrt(self.count + 1)
+        draws = rng.normal(mean, spread, size=(n, k))
+        draws[:, ~available] = -np.inf
+        tactic = draws.argmax(axis=1) if n else np.empty(0, int)
+        explore = rng.random(n) < self.config.exploration
+        candidates = np.flatnonzero(available)
+        if explore.any() and len(candidates):
+            tactic[explore] = rng.choice(candidates, size=int(explore.sum()))
+        return _plan(context.slots[index], context.serial[index], tactic, _uniform_amount(rng, self.tactics, tactic))
+
+    def observe(self, plan, declined):
+        """Forget at the half-life (time since the last update), then add this tick's profits."""
+        if self._updated is not None:
+            decay = 0.5 ** ((self._planned - self._updated) / self.config.halflife)
+            self.reward *= decay
+            self.count *= decay
+        self._updated = self._planned
+        gain = np.where(declined, 0.0, plan.amount) - self.config.attempt_cost
+        k = len(self.tactics)
+        self.reward += np.bincount(plan.tactic, weights=gain, minlength=k)
+        self.count += np.bincount(plan.tactic, minlength=k)
+
+
+class MimicStrategy:
+    """Attempts that look like the victim: their merchants, usual amounts (times a factor), honest hours."""
+
+    def __init__(self, config: MimicCrew, tactics: TacticTable):
+        self.config = config
+        self.tactics = tactics
+
+    def choose(self, rng, context):
+        hour = int((context.now % DAY) // HOUR)
+        busy = DIURNAL["retail"][hour] * 24  # attempts follow the honest hour-of-day curve
+        index = _repeat(rng, context, self.config.attempts_per_day * busy)
+        population, card = context.population, context.card[index]
+        merchant = population.preferred[card, rng.integers(population.preferred.shape[1], size=len(index))]
+        category = population.merchant_category[merchant]
+        log_amount = population.log_median[card] + CATEGORY_AMOUNT[category] + population.amount_sigma * rng.standard_normal(len(index))
+        amount = np.maximum(np.exp(log_amount) * self.config.amount_factor, 0.01)
+        cnp = rng.random(len(index)) < np.minimum(CATEGORY_CNP[category] * population.cnp_affinity[card], 1.0)
+        tactic = np.zeros(len(index), np.int16)
+        return _plan(context.slots[index], context.serial[index], tactic, amount, merchant, cnp)
+
+    def observe(self, plan, declined):
+        pass
+
+
+STRATEGIES = {
+    "static": StaticStrategy,
+    "card_testing": CardTestingStrategy,
+    "prober": ProberStrategy,
+    "bandit": BanditStrategy,
+    "mimic": MimicStrategy,
+}
+
+
+def make_strategy(config: CrewConfig, tactics: TacticTable) -> Strategy:
+    return STRATEGIES[config.strategy](config, tactics)

@@ -1,0 +1,210 @@
+"""Crews: one contract for every strategy, and tests that show each one adapting (fixed seeds)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from pydantic import TypeAdapter
+
+from sim.cli import main
+from sim.rng import Streams
+from sim.schema import STRATEGY_NAMES, Crew as CrewConfig, Population as PopulationConfig
+from sim.units import DAY, HOUR
+from sim.world.population import build_population
+from sim.world.strategies import BanditStrategy, Context, Plan, make_strategy, tactic_table
+
+from .conftest import write_scenario
+
+POPULATION = build_population(PopulationConfig(customers=500, merchants=80), np.random.default_rng(0))
+
+
+def _config(strategy: str, **extra) -> CrewConfig:
+    return TypeAdapter(CrewConfig).validate_python({"name": "c", "strategy": strategy, **extra})
+
+
+def _context(config, now=10 * HOUR, cards=30) -> Context:
+    tactics = tactic_table(config)
+    slots = np.arange(cards)
+    return Context(now, HOUR, slots, 1000 + slots, (slots * 7) % POPULATION.customers,
+                   tactics.intensity(now, HOUR), POPULATION)  # fmt: skip
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_strategy_contract(strategy):
+    """Seeded determinism; inputs never mutated; a plan of valid attempts; observe takes only
+    the crew's own plan and decisions; no reference to anything a crew should not see."""
+    config = _config(strategy)
+    context = _context(config)
+    snapshot = copy.deepcopy(context)
+    first, second = make_strategy(config, tactic_table(config)), make_strategy(config, tactic_table(config))
+    plans = [s.choose(np.random.default_rng(7), context) for s in (first, second)]
+    for a, b in zip(plans[0].columns(), plans[1].columns(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for before, after in zip(vars(snapshot).values(), vars(context).values(), strict=True):
+        if isinstance(before, np.ndarray):
+            np.testing.assert_array_equal(before, after)
+    plan = plans[0]
+    assert isinstance(plan, Plan) and len(plan) > 0
+    assert np.isin(plan.slot, context.slots).all() and (plan.amount > 0).all()
+    assert ((plan.tactic >= 0) & (plan.tactic < len(tactic_table(config)))).all()
+    declined = np.random.default_rng(1).random(len(plan)) < 0.3
+    kept = plan.take(np.arange(len(plan)))
+    first.observe(plan, declined)
+    for a, b in zip(kept.columns(), plan.columns(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    allowed = (np.ndarray, np.generic, int, float, str, dict, type(None), type(config), type(tactic_table(config)))
+    for name, value in vars(first).items():
+        assert isinstance(value, allowed), f"{strategy} keeps {name}: {type(value)}"
+
+
+def test_bandit_moves_to_the_tactic_a_detector_cannot_see():
+    """A detector that declines every tactic but one: within two days, at least three quarters
+    of the bandit's attempts use it (the rest is its 5 % exploration and sampling)."""
+    config = _config("bandit", exploration=0.05)
+    tactics = tactic_table(config)
+    blind = tactics.names.index("retail-in-store")
+    strategy = BanditStrategy(config, tactics)
+    rng = np.random.default_rng(3)
+    daily_share = []
+    for day in range(3):
+        used = []
+        for hour in range(24):
+            context = _context(config, now=day * DAY + hour * HOUR)
+            plan = strategy.choose(rng, context)
+            strategy.observe(plan, plan.tactic != blind)
+            used.append(plan.tactic)
+        used = np.concatenate(used)
+        daily_share.append(float(np.mean(used == blind)))
+    assert daily_share[0] < 0.9  # it had to find it
+    assert daily_share[1] >= 0.75 and daily_share[2] >= 0.75
+
+
+def _run(tmp_path, data: dict, *extra: str):
+    path = write_scenario(tmp_path / f"{data['name']}.toml", data)
+    out = tmp_path / data["name"]
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--no-report", "--workers", "1", *extra]) == 0
+    return out
+
+
+def _world(name: str, crews: list[dict], **changes) -> dict:
+    world = {
+        "name": name, "seed": 5, "horizon": "10d", "history": "3d", "warmup": "3d", "tick": "1h",
+        "population": {"customers": 3000, "merchants": 300},
+        "rules": {"max_amount": 1e6, "max_cnp_amount": 1e6, "max_risky_amount": 1e6, "max_velocity": 1e6},
+        "labels": {"investigators": {"count": 0}},
+        "crews": crews, "arms": [{"name": "rules", "learner": "rules"}],
+    }  # fmt: skip
+    for key, value in changes.items():
+        node = world
+        *head, last = key.split(".")
+        for part in head:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return world
+
+
+@pytest.mark.slow
+def test_prober_piles_up_just_below_the_amount_limit(tmp_path):
+    """Against "decline above X", the log-amount random walk is stationary when
+    (1 − p) ln(up) + p ln(down) = 0: the decline rate is ln(up) / (ln(up) − ln(down))."""
+    limit, up, down = 500.0, 1.15, 0.75
+    retail = {"name": "retail", "category": "retail", "channel": "cp", "amount_min": 20, "amount_max": 200}
+    world = _world("prober", [{"name": "p", "strategy": "prober", "count": 3, "cards_per_day": 4, "probe_up": up,
+                               "probe_down": down, "tactics": [retail]}], **{"rules.max_amount": limit})  # fmt: skip
+    tx = pl.read_parquet(_run(tmp_path, world, "--ledger") / "transactions.parquet").filter(pl.col("is_fraud"))
+    approved = tx.filter(pl.col("decision") == "approve")["amount"].to_numpy()
+    decline_rate = float((tx["decision"] == "decline").mean())
+    expected = math.log(up) / (math.log(up) - math.log(down))
+    assert len(approved) > 200
+    assert abs(decline_rate - expected) < 0.06
+    assert approved.max() <= limit
+    assert np.median(approved) > 0.7 * limit and np.quantile(approved, 0.9) > 0.9 * limit
+
+
+@pytest.mark.slow
+def test_card_testers_test_before_cashing_out(tmp_path):
+    # Every card comes from breaches inside the horizon, so its whole life is in the ledger.
+    breaches = [{"at": "1d", "cards": 150}, {"at": "4d", "cards": 150}]
+    crews = [{"name": "t", "strategy": "card_testing", "count": 3, "cards_per_day": 0, "tests": 3, "breaches": breaches}]
+    world = _world("testers", crews, **{"rules.max_amount": 250.0})
+    tx = pl.read_parquet(_run(tmp_path, world, "--ledger") / "transactions.parquet").filter(pl.col("is_fraud"))
+    test_tactic = tactic_table(_config("card_testing")).names.index("card-test")
+    tx = tx.with_columns(test=pl.col("tactic") == test_tactic).sort("stolen_card", "t")
+    assert (tx.filter(pl.col("test"))["amount"] <= 2.0).all()
+    per_card = tx.group_by("stolen_card").agg(
+        pl.col("t").filter(pl.col("test")).max().alias("last_test"),
+        pl.col("t").filter(~pl.col("test")).min().alias("first_cash_out"),
+        pl.col("decision").filter(pl.col("test")).eq("decline").any().alias("failed_test"),
+    )
+    cashed = per_card.filter(pl.col("first_cash_out").is_not_null())
+    assert cashed.height > 50
+    assert cashed["last_test"].null_count() == 0  # every cashed-out card was tested first
+    assert (cashed["last_test"] < cashed["first_cash_out"]).all()
+    assert not cashed["failed_test"].any()  # a card that failed its test is abandoned
+
+
+@pytest.mark.slow
+def test_crews_follow_the_money(tmp_path):
+    """Crews multiply where fraud pays and thin out where it does not."""
+    dynamics = {"max_count": 12, "min_count": 1, "entry_per_month": 30.0, "profit_scale": 50.0, "leave_after": 2}
+    crews = [{"name": "b", "strategy": "bandit", "count": 4, "cards_per_day": 2, "dynamics": dynamics}]
+    paying = pl.read_parquet(_run(tmp_path, _world("paying", crews)) / "crews.parquet")
+    blocked = pl.read_parquet(_run(tmp_path, _world("blocked", crews, **{"rules.max_amount": 1.0})) / "crews.parquet")
+
+    def crews_on(frame: pl.DataFrame, day: int) -> int:
+        return frame.filter(pl.col("day") == day)["crew"].n_unique()
+
+    assert crews_on(paying, 9) > 4 and crews_on(paying, 9) <= 12
+    assert crews_on(blocked, 9) == 1
+    assert blocked["profit"].sum() < 0 < paying["profit"].sum()
+
+
+@pytest.mark.slow
+def test_skimmed_merchants_leak_cards_to_their_crew_group(tmp_path):
+    crews = [{"name": "skimmers", "strategy": "static", "count": 2, "cards_per_day": 0}]
+    compromise = {"name": "terminal", "merchants": 15, "start": "0d", "end": "4d", "delay": "2d", "crews": "skimmers"}
+    out = _run(tmp_path, _world("skim", crews, compromises=[compromise]), "--ledger")
+    tx = pl.read_parquet(out / "transactions.parquet")
+    fraud = tx.filter(pl.col("is_fraud"))
+    assert fraud.height > 30
+    honest = tx.filter(~pl.col("is_fraud") & (pl.col("t") < 4 * DAY) & (pl.col("decision") == "approve"))
+    first_seen = honest.group_by("customer").agg(pl.col("t").min().alias("skimmed_at"))
+    joined = fraud.join(first_seen, on="customer", how="left")
+    assert joined["skimmed_at"].null_count() == 0  # every victim had bought during the compromise
+    assert (joined["t"] >= joined["skimmed_at"] + 2 * DAY).all()  # and was used only after the delay
+
+
+def test_mimic_copies_the_victims_habits():
+    config = _config("mimic", amount_factor=1.0)
+    strategy = make_strategy(config, tactic_table(config))
+    context = _context(config, cards=200)
+    plan = strategy.choose(np.random.default_rng(2), context)
+    card = context.card[np.searchsorted(context.slots, plan.slot)]
+    assert all(m in POPULATION.preferred[c] for m, c in zip(plan.merchant, card, strict=True))
+    log_ratio = np.log(plan.amount) - POPULATION.log_median[card]
+    assert abs(float(np.median(log_ratio))) < 1.0  # around the victim's own median (category factors aside)
+
+
+def test_crew_streams_are_keyed_by_crew_and_day():
+    streams = Streams(1, 0)
+    assert streams.get("crew", 3, 7).random() == Streams(1, 0).get("crew", 3, 7).random()
+    assert streams.get("crew", 3, 7).random() != streams.get("crew", 4, 7).random()
+
+
+@pytest.mark.slow
+def test_adaptive_crews_take_more_than_static_crews_with_the_same_cards(tmp_path):
+    """Same seed, same cards (keyed by crew and day), same static detector: a bandit crew takes
+    more than a static one in every replication."""
+    losses = {}
+    for strategy in ("static", "bandit"):
+        crews = [{"name": "c", "strategy": strategy, "count": 4, "cards_per_day": 1.0}]
+        world = _world(f"take-{strategy}", crews, horizon="14d", history="7d", warmup="14d", replications=3,
+                       arms=[{"name": "static", "learner": "static"}],
+                       **{"labels.maturity.window": "10d", "labels.chargeback.window": "10d"})  # fmt: skip
+        arms = pl.read_parquet(_run(tmp_path, world) / "arms.parquet").sort("replication")
+        losses[strategy] = arms["fraud_amount_approved"].to_numpy()
+    assert np.all(losses["bandit"] > losses["static"]), losses
