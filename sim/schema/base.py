@@ -1,0 +1,101 @@
+"""Shared field types of the schema: durations, money, shares, names, and the strict base model."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from ..units import DAY, format_duration, parse_duration
+
+CATEGORIES = (
+    "groceries",
+    "fuel",
+    "restaurants",
+    "retail",
+    "electronics",
+    "digital_goods",
+    "gift_cards",
+    "travel",
+)
+Category = Literal[
+    "groceries",
+    "fuel",
+    "restaurants",
+    "retail",
+    "electronics",
+    "digital_goods",
+    "gift_cards",
+    "travel",
+]
+
+MAX_CUSTOMERS = 10_000_000
+MAX_MERCHANTS = 1_000_000
+MAX_TRANSACTIONS_PER_RUN = 2_000_000_000
+MAX_HISTORY = 365 * DAY
+MAX_HORIZON = 5 * 365 * DAY
+MAX_WARMUP = 3 * 365 * DAY
+
+
+def _duration(text: Any) -> float:
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ValueError(f"{text!r} is not a duration; write a string such as \"30d\"")
+    if isinstance(text, int | float):
+        if text == 0:
+            return 0.0
+        raise ValueError(f"{text!r} has no unit; write it as a string such as \"{text}d\"")
+    return parse_duration(text)
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    Field(json_schema_extra={"unit": "duration"}),
+]
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Finite = Annotated[float, AfterValidator(_finite)]
+Share = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_finite)]
+def _warmup(value: Any) -> Any:
+    return value if value == "auto" else _duration(value)
+
+
+Warmup = Annotated[
+    float | Literal["auto"],
+    BeforeValidator(_warmup),
+    PlainSerializer(lambda v: v if v == "auto" else format_duration(v), return_type=str),
+    Field(json_schema_extra={"unit": "duration or \"auto\""}),
+]
+
+Money = Annotated[float, Field(ge=0.0), AfterValidator(_finite), Field(json_schema_extra={"unit": "money"})]
+PositiveFloat = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0), AfterValidator(_finite)]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a usable name; use letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+
+
+class Strict(BaseModel):
+    """A frozen model that refuses unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)

@@ -1,0 +1,121 @@
+"""The scenario: everything one simulation needs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from ..units import DAY, format_duration
+from .arms import DEFAULT_ARMS, Arm
+from .base import (
+    MAX_HISTORY,
+    MAX_HORIZON,
+    MAX_TRANSACTIONS_PER_RUN,
+    MAX_WARMUP,
+    Duration,
+    Name,
+    Strict,
+    Warmup,
+)
+from .detector import Metrics, Policy, Rules
+from .labels import Labels
+from .world import Compromise, Crew, Population, StaticCrew
+
+class Scenario(Strict):
+    """Everything one simulation needs."""
+
+    name: Name = Field(description="the scenario's name; outputs go to `reports/<name>/`")
+    description: str = Field("", description="what the scenario shows, in a sentence or two")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="the one seed every random stream derives from")
+    horizon: Duration = Field("60d", description="simulated time after t = 0, where money is counted")
+    history: Duration = Field(
+        "60d", description="labelled period before t = 0 under the `rules` policy; trains every first model"
+    )
+    warmup: Warmup = Field(
+        "auto",
+        description="time the world runs under `rules` before t = 0 so the label stream is in steady "
+        "state; `auto` = longest label delay + longest batch window (at least the history)",
+    )
+    tick: Duration = Field(
+        "15m", description="micro-batch length: the model is constant within a tick; must divide a day"
+    )
+    currency: Literal["EUR", "USD", "GBP"] = Field("EUR", description="currency of every amount")
+    population: Population = Field(default_factory=Population, description="customers and merchants")
+    crews: list[Crew] = Field(default_factory=lambda: [StaticCrew(name="crews-1")], description="fraud crews")
+    compromises: list[Compromise] = Field(default_factory=list, description="skimmed merchants leaking cards")
+    labels: Labels = Field(default_factory=Labels, description="label sources and delays")
+    policy: Policy = Field(default_factory=Policy, description="decision rule and costs")
+    rules: Rules = Field(default_factory=Rules, description="the rules baseline")
+    metrics: Metrics = Field(default_factory=Metrics, description="model-quality measurement")
+    arms: list[Arm] = Field(
+        default_factory=lambda: list(DEFAULT_ARMS), min_length=1, description="the detectors compared"
+    )
+    replications: int = Field(
+        1, ge=1, le=10_000, description="independent worlds per arm, each from a seed derived from `seed`"
+    )
+    fraudsim_version: str | None = Field(
+        None, description="written into `scenario.resolved.toml`; informational when read back"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_crews(cls, data: Any) -> Any:
+        """Crew groups get a default name and strategy before validation, so both are in the resolved file."""
+        if isinstance(data, dict) and isinstance(data.get("crews"), list):
+            crews = [
+                {"name": f"crews-{i + 1}", "strategy": "static", **crew} if isinstance(crew, dict) else crew
+                for i, crew in enumerate(data["crews"])
+            ]
+            data = {**data, "crews": crews}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        tick = self.tick
+        if tick < 1.0 or DAY % tick != 0:
+            raise ValueError(
+                f"tick: {format_duration(tick)} does not divide one day evenly; use e.g. 1m, 5m, 15m, 1h"
+            )
+        if self.horizon < tick or self.horizon % tick != 0 or self.horizon > MAX_HORIZON:
+            raise ValueError(
+                f"horizon: must be a whole number of ticks ({format_duration(tick)}) between one tick and 5y"
+            )
+        if self.history < DAY or self.history % tick != 0 or self.history > MAX_HISTORY:
+            raise ValueError(
+                f"history: must be a whole number of ticks ({format_duration(tick)}) from 1d to 365d"
+            )
+        if self.warmup != "auto" and (
+            self.warmup < self.history or self.warmup % tick != 0 or self.warmup > MAX_WARMUP
+        ):
+            raise ValueError(
+                f"warmup: must be \"auto\" or a whole number of ticks from the history ({format_duration(self.history)}) to 3y"
+            )
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arms: arm names must be unique")
+        crew_names = [crew.name for crew in self.crews]
+        if len(set(crew_names)) != len(crew_names):
+            raise ValueError("crews: crew group names must be unique")
+        for compromise in self.compromises:
+            if compromise.crews not in crew_names:
+                raise ValueError(
+                    f"compromises: {compromise.name} sends cards to crew group {compromise.crews!r}; "
+                    f"the groups are: {', '.join(crew_names) or 'none'}"
+                )
+        days = (self.history + self.horizon) / DAY
+        expected = self.population.customers * self.population.tx_per_customer_day * days
+        if expected > MAX_TRANSACTIONS_PER_RUN:
+            raise ValueError(
+                f"population: about {expected:.3g} honest transactions per run exceeds the "
+                f"limit of {MAX_TRANSACTIONS_PER_RUN:.0e}; reduce customers, tx_per_customer_day, "
+                "history or horizon"
+            )
+        return self
+
+    def arm(self, name: str) -> Arm:
+        """The arm called `name`."""
+        for arm in self.arms:
+            if arm.name == name:
+                return arm
+        raise KeyError(name)

@@ -1,0 +1,234 @@
+"""The world: population, seasons, fraud crews and their tactics, skimmed merchants."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import (
+    MAX_CUSTOMERS,
+    MAX_MERCHANTS,
+    Category,
+    Duration,
+    Money,
+    Name,
+    NonNegativeFloat,
+    PositiveFloat,
+    Share,
+    Strict,
+)
+
+class Season(Strict):
+    """Honest traffic multiplied by `factor` from `start` to `end` (times from t = 0)."""
+
+    start: Duration = Field(description="start of the season, from t = 0 (history is negative time)")
+    end: Duration = Field(description="end of the season")
+    factor: PositiveFloat = Field(description="multiplier on every customer's rate")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Season:
+        if self.end <= self.start:
+            raise ValueError("`end` must come after `start`")
+        return self
+
+
+class Population(Strict):
+    """Customers (one card each) and merchants."""
+
+    customers: int = Field(20_000, ge=1, le=MAX_CUSTOMERS, description="number of cardholders")
+    merchants: int = Field(2_000, ge=1, le=MAX_MERCHANTS, description="number of merchants")
+    tx_per_customer_day: PositiveFloat = Field(
+        0.5, le=100, description="mean honest transactions per customer per day (DOMAIN §6: 11–23 a month)"
+    )
+    rate_shape: PositiveFloat = Field(
+        2.0, description="gamma shape of per-customer daily rates (smaller = more heterogeneous)"
+    )
+    amount_median: Money = Field(25.0, gt=0, description="median honest amount (DOMAIN §6)")
+    amount_sigma: PositiveFloat = Field(0.8, description="spread of log(amount) within a customer")
+    amount_spread: PositiveFloat = Field(0.6, description="spread of customers' log median amounts")
+    cnp_share: Share = Field(0.35, description="mean share of card-not-present transactions")
+    preferred_merchants: int = Field(8, ge=1, le=100, description="merchants a customer returns to")
+    explore: Share = Field(0.1, description="share of transactions at a merchant outside the preferred set")
+    diurnal: Literal["retail", "flat"] = Field(
+        "retail", description="hour-of-day curve: `retail` (busy at midday, quiet at night) or `flat`"
+    )
+    weekly: Literal["retail", "flat"] = Field(
+        "retail", description="day-of-week curve: `retail` (busiest Saturday) or `flat`; t = 0 is a Monday"
+    )
+    seasons: list[Season] = Field(default_factory=list, description="seasonal multipliers on honest traffic")
+
+
+class Tactic(Strict):
+    """One way a crew can cash out a card: what the detector sees of an attempt."""
+
+    name: Name = Field(description="the tactic's name (shown in reports)")
+    category: Category = Field(description="merchant category attacked")
+    channel: Literal["cnp", "cp"] = Field(description="card-not-present (online) or card-present")
+    amount_min: Money = Field(gt=0, description="smallest amount tried")
+    amount_max: Money = Field(gt=0, description="largest amount tried")
+    hours: tuple[int, int] = Field(
+        (0, 24), description="local hours [start, end) when attempts are made; start > end wraps midnight"
+    )
+    weight: PositiveFloat = Field(1.0, description="relative share of attempts (static, card-testing and prober crews)")
+    velocity: PositiveFloat | None = Field(
+        None, le=1000, description="attempts per card per day with this tactic (default: the crew's `attempts_per_day`)"
+    )
+    available_from: Duration | None = Field(
+        None, description="the tactic exists only from this time after t = 0 (a new scheme appears); always if unset"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Tactic:
+        if self.amount_max < self.amount_min:
+            raise ValueError("`amount_max` must be at least `amount_min`")
+        start, end = self.hours
+        if not (0 <= start <= 23 and 1 <= end <= 24) or start == end:
+            raise ValueError("`hours` must be [start, end) with 0 <= start <= 23, 1 <= end <= 24, start != end")
+        return self
+
+
+# Mean attempt about €120, most of it card-not-present (DOMAIN §1, §5: €87 per fraud in the EEA,
+# CNP 73–79 % of fraud value; electronics and gift cards targeted; night-time risk).
+DEFAULT_TACTICS = (
+    Tactic(name="electronics-online", category="electronics", channel="cnp", amount_min=40, amount_max=300, weight=3),
+    Tactic(name="gift-cards-online", category="gift_cards", channel="cnp", amount_min=20, amount_max=200, weight=2),
+    Tactic(name="digital-small", category="digital_goods", channel="cnp", amount_min=5, amount_max=50, weight=3),
+    Tactic(name="retail-in-store", category="retail", channel="cp", amount_min=20, amount_max=200, weight=1),
+    Tactic(name="night-travel", category="travel", channel="cnp", amount_min=80, amount_max=500,
+           hours=(0, 6), weight=1),
+)
+
+
+class Breach(Strict):
+    """A batch of cards stolen at once (a data breach) that a crew group buys."""
+
+    at: Duration = Field(description="when the cards become usable, from t = 0")
+    cards: int = Field(ge=1, le=10_000_000, description="cards in the batch, shared among the group's crews")
+
+
+class Dynamics(Strict):
+    """Crews follow the money: they enter while fraud pays and leave when it stops paying."""
+
+    max_count: int = Field(ge=1, le=10_000, description="most crews of this group at any time")
+    min_count: int = Field(0, ge=0, description="fewest crews of this group at any time")
+    entry_per_month: NonNegativeFloat = Field(
+        4.0, description="new crews per month when a crew's recent daily profit equals `profit_scale`"
+    )
+    profit_scale: Money = Field(100.0, gt=0, description="daily profit per crew that attracts `entry_per_month`")
+    leave_after: int = Field(5, ge=1, description="a crew leaves after this many days in a row without profit")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dynamics:
+        if self.min_count > self.max_count:
+            raise ValueError("`min_count` must be at most `max_count`")
+        return self
+
+
+class _Crew(Strict):
+    name: Name | None = Field(None, description="name of this crew group (default `crews-<i>`)")
+    count: int = Field(1, ge=0, le=10_000, description="crews in this group at the start")
+    cards_per_day: NonNegativeFloat = Field(
+        1.0, le=100_000, description="stolen cards each crew obtains per day (Poisson arrivals)"
+    )
+    breach_every: Duration | None = Field(
+        None, description="mean time between random breaches sold to the group (Poisson); none if unset"
+    )
+    breach_size: int = Field(200, ge=1, description="cards in each random breach")
+    breaches: list[Breach] = Field(default_factory=list, description="breaches at fixed times")
+    card_cost: Money = Field(10.0, description="what a crew pays per stolen card (an assumption; no source)")
+    attempt_cost: Money = Field(0.5, description="a crew's cost per attempt (time, bots, mules' share)")
+    attempts_per_day: PositiveFloat = Field(
+        3.0, le=1000, description="attempts per active card per day (DOMAIN §5: about 3)"
+    )
+    spree: Duration = Field("4d", description="how long a crew keeps using a card (DOMAIN §5: 2–7 days)")
+    max_declines: int = Field(3, ge=1, description="declines after which a crew abandons a card")
+    tactics: list[Tactic] = Field(
+        default_factory=lambda: list(DEFAULT_TACTICS), min_length=1, description="the tactics in play"
+    )
+    dynamics: Dynamics | None = Field(None, description="crews enter and leave with profit; fixed count if unset")
+
+    @model_validator(mode="after")
+    def _check(self) -> _Crew:
+        if self.spree <= 0:
+            raise ValueError("`spree` must be longer than 0s")
+        names = [t.name for t in self.tactics]
+        if len(set(names)) != len(names):
+            raise ValueError("tactic names must be unique within a crew group")
+        if self.breach_every is not None and self.breach_every <= 0:
+            raise ValueError("`breach_every` must be longer than 0s")
+        if self.dynamics is not None and not self.dynamics.min_count <= self.count <= self.dynamics.max_count:
+            raise ValueError("`count` must lie within `dynamics.min_count` and `dynamics.max_count`")
+        return self
+
+
+class StaticCrew(_Crew):
+    """A fixed tactic mix, with amounts uniform in each tactic's band: never adapts (published generators)."""
+
+    strategy: Literal["static"] = "static"
+
+
+class CardTestingCrew(_Crew):
+    """Tests each new card with tiny charges at low-risk merchants; cashes out only cards that pass."""
+
+    strategy: Literal["card_testing"] = "card_testing"
+    test_category: Category = Field("groceries", description="where test charges go (a low-risk category)")
+    test_amount_max: Money = Field(2.0, gt=0, description="largest test charge (DOMAIN §5: €0.01–2)")
+    tests: int = Field(2, ge=1, le=10, description="test charges per card (1 to this many)")
+    tests_per_day: PositiveFloat = Field(12.0, description="how fast tests are run on a new card")
+
+
+class ProberCrew(_Crew):
+    """Searches the decision boundary: raises a tactic's amount after approvals, cuts it after declines."""
+
+    strategy: Literal["prober"] = "prober"
+    probe_up: float = Field(1.15, gt=1.0, le=10.0, description="amount multiplier after an approval")
+    probe_down: float = Field(0.75, gt=0.0, lt=1.0, description="amount multiplier after a decline")
+    probe_max: Money = Field(5000.0, gt=0, description="largest amount a prober tries")
+
+
+class BanditCrew(_Crew):
+    """A non-stationary bandit over tactics: discounted Thompson sampling on profit per attempt."""
+
+    strategy: Literal["bandit"] = "bandit"
+    halflife: Duration = Field("3d", description="how fast old outcomes are forgotten")
+    exploration: Share = Field(0.05, description="share of attempts on a tactic chosen at random")
+
+
+class MimicCrew(_Crew):
+    """Copies the victim's own habits (merchants, amounts, hours) at a lower payoff per attempt.
+
+    With `amount_factor = 5` it is the "compromised cards with inflated amounts" typology of
+    the Fraud Detection Handbook's generator. `tactics` are not used.
+    """
+
+    strategy: Literal["mimic"] = "mimic"
+    amount_factor: PositiveFloat = Field(1.5, le=100, description="attempt amount relative to the victim's usual")
+
+
+Crew = Annotated[
+    StaticCrew | CardTestingCrew | ProberCrew | BanditCrew | MimicCrew, Field(discriminator="strategy")
+]
+STRATEGY_NAMES = ("static", "card_testing", "prober", "bandit", "mimic")
+
+
+class Compromise(Strict):
+    """Skimmed merchants: cards that buy there during the window leak to a crew group.
+
+    This is the "compromised merchants for a period" typology of published generators.
+    """
+
+    name: Name = Field(description="the compromise's name")
+    merchants: int = Field(1, ge=1, description="merchants compromised (chosen at random)")
+    category: Category | None = Field(None, description="restrict the compromised merchants to a category")
+    start: Duration = Field(description="start of the compromise, from t = 0")
+    end: Duration = Field(description="end of the compromise")
+    leak_share: Share = Field(1.0, description="share of the cards used there that leak")
+    delay: Duration = Field("14d", description="time from the skim to the card being usable (DOMAIN §5: weeks)")
+    crews: Name = Field(description="the crew group that receives the cards")
+
+    @model_validator(mode="after")
+    def _check(self) -> Compromise:
+        if self.end <= self.start:
+            raise ValueError("`end` must come after `start`")
+        return self
