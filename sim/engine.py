@@ -29,15 +29,18 @@ import numpy as np
 import simpy
 
 from .columns import Columns
-from .detect.features import FEATURES, FeatureState
+from .detect.features import COLUMN, FEATURES, FeatureState
+from .detect.models import RulesModel
+from .detect.monitor import Monitor, signal_value
 from .detect.policy import decide
 from .detect.store import FeatureStore
 from .feedback.investigators import Alert, AlertDesk, Review
 from .feedback.labels import SOURCE_CODE, Draws, LabelEvents, LabelModel, LabelQueue
-from .learn.learners import History, Learner, ModelEvent, RulesLearner, fit_first_model, make_learner
+from .learn.learners import History, Learner, ModelEvent, RulesLearner, make_learner
 from .results import ArmRecorder
 from .rng import Streams
-from .schema import Arm, BatchArm, Scenario
+from .metrics import log_loss
+from .schema import BATCH_LEARNERS, Arm, Fault, Scenario
 from .units import DAY
 from .world.crews import Crews
 from .world.population import Population, build_population
@@ -100,8 +103,10 @@ class Engine:
         start: float,
         end: float,
         progress: Callable[[float], None] | None = None,
+        arm_name: str = "warm-up",
     ):
         self.scenario = scenario
+        self.arm_name = arm_name
         self.streams = streams
         self.world = world
         self.learner = learner
@@ -114,7 +119,14 @@ class Engine:
         self.collected: _Collected | None = None
         self._day: _Day | None = None
         self._crew_label_rng: dict[int, tuple[int, np.random.Generator]] = {}
-        self._truth: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._truth: tuple[np.ndarray, LabelEvents] | None = None
+        self.faults = [f for f in scenario.faults if f.arms is None or arm_name in f.arms] if arm_name != "warm-up" else []
+        self.monitor = Monitor(scenario.monitoring) if arm_name != "warm-up" else Monitor(scenario.monitoring.model_copy(update={"detectors": []}))
+        self.fallback = RulesModel(scenario.rules)
+        self._signals: dict[str, float] = {}
+        self._threshold: float | None = None  # target decline rate: today's score threshold
+        self._today_scores: list[np.ndarray] = []
+        self._threshold_day: int | None = None
         self.env = simpy.Environment(initial_time=start)
         self.desk = AlertDesk(self.env, scenario.labels.investigators, self._reviewed)
         self.env.process(self._traffic())
@@ -149,8 +161,9 @@ class Engine:
             return
         world = self.world
         X, velocity = world.features.compute(tx, world.population.merchant_category)
-        p = self.learner.predict_proba(X)
-        decisions = self._decide(tx, p, draws)
+        self._break_features(X, now)
+        p = self._score(X, now)
+        decisions = self._decide(tx, p, draws, now)
 
         ids = world.store.append(X, tx.merchant, tx.card, now)
         world.features.record(tx, velocity, ~decisions.declined, world.population.merchant_category)
@@ -166,16 +179,53 @@ class Engine:
             ])  # fmt: skip
         if self.learner.feedback.startswith("truth"):
             known = ~decisions.declined if self.learner.feedback == "truth_censored" else np.ones(len(tx), bool)
-            self._truth = (X[known], tx.is_fraud[known].astype(np.int8), ids[known])
+            truth = LabelEvents(ids[known], np.full(int(known.sum()), -1, np.int8), tx.is_fraud[known].astype(np.int8),
+                                np.full(int(known.sum()), now + self.scenario.tick), tx.t[known])  # fmt: skip
+            self._truth = (X[known], truth)
         if self.recorder is not None:
-            self.recorder.tick(now, tx, ids, p, decisions)
+            self.recorder.tick(now, tx, ids, p, decisions, staleness=now - self.learner.newest_label_at,
+                               falling_back=self.monitor.falling_back)  # fmt: skip
             self.recorder.labels_created(events, int(ids[0]), tx.is_fraud)
         self.transactions += len(tx)
 
-    def _decide(self, tx: Transactions, p: np.ndarray, draws: Draws) -> Decisions:
-        """The expected-cost rule, exploration of would-be declines, and alerts."""
+    def _break_features(self, X: np.ndarray, now: float) -> None:
+        """Injected feature faults: a missing feature reads 0; a constant one reads its value."""
+        for fault in self._active_faults(now):
+            if fault.kind == "feature_missing":
+                X[:, COLUMN[fault.feature]] = 0.0
+            elif fault.kind == "feature_constant":
+                X[:, COLUMN[fault.feature]] = fault.value
+
+    def _active_faults(self, now: float) -> list[Fault]:
+        return [f for f in self.faults if f.start <= now and (f.end is None or now < f.end)]
+
+    def _score(self, X: np.ndarray, now: float) -> np.ndarray:
+        """The deployed model's scores (garbage while such a fault is active); the monitor
+        watches them, and while it says the model is broken the rules score instead."""
+        p = self.learner.predict_proba(X)
+        if any(f.kind == "garbage_scores" for f in self._active_faults(now)):
+            p = self.streams.get("learner", 10_000, int(now // self.scenario.tick)).random(len(X))
+        if self.monitor.active:
+            values = {w.config.signal: signal_value(w.config.signal, X, p)
+                      for w in self.monitor.watches if w.config.signal != "label_error"}  # fmt: skip
+            values.update(self._signals)
+            self._signals = {}
+            was = len(self.monitor.events)
+            self.monitor.observe(now, values)
+            for time, kind, detail in self.monitor.events[was:]:
+                self.model_events.append(ModelEvent(time, kind, detail=detail))
+            if self.monitor.falling_back:
+                return self.fallback.predict_proba(X)
+        return p
+
+    def _decide(self, tx: Transactions, p: np.ndarray, draws: Draws, now: float) -> Decisions:
+        """The expected-cost rule (or a daily score threshold for a target decline rate),
+        exploration of would-be declines, and alerts."""
         policy = self.scenario.policy
-        would_decline = decide(p, tx.amount, policy)
+        if policy.target_decline_rate is None or self.arm_name == "warm-up":  # the warm-up is the rules
+            would_decline = decide(p, tx.amount, policy)
+        else:
+            would_decline = self._matched_friction(p, now)
         explored = would_decline & (draws.explore < policy.exploration)
         declined = would_decline & ~explored
         propensity = np.where(would_decline, np.where(explored, policy.exploration, 1 - policy.exploration), 1.0)
@@ -183,12 +233,27 @@ class Engine:
         alerted = ~declined & (expected_loss >= policy.alert_threshold) & self.desk.active
         return Decisions(declined, explored, propensity, alerted, expected_loss)
 
+    def _matched_friction(self, p: np.ndarray, now: float) -> np.ndarray:
+        """Decline the top `target_decline_rate` share: each day's threshold is the previous
+        day's score quantile (the first tick's own quantile on the first day)."""
+        day = int(np.floor(now / DAY))
+        if day != self._threshold_day:
+            if self._today_scores:
+                scores = np.concatenate(self._today_scores)
+                self._threshold = float(np.quantile(scores, 1 - self.scenario.policy.target_decline_rate))
+            self._today_scores, self._threshold_day = [], day
+        self._today_scores.append(p)
+        threshold = self._threshold
+        if threshold is None:
+            threshold = float(np.quantile(p, 1 - self.scenario.policy.target_decline_rate))
+        return p > threshold
+
     def _deliver(self, now: float) -> None:
         """Hand arrived label events to the features and the learner; block reported cards."""
         world = self.world
         if self._truth is not None:
-            X, y, ids = self._truth
-            self.learner.learn(X, y, np.full(len(y), now), ids, now)
+            X, truth = self._truth
+            self.learner.learn(X, truth, now)
             self._truth = None
         due = world.queue.pop_due(now)
         if len(due) == 0:
@@ -196,8 +261,10 @@ class Engine:
         X = world.store.features(due.tx_id)
         cards = world.store.card(due.tx_id)
         world.features.learn_labels(world.store.merchant(due.tx_id), cards, due.value, due.label_at)
+        if any(w.config.signal == "label_error" for w in self.monitor.watches):
+            self._signals["label_error"] = log_loss(due.value, self.learner.predict_proba(X))
         if self.learner.feedback == "labels":
-            self.learner.learn(X, due.value, due.label_at, due.tx_id, now)
+            self.learner.learn(X, due, now)
         blocking = (due.value == 1) & np.isin(due.source, BLOCKING_SOURCES)
         blocked = world.crews.block(cards[blocking]) if blocking.any() else 0
         if self.collected is not None:
@@ -276,7 +343,9 @@ class Engine:
 
 
 def longest_batch_window(scenario: Scenario) -> float:
-    return max((arm.window for arm in scenario.arms if isinstance(arm, BatchArm)), default=0.0)
+    windows = [arm.window for arm in scenario.arms if isinstance(arm, BATCH_LEARNERS)]
+    windows += [arm.feedback_window for arm in scenario.arms if hasattr(arm, "feedback_window")]
+    return max(windows, default=0.0)
 
 
 def warmup_length(scenario: Scenario) -> float:
@@ -339,16 +408,8 @@ def _history(world: World, collected: _Collected, first_id: int) -> History:
     order = np.lexsort((mine.label_at, mine.tx_id))
     latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
     final = mine.take(latest)
-    X, y = world.store.features(final.tx_id), final.value.astype(np.int8)
-    return History(
-        X=X,
-        y=y,
-        first_model=fit_first_model(X, y),
-        arrived_X=arrived_X,
-        arrived_y=arrived.value.astype(np.int8),
-        arrived_at=arrived.label_at,
-        arrived_tx=arrived.tx_id,
-    )
+    return History(X=world.store.features(final.tx_id), y=final.value.astype(np.int8), arrived=arrived,
+                   arrived_X=arrived_X)  # fmt: skip
 
 
 def run_arm(
@@ -368,9 +429,13 @@ def run_arm(
     """
     world = copy.deepcopy(world)
     world.store.retention_s = LabelModel(scenario.labels).longest_delay + scenario.tick
-    learner = learner or make_learner(arm, scenario.rules, labels_per_day(scenario))
+    if learner is None:
+        names = [a.name for a in scenario.arms]
+        index = names.index(arm.name) if arm.name in names else len(names)
+        seed = int(streams.get("learner", index).integers(2**31))
+        learner = make_learner(arm, scenario.rules, labels_per_day(scenario), seed)
     learner.start(history)
-    engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress)
+    engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, arm.name)
     engine.run()
     world.crews.finish()
     recorder.crews(world.crews.rows(first_day=0), world.crews.tactic_names())

@@ -20,7 +20,7 @@ from scipy import stats
 
 from .engine import run_arm, warm_up, warmup_length
 from .learn.learners import ModelEvent
-from .results import ArmRecorder
+from .results import NOT_SUMMED, ArmRecorder
 from .rng import Streams
 from .schema import Scenario
 from .units import DAY
@@ -41,6 +41,7 @@ class ArmRun:
     label_coverage: pl.DataFrame
     quality_daily: pl.DataFrame
     crews_daily: pl.DataFrame
+    reliability: pl.DataFrame
     model_events: list[ModelEvent]
     transactions: int
     seconds: float
@@ -83,18 +84,21 @@ class Experiment:
         fixed = [c for c in table.columns if not c.startswith("tactic_")]
         return table.select(*fixed, *[pl.col(c).fill_null(0.0) for c in tactics]).sort(["arm", "replication", "day", "crew"])
 
+    def reliability(self) -> pl.DataFrame:
+        return pl.concat([a.reliability for a in self.arm_runs]).sort(["arm", "replication", "weighting", "bin"])
+
     def label_coverage(self) -> pl.DataFrame:
         return pl.concat([a.label_coverage for a in self.arm_runs]).sort(["arm", "replication", "group", "age_s"])
 
     def model_events(self) -> pl.DataFrame:
         rows = [
             {"arm": a.arm, "replication": a.replication, "time": e.time, "kind": e.kind, "rows": e.rows,
-             "positives": e.positives}
+             "positives": e.positives, "detail": e.detail}
             for a in self.arm_runs
             for e in a.model_events
         ]  # fmt: skip
         schema = {"arm": pl.String, "replication": pl.Int32, "time": pl.Float64, "kind": pl.String,
-                  "rows": pl.Int64, "positives": pl.Int64}  # fmt: skip
+                  "rows": pl.Int64, "positives": pl.Int64, "detail": pl.String}  # fmt: skip
         return pl.DataFrame(rows, schema=schema).sort(["arm", "replication", "time", "kind"])
 
 
@@ -132,7 +136,7 @@ def run_replication(
         done[0] += scenario.horizon / DAY
         arms.append(
             ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
-                   recorder.quality_daily(), recorder.crews_daily(),
+                   recorder.quality_daily(), recorder.crews_daily(), recorder.reliability_table(),
                    engine.model_events, engine.transactions, time.perf_counter() - started,
                    recorder.ledger.paths if recorder.ledger is not None else {})
         )  # fmt: skip
@@ -198,7 +202,7 @@ def _round(x: float) -> float:
 
 def totals(daily: pl.DataFrame) -> pl.DataFrame:
     """Per arm and replication, the sums over the horizon."""
-    value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day", "investigator_duty_s")]
+    value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day", *NOT_SUMMED)]
     return daily.group_by(["arm", "replication"], maintain_order=True).agg(
         [pl.col(c).sum() for c in value_columns]
     ).sort(["arm", "replication"])

@@ -182,10 +182,18 @@ def _bin_edges(n_bins: int) -> np.ndarray:
     return np.arange(count + 1) / count
 
 
-def _bin_sums(
-    y: ArrayLike, p: ArrayLike, n_bins: int, weights: ArrayLike | None
+def bin_sums(
+    y: ArrayLike, p: ArrayLike, n_bins: int = 10, weights: ArrayLike | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The edges, and per bin: row count, weight, weighted sum of p, weighted sum of y."""
+    """The edges, and per bin: row count, weight, weighted sum of p, weighted sum of y.
+
+    Sums from several batches add up, so a reliability table can be built incrementally
+    (see :func:`reliability_from_sums`).
+
+    >>> edges, rows, weight, sum_p, sum_y = bin_sums([0, 1], [0.05, 0.95], n_bins=2)
+    >>> rows.tolist(), sum_y.tolist()
+    ([1, 1], [0.0, 1.0])
+    """
     edges = _bin_edges(n_bins)
     y_arr, p_arr, w_arr = _inputs(y, p, weights)
     count = len(edges) - 1
@@ -211,7 +219,7 @@ def expected_calibration_error(
     >>> round(expected_calibration_error([0, 1, 0], [0.1, 0.1, 0.3]), 6)  # (2 × 0.4 + 0.3) / 3
     0.366667
     """
-    _, _, weight, sum_p, sum_y = _bin_sums(y, p, n_bins, weights)
+    _, _, weight, sum_p, sum_y = bin_sums(y, p, n_bins, weights)
     return float(np.abs(sum_y - sum_p).sum() / weight.sum())
 
 
@@ -234,7 +242,13 @@ def reliability_table(
     >>> table.row(0)  # p = 0.0 and 0.2 with y = 0 and 1
     (0, 0.0, 0.25, 2, 2.0, 0.1, 0.5, 0.4)
     """
-    edges, rows, weight, sum_p, sum_y = _bin_sums(y, p, n_bins, weights)
+    return reliability_from_sums(*bin_sums(y, p, n_bins, weights))
+
+
+def reliability_from_sums(
+    edges: np.ndarray, rows: np.ndarray, weight: np.ndarray, sum_p: np.ndarray, sum_y: np.ndarray
+) -> pl.DataFrame:
+    """The reliability table of :func:`reliability_table` from (summed) :func:`bin_sums`."""
     has_weight = pl.col("weight") > 0
     return (
         pl.DataFrame(
@@ -242,7 +256,7 @@ def reliability_table(
                 "bin": np.arange(len(rows), dtype=np.int64),
                 "lower": edges[:-1],
                 "upper": edges[1:],
-                "count": rows.astype(np.int64),
+                "count": np.asarray(rows).astype(np.int64),
                 "weight": weight,
                 "_sum_p": sum_p,
                 "_sum_y": sum_y,

@@ -105,6 +105,7 @@ def write_run(
         write_parquet(work / "label_coverage.parquet", experiment.label_coverage())
         write_parquet(work / "quality_daily.parquet", experiment.quality_daily())
         write_parquet(work / "crews.parquet", experiment.crews_daily())
+        write_parquet(work / "reliability.parquet", experiment.reliability())
         if ledger:
             for name in ("transactions", "labels", "alerts"):
                 merge_parquet([a.ledger_parts[name] for a in experiment.arm_runs], work / f"{name}.parquet")

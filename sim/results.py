@@ -17,6 +17,7 @@ import polars as pl
 from .detect.policy import decline_cost
 from .feedback.investigators import Review, Shift
 from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
+from . import metrics
 from .ledger import Ledger, nullable
 from .quality import QualityTracker
 from .rng import uniform_hash
@@ -33,7 +34,7 @@ COUNTS = (
     "transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined", "explored",
     "explored_fraud", "alerts", "alerts_dropped", "reviews", "frauds_confirmed", "investigator_misses",
     "investigator_false_alarms", "cards_blocked", "labels_arrived", "fraud_labels_arrived",
-    "friendly_fraud_labels", "fraud_labelled_legit",
+    "friendly_fraud_labels", "fraud_labelled_legit", "fallback_transactions",
 )  # fmt: skip
 AMOUNTS = (
     "explored_score", "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost", "total_cost",
@@ -41,6 +42,8 @@ AMOUNTS = (
 )  # fmt: skip
 DAILY_SUMS = COUNTS + AMOUNTS
 _COL = {name: i for i, name in enumerate(DAILY_SUMS)}
+NOT_SUMMED = ("investigator_duty_s", "model_staleness_s")  # daily values that make no sense summed
+RELIABILITY_BINS = 10
 
 COVERAGE_AGES = (("1h", HOUR), ("1d", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY), ("90d", 90 * DAY), ("120d", 120 * DAY))
 COVERAGE_SAMPLE = 50_000  # honest transactions tracked for coverage, at most (a stable-hash sample)
@@ -115,6 +118,8 @@ class ArmRecorder:
         expected = max(scenario.population.customers * scenario.population.tx_per_customer_day * self.days, 1.0)
         self.coverage = CoverageTracker(min(1.0, COVERAGE_SAMPLE / expected))
         self.quality = QualityTracker(scenario.metrics.window, expected / self.days)
+        self.staleness = np.full(self.days, np.nan)  # age of the newest label in the model, at day end
+        self.reliability = np.zeros((2, 4, RELIABILITY_BINS))  # (count, amount) × (rows, weight, Σp, Σy)
         self._open_day = 0  # the first day whose quality is not yet measured
         self.first_tx_id: int | None = None  # the ledger covers transactions from t = 0
         self.ledger = Ledger(ledger_dir, arm, replication) if ledger_dir is not None else None
@@ -131,7 +136,8 @@ class ArmRecorder:
 
     # ----------------------------------------------------------------- transactions
 
-    def tick(self, now: float, tx: Transactions, ids: np.ndarray, p: np.ndarray, decisions: Decisions) -> None:
+    def tick(self, now: float, tx: Transactions, ids: np.ndarray, p: np.ndarray, decisions: Decisions,
+             staleness: float = np.nan, falling_back: bool = False) -> None:  # fmt: skip
         policy = self.scenario.policy
         declined = decisions.declined
         fraud = tx.is_fraud
@@ -146,12 +152,16 @@ class ArmRecorder:
             ("transactions", len(tx)), ("fraud_attempts", fraud.sum()), ("fraud_approved", approved_fraud.sum()),
             ("declines", declined.sum()), ("legit_declined", (declined & ~fraud).sum()),
             ("explored", decisions.explored.sum()), ("explored_fraud", (decisions.explored & fraud).sum()),
-            ("explored_score", p[decisions.explored].sum()),
+            ("explored_score", p[decisions.explored].sum()), ("fallback_transactions", len(tx) * falling_back),
             ("alerts", decisions.alerted.sum()), ("fraud_amount_attempted", tx.amount[fraud].sum()),
             ("fraud_amount_approved", fraud_amount_approved), ("fraud_loss", fraud_loss), ("friction", friction),
             ("total_cost", fraud_loss + friction), ("predicted_fraud", np.dot(p[approved], tx.amount[approved])),
         ):  # fmt: skip
             row[_COL[name]] += float(value)
+        self.staleness[int(now // DAY)] = staleness if np.isfinite(staleness) else np.nan
+        for k, weights in enumerate((None, tx.amount)):
+            _, rows, weight, sum_p, sum_y = metrics.bin_sums(fraud, p, RELIABILITY_BINS, weights)
+            self.reliability[k] += np.stack([rows, weight, sum_p, sum_y])
         if self.first_tx_id is None:
             self.first_tx_id = int(ids[0])
         self.coverage.track(ids, tx.t, fraud)
@@ -250,7 +260,18 @@ class ArmRecorder:
         for name, i in _COL.items():
             values = self.sums[:, i]
             columns[name] = values.astype(np.int64) if name in COUNTS else values
+        columns["model_staleness_s"] = self.staleness
         return pl.DataFrame(columns)
+
+    def reliability_table(self) -> pl.DataFrame:
+        """Calibration over the horizon against the truth, by count and by amount."""
+        edges = np.arange(RELIABILITY_BINS + 1) / RELIABILITY_BINS
+        frames = []
+        for k, weighting in enumerate(("count", "amount")):
+            rows, weight, sum_p, sum_y = self.reliability[k]
+            table = metrics.reliability_from_sums(edges, rows, weight, sum_p, sum_y)
+            frames.append(pl.DataFrame({**self._keys(table.height), "weighting": [weighting] * table.height}).hstack(table))
+        return pl.concat(frames)
 
     def labels_daily(self) -> pl.DataFrame:
         """Label events delivered per day and source."""

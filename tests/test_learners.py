@@ -35,12 +35,12 @@ class Spy:
     def predict_proba(self, X):
         return self.inner.predict_proba(X)
 
-    def learn(self, X, y, label_at, tx_id, now):
-        assert np.all(label_at <= now), "a label reached the learner before it arrived"
-        assert now >= self.latest_now
+    def learn(self, X, events, now):
+        assert np.all(events.label_at <= now), "a label reached the learner before it arrived"
+        assert len(X) == len(events) and now >= self.latest_now
         self.latest_now = now
         self.calls += 1
-        self.inner.learn(X, y, label_at, tx_id, now)
+        self.inner.learn(X, events, now)
 
     def at_boundary(self, now):
         return self.inner.at_boundary(now)
@@ -67,7 +67,7 @@ def test_no_label_before_its_arrival(warmed, arm_name):
 def test_history_is_labelled_and_both_classes_present(warmed):
     _, _, _, history = warmed
     assert len(history.y) > 1000 and 0 < history.y.mean() < 0.5
-    assert len(history.arrived_y) > 0 and history.arrived_at.max() <= 0
+    assert len(history.arrived) > 0 and history.arrived.label_at.max() <= 0
 
 
 def test_batch_retrains_every_period_and_deploys_after_lag(warmed):
@@ -105,3 +105,88 @@ def test_prior_reweighting_damps_a_burst_of_fraud_labels(warmed):
         weights = learner._weights((rng.random(400) < 0.2).astype(np.int8), hour * 3600.0)
     w_pos, w_neg = learner._weights(np.array([1, 0], np.int8), (steady_hours + 24) * 3600.0)
     assert w_pos < 0.5 and w_neg > 1.0
+
+
+LEARNER_ARMS = [
+    {"name": "online-logistic", "learner": "online"},
+    {"name": "online-tree", "learner": "online", "model": "hoeffding_tree", "negative_share": 0.2},
+    {"name": "online-forest", "learner": "online", "model": "forest", "trees": 3, "negative_share": 0.1},
+    {"name": "batch-logistic", "learner": "batch", "every": "2d", "window": "7d"},
+    {"name": "batch-gbm", "learner": "batch", "model": "gbm", "every": "3d", "window": "7d", "class_weight": "balanced"},
+    {"name": "hybrid", "learner": "hybrid", "every": "3d", "window": "7d"},
+    {"name": "split", "learner": "split", "every": "3d", "window": "7d", "feedback_window": "7d"},
+    {"name": "static-gbm", "learner": "static", "model": "gbm"},
+    {"name": "oracle", "learner": "oracle", "censored": True},
+    {"name": "rules", "learner": "rules"},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def contract_world():
+    scenario = validate({**TINY, "replications": 1, "horizon": "4d", "arms": LEARNER_ARMS}, "contract")
+    streams = Streams(scenario.seed, 0)
+    world, history = warm_up(scenario, streams)
+    return scenario, streams, world, history
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arm_name", [arm["name"] for arm in LEARNER_ARMS])
+def test_every_learner_passes_the_contract(contract_world, arm_name):
+    """Seeded determinism, never a label before its arrival, and picklable (for process pools)."""
+    import pickle
+
+    from sim.engine import labels_per_day
+    from sim.learn.learners import make_learner
+
+    scenario, streams, world, history = contract_world
+    arm = scenario.arm(arm_name)
+    tables = []
+    for _ in range(2):
+        names = [a.name for a in scenario.arms]
+        seed = int(streams.get("learner", names.index(arm.name)).integers(2**31))
+        spy = Spy(make_learner(arm, scenario.rules, labels_per_day(scenario), seed))
+        recorder = ArmRecorder(scenario, arm_name, 0)
+        run_arm(scenario, arm, streams, world, history, recorder, learner=spy)
+        tables.append(recorder.daily())
+        pickle.loads(pickle.dumps(spy.inner))
+    assert tables[0].equals(tables[1])
+    if arm.learner in ("online", "batch", "hybrid", "split", "oracle"):
+        assert spy.calls > 0
+
+
+def test_hybrid_recalibrates_a_miscalibrated_model(contract_world):
+    from sim.learn.learners import HybridLearner
+    from sim.feedback.labels import LabelEvents
+
+    scenario, _, _, history = contract_world
+    learner = HybridLearner(scenario.arm("hybrid"), 1000.0)
+    learner.start(history)
+    X = history.X[:400]
+    before = learner.predict_proba(X).mean()
+    rng = np.random.default_rng(0)
+    for hour in range(200):  # labels say fraud ten times less often than the model thinks
+        y = (rng.random(400) < before / 10).astype(np.int8)
+        events = LabelEvents(np.arange(400) + hour * 400, np.full(400, 4, np.int8), y, np.full(400, hour * 3600.0),
+                             np.zeros(400))  # fmt: skip
+        learner.learn(X, events, hour * 3600.0)
+    after = learner.predict_proba(X).mean()
+    assert after < before / 3
+    assert learner.slope > 0
+
+
+def test_split_learner_averages_a_feedback_and_a_delayed_model(contract_world):
+    from sim.feedback.labels import SOURCE_CODE, LabelEvents
+    from sim.learn.learners import SplitLearner, _Average
+
+    scenario, _, _, history = contract_world
+    learner = SplitLearner(scenario.arm("split"), 1000.0)
+    learner.start(history)
+    rng = np.random.default_rng(1)
+    n = 600
+    X = history.X[:n]
+    source = np.where(np.arange(n) < 200, SOURCE_CODE["investigator"], SOURCE_CODE["maturity"]).astype(np.int8)
+    y = np.where(np.arange(n) < 200, rng.random(n) < 0.4, rng.random(n) < 0.05).astype(np.int8)
+    learner.learn(X, LabelEvents(np.arange(n), source, y, np.full(n, 3600.0), np.zeros(n)), 3600.0)
+    events = learner.at_boundary(scenario.arm("split").every)
+    assert [e.kind for e in events] == ["retrain", "deploy"] and events[0].rows >= n  # plus the history's arrivals
+    assert isinstance(learner.model, _Average) and learner.model.weight == 0.5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.detect.features import FEATURES
-from sim.detect.models import RiverLogistic, RulesModel, SklearnLogistic
+from sim.detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel
 from sim.detect.policy import decide
 from sim.schema import Policy, Rules
 
@@ -23,7 +23,7 @@ def _data(n=3000, seed=0):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_river_scores_equal_rivers_own(scaling, optimizer):
     X, y = _data()
-    model = RiverLogistic(optimizer, 0.05, scaling)
+    model = RiverLogistic(FEATURES, optimizer, 0.05, scaling)
     for chunk in range(0, 3000, 500):
         model.learn(X[chunk : chunk + 500], y[chunk : chunk + 500])
         np.testing.assert_allclose(model.predict_proba(X[:200]), model.predict_proba_river(X[:200]), rtol=0, atol=1e-12)
@@ -32,25 +32,54 @@ def test_river_scores_equal_rivers_own(scaling, optimizer):
 @pytest.mark.parametrize("scaling", [True, False])
 def test_warm_start_reproduces_sklearn(scaling):
     X, y = _data()
-    fitted = SklearnLogistic().fit(X, y)
-    model = RiverLogistic("sgd", 0.05, scaling)
+    fitted = SklearnModel().fit(X, y)
+    model = RiverLogistic(FEATURES, "sgd", 0.05, scaling)
     model.warm_start(fitted, len(y))
-    expected = fitted.pipeline.predict_proba(X.astype(np.float64))[:, 1]
+    expected = fitted.predict_proba_sklearn(X)
     np.testing.assert_allclose(model.predict_proba_river(X), expected, atol=1e-9)
     np.testing.assert_allclose(model.predict_proba(X), expected, atol=1e-9)
 
 
-def test_sklearn_shortcut_equals_sklearn():
+@pytest.mark.parametrize("kind", ["logistic", "gbm"])
+def test_sklearn_shortcut_equals_sklearn(kind):
     X, y = _data()
     weight = np.where(y == 1, 1.0, 3.0)
-    fitted = SklearnLogistic().fit(X, y, weight)
-    np.testing.assert_allclose(fitted.predict_proba(X), fitted.pipeline.predict_proba(X.astype(np.float64))[:, 1],
-                               atol=1e-12)  # fmt: skip
+    fitted = SklearnModel(kind).fit(X, y, weight)
+    np.testing.assert_allclose(fitted.predict_proba(X), fitted.predict_proba_sklearn(X), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "gbm"])
+def test_class_weight_with_prior_correction_stays_calibrated(kind):
+    """Up-weighting fraud ×20, then the prior correction (a log-odds shift, about log 20 for a
+    well-specified logistic model) brings the mean probability back to the fraud rate."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20_000, len(FEATURES))).astype(np.float32)
+    y = (rng.random(20_000) < 1 / (1 + np.exp(-(X[:, 0] - 4)))).astype(np.int8)
+    plain = SklearnModel(kind).fit(X, y)
+    weighted = SklearnModel(kind, class_weight=20.0).fit(X, y)
+    if kind == "logistic":
+        assert weighted.shift == pytest.approx(np.log(20.0), rel=0.15)
+    rate = y.mean()
+    assert weighted.predict_proba(X).mean() == pytest.approx(rate, rel=1e-6)
+    assert abs(plain.predict_proba(X).mean() - rate) < 0.35 * rate
+    assert weighted.predict_proba_sklearn(X).mean() > 3 * rate  # what the shift corrects
+
+
+def test_river_trees_learn_and_score_rows():
+    X, y = _data(2000)
+    for kind in ("hoeffding_tree", "forest"):
+        model = RiverTree(FEATURES, kind, trees=3, seed=1)
+        model.learn(X, y)
+        p = model.predict_proba(X[:100])
+        assert p.shape == (100,) and np.all((p >= 0) & (p <= 1))
+        again = RiverTree(FEATURES, kind, trees=3, seed=1)
+        again.learn(X, y)
+        np.testing.assert_array_equal(p, again.predict_proba(X[:100]))
 
 
 def test_single_class_predicts_its_rate():
     X, _ = _data(100)
-    fitted = SklearnLogistic().fit(X, np.zeros(100, np.int8))
+    fitted = SklearnModel().fit(X, np.zeros(100, np.int8))
     assert not fitted.fitted and np.all(fitted.predict_proba(X) < 1e-5)
 
 

@@ -3,9 +3,11 @@
 Every learner starts from the same history and serves the deployed model's
 probabilities; what differs is when and from what it learns:
 
-- ``online`` learns each tick's arrived label events (river, ``learn_many``);
+- ``online`` learns each tick's arrived label events (river);
 - ``batch`` retrains every ``every`` on the label events that arrived within
   ``window`` and deploys the new model ``deploy_lag`` later (scikit-learn);
+- ``hybrid`` is a batch model recalibrated online from arriving labels;
+- ``split`` averages a model of investigators' feedback and one of delayed labels;
 - ``static`` never learns after the history;
 - ``oracle`` learns the true label of every transaction at the next tick;
 - ``rules`` applies the scenario's thresholds and never learns.
@@ -17,43 +19,52 @@ passed, and :meth:`Learner.at_boundary` at every tick boundary.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
 
-from ..detect.models import RiverLogistic, RulesModel, SklearnLogistic
+from ..detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
+from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..rng import uniform_hash
-from ..schema import Arm, BatchArm, OnlineArm, OracleArm, Rules, RulesArm, StaticArm
+from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, RulesArm, SplitArm, StaticArm
+
+FEEDBACK_SOURCES = np.array([SOURCE_CODE["investigator"], SOURCE_CODE["decline_confirmation"]])
+LONG_RUN_HALFLIFE_S = 180 * 86400.0
+TREE_HISTORY_ROWS = 20_000
 
 
 @dataclass(frozen=True)
 class ModelEvent:
-    """Something that happened to a learner's model: a retrain or a deploy."""
+    """Something that happened to a learner's model: a retrain, a deploy, a drift alarm, a fallback."""
 
     time: float
     kind: str
     rows: int = 0
     positives: int = 0
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class History:
     """What every arm starts from at t = 0.
 
-    ``X``/``y``: the history's transactions with their eventual labels, and
-    ``first_model`` fitted on them once for every arm. ``arrived_*``: the label
-    events that arrived before t = 0 within the longest batch window, as a
-    batch learner's buffer.
+    ``X``/``y``: the history's transactions with their eventual labels; the
+    first model of each kind is fitted on them once and shared by every arm.
+    ``arrived``/``arrived_X``: the label events that arrived before t = 0
+    within the longest batch window, as a batch learner's starting buffer.
     """
 
     X: np.ndarray
     y: np.ndarray
-    first_model: SklearnLogistic
+    arrived: LabelEvents
     arrived_X: np.ndarray
-    arrived_y: np.ndarray
-    arrived_at: np.ndarray
-    arrived_tx: np.ndarray
+    _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
+
+    def first_model(self, kind: str = "logistic") -> SklearnModel:
+        if kind not in self._models:
+            self._models[kind] = SklearnModel(kind).fit(self.X, self.y)
+        return self._models[kind]
 
 
 class Learner(Protocol):
@@ -67,38 +78,43 @@ class Learner(Protocol):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Fraud probabilities from the deployed model."""
 
-    def learn(self, X: np.ndarray, y: np.ndarray, label_at: np.ndarray, tx_id: np.ndarray, now: float) -> None:
-        """Take label events that have arrived by ``now``."""
+    def learn(self, X: np.ndarray, events: LabelEvents, now: float) -> None:
+        """Take label events that have arrived by ``now`` (``X``: their transactions' features)."""
 
     def at_boundary(self, now: float) -> list[ModelEvent]:
         """Retrain or deploy if the schedule says so."""
 
 
-def fit_first_model(X: np.ndarray, y: np.ndarray) -> SklearnLogistic:
-    """The model every arm starts from, fitted on the history."""
-    return SklearnLogistic().fit(X, y)
-
-
-LONG_RUN_HALFLIFE_S = 180 * 86400.0
+# --------------------------------------------------------------------------- online
 
 
 class OnlineLearner:
-    """river logistic regression, warm-started from the history, then one step per tick."""
+    """A river model: logistic regression warm-started as the history's model, or a tree or
+    forest that first learns a sample of the history; then it learns every arrived event."""
 
-    def __init__(self, arm: OnlineArm | OracleArm):
+    def __init__(self, arm: OnlineArm | OracleArm, seed: int = 0):
         self.name = arm.name
         self.arm = arm
         if isinstance(arm, OracleArm):
             self.feedback = "truth_censored" if arm.censored else "truth"
         else:
             self.feedback = "labels"
-        self.model = RiverLogistic(arm.optimizer, arm.lr, getattr(arm, "scaling", True), arm.intercept_lr)
+        if arm.model == "logistic":
+            self.model = RiverLogistic(optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling,
+                                       intercept_lr=arm.intercept_lr)  # fmt: skip
+        else:
+            self.model = RiverTree(kind=arm.model, trees=arm.trees, seed=seed)
         self.newest_label_at = -np.inf
         self._shares = {"long": (1.0, 0.0), "recent": (1.0, 0.0)}  # decayed (events, fraud) for `prior`
         self._seen_at = 0.0
 
     def start(self, history: History) -> None:
-        self.model.warm_start(history.first_model, len(history.y))
+        if isinstance(self.model, RiverLogistic):
+            self.model.warm_start(history.first_model("logistic"), len(history.y))
+        else:
+            keep = self._keep(np.arange(len(history.y)), history.y)
+            index = np.flatnonzero(keep)[-TREE_HISTORY_ROWS:]
+            self.model.learn(history.X[index], history.y[index], self._tree_weights(history.y[index]))
         self.newest_label_at = 0.0
         share = float(history.y.mean()) if len(history.y) else 0.0
         # The long run starts as the history; the recent share starts there too, but as one
@@ -108,10 +124,26 @@ class OnlineLearner:
     def predict_proba(self, X):
         return self.model.predict_proba(X)
 
-    def learn(self, X, y, label_at, tx_id, now):
-        if len(y):
-            self.model.learn(X, y, self._weights(y, now))
-            self.newest_label_at = max(self.newest_label_at, float(label_at.max()))
+    def _keep(self, ids: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Trees learn every fraud event and a stable-hash share of the others."""
+        if isinstance(self.model, RiverLogistic):
+            return np.ones(len(y), bool)
+        return (y == 1) | (uniform_hash(ids, 5) < self.arm.negative_share)
+
+    def _tree_weights(self, y: np.ndarray) -> np.ndarray:
+        return np.where(y == 1, 1.0, 1.0 / self.arm.negative_share)
+
+    def learn(self, X, events, now):
+        if len(events) == 0:
+            return
+        y = events.value
+        weights = self._weights(y, now)
+        if not isinstance(self.model, RiverLogistic):
+            keep = self._keep(events.tx_id, y)
+            X, y = X[keep], y[keep]
+            weights = self._tree_weights(y) * (1.0 if weights is None else weights[keep])
+        self.model.learn(X, y, weights)
+        self.newest_label_at = max(self.newest_label_at, float(events.label_at.max()))
 
     def _weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
         """Prior correction: weight events by long-run over recent fraud share of arrivals.
@@ -138,73 +170,154 @@ class OnlineLearner:
         return []
 
 
-class BatchLearner:
-    """scikit-learn retrained on a schedule from a window of arrived label events.
+# --------------------------------------------------------------------------- batch
+
+
+class LabelWindow:
+    """Arrived label events with their features, kept for a batch learner's window.
 
     Negatives beyond what ``max_rows`` allows are subsampled by a stable hash of
-    the transaction id and weighted by the inverse rate, which keeps the
-    model's probabilities calibrated (the prior correction).
+    the transaction id and weighted by the inverse rate, which keeps a model's
+    probabilities calibrated.
     """
+
+    def __init__(self, keep_negative: float):
+        self.keep_negative = keep_negative
+        self._chunks: list[tuple[np.ndarray, LabelEvents]] = []
+
+    def add(self, X: np.ndarray, events: LabelEvents) -> None:
+        keep = (events.value == 1) | (uniform_hash(events.tx_id, 3) < self.keep_negative)
+        if keep.any():
+            self._chunks.append((X[keep], events.take(keep)))
+
+    def select(self, now: float, window: float, sources: np.ndarray | None = None,
+               exclude: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:  # fmt: skip
+        """The latest event per transaction among those that arrived in (now − window, now]
+        (optionally only from, or not from, ``sources``), with sample weights."""
+        start = now - window
+        if not self._chunks:
+            return np.empty((0, 0), np.float32), np.empty(0, np.int8), np.empty(0), -np.inf
+        X = np.concatenate([chunk[0] for chunk in self._chunks])
+        events = LabelEvents.concat([chunk[1] for chunk in self._chunks])
+        inside = (events.label_at > start) & (events.label_at <= now)
+        if sources is not None:
+            inside &= np.isin(events.source, sources) != exclude
+        X, events = X[inside], events.take(inside)
+        order = np.lexsort((events.label_at, events.tx_id))
+        latest = order[np.r_[events.tx_id[order][1:] != events.tx_id[order][:-1], True]] if len(order) else order
+        y = events.value[latest]
+        weight = np.where(y == 1, 1.0, 1.0 / self.keep_negative)
+        newest = float(events.label_at.max()) if len(events) else -np.inf
+        return X[latest], y, weight, newest
+
+    def forget_before(self, time: float) -> None:
+        self._chunks = [chunk for chunk in self._chunks if chunk[1].label_at.max() > time]
+
+
+class BatchLearner:
+    """A scikit-learn model retrained on a schedule from a window of arrived label events."""
 
     feedback = "labels"
 
-    def __init__(self, arm: BatchArm, labels_per_day: float):
+    def __init__(self, arm: BatchArm | HybridArm | SplitArm, labels_per_day: float, seed: int = 0):
         self.name = arm.name
         self.arm = arm
+        self.seed = seed
         expected = max(labels_per_day * arm.window / 86400.0, 1.0)
-        self.keep_negative = min(1.0, arm.max_rows / expected)
-        self.model = SklearnLogistic()
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.window = LabelWindow(min(1.0, arm.max_rows / expected))
+        self.model: SklearnModel = SklearnModel(arm.model)
         self._next_retrain = arm.every
-        self._pending: list[tuple[float, SklearnLogistic, float]] = []
+        self._pending: list[tuple[float, object, float]] = []
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self.model = copy.deepcopy(history.first_model)
+        self.model = copy.deepcopy(history.first_model(self.arm.model))
         self.newest_label_at = 0.0
-        keep = history.arrived_at > -self.arm.window
-        self._add(history.arrived_X[keep], history.arrived_y[keep], history.arrived_at[keep], history.arrived_tx[keep])
+        keep = history.arrived.label_at > -self.arm.window
+        self.window.add(history.arrived_X[keep], history.arrived.take(keep))
 
     def predict_proba(self, X):
         return self.model.predict_proba(X)
 
-    def _add(self, X, y, label_at, tx_id):
-        keep = (y == 1) | (uniform_hash(tx_id, 3) < self.keep_negative)
-        if keep.any():
-            self._chunks.append((X[keep], y[keep], label_at[keep], tx_id[keep]))
+    def learn(self, X, events, now):
+        self.window.add(X, events)
 
-    def learn(self, X, y, label_at, tx_id, now):
-        self._add(X, y, label_at, tx_id)
+    def fit(self, now: float) -> tuple[object, int, int, float]:
+        """A new model from the window; returns it, its rows, positives and newest label time."""
+        X, y, weight, newest = self.window.select(now, self.arm.window)
+        self.window.forget_before(now - self.arm.window)
+        model = SklearnModel(self.arm.model, self.arm.class_weight, self.seed).fit(X, y, weight) if len(y) else self.model
+        return model, len(y), int(y.sum()), newest
 
-    def training_set(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """The window's events, one per transaction (its latest label), with weights."""
-        start = now - self.arm.window
-        self._chunks = [c for c in self._chunks if c[2].max() > start]
-        if not self._chunks:
-            return np.empty((0, 0)), np.empty(0), np.empty(0), -np.inf
-        X, y, label_at, tx_id = (np.concatenate(parts) for parts in zip(*self._chunks, strict=True))
-        inside = (label_at > start) & (label_at <= now)
-        X, y, label_at, tx_id = X[inside], y[inside], label_at[inside], tx_id[inside]
-        order = np.lexsort((label_at, tx_id))
-        latest = order[np.r_[tx_id[order][1:] != tx_id[order][:-1], True]]
-        y = y[latest]
-        weight = np.where(y == 1, 1.0, 1.0 / self.keep_negative)
-        newest = float(label_at.max()) if len(label_at) else -np.inf
-        return X[latest], y, weight, newest
+    def deploy(self, model) -> None:
+        self.model = model
 
     def at_boundary(self, now):
         events: list[ModelEvent] = []
         if now >= self._next_retrain:
-            X, y, weight, newest = self.training_set(now)
-            model = SklearnLogistic().fit(X, y, weight) if len(y) else self.model
+            model, rows, positives, newest = self.fit(now)
             self._pending.append((now + self.arm.deploy_lag, model, newest))
             self._next_retrain += self.arm.every
-            events.append(ModelEvent(now, "retrain", len(y), int(y.sum())))
+            events.append(ModelEvent(now, "retrain", rows, positives))
         while self._pending and self._pending[0][0] <= now:
-            _, self.model, newest = self._pending.pop(0)
+            _, model, newest = self._pending.pop(0)
+            self.deploy(model)
             self.newest_label_at = max(self.newest_label_at, newest)
             events.append(ModelEvent(now, "deploy"))
         return events
+
+
+class HybridLearner(BatchLearner):
+    """A batch model whose log-odds are recalibrated online (Platt scaling) from arriving labels:
+    p = σ(a · logit(p_batch) + b), with a and b learning per event and reset at each deploy."""
+
+    def __init__(self, arm: HybridArm, labels_per_day: float, seed: int = 0):
+        super().__init__(arm, labels_per_day, seed)
+        self.slope, self.offset = 1.0, 0.0
+
+    def predict_proba(self, X):
+        return _sigmoid(self.slope * _logit(self.model.predict_proba(X)) + self.offset)
+
+    def learn(self, X, events, now):
+        super().learn(X, events, now)
+        z = _logit(self.model.predict_proba(X))
+        error = _sigmoid(self.slope * z + self.offset) - events.value
+        self.slope -= self.arm.recalibration_lr * float(np.dot(error, z))
+        self.offset -= self.arm.recalibration_lr * float(error.sum())
+
+    def deploy(self, model) -> None:
+        super().deploy(model)
+        self.slope, self.offset = 1.0, 0.0
+
+
+class _Average:
+    """Two models' probabilities averaged with a weight on the first."""
+
+    def __init__(self, first, second, weight: float):
+        self.first, self.second, self.weight = first, second, weight
+
+    def predict_proba(self, X):
+        return self.weight * self.first.predict_proba(X) + (1 - self.weight) * self.second.predict_proba(X)
+
+
+class SplitLearner(BatchLearner):
+    """Dal Pozzolo et al. (2017): a model of the investigators' recent feedback (verdicts and
+    confirmed declines) and one of the delayed labels, their probabilities averaged."""
+
+    def fit(self, now: float):
+        arm = self.arm
+        Xd, yd, wd, newest_d = self.window.select(now, arm.window, FEEDBACK_SOURCES, exclude=True)
+        Xf, yf, wf, newest_f = self.window.select(now, arm.feedback_window, FEEDBACK_SOURCES)
+        self.window.forget_before(now - max(arm.window, arm.feedback_window))
+        delayed = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xd, yd, wd) if len(yd) else self.model
+        newest = max(newest_d, newest_f)
+        if len(np.unique(yf)) < 2:  # no usable feedback: the delayed model alone
+            return delayed, len(yd), int(yd.sum()), newest
+        feedback = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xf, yf, np.ones(len(yf)))
+        return _Average(feedback, delayed, arm.feedback_weight), len(yd) + len(yf), int(yd.sum() + yf.sum()), newest
+
+
+# --------------------------------------------------------------------------- fixed
 
 
 class StaticLearner:
@@ -214,17 +327,18 @@ class StaticLearner:
 
     def __init__(self, arm: StaticArm):
         self.name = arm.name
-        self.model = SklearnLogistic()
+        self.arm = arm
+        self.model = SklearnModel(arm.model)
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self.model = copy.deepcopy(history.first_model)
+        self.model = copy.deepcopy(history.first_model(self.arm.model))
         self.newest_label_at = 0.0
 
     def predict_proba(self, X):
         return self.model.predict_proba(X)
 
-    def learn(self, X, y, label_at, tx_id, now):
+    def learn(self, X, events, now):
         pass
 
     def at_boundary(self, now):
@@ -232,7 +346,7 @@ class StaticLearner:
 
 
 class RulesLearner:
-    """The scenario's thresholds; the history's policy."""
+    """The scenario's thresholds; the warm-up's policy and the fallback."""
 
     feedback = "none"
 
@@ -247,20 +361,24 @@ class RulesLearner:
     def predict_proba(self, X):
         return self.model.predict_proba(X)
 
-    def learn(self, X, y, label_at, tx_id, now):
+    def learn(self, X, events, now):
         pass
 
     def at_boundary(self, now):
         return []
 
 
-def make_learner(arm: Arm, rules: Rules, labels_per_day: float) -> Learner:
+def make_learner(arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0) -> Learner:
     """The learner an arm describes."""
     match arm:
         case OnlineArm() | OracleArm():
-            return OnlineLearner(arm)
+            return OnlineLearner(arm, seed)
+        case HybridArm():
+            return HybridLearner(arm, labels_per_day, seed)
+        case SplitArm():
+            return SplitLearner(arm, labels_per_day, seed)
         case BatchArm():
-            return BatchLearner(arm, labels_per_day)
+            return BatchLearner(arm, labels_per_day, seed)
         case StaticArm():
             return StaticLearner(arm)
         case RulesArm():

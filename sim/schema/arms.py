@@ -6,21 +6,35 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Duration, Name, PositiveFloat, Strict
+from .base import Duration, Name, PositiveFloat, Share, Strict
+
 
 class _Arm(Strict):
     name: Name = Field(description="the arm's name, unique in the scenario")
 
 
-class OnlineArm(_Arm):
-    """A river model that learns from each tick's label events (`learn_many`)."""
+class _River(_Arm):
+    model: Literal["logistic", "hoeffding_tree", "forest"] = Field(
+        "logistic",
+        description="river model: `logistic` (StandardScaler | LogisticRegression), `hoeffding_tree` "
+        "(HoeffdingAdaptiveTreeClassifier) or `forest` (ARFClassifier); trees learn and score row by row, "
+        "so they are much slower",
+    )
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights (logistic)")
+    lr: PositiveFloat = Field(0.002, description="learning rate per label event (logistic; see docs/concepts.md)")
+    intercept_lr: PositiveFloat = Field(0.002, description="learning rate of the intercept, per label event (logistic)")
+    scaling: bool = Field(True, description="standardise features online before the model (logistic)")
+    trees: int = Field(5, ge=1, le=100, description="trees in the forest (`forest`)")
+    negative_share: Share = Field(
+        0.1, gt=0, description="trees only: share of legitimate label events learned (by a stable hash), each "
+        "weighted by its inverse so probabilities stay calibrated",
+    )
+
+
+class OnlineArm(_River):
+    """A river model that learns from each tick's arrived label events."""
 
     learner: Literal["online"] = "online"
-    model: Literal["logistic"] = Field("logistic", description="river model")
-    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights")
-    lr: PositiveFloat = Field(0.002, description="learning rate per label event (see docs/concepts.md, Learners)")
-    intercept_lr: PositiveFloat = Field(0.002, description="learning rate of the intercept, per label event")
-    scaling: bool = Field(True, description="standardise features online before the model")
     reweight: Literal["none", "prior"] = Field(
         "none",
         description="`prior`: weight label events by the long-run fraud share of arrivals over the recent one, "
@@ -29,40 +43,61 @@ class OnlineArm(_Arm):
     reweight_window: Duration = Field("7d", description="half-life of the recent share used by `prior`")
 
 
-class BatchArm(_Arm):
-    """A scikit-learn model retrained every `every` on the labels in `window`."""
+class OracleArm(_River):
+    """Learns online from the true label of every transaction at the next tick: no delay."""
 
-    learner: Literal["batch"] = "batch"
-    model: Literal["logistic"] = Field("logistic", description="scikit-learn model")
+    learner: Literal["oracle"] = "oracle"
+    censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
+
+
+class _Batch(_Arm):
+    model: Literal["logistic", "gbm"] = Field(
+        "logistic", description="scikit-learn model: `logistic` or `gbm` (HistGradientBoostingClassifier)"
+    )
     every: Duration = Field("7d", description="time between retrains")
     window: Duration = Field("60d", description="train on label events that arrived within this window")
     deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
     max_rows: int = Field(
         200_000, ge=100, description="cap on training rows: negatives are subsampled and reweighted above it"
     )
+    class_weight: PositiveFloat | Literal["balanced"] | None = Field(
+        None, description="weight fraud labels by this factor (`balanced`: as many as legitimate ones) when "
+        "fitting; the prior correction then shifts the log-odds back so probabilities stay calibrated",
+    )
 
     @model_validator(mode="after")
-    def _check(self) -> BatchArm:
+    def _check(self) -> _Batch:
         if self.every <= 0 or self.window <= 0:
             raise ValueError("`every` and `window` must be longer than 0s")
         return self
+
+
+class BatchArm(_Batch):
+    """A scikit-learn model retrained every `every` on the label events that arrived in `window`."""
+
+    learner: Literal["batch"] = "batch"
+
+
+class HybridArm(_Batch):
+    """A batch model whose output is recalibrated online (Platt scaling) from arriving labels."""
+
+    learner: Literal["hybrid"] = "hybrid"
+    recalibration_lr: PositiveFloat = Field(0.002, description="learning rate of the recalibration, per label event")
+
+
+class SplitArm(_Batch):
+    """Two models, one on investigators' feedback, one on delayed labels, averaged (Dal Pozzolo et al. 2017)."""
+
+    learner: Literal["split"] = "split"
+    feedback_window: Duration = Field("14d", description="the feedback model learns the verdicts of this window")
+    feedback_weight: Share = Field(0.5, description="weight of the feedback model's probability in the average")
 
 
 class StaticArm(_Arm):
     """Trained once on the history, never again."""
 
     learner: Literal["static"] = "static"
-    model: Literal["logistic"] = Field("logistic", description="scikit-learn model")
-
-
-class OracleArm(_Arm):
-    """Learns online from the true label of every transaction at the next tick."""
-
-    learner: Literal["oracle"] = "oracle"
-    censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
-    optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights")
-    lr: PositiveFloat = Field(0.002, description="learning rate per label event")
-    intercept_lr: PositiveFloat = Field(0.002, description="learning rate of the intercept, per label event")
+    model: Literal["logistic", "gbm"] = Field("logistic", description="scikit-learn model")
 
 
 class RulesArm(_Arm):
@@ -71,7 +106,10 @@ class RulesArm(_Arm):
     learner: Literal["rules"] = "rules"
 
 
-Arm = Annotated[OnlineArm | BatchArm | StaticArm | OracleArm | RulesArm, Field(discriminator="learner")]
+Arm = Annotated[
+    OnlineArm | BatchArm | HybridArm | SplitArm | StaticArm | OracleArm | RulesArm, Field(discriminator="learner")
+]
+BATCH_LEARNERS = (BatchArm, HybridArm, SplitArm)
 
 DEFAULT_ARMS = (
     OnlineArm(name="online"),

@@ -1,10 +1,12 @@
-"""The detector's side: the decision policy and its costs, the rules baseline, metrics."""
+"""The detector's side: the decision policy and its costs, the rules baseline, metrics, monitoring."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
 
-from .base import Category, Duration, Money, PositiveFloat, Share, Strict
+from pydantic import Field, model_validator
+
+from .base import Category, Duration, Money, Name, PositiveFloat, Share, Strict
 
 class Policy(Strict):
     """The expected-cost decision rule (DESIGN §4) and the money it counts."""
@@ -17,6 +19,10 @@ class Policy(Strict):
     review_cost: Money = Field(5.0, description="cost of one investigator review (DOMAIN §4)")
     alert_threshold: Money = Field(
         20.0, description="raise an alert on an approved transaction whose expected loss p × amount is at least this"
+    )
+    target_decline_rate: Share | None = Field(
+        None, description="instead of the expected-cost rule, decline this share of transactions: each day the "
+        "threshold is the previous day's score quantile (compare arms at matched friction)",
     )
     exploration: Share = Field(
         0.0, le=0.5, description="share of would-be declines approved at random (logged), to measure censoring bias"
@@ -45,3 +51,63 @@ class Metrics(Strict):
     window: Duration = Field(
         "7d", description="each day, measure the transactions scored in this trailing window"
     )
+
+
+class DriftDetector(Strict):
+    """A river drift detector watching one per-tick signal of an arm's deployed model."""
+
+    signal: str = Field(
+        "score",
+        description="`score` (median score of the tick), `score_sd`, `label_error` (mean log loss of the tick's "
+        "arriving labels), `feature:<name>` (a feature's mean) or `feature_sd:<name>`",
+    )
+    method: Literal["adwin", "page_hinkley", "kswin"] = Field(
+        "page_hinkley", description="river drift detector, fed the signal in standard deviations from its healthy level"
+    )
+    sensitivity: PositiveFloat | None = Field(
+        None, description="ADWIN's delta (default 0.002), Page-Hinkley's threshold in standard deviations "
+        "(default 50) or KSWIN's alpha (default 0.005); smaller: fewer alarms",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DriftDetector:
+        base, _, feature = self.signal.partition(":")
+        if base in ("feature", "feature_sd"):
+            from ..detect.features import FEATURES
+
+            if feature not in FEATURES:
+                raise ValueError(f"unknown feature {feature!r}; features are: {', '.join(FEATURES)}")
+        elif self.signal not in ("score", "score_sd", "label_error"):
+            raise ValueError("`signal` must be score, score_sd, label_error, feature:<name> or feature_sd:<name>")
+        return self
+
+
+class Monitoring(Strict):
+    """Drift detectors on each arm's model; on an alarm the policy falls back to the rules until healthy."""
+
+    detectors: list[DriftDetector] = Field(default_factory=list, description="detectors (none: no monitoring)")
+    fallback: bool = Field(True, description="fall back to `[rules]` while a detector says the model is broken")
+    recover_after: Duration = Field(
+        "1d", description="return to the model once every watched signal has looked as before the alarm this long"
+    )
+
+
+class Fault(Strict):
+    """Something breaks from `start` to `end`: a feature goes missing (0) or constant, or the model returns garbage."""
+
+    kind: Literal["feature_missing", "feature_constant", "garbage_scores"] = Field(description="what breaks")
+    feature: str | None = Field(None, description="the feature that breaks (feature faults)")
+    value: float = Field(0.0, description="the constant a `feature_constant` fault writes")
+    start: Duration = Field(description="when it breaks, from t = 0")
+    end: Duration | None = Field(None, description="when it is fixed (never if unset)")
+    arms: list[Name] | None = Field(None, description="arms affected (all if unset)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Fault:
+        from ..detect.features import FEATURES
+
+        if self.kind.startswith("feature") and self.feature not in FEATURES:
+            raise ValueError(f"`feature` must be one of: {', '.join(FEATURES)}")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("`end` must come after `start`")
+        return self

@@ -18,7 +18,7 @@ from .base import (
     Strict,
     Warmup,
 )
-from .detector import Metrics, Policy, Rules
+from .detector import Fault, Metrics, Monitoring, Policy, Rules
 from .labels import Labels
 from .world import Compromise, Crew, Population, StaticCrew
 
@@ -48,6 +48,8 @@ class Scenario(Strict):
     policy: Policy = Field(default_factory=Policy, description="decision rule and costs")
     rules: Rules = Field(default_factory=Rules, description="the rules baseline")
     metrics: Metrics = Field(default_factory=Metrics, description="model-quality measurement")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="drift detection and fallback")
+    faults: list[Fault] = Field(default_factory=list, description="injected faults")
     arms: list[Arm] = Field(
         default_factory=lambda: list(DEFAULT_ARMS), min_length=1, description="the detectors compared"
     )
@@ -97,6 +99,10 @@ class Scenario(Strict):
         crew_names = [crew.name for crew in self.crews]
         if len(set(crew_names)) != len(crew_names):
             raise ValueError("crews: crew group names must be unique")
+        for fault in self.faults:
+            unknown = [name for name in fault.arms or [] if name not in names]
+            if unknown:
+                raise ValueError(f"faults: no arm named {unknown[0]!r}; arms are: {', '.join(names)}")
         for compromise in self.compromises:
             if compromise.crews not in crew_names:
                 raise ValueError(

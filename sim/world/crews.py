@@ -200,11 +200,22 @@ class Crew:
         return int(hit.sum())
 
 
+@dataclass
+class CrewIds:
+    """Hands out crew ids. Plain data, so each copy of a world counts on its own."""
+
+    next: int = 0
+
+    def __call__(self) -> int:
+        self.next += 1
+        return self.next - 1
+
+
 class CrewGroup:
     """Crews sharing a configuration: scheduled breaches are split among them, and with
     `dynamics` they enter and leave with profit."""
 
-    def __init__(self, index: int, config: CrewConfig, streams: Streams, customers: int, ids):
+    def __init__(self, index: int, config: CrewConfig, streams: Streams, customers: int, ids: CrewIds):
         self.index = index
         self.config = config
         self.tactics = tactic_table(config)
@@ -284,9 +295,8 @@ class Crews:
 
     def __init__(self, configs: list[CrewConfig], compromises: list[Compromise], population: Population,
                  streams: Streams):  # fmt: skip
-        counter = iter(range(1_000_000))
-        self.groups = [CrewGroup(i, config, streams, population.customers, lambda: next(counter))
-                       for i, config in enumerate(configs)]  # fmt: skip
+        ids = CrewIds()
+        self.groups = [CrewGroup(i, config, streams, population.customers, ids) for i, config in enumerate(configs)]
         self._by_name = {group.config.name: group for group in self.groups}
         self.compromises = [_Skim(c, population, streams.get("compromise", i)) for i, c in enumerate(compromises)]
         self._day: int | None = None
