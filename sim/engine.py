@@ -46,6 +46,8 @@ from .world.crews import Crews
 from .world.population import Population, build_population
 from .world.traffic import Transactions, draw_day
 
+FEATURES_SETTLE_S = 30 * DAY
+
 # Fraud labels from these sources make the issuer block (reissue) the card.
 BLOCKING_SOURCES = np.array([SOURCE_CODE[s] for s in ("customer_report", "chargeback", "decline_confirmation")])
 
@@ -251,6 +253,7 @@ class Engine:
     def _deliver(self, now: float) -> None:
         """Hand arrived label events to the features and the learner; block reported cards."""
         world = self.world
+        world.features.advance(now)
         if self._truth is not None:
             X, truth = self._truth
             self.learner.learn(X, truth, now)
@@ -353,12 +356,13 @@ def warmup_length(scenario: Scenario) -> float:
 
     ``auto``: long enough that every label source and every batch window is in
     steady state at t = 0 — the longest label delay plus the longest batch
-    window — and never shorter than the history.
+    window, plus a month for the features' decayed counts to settle — and never
+    shorter than the history.
     """
     if scenario.warmup != "auto":
         return float(scenario.warmup)
     delay = LabelModel(scenario.labels).longest_delay
-    steady = np.ceil((delay + longest_batch_window(scenario)) / DAY) * DAY
+    steady = np.ceil((delay + longest_batch_window(scenario) + FEATURES_SETTLE_S) / DAY) * DAY
     return float(max(scenario.history, steady))
 
 

@@ -60,6 +60,7 @@ def test_merchant_rate_uses_only_arrived_labels():
                       tactic=np.array([-1, -1], np.int16), stolen_card=np.array([-1, -1]))  # fmt: skip
     before, _ = state.compute(tx, np.array([0, 0]))
     state.learn_labels(np.array([0, 0, 0]), np.array([0, 0, 0]), np.array([1, 1, 0], np.int8), np.zeros(3))
+    state.learn_labels(np.array([1]), np.array([1]), np.array([0], np.int8), np.zeros(1))  # a legitimate label
     after, _ = state.compute(tx, np.array([0, 0]))
     column = COLUMN["merchant_fraud_rate"]
     assert after[0, column] > before[0, column]

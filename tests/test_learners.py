@@ -190,3 +190,5 @@ def test_split_learner_averages_a_feedback_and_a_delayed_model(contract_world):
     events = learner.at_boundary(scenario.arm("split").every)
     assert [e.kind for e in events] == ["retrain", "deploy"] and events[0].rows >= n  # plus the history's arrivals
     assert isinstance(learner.model, _Average) and learner.model.weight == 0.5
+    # The feedback model (fraud-rich alerts) is shifted down to the delayed labels' base rate.
+    assert learner.model.first.shift < -1.0

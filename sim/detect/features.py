@@ -32,9 +32,11 @@ COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 VELOCITY_DECAY_S = DAY
 CARD_LABEL_DECAY_S = 30 * DAY
+MERCHANT_HALFLIFE_S = 30 * DAY
 HABIT_PRIOR_COUNT = 3.0
-MERCHANT_PRIOR_LABELS = 50.0
-MERCHANT_PRIOR_RATE = 0.005
+HABIT_MAX_COUNT = 50.0  # a card's habit remembers about its last 50 approved purchases
+MERCHANT_PRIOR_TRANSACTIONS = 200.0
+MERCHANT_PRIOR_RATE = 0.002
 CATEGORY_PRIOR_COUNT = 100.0
 
 
@@ -47,8 +49,9 @@ class FeatureState:
         self.habit_n = np.zeros(customers)
         self.habit_mean = np.zeros(customers)
         self.habit_m2 = np.zeros(customers)
-        self.merchant_labels = np.zeros(merchants)
-        self.merchant_frauds = np.zeros(merchants)
+        self.merchant_transactions = np.zeros(merchants)  # decayed
+        self.merchant_frauds = np.zeros(merchants)  # fraud labels arrived, decayed
+        self._decayed_at: float | None = None
         self.category_n = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT)  # approved amounts per category
         self.category_sum = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT * float(np.log(config.amount_median)))
         self.card_frauds = np.zeros(customers)  # decayed count of arrived fraud labels
@@ -81,8 +84,8 @@ class FeatureState:
         X[:, 6] = (np.log(tx.amount) - mean) / np.sqrt(var)
         category = merchant_category[tx.merchant]
         X[:, 7] = np.log(tx.amount) - self.category_sum[category] / self.category_n[category]
-        frauds = self.merchant_frauds[tx.merchant] + MERCHANT_PRIOR_LABELS * MERCHANT_PRIOR_RATE
-        X[:, 8] = np.log(frauds / (self.merchant_labels[tx.merchant] + MERCHANT_PRIOR_LABELS))
+        frauds = self.merchant_frauds[tx.merchant] + MERCHANT_PRIOR_TRANSACTIONS * MERCHANT_PRIOR_RATE
+        X[:, 8] = np.log(frauds / (self.merchant_transactions[tx.merchant] + MERCHANT_PRIOR_TRANSACTIONS))
         X[:, 9] = self.card_frauds[tx.card] * np.exp(-(tx.t - self.card_frauds_at[tx.card]) / CARD_LABEL_DECAY_S)
         X[np.arange(n), len(NUMERIC_FEATURES) + category] = 1.0
         return X, velocity
@@ -104,6 +107,14 @@ class FeatureState:
 
     # ----------------------------------------------------------------- updating
 
+    def advance(self, now: float) -> None:
+        """Decay the merchants' counts to ``now`` (called at each tick boundary)."""
+        if self._decayed_at is not None and now > self._decayed_at:
+            factor = 0.5 ** ((now - self._decayed_at) / MERCHANT_HALFLIFE_S)
+            self.merchant_transactions *= factor
+            self.merchant_frauds *= factor
+        self._decayed_at = now
+
     def record(
         self, tx: Transactions, velocity: np.ndarray, approved: np.ndarray, merchant_category: np.ndarray
     ) -> None:
@@ -111,6 +122,7 @@ class FeatureState:
         approved ones toward the card's and the category's amount habits."""
         if len(tx) == 0:
             return
+        self.merchant_transactions += np.bincount(tx.merchant, minlength=len(self.merchant_transactions))
         order = np.lexsort((tx.t, tx.card))
         last = order[np.r_[tx.card[order][1:] != tx.card[order][:-1], True]]
         self.velocity[tx.card[last]] = velocity[last] + 1.0
@@ -126,19 +138,21 @@ class FeatureState:
         n_b = np.bincount(inverse).astype(float)
         mean_b = np.bincount(inverse, value) / n_b
         m2_b = np.bincount(inverse, (value - mean_b[inverse]) ** 2)
-        n_a, mean_a = self.habit_n[cards], self.habit_mean[cards]
+        n_all, mean_a = self.habit_n[cards], self.habit_mean[cards]
+        n_a = np.minimum(n_all, HABIT_MAX_COUNT)  # older purchases weigh less once the cap is reached
+        m2_a = self.habit_m2[cards] * np.divide(n_a, n_all, out=np.ones_like(n_a), where=n_all > 0)
         n = n_a + n_b
         delta = mean_b - mean_a
         self.habit_mean[cards] = mean_a + delta * n_b / n
-        self.habit_m2[cards] += m2_b + delta**2 * n_a * n_b / n
+        self.habit_m2[cards] = m2_a + m2_b + delta**2 * n_a * n_b / n
         self.habit_n[cards] = n
 
     def learn_labels(self, merchant: np.ndarray, card: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
-        """Arrived label events update each merchant's observed fraud rate and each card's
-        decayed count of fraud labels (events in arrival order)."""
-        np.add.at(self.merchant_labels, merchant, 1.0)
-        np.add.at(self.merchant_frauds, merchant, value.astype(float))
+        """Arrived fraud labels raise their merchant's fraud rate (fraud labels per transaction
+        seen there: transactions are counted at once, so the rate does not wait for maturity
+        labels) and their card's decayed count of fraud labels (events in arrival order)."""
         fraud = value == 1
+        np.add.at(self.merchant_frauds, merchant[fraud], 1.0)
         for c, at in zip(card[fraud], label_at[fraud], strict=True):  # few: fraud labels only
             self.card_frauds[c] = self.card_frauds[c] * np.exp(-(at - self.card_frauds_at[c]) / CARD_LABEL_DECAY_S) + 1
             self.card_frauds_at[c] = at

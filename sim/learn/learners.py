@@ -114,7 +114,7 @@ class OnlineLearner:
         else:
             keep = self._keep(np.arange(len(history.y)), history.y)
             index = np.flatnonzero(keep)[-TREE_HISTORY_ROWS:]
-            self.model.learn(history.X[index], history.y[index], self._tree_weights(history.y[index]))
+            self.model.learn(history.X[index], history.y[index])
         self.newest_label_at = 0.0
         share = float(history.y.mean()) if len(history.y) else 0.0
         # The long run starts as the history; the recent share starts there too, but as one
@@ -122,16 +122,19 @@ class OnlineLearner:
         self._shares = {"long": (float(len(history.y)), float(history.y.sum())), "recent": (1.0, share)}
 
     def predict_proba(self, X):
-        return self.model.predict_proba(X)
+        p = self.model.predict_proba(X)
+        if isinstance(self.model, RiverLogistic):
+            return p
+        # Trees saw only a share s of the legitimate events, which multiplies the fraud odds by
+        # 1/s; multiply them back by s (river's forest overrides sample weights, so no weights).
+        odds = self.arm.negative_share * p / np.maximum(1 - p, 1e-12)
+        return odds / (1 + odds)
 
     def _keep(self, ids: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Trees learn every fraud event and a stable-hash share of the others."""
         if isinstance(self.model, RiverLogistic):
             return np.ones(len(y), bool)
         return (y == 1) | (uniform_hash(ids, 5) < self.arm.negative_share)
-
-    def _tree_weights(self, y: np.ndarray) -> np.ndarray:
-        return np.where(y == 1, 1.0, 1.0 / self.arm.negative_share)
 
     def learn(self, X, events, now):
         if len(events) == 0:
@@ -141,7 +144,7 @@ class OnlineLearner:
         if not isinstance(self.model, RiverLogistic):
             keep = self._keep(events.tx_id, y)
             X, y = X[keep], y[keep]
-            weights = self._tree_weights(y) * (1.0 if weights is None else weights[keep])
+            weights = None if weights is None else weights[keep]
         self.model.learn(X, y, weights)
         self.newest_label_at = max(self.newest_label_at, float(events.label_at.max()))
 
@@ -300,9 +303,25 @@ class _Average:
         return self.weight * self.first.predict_proba(X) + (1 - self.weight) * self.second.predict_proba(X)
 
 
+class _Shifted:
+    """A model's log-odds shifted by a constant."""
+
+    def __init__(self, model, shift: float):
+        self.model, self.shift = model, shift
+
+    def predict_proba(self, X):
+        return _sigmoid(_logit(self.model.predict_proba(X)) + self.shift)
+
+
 class SplitLearner(BatchLearner):
     """Dal Pozzolo et al. (2017): a model of the investigators' recent feedback (verdicts and
-    confirmed declines) and one of the delayed labels, their probabilities averaged."""
+    confirmed declines) and one of the delayed labels, their probabilities averaged.
+
+    The feedback model learns from alerts only, where fraud is far more common than in the
+    traffic it scores. The paper only ranks alerts; the expected-cost policy needs calibrated
+    probabilities, so before averaging, the feedback model's log-odds are shifted by the
+    difference between the two training sets' fraud rates (an approximate prior correction:
+    alerts are not a random sample)."""
 
     def fit(self, now: float):
         arm = self.arm
@@ -314,7 +333,10 @@ class SplitLearner(BatchLearner):
         if len(np.unique(yf)) < 2:  # no usable feedback: the delayed model alone
             return delayed, len(yd), int(yd.sum()), newest
         feedback = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xf, yf, np.ones(len(yf)))
-        return _Average(feedback, delayed, arm.feedback_weight), len(yd) + len(yf), int(yd.sum() + yf.sum()), newest
+        rate_delayed = float(np.average(yd, weights=wd)) if len(yd) else float(yf.mean())
+        shift = float(_logit(np.array([rate_delayed]))[0] - _logit(np.array([yf.mean()]))[0])
+        averaged = _Average(_Shifted(feedback, shift), delayed, arm.feedback_weight)
+        return averaged, len(yd) + len(yf), int(yd.sum() + yf.sum()), newest
 
 
 # --------------------------------------------------------------------------- fixed

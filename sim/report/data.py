@@ -24,6 +24,7 @@ class RunData:
     quality_daily: pl.DataFrame | None
     model_events: pl.DataFrame | None
     crews: pl.DataFrame | None
+    reliability: pl.DataFrame | None
 
     @property
     def currency(self) -> str:
@@ -55,4 +56,5 @@ def load_run(directory: Path) -> RunData:
         quality_daily=_optional(directory, "quality_daily.parquet"),
         model_events=_optional(directory, "model_events.parquet"),
         crews=_optional(directory, "crews.parquet"),
+        reliability=_optional(directory, "reliability.parquet"),
     )

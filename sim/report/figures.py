@@ -365,3 +365,86 @@ def crews_figure(crews: pl.DataFrame, arms: list[str], currency: str) -> Figure:
     top.legend(frameon=False, fontsize=8, ncol=min(4, len(arms)))
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- models
+
+
+def reliability_figure(reliability: pl.DataFrame, arms: list[str]) -> Figure:
+    """Mean score against true fraud rate per score bin, by count and by amount (log axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), sharey=True)
+    colors = arm_colors(arms)
+    sums = reliability.with_columns(sum_p=pl.col("mean_p") * pl.col("weight"), sum_y=pl.col("mean_y") * pl.col("weight"))
+    pooled = sums.group_by(["arm", "weighting", "bin"]).agg(pl.col("weight").sum(), pl.col("sum_p").sum(),
+                                                            pl.col("sum_y").sum()).sort("bin")  # fmt: skip
+    for ax, weighting in zip(axes, ("count", "amount"), strict=True):
+        for arm in arms:
+            frame = pooled.filter((pl.col("arm") == arm) & (pl.col("weighting") == weighting) & (pl.col("weight") > 0))
+            p = (frame["sum_p"] / frame["weight"]).to_numpy()
+            y = (frame["sum_y"] / frame["weight"]).to_numpy()
+            ax.plot(p, np.maximum(y, 1e-5), marker="o", color=colors[arm], lw=1.2, label=arm)
+        ax.plot([1e-4, 1], [1e-4, 1], color="grey", ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(1e-4, 1)
+        ax.set_ylim(1e-5, 1)
+        ax.set_xlabel("mean score in the bin")
+        ax.set_title("by transactions" if weighting == "count" else "by amount (money)")
+    axes[0].set_ylabel("true fraud rate in the bin")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Reliability: do the probabilities mean what they say?")
+    fig.tight_layout()
+    return fig
+
+
+def staleness_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
+    """Age of the newest label in each arm's deployed model, day by day."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    colors = arm_colors(arms)
+    mean = daily.group_by(["arm", "day"]).agg(pl.col("model_staleness_s").mean()).sort("day")
+    for arm in arms:
+        frame = mean.filter(pl.col("arm") == arm)
+        values = frame["model_staleness_s"].to_numpy() / 86400
+        if np.all(np.isnan(values)):
+            continue
+        ax.plot(frame["day"].to_numpy() + 1, values, color=colors[arm], lw=1.8, label=arm)
+    ax.set_xlabel("day")
+    ax.set_ylabel("days since the newest label it learnt")
+    ax.set_title("Model staleness")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) -> Figure:
+    """Per arm (replication 0): retrains, deploys, drift alarms, and the spans spent on the rules."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(arms) + 1.6))
+    first = events.filter(pl.col("replication") == events["replication"].min()) if events.height else events
+    markers = {"retrain": ("|", "#1f77b4"), "deploy": ("^", "#2ca02c"), "drift": ("x", "#d62728")}
+    for row, arm in enumerate(arms):
+        mine = first.filter(pl.col("arm") == arm).sort("time")
+        start = None
+        for time, kind in zip(mine["time"].to_list(), mine["kind"].to_list(), strict=True):
+            if kind == "fallback":
+                start = time
+            elif kind == "recover" and start is not None:
+                ax.barh(row, (time - start) / 86400, left=start / 86400, height=0.5, color="#ff7f0e", alpha=0.5)
+                start = None
+        if start is not None:
+            ax.barh(row, horizon_days - start / 86400, left=start / 86400, height=0.5, color="#ff7f0e", alpha=0.5)
+        for kind, (marker, color) in markers.items():
+            times = mine.filter(pl.col("kind") == kind)["time"].to_numpy() / 86400
+            ax.scatter(times, np.full(len(times), row), marker=marker, color=color, s=60, zorder=3,
+                       label=kind if row == 0 else None)  # fmt: skip
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(color="#ff7f0e", alpha=0.5))
+    labels.append("on the rules (fallback)")
+    ax.set_yticks(range(len(arms)), arms)
+    ax.set_xlim(0, horizon_days)
+    ax.set_xlabel("day")
+    ax.set_title("What happened to each model (first replication)")
+    ax.legend(handles, labels, frameon=False, fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    fig.tight_layout()
+    return fig

@@ -92,6 +92,26 @@ def _crews(figure, caption):
     return build
 
 
+def _reliability(run: RunData):
+    if run.reliability is None or run.reliability["weight"].sum() == 0:
+        return "This run did not record calibration."
+    return figures.reliability_figure(run.reliability, run.ranking), narrative.reliability_caption(run.reliability)
+
+
+def _staleness(run: RunData):
+    if "model_staleness_s" not in run.daily.columns or run.daily["model_staleness_s"].drop_nans().drop_nulls().len() == 0:
+        return "Only rule-based arms: no model learns from labels."
+    return figures.staleness_figure(run.daily, run.ranking), narrative.staleness_caption(run.daily)
+
+
+def _timeline(run: RunData):
+    events = run.model_events
+    if events is None or events.height == 0:
+        return "No model was retrained, and no drift alarm or fallback happened."
+    return (figures.timeline_figure(events, run.ranking, run.summary["horizon_days"]),
+            narrative.timeline_caption(events))  # fmt: skip
+
+
 SECTIONS = (
     Section("Cumulative fraud loss", "fraud_loss.png",
             _cumulative("fraud_loss", "Cumulative fraud loss per arm", narrative.fraud_loss_caption)),
@@ -109,6 +129,9 @@ SECTIONS = (
             _crews(lambda run: figures.crews_figure(run.crews, run.ranking, run.currency),
                    lambda run: narrative.crews_caption(run.crews, run.currency))),
     Section("Model quality: what the team sees and what is true", "quality.png", _quality),
+    Section("Calibration", "reliability.png", _reliability),
+    Section("Model staleness", "staleness.png", _staleness),
+    Section("Retrains, drift and fallbacks", "timeline.png", _timeline),
     Section("How soon the truth arrives", "label_coverage.png", _coverage),
     Section("Where labels come from", "label_sources.png", _sources),
     Section("The class mix a learner sees", "class_mix.png",

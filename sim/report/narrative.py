@@ -264,3 +264,45 @@ def crews_caption(crews: pl.DataFrame, currency: str) -> str:
         f"{high['arm']} ({high['crews']:.1f} crews) and {format_money(low['profit'], currency)} against "
         f"{low['arm']} ({low['crews']:.1f} crews)."
     )
+
+
+# --------------------------------------------------------------------------- models
+
+
+def reliability_caption(reliability: pl.DataFrame) -> str:
+    sums = reliability.with_columns(gap_w=(pl.col("mean_y") - pl.col("mean_p")).abs() * pl.col("weight"))
+    ece = sums.group_by(["arm", "weighting"]).agg((pl.col("gap_w").sum() / pl.col("weight").sum()).alias("ece"))
+    by_amount = ece.filter(pl.col("weighting") == "amount").sort("ece")
+    best, worst = by_amount.row(0, named=True), by_amount.row(-1, named=True)
+    return (
+        "Scores are grouped into ten equal-width bins; each point is a bin's mean score against how often its "
+        "transactions really were fraud, over the whole horizon (log axes; the dotted diagonal is perfect "
+        "calibration, points below it mean the model over-predicts). Left, every transaction counts once; "
+        "right, each counts by its amount, which is what the expected-cost rule cares about. Amount-weighted "
+        f"calibration error (ECE) was lowest for {best['arm']} ({best['ece']:.4f}) and highest for "
+        f"{worst['arm']} ({worst['ece']:.4f})."
+    )
+
+
+def staleness_caption(daily: pl.DataFrame) -> str:
+    mean = daily.group_by("arm").agg((pl.col("model_staleness_s").mean() / 86400).alias("days")).drop_nulls().sort("days")
+    parts = [f"{row[0]} {row[1]:.1f} days" for row in mean.iter_rows()]
+    return (
+        "How old is what the deployed model knows? For each day, the time since the newest label event it was "
+        "trained on. An online learner is as fresh as its labels; a batch model ages until its next deploy; a "
+        "static one only ages. On average: " + "; ".join(parts) + "."
+    )
+
+
+def timeline_caption(events: pl.DataFrame) -> str:
+    counts = events.group_by("kind").len()
+    count = {row[0]: row[1] for row in counts.iter_rows()}
+    replications = events["replication"].n_unique() if events.height else 1
+    text = (
+        "For the first replication: each bar marks when a batch model was retrained (|) and deployed (▲), when "
+        "a drift detector raised an alarm (×), and the spans when the policy fell back to the rules because "
+        f"monitoring said the model was broken. Over all {replications} replication(s): "
+        f"{count.get('retrain', 0)} retrains, {count.get('drift', 0)} drift alarms and "
+        f"{count.get('fallback', 0)} fallbacks."
+    )
+    return text

@@ -26,8 +26,8 @@ class _River(_Arm):
     scaling: bool = Field(True, description="standardise features online before the model (logistic)")
     trees: int = Field(5, ge=1, le=100, description="trees in the forest (`forest`)")
     negative_share: Share = Field(
-        0.1, gt=0, description="trees only: share of legitimate label events learned (by a stable hash), each "
-        "weighted by its inverse so probabilities stay calibrated",
+        0.1, gt=0, description="trees only: share of legitimate label events learned (by a stable hash); the "
+        "fraud odds are multiplied by it when scoring, so probabilities stay calibrated",
     )
 
 
