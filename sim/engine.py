@@ -30,7 +30,7 @@ import simpy
 
 from .columns import Columns
 from .detect.features import COLUMN, FEATURES, FeatureState
-from .detect.models import RulesModel
+from .detect.models import RiverLogistic, RulesModel
 from .detect.monitor import Monitor, signal_value
 from .detect.policy import decide
 from .detect.store import FeatureStore
@@ -42,7 +42,7 @@ from .rng import Streams
 from .metrics import log_loss
 from .schema import BATCH_LEARNERS, Arm, Fault, Scenario
 from .units import DAY
-from .world.crews import Crews
+from .world.crews import Attempts, Crews
 from .world.population import Population, build_population
 from .world.traffic import Transactions, draw_day
 
@@ -122,6 +122,8 @@ class Engine:
         self._day: _Day | None = None
         self._crew_label_rng: dict[int, tuple[int, np.random.Generator]] = {}
         self._truth: tuple[np.ndarray, LabelEvents] | None = None
+        self._planned: Attempts | None = None  # this tick's crew attempts
+        self._position = np.empty(0, np.intp)
         self.faults = [f for f in scenario.faults if f.arms is None or arm_name in f.arms] if arm_name != "warm-up" else []
         self.monitor = Monitor(scenario.monitoring) if arm_name != "warm-up" else Monitor(scenario.monitoring.model_copy(update={"detectors": []}))
         self.fallback = RulesModel(scenario.rules)
@@ -169,7 +171,7 @@ class Engine:
 
         ids = world.store.append(X, tx.merchant, tx.card, now)
         world.features.record(tx, velocity, ~decisions.declined, world.population.merchant_category)
-        self._tell_crews(tx, decisions.declined)
+        self._tell_crews(decisions.declined)
         world.crews.skim(tx, ~decisions.declined, draws.leak)
         events = self.labels.events(ids, tx.t, tx.is_fraud, decisions.declined, draws)
         world.queue.push(events)
@@ -256,27 +258,41 @@ class Engine:
         world.features.advance(now)
         if self._truth is not None:
             X, truth = self._truth
-            self.learner.learn(X, truth, now)
+            self.learner.learn(self._learning_layout(X), truth, now)
             self._truth = None
         due = world.queue.pop_due(now)
         if len(due) == 0:
             return
-        X = world.store.features(due.tx_id)
-        cards = world.store.card(due.tx_id)
-        world.features.learn_labels(world.store.merchant(due.tx_id), cards, due.value, due.label_at)
-        if any(w.config.signal == "label_error" for w in self.monitor.watches):
-            self._signals["label_error"] = log_loss(due.value, self.learner.predict_proba(X))
-        if self.learner.feedback == "labels":
-            self.learner.learn(X, due, now)
-        blocking = (due.value == 1) & np.isin(due.source, BLOCKING_SOURCES)
-        blocked = world.crews.block(cards[blocking]) if blocking.any() else 0
-        if self.collected is not None:
-            keep = due.label_at >= self.collected.since
-            if keep.any():
-                self.collected.parts.append((X[keep], due.take(keep)))
+        fraud = np.flatnonzero(due.value == 1)
+        blocked = 0
+        if len(fraud):
+            fraud_ids = due.tx_id[fraud]
+            cards = world.store.card(fraud_ids)
+            world.features.learn_labels(world.store.merchant(fraud_ids), cards, due.value[fraud], due.label_at[fraud])
+            blocking = np.isin(due.source[fraud], BLOCKING_SOURCES)
+            if blocking.any():
+                blocked = world.crews.block(cards[blocking])
+        label_error = any(w.config.signal == "label_error" for w in self.monitor.watches)
+        if self.learner.feedback == "labels" or label_error or self.collected is not None:
+            X = world.store.features(due.tx_id)
+            if label_error:
+                self._signals["label_error"] = log_loss(due.value, self.learner.predict_proba(X))
+            if self.learner.feedback == "labels":
+                self.learner.learn(self._learning_layout(X), due, now)
+            if self.collected is not None:
+                keep = due.label_at >= self.collected.since
+                if keep.any():
+                    self.collected.parts.append((X[keep], due.take(keep)))
         if self.recorder is not None:
             self.recorder.labels(due, now)
             self.recorder.blocked(now, blocked)
+
+    def _learning_layout(self, X: np.ndarray) -> np.ndarray:
+        """River's logistic learner turns ``X`` into a polars frame and back, column by column:
+        given the columns contiguous, that costs no copy (the numbers it learns are the same)."""
+        if isinstance(getattr(self.learner, "model", None), RiverLogistic):
+            return np.asfortranarray(X)
+        return X
 
     def _reviewed(self, review: Review) -> None:
         """An investigator's verdict (or a dropped alert), at its own time between ticks."""
@@ -299,14 +315,15 @@ class Engine:
     def _attempts(self, now: float) -> tuple[Transactions, Draws]:
         """The tick's honest transactions and crew attempts, in time order, with their draws."""
         honest, honest_draws = self._honest(now)
-        parts, draws = [honest], [honest_draws]
-        for crew, attempts in self.world.crews.plan(now, self.scenario.tick, self.world.population):
-            parts.append(attempts)
-            draws.append(self.labels.draw(self._crew_rng(crew.crew_id, now), len(attempts)))
-        if len(parts) == 1:
+        self._planned = planned = self.world.crews.plan(now, self.scenario.tick, self.world.population)
+        if planned is None:
             return honest, honest_draws
-        tx = Transactions.concat(parts)
+        draws = [honest_draws] + [self.labels.draw(self._crew_rng(crew.crew_id, now), count)
+                                  for crew, count in zip(planned.crews, planned.counts, strict=True)]  # fmt: skip
+        tx = Transactions.concat([honest, planned.tx])
         order = np.argsort(tx.t, kind="stable")
+        self._position = np.empty(len(order), np.intp)  # where each attempt went in time order
+        self._position[order] = np.arange(len(order))
         return tx.take(order), Draws.concat(draws).take(order)
 
     def _honest(self, now: float) -> tuple[Transactions, Draws]:
@@ -332,14 +349,14 @@ class Engine:
             self._crew_label_rng[crew_id] = cached
         return cached[1]
 
-    def _tell_crews(self, tx: Transactions, declined: np.ndarray) -> None:
-        """Each crew learns the decisions on its own attempts, and nothing else."""
-        if not tx.is_fraud.any():
+    def _tell_crews(self, declined: np.ndarray) -> None:
+        """Each crew learns the decisions on its own attempts (in its plan's order), and nothing else."""
+        planned = self._planned
+        if planned is None:
             return
-        for crew in self.world.crews.active:
-            mine = tx.crew == crew.crew_id
-            if mine.any():
-                crew.observe(tx.take(mine), declined[mine])
+        crew_rows = self._position[len(declined) - len(planned.tx) :]
+        for crew, rows in planned.by_crew():
+            crew.observe(planned.plan.take(rows), declined[crew_rows[rows]])
 
 
 # --------------------------------------------------------------------------- warm-up and arms
@@ -405,10 +422,7 @@ def _history(world: World, collected: _Collected, first_id: int) -> History:
         np.concatenate([X for X, _ in collected.parts]) if collected.parts else np.zeros((0, len(FEATURES)), np.float32)
     )
     # Eventual labels of the history's transactions: arrived ones and those still in flight.
-    pending = world.queue.drain()
-    world.queue.push(pending)
-    everything = LabelEvents.concat([arrived, pending])
-    mine = everything.take(everything.tx_id >= first_id)
+    mine = LabelEvents.concat([arrived.take(arrived.tx_id >= first_id), world.queue.pending(first_id)])
     order = np.lexsort((mine.label_at, mine.tx_id))
     latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
     final = mine.take(latest)
@@ -443,5 +457,7 @@ def run_arm(
     engine.run()
     world.crews.finish()
     recorder.crews(world.crews.rows(first_day=0), world.crews.tactic_names())
-    recorder.finish(world.queue.drain(), engine.desk.pending())
+    # Labels still pending at the horizon go only to the ledger (of transactions from t = 0).
+    pending = world.queue.drain(recorder.first_tx_id or 0) if recorder.ledger is not None else LabelEvents.empty()
+    recorder.finish(pending, engine.desk.pending())
     return engine

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from .columns import stable_order
+
 LOG_LOSS_CLIP = 1e-15
 
 ArrayLike = np.ndarray | Sequence[float] | Sequence[int] | Sequence[bool]
@@ -118,7 +120,7 @@ def roc_auc(y: ArrayLike, p: ArrayLike, weights: ArrayLike | None = None) -> flo
     total_positive, total_negative = positive.sum(), negative.sum()
     if total_positive <= 0 or total_negative <= 0:
         return float("nan")
-    order = np.argsort(p_arr, kind="stable")
+    order = stable_order(p_arr)  # = np.argsort(p_arr, kind="stable"), faster
     sorted_p = p_arr[order]
     group_starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
     group_positive = np.add.reduceat(positive[order], group_starts)
@@ -182,6 +184,22 @@ def _bin_edges(n_bins: int) -> np.ndarray:
     return np.arange(count + 1) / count
 
 
+def bin_index(edges: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The bin of each ``p`` in [0, 1] for equal-width ``edges`` (``np.arange(B + 1) / B``):
+    ``k`` with ``edges[k] <= p < edges[k + 1]``, exactly, and p = 1 in the last bin. The same as
+    ``np.minimum(np.searchsorted(edges, p, side="right") - 1, B - 1)``, faster: ``floor(p × B)``
+    is at most one bin off, and a comparison with each neighbouring edge corrects it.
+
+    >>> bin_index(np.arange(11) / 10, np.array([0.0, 0.29, 0.3, 0.99, 1.0])).tolist()
+    [0, 2, 3, 9, 9]
+    """
+    count = len(edges) - 1
+    index = np.minimum((p * count).astype(np.intp), count)
+    index -= edges[index] > p
+    index += (index < count) & (edges[np.minimum(index + 1, count)] <= p)
+    return np.minimum(index, count - 1)
+
+
 def bin_sums(
     y: ArrayLike, p: ArrayLike, n_bins: int = 10, weights: ArrayLike | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -197,8 +215,7 @@ def bin_sums(
     edges = _bin_edges(n_bins)
     y_arr, p_arr, w_arr = _inputs(y, p, weights)
     count = len(edges) - 1
-    # edges[k] <= p < edges[k + 1], exactly; p == 1 gives `count`, folded into the last bin.
-    index = np.minimum(np.searchsorted(edges, p_arr, side="right") - 1, count - 1)
+    index = bin_index(edges, p_arr)
     rows = np.bincount(index, minlength=count)
     weight = np.bincount(index, weights=w_arr, minlength=count)
     sum_p = np.bincount(index, weights=w_arr * p_arr, minlength=count)

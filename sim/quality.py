@@ -37,50 +37,57 @@ class QualityTracker:
     """Scores, truth and delivered labels of the trailing window's transactions."""
 
     _FIELDS = ("ids", "t", "p", "amount", "truth", "declined", "weight", "known")
+    _TYPES = (np.int64, np.float64, np.float64, np.float64, np.int8, bool, np.float64, np.int8)
 
     def __init__(self, window_s: float, honest_per_day: float):
         self.window_s = window_s
         self.honest_share = min(1.0, HONEST_SAMPLE_PER_DAY / max(honest_per_day, 1.0))
-        self.ids = np.empty(0, np.int64)
-        self.t = np.empty(0)
-        self.p = np.empty(0)
-        self.amount = np.empty(0)
-        self.truth = np.empty(0, np.int8)
-        self.declined = np.empty(0, bool)
-        self.weight = np.empty(0)
-        self.known = np.empty(0, np.int8)  # latest delivered label, -1 for none
-        self._pending: list[tuple[np.ndarray, ...]] = []
+        self._columns = {name: np.empty(1024, dtype) for name, dtype in zip(self._FIELDS, self._TYPES, strict=True)}
+        self._n = 0  # rows in use at the front of each column
         self.rows: list[dict] = []
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """``ids``, ``t``, ``p``, ``amount``, ``truth``, ``declined``, ``weight``, ``known`` (latest
+        delivered label, -1 for none): the rows in the window so far."""
+        columns = self.__dict__.get("_columns")
+        if columns is None or name not in columns:
+            raise AttributeError(name)
+        return columns[name][: self._n]
 
     def add(self, ids, t, p, amount, truth, declined) -> None:
         keep = truth | (uniform_hash(ids, 1) < self.honest_share)
-        weight = np.where(truth, 1.0, 1.0 / self.honest_share)[keep]
-        self._pending.append((ids[keep], t[keep], p[keep], amount[keep], truth[keep].astype(np.int8),
-                              declined[keep], weight, np.full(int(keep.sum()), -1, np.int8)))  # fmt: skip
-
-    def _flush(self) -> None:
-        if self._pending:
-            columns = list(zip(*self._pending, strict=True))
-            for name, parts in zip(self._FIELDS, columns, strict=True):
-                setattr(self, name, np.concatenate([getattr(self, name), *parts]))
-            self._pending = []
+        rows = np.flatnonzero(keep)
+        k, n = len(rows), self._n
+        if n + k > len(self._columns["ids"]):
+            capacity = max(2 * len(self._columns["ids"]), n + k)
+            for name, column in self._columns.items():
+                grown = np.empty(capacity, column.dtype)
+                grown[:n] = column[:n]
+                self._columns[name] = grown
+        c = self._columns
+        c["ids"][n : n + k], c["t"][n : n + k], c["p"][n : n + k] = ids[rows], t[rows], p[rows]
+        c["amount"][n : n + k], c["truth"][n : n + k], c["declined"][n : n + k] = amount[rows], truth[rows], declined[rows]
+        c["weight"][n : n + k] = np.where(truth, 1.0, 1.0 / self.honest_share)[rows]
+        c["known"][n : n + k] = -1
+        self._n = n + k
 
     def label(self, tx_id: np.ndarray, value: np.ndarray) -> None:
         """Label events delivered (in arrival order): the latest wins."""
-        self._flush()
-        if len(self.ids) == 0 or len(tx_id) == 0:
+        if self._n == 0 or len(tx_id) == 0:
             return
-        slot = np.minimum(np.searchsorted(self.ids, tx_id), len(self.ids) - 1)
-        found = self.ids[slot] == tx_id
+        ids = self.ids
+        slot = np.minimum(np.searchsorted(ids, tx_id), len(ids) - 1)
+        found = ids[slot] == tx_id
         self.known[slot[found]] = value[found]
 
     def close_day(self, day: int) -> None:
         """Measure the window that ends with ``day``, then forget what has left it."""
-        self._flush()
         end = (day + 1) * DAY
-        inside = self.t >= end - self.window_s
-        for name in self._FIELDS:
-            setattr(self, name, getattr(self, name)[inside])
+        inside = np.flatnonzero(self.t >= end - self.window_s)
+        if len(inside) < self._n:
+            for column in self._columns.values():
+                column[: len(inside)] = column[inside]
+            self._n = len(inside)
         for view in VIEWS:
             self.rows.append(self._measure(day, view))
 

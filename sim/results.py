@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .detect.policy import decline_cost
 from .feedback.investigators import Review, Shift
@@ -44,6 +45,18 @@ DAILY_SUMS = COUNTS + AMOUNTS
 _COL = {name: i for i, name in enumerate(DAILY_SUMS)}
 NOT_SUMMED = ("investigator_duty_s", "model_staleness_s")  # daily values that make no sense summed
 RELIABILITY_BINS = 10
+_RELIABILITY_EDGES = np.arange(RELIABILITY_BINS + 1) / RELIABILITY_BINS
+# The daily sums each tick adds to, in the order the engine has always added them.
+_TICK_SUMS = (
+    "transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined", "explored", "explored_fraud",
+    "explored_score", "fallback_transactions", "alerts", "fraud_amount_attempted", "fraud_amount_approved",
+    "fraud_loss", "friction", "total_cost", "predicted_fraud",
+)  # fmt: skip
+_TICK_COLUMNS = np.array([_COL[name] for name in _TICK_SUMS])
+
+# Strings for the ledger, taken by code in Arrow (numpy would build a wide unicode array first).
+_SOURCE_NAMES = pa.array(SOURCES)
+_DECISIONS = pa.array(["approve", "decline"])
 
 COVERAGE_AGES = (("1h", HOUR), ("1d", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY), ("90d", 90 * DAY), ("120d", 120 * DAY))
 COVERAGE_SAMPLE = 50_000  # honest transactions tracked for coverage, at most (a stable-hash sample)
@@ -60,9 +73,12 @@ class CoverageTracker:
         self._first_fraud_label = np.empty(0)  # age of the first event saying fraud
         self._t = np.empty(0)
         self._n = 0
+        self._last: tuple[int, int, np.ndarray] = (0, 0, np.zeros(0, bool))
 
     def track(self, ids: np.ndarray, t: np.ndarray, is_fraud: np.ndarray) -> None:
+        """Start tracking a tick's transactions (all fraud, a sample of the rest)."""
         keep = is_fraud | (uniform_hash(ids, 2) < self.honest_share)
+        self._last = (int(ids[0]), self._n, keep)  # for :meth:`label_created`
         k = int(keep.sum())
         if self._n + k > len(self._ids):
             capacity = max(2 * len(self._ids), self._n + k, 1024)
@@ -82,7 +98,16 @@ class CoverageTracker:
         ids = self._ids[: self._n]
         slot = np.minimum(np.searchsorted(ids, tx_id), self._n - 1)
         found = ids[slot] == tx_id
-        slot, value, label_at = slot[found], value[found], label_at[found]
+        self._first_labels(slot[found], value[found], label_at[found])
+
+    def label_created(self, tx_id: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
+        """:meth:`label` for events of the transactions just tracked (found without a search)."""
+        first_id, start, keep = self._last
+        row = tx_id - first_id
+        found = keep[row]
+        self._first_labels(start + np.cumsum(keep)[row[found]] - 1, value[found], label_at[found])
+
+    def _first_labels(self, slot: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
         age = label_at - self._t[slot]
         np.minimum.at(self._first_label, slot, age)
         np.minimum.at(self._first_fraud_label, slot[value == 1], age[value == 1])
@@ -139,29 +164,39 @@ class ArmRecorder:
     def tick(self, now: float, tx: Transactions, ids: np.ndarray, p: np.ndarray, decisions: Decisions,
              staleness: float = np.nan, falling_back: bool = False) -> None:  # fmt: skip
         policy = self.scenario.policy
-        declined = decisions.declined
+        declined, explored, amount = decisions.declined, decisions.explored, tx.amount
         fraud = tx.is_fraud
         approved = ~declined
-        approved_fraud = fraud & approved
         self._close_days(int(now // DAY))
         row = self.sums[int(now // DAY)]
-        fraud_amount_approved = float(tx.amount[approved_fraud].sum())
-        fraud_loss = fraud_amount_approved + policy.fraud_fee * int(approved_fraud.sum())
-        friction = float(decline_cost(tx.amount[declined & ~fraud], policy).sum())
-        for name, value in (
-            ("transactions", len(tx)), ("fraud_attempts", fraud.sum()), ("fraud_approved", approved_fraud.sum()),
-            ("declines", declined.sum()), ("legit_declined", (declined & ~fraud).sum()),
-            ("explored", decisions.explored.sum()), ("explored_fraud", (decisions.explored & fraud).sum()),
-            ("explored_score", p[decisions.explored].sum()), ("fallback_transactions", len(tx) * falling_back),
-            ("alerts", decisions.alerted.sum()), ("fraud_amount_attempted", tx.amount[fraud].sum()),
-            ("fraud_amount_approved", fraud_amount_approved), ("fraud_loss", fraud_loss), ("friction", friction),
-            ("total_cost", fraud_loss + friction), ("predicted_fraud", np.dot(p[approved], tx.amount[approved])),
-        ):  # fmt: skip
-            row[_COL[name]] += float(value)
+        n = len(tx)
+        values = dict.fromkeys(_TICK_SUMS, 0.0)
+        values["transactions"] = n
+        values["declines"] = np.count_nonzero(declined)
+        values["alerts"] = np.count_nonzero(decisions.alerted)
+        values["fallback_transactions"] = n * falling_back
+        legit_declined = declined
+        if fraud.any():  # sums over fraud only where there is some (each sum as the columns define it)
+            approved_fraud = fraud & approved
+            fraud_amount_approved = float(amount[approved_fraud].sum())
+            values["fraud_attempts"] = np.count_nonzero(fraud)
+            values["fraud_approved"] = np.count_nonzero(approved_fraud)
+            values["fraud_amount_attempted"] = amount[fraud].sum()
+            values["fraud_amount_approved"] = fraud_amount_approved
+            values["fraud_loss"] = fraud_amount_approved + policy.fraud_fee * int(np.count_nonzero(approved_fraud))
+            legit_declined = declined & ~fraud
+        values["legit_declined"] = np.count_nonzero(legit_declined)
+        if values["legit_declined"]:
+            values["friction"] = float(decline_cost(amount[legit_declined], policy).sum())
+        if explored.any():
+            values["explored"] = np.count_nonzero(explored)
+            values["explored_fraud"] = np.count_nonzero(explored & fraud)
+            values["explored_score"] = p[explored].sum()
+        values["total_cost"] = values["fraud_loss"] + values["friction"]
+        values["predicted_fraud"] = np.dot(p[approved], amount[approved])
+        row[_TICK_COLUMNS] += np.array([float(values[name]) for name in _TICK_SUMS])
         self.staleness[int(now // DAY)] = staleness if np.isfinite(staleness) else np.nan
-        for k, weights in enumerate((None, tx.amount)):
-            _, rows, weight, sum_p, sum_y = metrics.bin_sums(fraud, p, RELIABILITY_BINS, weights)
-            self.reliability[k] += np.stack([rows, weight, sum_p, sum_y])
+        self._add_reliability(fraud, p, amount)
         if self.first_tx_id is None:
             self.first_tx_id = int(ids[0])
         self.coverage.track(ids, tx.t, fraud)
@@ -171,9 +206,21 @@ class ArmRecorder:
                 "tx_id": ids, "t": tx.t, "customer": tx.card, "merchant": tx.merchant, "amount": tx.amount,
                 "cnp": tx.cnp, "is_fraud": fraud, "crew": tx.crew, "tactic": tx.tactic, "stolen_card": tx.stolen_card,
                 "score": p,
-                "decision": np.where(declined, "decline", "approve"), "explored": decisions.explored,
+                "decision": _DECISIONS.take(declined.view(np.int8)), "explored": decisions.explored,
                 "propensity": decisions.propensity, "alerted": decisions.alerted,
             })  # fmt: skip
+
+    def _add_reliability(self, fraud: np.ndarray, p: np.ndarray, amount: np.ndarray) -> None:
+        """This tick's :func:`metrics.bin_sums` by count and by amount, without re-validating its inputs."""
+        bins = RELIABILITY_BINS
+        index = metrics.bin_index(_RELIABILITY_EDGES, p)
+        rows = np.bincount(index, minlength=bins).astype(np.float64)
+        fraud_index = index[fraud]
+        fraud_rows = np.bincount(fraud_index, minlength=bins).astype(np.float64)
+        # Weighted by 1 (the count) and by amount; Σ w·y only over fraud, where y = 1.
+        self.reliability[0] += np.stack([rows, rows, np.bincount(index, p, bins), fraud_rows])
+        self.reliability[1] += np.stack([rows, np.bincount(index, amount, bins), np.bincount(index, amount * p, bins),
+                                         np.bincount(fraud_index, amount[fraud], bins)])  # fmt: skip
 
     # ----------------------------------------------------------------- labels
 
@@ -187,7 +234,7 @@ class ArmRecorder:
             row[_COL["friendly_fraud_labels"]] += int(((events.value == 1) & ~truth).sum())
             maturity = events.source == SOURCE_CODE["maturity"]
             row[_COL["fraud_labelled_legit"]] += int((maturity & truth).sum())
-        self.coverage.label(events.tx_id, events.value, events.label_at)
+        self.coverage.label_created(events.tx_id, events.value, events.label_at)
 
     def labels(self, events: LabelEvents, delivered_at: float | None) -> None:
         """Label events handed to the learner at ``delivered_at`` (None: still pending at the end)."""
@@ -195,14 +242,14 @@ class ArmRecorder:
             day = int(delivered_at // DAY)
             row[_COL["labels_arrived"]] += len(events)
             row[_COL["fraud_labels_arrived"]] += int(events.value.sum())
-            np.add.at(self.label_sums[day, :, 0], events.source, 1)
-            np.add.at(self.label_sums[day, :, 1], events.source, events.value.astype(float))
+            self.label_sums[day, :, 0] += np.bincount(events.source, minlength=len(SOURCES))
+            self.label_sums[day, :, 1] += np.bincount(events.source, events.value, minlength=len(SOURCES))
             self.quality.label(events.tx_id, events.value)
         if self.ledger is not None and self.first_tx_id is not None:
             mine = events.take(events.tx_id >= self.first_tx_id)
             delivered = np.full(len(mine), np.nan if delivered_at is None else delivered_at)
             self.ledger.append("labels", {
-                "tx_id": mine.tx_id, "source": np.asarray(SOURCES)[mine.source], "value": mine.value,
+                "tx_id": mine.tx_id, "source": _SOURCE_NAMES.take(mine.source), "value": mine.value,
                 "label_at": mine.label_at, "delivered_at": nullable(delivered),
             })  # fmt: skip
 

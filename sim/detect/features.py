@@ -40,24 +40,35 @@ MERCHANT_PRIOR_RATE = 0.002
 CATEGORY_PRIOR_COUNT = 100.0
 
 
+# Per-card state, one row of 8 float64 per card: a tick's gathers touch one cache line per card.
+_VELOCITY, _VELOCITY_AT, _HABIT_N, _HABIT_MEAN, _HABIT_M2, _CARD_FRAUDS, _CARD_FRAUDS_AT = range(7)
+
+
+def _card_column(index: int, doc: str) -> property:
+    return property(lambda self: self._cards[:, index], doc=doc)
+
+
 class FeatureState:
     """Running aggregates per card and merchant, updated as transactions and labels arrive."""
 
+    velocity = _card_column(_VELOCITY, "decayed count of the card's attempts, as of ``velocity_at``")
+    velocity_at = _card_column(_VELOCITY_AT, "time of the card's last attempt")
+    habit_n = _card_column(_HABIT_N, "approved purchases in the card's amount habit (capped)")
+    habit_mean = _card_column(_HABIT_MEAN, "mean log amount of the card's approved purchases")
+    habit_m2 = _card_column(_HABIT_M2, "sum of squared deviations of those log amounts")
+    card_frauds = _card_column(_CARD_FRAUDS, "decayed count of the card's arrived fraud labels")
+    card_frauds_at = _card_column(_CARD_FRAUDS_AT, "time of the card's last fraud label")
+
     def __init__(self, customers: int, merchants: int, config: PopulationConfig):
-        self.velocity = np.zeros(customers)
-        self.velocity_at = np.zeros(customers)
-        self.habit_n = np.zeros(customers)
-        self.habit_mean = np.zeros(customers)
-        self.habit_m2 = np.zeros(customers)
+        self._cards = np.zeros((customers, 8))
         self.merchant_transactions = np.zeros(merchants)  # decayed
         self.merchant_frauds = np.zeros(merchants)  # fraud labels arrived, decayed
         self._decayed_at: float | None = None
         self.category_n = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT)  # approved amounts per category
         self.category_sum = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT * float(np.log(config.amount_median)))
-        self.card_frauds = np.zeros(customers)  # decayed count of arrived fraud labels
-        self.card_frauds_at = np.zeros(customers)
         self.prior_mean = float(np.log(config.amount_median))
         self.prior_var = float(config.amount_sigma**2 + config.amount_spread**2)
+        self._order: tuple[Transactions, np.ndarray] | None = None  # the last batch's attempts by card
 
     # ----------------------------------------------------------------- reading
 
@@ -65,42 +76,62 @@ class FeatureState:
         """The feature matrix (n × len(FEATURES), float32) of a tick's attempts, in time
         order, and the exact card velocity (for :meth:`record`)."""
         n = len(tx)
-        X = np.zeros((n, len(FEATURES)), np.float32)
+        X = np.empty((n, len(FEATURES)), np.float32)
         if n == 0:
             return X, np.zeros(0)
-        log_amount = np.log1p(tx.amount)
-        angle = 2 * np.pi * (tx.t % DAY) / DAY
+        card, merchant, amount, t = tx.card, tx.merchant, tx.amount, tx.t
+        state = self._cards[card]
+        log_amount = np.log1p(amount)
+        angle = 2 * np.pi * (t % DAY) / DAY
         X[:, 0] = log_amount
         X[:, 1] = np.sin(angle)
         X[:, 2] = np.cos(angle)
         X[:, 3] = tx.cnp
         X[:, 4] = tx.cnp * log_amount
-        velocity = self._velocity(tx)
+        velocity = self._velocity(tx, state)
         X[:, 5] = velocity
-        n_card = self.habit_n[tx.card]
+        n_card = state[:, _HABIT_N]
         weight = n_card + HABIT_PRIOR_COUNT
-        mean = (n_card * self.habit_mean[tx.card] + HABIT_PRIOR_COUNT * self.prior_mean) / weight
-        var = (self.habit_m2[tx.card] + HABIT_PRIOR_COUNT * self.prior_var) / weight
-        X[:, 6] = (np.log(tx.amount) - mean) / np.sqrt(var)
-        category = merchant_category[tx.merchant]
-        X[:, 7] = np.log(tx.amount) - self.category_sum[category] / self.category_n[category]
-        frauds = self.merchant_frauds[tx.merchant] + MERCHANT_PRIOR_TRANSACTIONS * MERCHANT_PRIOR_RATE
-        X[:, 8] = np.log(frauds / (self.merchant_transactions[tx.merchant] + MERCHANT_PRIOR_TRANSACTIONS))
-        X[:, 9] = self.card_frauds[tx.card] * np.exp(-(tx.t - self.card_frauds_at[tx.card]) / CARD_LABEL_DECAY_S)
+        mean = (n_card * state[:, _HABIT_MEAN] + HABIT_PRIOR_COUNT * self.prior_mean) / weight
+        var = (state[:, _HABIT_M2] + HABIT_PRIOR_COUNT * self.prior_var) / weight
+        log_raw = np.log(amount)
+        X[:, 6] = (log_raw - mean) / np.sqrt(var)
+        category = merchant_category[merchant]
+        X[:, 7] = log_raw - (self.category_sum / self.category_n)[category]
+        frauds = self.merchant_frauds[merchant] + MERCHANT_PRIOR_TRANSACTIONS * MERCHANT_PRIOR_RATE
+        X[:, 8] = np.log(frauds / (self.merchant_transactions[merchant] + MERCHANT_PRIOR_TRANSACTIONS))
+        X[:, 9] = state[:, _CARD_FRAUDS] * np.exp(-(t - state[:, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S)
+        X[:, len(NUMERIC_FEATURES) :] = 0.0
         X[np.arange(n), len(NUMERIC_FEATURES) + category] = 1.0
         return X, velocity
 
-    def _velocity(self, tx: Transactions) -> np.ndarray:
-        """Decayed count of the card's earlier attempts, at each attempt's own time."""
-        order = np.lexsort((tx.t, tx.card))
+    def _by_card(self, tx: Transactions) -> np.ndarray:
+        """The attempts ordered by card, then time (kept for :meth:`record` of the same batch)."""
+        if self._order is not None and self._order[0] is tx:
+            return self._order[1]
+        t = tx.t
+        if len(t) < 2 or bool((t[1:] >= t[:-1]).all()):  # in time order: a stable sort by card is enough
+            order = np.argsort(tx.card, kind="stable")
+        else:
+            order = np.lexsort((t, tx.card))
+        self._order = (tx, order)
+        return order
+
+    def _velocity(self, tx: Transactions, state: np.ndarray) -> np.ndarray:
+        """Decayed count of the card's earlier attempts, at each attempt's own time (``state``:
+        the cards' rows, in ``tx`` order)."""
+        order = self._by_card(tx)
         card, t = tx.card[order], tx.t[order]
-        t0 = t.min()
-        grow = np.exp((t - t0) / VELOCITY_DECAY_S)
-        before = np.cumsum(grow) - grow
-        first = np.r_[True, card[1:] != card[:-1]]
-        group = np.cumsum(first) - 1
-        within = (before - before[first][group]) / grow
-        carried = self.velocity[card] * np.exp(-(t - self.velocity_at[card]) / VELOCITY_DECAY_S)
+        carried = state[order, _VELOCITY] * np.exp(-(t - state[order, _VELOCITY_AT]) / VELOCITY_DECAY_S)
+        first = _starts(card)
+        if first.all():  # each card once: nothing earlier in the tick (the sum below would add 0.0)
+            within = 0.0
+        else:
+            t0 = t.min()
+            grow = np.exp((t - t0) / VELOCITY_DECAY_S)
+            before = np.cumsum(grow) - grow
+            group = np.cumsum(first) - 1
+            within = (before - before[first][group]) / grow
         value = np.empty(len(tx))
         value[order] = carried + within
         return value
@@ -123,29 +154,39 @@ class FeatureState:
         if len(tx) == 0:
             return
         self.merchant_transactions += np.bincount(tx.merchant, minlength=len(self.merchant_transactions))
-        order = np.lexsort((tx.t, tx.card))
-        last = order[np.r_[tx.card[order][1:] != tx.card[order][:-1], True]]
-        self.velocity[tx.card[last]] = velocity[last] + 1.0
-        self.velocity_at[tx.card[last]] = tx.t[last]
-        card = tx.card[approved]
-        if len(card) == 0:
+        order = self._by_card(tx)
+        self._order = None
+        by_card = tx.card[order]
+        last = order[_ends(by_card)]
+        self._cards[tx.card[last], _VELOCITY] = velocity[last] + 1.0
+        self._cards[tx.card[last], _VELOCITY_AT] = tx.t[last]
+        rows = np.flatnonzero(approved)
+        if len(rows) == 0:
             return
-        category = merchant_category[tx.merchant[approved]]
+        category = merchant_category[tx.merchant[rows]]
+        value = np.log(tx.amount[rows])
         self.category_n += np.bincount(category, minlength=len(CATEGORIES))
-        self.category_sum += np.bincount(category, np.log(tx.amount[approved]), minlength=len(CATEGORIES))
-        value = np.log(tx.amount[approved])
-        cards, inverse = np.unique(card, return_inverse=True)
+        self.category_sum += np.bincount(category, value, minlength=len(CATEGORIES))
+        # Approved attempts grouped by card (groups in card order, as np.unique would number them).
+        mine = order[approved[order]]
+        card = tx.card[mine]
+        first = _starts(card)
+        cards = card[first]
+        inverse = np.empty(len(rows), np.intp)
+        inverse[np.cumsum(approved)[mine] - 1] = np.cumsum(first) - 1
         n_b = np.bincount(inverse).astype(float)
         mean_b = np.bincount(inverse, value) / n_b
         m2_b = np.bincount(inverse, (value - mean_b[inverse]) ** 2)
-        n_all, mean_a = self.habit_n[cards], self.habit_mean[cards]
+        state = self._cards[cards]
+        n_all, mean_a = state[:, _HABIT_N], state[:, _HABIT_MEAN]
         n_a = np.minimum(n_all, HABIT_MAX_COUNT)  # older purchases weigh less once the cap is reached
-        m2_a = self.habit_m2[cards] * np.divide(n_a, n_all, out=np.ones_like(n_a), where=n_all > 0)
+        m2_a = state[:, _HABIT_M2] * np.divide(n_a, n_all, out=np.ones_like(n_a), where=n_all > 0)
         n = n_a + n_b
         delta = mean_b - mean_a
-        self.habit_mean[cards] = mean_a + delta * n_b / n
-        self.habit_m2[cards] = m2_a + m2_b + delta**2 * n_a * n_b / n
-        self.habit_n[cards] = n
+        state[:, _HABIT_MEAN] = mean_a + delta * n_b / n
+        state[:, _HABIT_M2] = m2_a + m2_b + delta**2 * n_a * n_b / n
+        state[:, _HABIT_N] = n
+        self._cards[cards] = state
 
     def learn_labels(self, merchant: np.ndarray, card: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
         """Arrived fraud labels raise their merchant's fraud rate (fraud labels per transaction
@@ -153,6 +194,23 @@ class FeatureState:
         labels) and their card's decayed count of fraud labels (events in arrival order)."""
         fraud = value == 1
         np.add.at(self.merchant_frauds, merchant[fraud], 1.0)
-        for c, at in zip(card[fraud], label_at[fraud], strict=True):  # few: fraud labels only
-            self.card_frauds[c] = self.card_frauds[c] * np.exp(-(at - self.card_frauds_at[c]) / CARD_LABEL_DECAY_S) + 1
-            self.card_frauds_at[c] = at
+        cards = self._cards
+        for c, at in zip(card[fraud].tolist(), label_at[fraud].tolist(), strict=True):  # few: fraud labels only
+            cards[c, _CARD_FRAUDS] = cards[c, _CARD_FRAUDS] * np.exp(-(at - cards[c, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S) + 1
+            cards[c, _CARD_FRAUDS_AT] = at
+
+
+def _starts(sorted_values: np.ndarray) -> np.ndarray:
+    """True where a run of equal values begins."""
+    first = np.empty(len(sorted_values), bool)
+    first[:1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    return first
+
+
+def _ends(sorted_values: np.ndarray) -> np.ndarray:
+    """True where a run of equal values ends."""
+    last = np.empty(len(sorted_values), bool)
+    last[-1:] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=last[:-1])
+    return last

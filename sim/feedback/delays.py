@@ -12,6 +12,7 @@ hold sampled delays against theory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -86,7 +87,11 @@ class Lognormal:
     sigma: float
 
     def sample(self, rng, n):
-        return rng.lognormal(np.log(self.median_s), self.sigma, n)
+        return rng.lognormal(self._log_median, self.sigma, n)
+
+    @cached_property
+    def _log_median(self) -> float:
+        return float(np.log(self.median_s))
 
     def cdf(self, x):
         return stats.lognorm.cdf(x, self.sigma, scale=self.median_s)

@@ -82,8 +82,74 @@ class Shift:
         return self.end - self.start if day % 7 in self.days else 0.0
 
 
+class AlertQueue(simpy.PriorityStore):
+    """The waiting alerts: a SimPy ``PriorityStore`` (highest expected loss out first) that also
+    finds its lowest alert in O(log n). A dropped alert stays in the heap, skipped when it comes up.
+
+    >>> env = simpy.Environment()
+    >>> queue = AlertQueue(env)
+    >>> for tx_id, loss in ((1, 50.0), (2, 20.0), (3, 90.0)):
+    ...     _ = queue.put(simpy.PriorityItem((-loss, tx_id), Alert(tx_id, 0.0, loss, 0, True, 60.0, 0.5)))
+    >>> queue.drop(queue.lowest()); len(queue), [queue.items[0].item.tx_id, queue.lowest().item.tx_id]
+    (2, [3, 1])
+    """
+
+    def __init__(self, env: simpy.Environment):
+        super().__init__(env)
+        self._lowest: list[tuple[float, int, simpy.PriorityItem]] = []  # min-heap: the lowest alert first
+        self._waiting: set[int] = set()  # tx ids in the queue
+        self._dropped: set[int] = set()  # tx ids dropped but still in the heap
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def _do_put(self, event):
+        item = event.item
+        heapq.heappush(self.items, item)
+        alert = item.item
+        self._waiting.add(alert.tx_id)
+        self._dropped.discard(alert.tx_id)
+        heapq.heappush(self._lowest, (alert.expected_loss, -alert.tx_id, item))
+        event.succeed()
+
+    def _do_get(self, event):
+        while self.items:
+            item = heapq.heappop(self.items)
+            tx_id = item.item.tx_id
+            if tx_id in self._dropped:
+                self._dropped.discard(tx_id)
+                continue
+            self._waiting.discard(tx_id)
+            event.succeed(item)
+            return
+
+    def lowest(self) -> simpy.PriorityItem:
+        """The waiting alert with the lowest expected loss (the latest transaction among ties)."""
+        heap = self._lowest
+        while -heap[0][1] not in self._waiting:
+            heapq.heappop(heap)
+        return heap[0][2]
+
+    def drop(self, item: simpy.PriorityItem) -> None:
+        """Take a waiting alert out of the queue."""
+        self._waiting.discard(item.item.tx_id)
+        self._dropped.add(item.item.tx_id)
+        if len(self.items) > 2 * len(self._waiting) + 1024:  # forget the dropped ones now and then
+            self.items = [queued for queued in self.items if queued.item.tx_id not in self._dropped]
+            heapq.heapify(self.items)
+            self._dropped.clear()
+        if len(self._lowest) > 2 * len(self._waiting) + 1024:  # and the reviewed ones
+            self._lowest = [entry for entry in self._lowest if -entry[1] in self._waiting]
+            heapq.heapify(self._lowest)
+
+    def waiting(self) -> list[simpy.PriorityItem]:
+        """The waiting alerts, highest expected loss first."""
+        return sorted((queued for queued in self.items if queued.item.tx_id not in self._dropped),
+                      key=lambda queued: queued.priority)  # fmt: skip
+
+
 class AlertDesk:
-    """The alert queue (a SimPy ``PriorityStore``) and the investigators working it."""
+    """The alert queue (an :class:`AlertQueue`) and the investigators working it."""
 
     def __init__(
         self,
@@ -95,7 +161,7 @@ class AlertDesk:
         self.config = config
         self.shift = Shift(config.hours, config.days)
         self.on_review = on_review
-        self.queue = simpy.PriorityStore(env)
+        self.queue = AlertQueue(env)
         for _ in range(config.count):
             env.process(self._investigator())
 
@@ -116,14 +182,12 @@ class AlertDesk:
 
     def _enqueue(self, alert: Alert) -> None:
         item = simpy.PriorityItem((-alert.expected_loss, alert.tx_id), alert)
-        waiting = self.queue.items
-        if len(waiting) >= self.config.queue_limit:
-            worst = max(waiting, key=lambda queued: queued.priority)
+        if len(self.queue) >= self.config.queue_limit:
+            worst = self.queue.lowest()
             if item.priority >= worst.priority:
                 self.on_review(Review(alert, "dropped"))
                 return
-            waiting.remove(worst)
-            heapq.heapify(waiting)
+            self.queue.drop(worst)
             self.on_review(Review(worst.item, "dropped"))
         self.queue.put(item)
 
@@ -148,4 +212,4 @@ class AlertDesk:
 
     def pending(self) -> list[Alert]:
         """Alerts still waiting (for the record at the horizon)."""
-        return [queued.item for queued in sorted(self.queue.items, key=lambda queued: queued.priority)]
+        return [queued.item for queued in self.queue.waiting()]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..columns import Columns
+from ..columns import Columns, stable_order
 from ..schema import Labels as LabelsConfig
 from ..units import DAY
 from .delays import build_delay
@@ -45,23 +45,52 @@ class LabelEvents(Columns):
 
     def sorted(self) -> LabelEvents:
         """In arrival order; ties by transaction, then source."""
-        return self.take(np.lexsort((self.source, self.tx_id, self.label_at)))
+        at = self.label_at
+        if len(at) < 2 or bool((at[1:] > at[:-1]).all()):  # already in order, without ties
+            return self
+        order = np.argsort(at)  # arrival times rarely tie: then this is the order
+        at = at[order]
+        if (at[1:] == at[:-1]).any() or at[-1] != at[-1]:
+            order = np.lexsort((self.source, self.tx_id, self.label_at))
+        return self.take(order)
 
 
-@dataclass
-class Draws(Columns):
-    """A batch of transactions' aftermath randomness, drawn whether used or not."""
+class Draws:
+    """A batch of transactions' aftermath randomness, drawn whether used or not.
 
-    fate: np.ndarray  # uniform: which source reports an approved fraud (or none)
-    report_delay: np.ndarray
-    chargeback_delay: np.ndarray
-    friendly: np.ndarray  # uniform: does an honest cardholder dispute it
-    confirm: np.ndarray  # uniform: is a decline confirmed
-    confirm_delay: np.ndarray
-    review_time: np.ndarray  # an investigator's review, if alerted
-    verdict: np.ndarray  # uniform: does the investigator err
-    explore: np.ndarray  # uniform: the policy's exploration coin
-    leak: np.ndarray  # uniform: does a skimmed card leak
+    One row of ``values`` per kind of draw (so a batch is taken or joined in one operation),
+    one column per transaction; each row is also an attribute of the same name.
+    """
+
+    NAMES = (
+        "fate",  # uniform: which source reports an approved fraud (or none)
+        "report_delay",
+        "chargeback_delay",
+        "friendly",  # uniform: does an honest cardholder dispute it
+        "confirm",  # uniform: is a decline confirmed
+        "confirm_delay",
+        "review_time",  # an investigator's review, if alerted
+        "verdict",  # uniform: does the investigator err
+        "explore",  # uniform: the policy's exploration coin
+        "leak",  # uniform: does a skimmed card leak
+    )
+
+    def __init__(self, values: np.ndarray):
+        self.values = values  # (len(NAMES), n)
+
+    def __len__(self) -> int:
+        return self.values.shape[1]
+
+    def take(self, index: np.ndarray | slice) -> Draws:
+        return Draws(self.values[:, index])
+
+    @staticmethod
+    def concat(parts: list[Draws]) -> Draws:
+        return parts[0] if len(parts) == 1 else Draws(np.concatenate([part.values for part in parts], axis=1))
+
+
+for _row, _name in enumerate(Draws.NAMES):
+    setattr(Draws, _name, property(lambda self, row=_row: self.values[row]))
 
 
 class LabelModel:
@@ -73,26 +102,27 @@ class LabelModel:
         self.chargeback_delay = build_delay(config.chargeback.delay)
         self.confirm_delay = build_delay(config.decline_confirmation.delay)
         self.review_time = build_delay(config.investigators.review_time)
+        self._longest_delay = max(config.chargeback.window, config.maturity.window)
 
     @property
     def longest_delay(self) -> float:
         """No label arrives later than this after its transaction (investigator verdicts aside,
         which come within the queue's wait)."""
-        return max(self.config.chargeback.window, self.config.maturity.window)
+        return self._longest_delay
 
     def draw(self, rng: np.random.Generator, n: int) -> Draws:
-        return Draws(
-            fate=rng.random(n),
-            report_delay=self.report_delay.sample(rng, n),
-            chargeback_delay=self.chargeback_delay.sample(rng, n),
-            friendly=rng.random(n),
-            confirm=rng.random(n),
-            confirm_delay=np.minimum(self.confirm_delay.sample(rng, n), self.longest_delay),
-            review_time=self.review_time.sample(rng, n),
-            verdict=rng.random(n),
-            explore=rng.random(n),
-            leak=rng.random(n),
-        )
+        values = np.empty((len(Draws.NAMES), n))
+        values[0] = rng.random(n)  # fate
+        values[1] = self.report_delay.sample(rng, n)
+        values[2] = self.chargeback_delay.sample(rng, n)
+        values[3] = rng.random(n)  # friendly
+        values[4] = rng.random(n)  # confirm
+        values[5] = np.minimum(self.confirm_delay.sample(rng, n), self.longest_delay)
+        values[6] = self.review_time.sample(rng, n)
+        values[7] = rng.random(n)  # verdict
+        values[8] = rng.random(n)  # explore
+        values[9] = rng.random(n)  # leak
+        return Draws(values)
 
     def events(
         self, tx_id: np.ndarray, t: np.ndarray, is_fraud: np.ndarray, declined: np.ndarray, draws: Draws
@@ -102,46 +132,59 @@ class LabelModel:
         config = self.config
         window = config.chargeback.window
         approved = ~declined
-        approved_fraud = is_fraud & approved
-        report_share = config.customer_report.share
-        reported = approved_fraud & (draws.fate < report_share) & (draws.report_delay <= window)
-        charged = (
-            approved_fraud
-            & (draws.fate >= report_share)
-            & (draws.fate < report_share + config.chargeback.share)
-            & (draws.chargeback_delay <= window)
-        )
-        friendly = approved & ~is_fraud & (draws.friendly < config.friendly_fraud) & (draws.chargeback_delay <= window)
-        confirmed = declined & (draws.confirm < config.decline_confirmation.share)
-        fraud_delay = np.where(reported, draws.report_delay, np.where(charged | friendly, draws.chargeback_delay, np.inf))
-        # Approved transactions mature as legitimate unless a fraud label came first.
-        matures = approved & (fraud_delay > config.maturity.window)
-        parts = [
-            _events(tx_id, t, reported, draws.report_delay, "customer_report", 1),
-            _events(tx_id, t, charged | friendly, draws.chargeback_delay, "chargeback", 1),
-            _events(tx_id, t, confirmed, draws.confirm_delay, "decline_confirmation", is_fraud),
-            _events(tx_id, t, matures, np.full(len(t), config.maturity.window), "maturity", 0),
-        ]
+        parts = []
+        matures = approved
+        if config.friendly_fraud > 0 or is_fraud.any():  # most ticks: honest traffic only
+            approved_fraud = is_fraud & approved
+            report_share = config.customer_report.share
+            reported = approved_fraud & (draws.fate < report_share) & (draws.report_delay <= window)
+            charged = (
+                approved_fraud
+                & (draws.fate >= report_share)
+                & (draws.fate < report_share + config.chargeback.share)
+                & (draws.chargeback_delay <= window)
+            )
+            friendly = approved & ~is_fraud & (draws.friendly < config.friendly_fraud) & (draws.chargeback_delay <= window)
+            fraud_delay = np.where(reported, draws.report_delay, np.where(charged | friendly, draws.chargeback_delay, np.inf))
+            # Approved transactions mature as legitimate unless a fraud label came first.
+            matures = approved & (fraud_delay > config.maturity.window)
+            parts += [
+                _events(tx_id, t, reported, draws.report_delay, "customer_report", 1),
+                _events(tx_id, t, charged | friendly, draws.chargeback_delay, "chargeback", 1),
+            ]
+        if config.decline_confirmation.share > 0:
+            confirmed = declined & (draws.confirm < config.decline_confirmation.share)
+            parts.append(_events(tx_id, t, confirmed, draws.confirm_delay, "decline_confirmation", is_fraud))
+        parts.append(_events(tx_id, t, matures, config.maturity.window, "maturity", 0))
         return LabelEvents.concat(parts)
 
 
 def _events(tx_id, t, mask, delay, source: str, value) -> LabelEvents:
+    """Events of the transactions in ``mask``, arriving ``delay`` (an array, or one number) after them."""
     index = np.flatnonzero(mask)
-    values = np.broadcast_to(np.asarray(value, np.int8), mask.shape)[index]
+    if len(index) == 0:
+        return LabelEvents.empty()
+    if isinstance(value, np.ndarray):
+        values = value[index].astype(np.int8)
+    else:
+        values = np.full(len(index), value, np.int8)
+    when = t[index]
     return LabelEvents(
-        tx_id=tx_id[index].astype(np.int64),
+        tx_id=tx_id[index].astype(np.int64, copy=False),
         source=np.full(len(index), SOURCE_CODE[source], np.int8),
-        value=values.astype(np.int8),
-        label_at=t[index] + delay[index],
-        tx_time=t[index],
+        value=values,
+        label_at=when + (delay[index] if isinstance(delay, np.ndarray) else delay),
+        tx_time=when,
     )
 
 
 class LabelQueue:
     """Label events waiting for their arrival time.
 
-    Events are bucketed by arrival day, so each tick touches only today's few
-    events: memory and work are bounded by the pending window, not the horizon.
+    Events are bucketed by arrival day, each bucket sorted by arrival time, so
+    a tick takes the due events off the front of today's bucket: memory and
+    work are bounded by the pending window, not the horizon. Copies share the
+    (never modified) event arrays.
 
     >>> q = LabelQueue()
     >>> q.push(LabelEvents(np.array([1, 2]), np.array([2, 2], np.int8), np.array([1, 1], np.int8),
@@ -152,13 +195,22 @@ class LabelQueue:
 
     def __init__(self) -> None:
         self._day: int | None = None
-        self._today: list[LabelEvents] = []  # arriving on the current day
+        self._today = LabelEvents.empty()  # arriving on the current day, by arrival time
+        self._cursor = 0  # events of ``_today`` before it have been popped
+        self._extra: list[LabelEvents] = []  # pushed today, arriving today
         self._later: list[LabelEvents] = []  # pushed today, arriving on a later day
-        self._by_day: dict[int, list[LabelEvents]] = {}
+        self._by_day: dict[int, list[LabelEvents]] = {}  # each part sorted by arrival time
         self._size = 0
 
     def __len__(self) -> int:
         return self._size
+
+    def __deepcopy__(self, memo) -> LabelQueue:
+        copy = LabelQueue.__new__(LabelQueue)
+        copy.__dict__.update(self.__dict__)
+        copy._extra, copy._later = list(self._extra), list(self._later)
+        copy._by_day = {day: list(parts) for day, parts in self._by_day.items()}
+        return copy
 
     def push(self, events: LabelEvents) -> None:
         if len(events) == 0:
@@ -168,48 +220,65 @@ class LabelQueue:
             self._later.append(events)
             return
         today = events.label_at < (self._day + 1) * DAY
-        if today.all():
-            self._today.append(events)
-        elif not today.any():
+        if not today.any():
             self._later.append(events)
+        elif today.all():
+            self._extra.append(events)
         else:
-            self._today.append(events.take(today))
+            self._extra.append(events.take(today))
             self._later.append(events.take(~today))
 
     def _roll(self, day: int) -> None:
         """Move to ``day``: file what was pushed by arrival day, bring out the day's bucket."""
-        pending = LabelEvents.concat(self._later + self._today)
-        self._later, self._today = [], []
+        pending = LabelEvents.concat([*self._later, *self._extra, self._today.take(slice(self._cursor, None))])
+        self._later, self._extra = [], []
         if len(pending):
-            days = np.floor(pending.label_at / DAY).astype(np.int64)
-            np.maximum(days, day, out=days)  # anything overdue arrives today
-            order = np.argsort(days, kind="stable")
-            days, pending = days[order], pending.take(order)
-            starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-            for start, end in zip(starts, np.r_[starts[1:], len(days)], strict=True):
-                self._by_day.setdefault(int(days[start]), []).append(pending.take(slice(start, end)))
-        for old in [d for d in self._by_day if d < day]:
-            self._today.extend(self._by_day.pop(old))
-        self._today.extend(self._by_day.pop(day, []))
-        self._day = day
+            pending = pending.take(stable_order(pending.label_at))
+            # Arrival days are sorted too; anything overdue arrives today.
+            edges = np.searchsorted(pending.label_at, (np.arange(1, 1 + _days_spanned(pending, day)) + day) * DAY)
+            starts = np.r_[0, edges]
+            ends = np.r_[edges, len(pending)]
+            for offset, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+                if end > start:
+                    self._by_day.setdefault(day + offset, []).append(pending.take(slice(start, end)))
+        parts = [part for old in sorted(d for d in self._by_day if d <= day) for part in self._by_day.pop(old)]
+        today = LabelEvents.concat(parts)
+        if len(parts) > 1:  # sorted runs: a stable sort merges them
+            today = today.take(np.argsort(today.label_at, kind="stable"))
+        self._today, self._cursor, self._day = today, 0, day
 
     def pop_due(self, now: float) -> LabelEvents:
         """Remove and return every event with ``label_at <= now``, in arrival order."""
         day = int(np.floor(now / DAY))
         if day != self._day:
             self._roll(day)
-        today = LabelEvents.concat(self._today)
-        if len(today) == 0:
-            self._today = []
-            return today
-        due = today.label_at <= now
-        self._today = [today.take(~due)] if not due.all() else []
-        out = today.take(due).sorted()
-        self._size -= len(out)
-        return out
+        end = self._cursor + int(np.searchsorted(self._today.label_at[self._cursor :], now, side="right"))
+        due = self._today.take(slice(self._cursor, end))
+        self._cursor = end
+        if self._extra:
+            extra = LabelEvents.concat(self._extra)
+            arrived = extra.label_at <= now
+            self._extra = [extra.take(~arrived)] if not arrived.all() else []
+            due = LabelEvents.concat([due, extra.take(arrived)])
+        self._size -= len(due)
+        return due.sorted()
 
-    def drain(self) -> LabelEvents:
-        """Remove and return every pending event, in arrival order."""
-        everything = LabelEvents.concat(self._today + self._later + [e for v in self._by_day.values() for e in v])
-        self._today, self._later, self._by_day, self._size = [], [], {}, 0
-        return everything.sorted()
+    def pending(self, from_tx_id: int = 0) -> LabelEvents:
+        """The pending events of transactions from ``from_tx_id`` on, in arrival order (left in the queue)."""
+        parts = [self._today.take(slice(self._cursor, None)), *self._extra, *self._later,
+                 *(e for v in self._by_day.values() for e in v)]  # fmt: skip
+        if from_tx_id > 0:
+            parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
+        return LabelEvents.concat(parts).sorted()
+
+    def drain(self, from_tx_id: int = 0) -> LabelEvents:
+        """Remove every pending event; return those of transactions from ``from_tx_id`` on, in arrival order."""
+        events = self.pending(from_tx_id)
+        self._today, self._cursor, self._extra, self._later, self._by_day, self._size = (
+            LabelEvents.empty(), 0, [], [], {}, 0)  # fmt: skip
+        return events
+
+
+def _days_spanned(events: LabelEvents, day: int) -> int:
+    """How many days after ``day`` the last of ``events`` (sorted by arrival) arrives."""
+    return max(int(np.floor(events.label_at[-1] / DAY)) - day, 0)

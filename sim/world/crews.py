@@ -40,13 +40,38 @@ class Wallet:
 
     FIELDS = ("card", "serial", "usable_from", "usable_until", "declines", "lost")
 
+    def __post_init__(self) -> None:
+        self._usable: tuple[float, float, np.ndarray] | None = None  # (from, until, slots) while valid
+
     @staticmethod
     def empty() -> Wallet:
         return Wallet(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, int),
                       np.empty(0, bool))  # fmt: skip
 
     def usable(self, now: float) -> np.ndarray:
-        return np.flatnonzero((self.usable_from <= now) & (now < self.usable_until) & ~self.lost)
+        """Slots of the cards usable at ``now``."""
+        return self.usable_cards(now)[0]
+
+    def usable_cards(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Slots, serials and owners of the cards usable at ``now`` (kept until a card starts, ends
+        or is lost)."""
+        cached = self._usable
+        if cached is not None and cached[0] <= now < cached[1]:
+            return cached[2]
+        slots = np.flatnonzero((self.usable_from <= now) & (now < self.usable_until) & ~self.lost)
+        changes = np.concatenate([self.usable_from[self.usable_from > now], self.usable_until[self.usable_until > now]])
+        cards = (slots, self.serial[slots], self.card[slots])
+        self._usable = (now, float(changes.min()) if len(changes) else np.inf, cards)
+        return cards
+
+    def lose(self, lost: np.ndarray) -> int:
+        """Mark the cards at ``lost`` (a mask) as lost; return how many were not already."""
+        new = lost & ~self.lost
+        count = int(np.count_nonzero(new))
+        if count:
+            self.lost |= new
+            self._usable = None
+        return count
 
     def add(self, card: np.ndarray, serial: np.ndarray, usable_from: np.ndarray, spree: float) -> None:
         n = len(card)
@@ -54,6 +79,7 @@ class Wallet:
                  np.zeros(n, int), np.zeros(n, bool))  # fmt: skip
         for name, part in zip(self.FIELDS, parts, strict=True):
             setattr(self, name, np.concatenate([getattr(self, name), part]))
+        self._usable = None
 
     def prune(self, now: float) -> None:
         """Forget cards that can no longer be used."""
@@ -61,6 +87,7 @@ class Wallet:
         if not keep.all():
             for name in self.FIELDS:
                 setattr(self, name, getattr(self, name)[keep])
+            self._usable = None
 
 
 @dataclass
@@ -99,8 +126,8 @@ class Crew:
         self._day: int | None = None
         self._rng: np.random.Generator | None = None
         self._book = DayBook(tactic_attempts=np.zeros(len(tactics)))
-        self._plan: Plan | None = None
-        self._intensity: dict[tuple[float, float], np.ndarray] = {}
+        self._intensity: dict[tuple[float, float, bool], np.ndarray] = {}
+        self._available_to_all = float(tactics.available_from.max())  # every tactic exists from then
 
     # ----------------------------------------------------------------- the day
 
@@ -139,65 +166,87 @@ class Crew:
 
     # ----------------------------------------------------------------- a tick
 
-    def plan(self, now: float, tick: float, population: Population) -> Transactions:
-        """The crew's attempts in the tick [now, now + tick), in time order."""
-        slots = self.wallet.usable(now)
+    def choose(self, now: float, tick: float, population: Population) -> Plan | None:
+        """The strategy's plan for the tick [now, now + tick) on the usable cards (None: no attempts)."""
+        slots, serial, card = self.wallet.usable_cards(now)
         if len(slots) == 0:
-            self._plan = None
-            return Transactions.empty()
-        key = (now % DAY, tick, bool(np.all(now >= self.tactics.available_from)))
+            return None
+        key = (now % DAY, tick, bool(now >= self._available_to_all))
         intensity = self._intensity.get(key) if key[2] else None
         if intensity is None:
             intensity = self.tactics.intensity(now, tick)
             if key[2]:
                 self._intensity[key] = intensity
-        wallet = self.wallet
-        context = Context(now, tick, slots, wallet.serial[slots], wallet.card[slots], intensity, population)
-        plan = self.strategy.choose(self._rng, context)
-        n = len(plan)
-        if n == 0:
-            self._plan = None
-            return Transactions.empty()
+        plan = self.strategy.choose(self._rng, Context(now, tick, slots, serial, card, intensity, population))
+        return plan if len(plan) else None
+
+    def place(self, plan: Plan, tick: float, population: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where, through which channel and when in the tick each attempt of ``plan`` happens, where
+        the strategy left it open: a random merchant of the tactic's category, the tactic's channel,
+        a uniform time."""
         rng = self._rng
         merchant = plan.merchant.copy()
-        for category in np.unique(self.tactics.category[plan.tactic[merchant < 0]]):
-            where = np.flatnonzero((merchant < 0) & (self.tactics.category[plan.tactic] == category))
-            pool = population.merchants_by_category[category]
+        unset = merchant < 0
+        category = self.tactics.category[plan.tactic]
+        categories = set(category[unset].tolist())
+        if len(categories) == 1 and unset.all():  # the usual case: one category, every merchant open
+            pool = population.merchants_by_category[categories.pop()]
+            merchant = pool[rng.integers(len(pool), size=len(merchant))]
+        for c in sorted(categories):  # category by category
+            where = np.flatnonzero(unset & (category == c))
+            pool = population.merchants_by_category[c]
             merchant[where] = pool[rng.integers(len(pool), size=len(where))]
         cnp = np.where(plan.cnp >= 0, plan.cnp == 1, self.tactics.cnp[plan.tactic])
-        offset = np.where(np.isnan(plan.offset), tick * rng.random(n), plan.offset)
-        order = np.argsort(offset, kind="stable")
-        self._plan = plan.take(order)
-        return Transactions(
-            t=now + offset[order],
-            card=wallet.card[self._plan.slot],
-            merchant=merchant[order].astype(np.int32),
-            amount=self._plan.amount,
-            cnp=cnp[order],
-            crew=np.full(n, self.crew_id, np.int32),
-            tactic=self._plan.tactic,
-            stolen_card=self._plan.serial,
-        )
+        offset = np.where(np.isnan(plan.offset), tick * rng.random(len(plan)), plan.offset)
+        return merchant, cnp, offset
 
-    def observe(self, attempts: Transactions, declined: np.ndarray) -> None:
-        """The decisions on the attempts of the last :meth:`plan` (in the same order)."""
-        plan = self._plan
-        if plan is None:
-            return
-        np.add.at(self.wallet.declines, plan.slot, declined.astype(int))
-        self.wallet.lost |= self.wallet.declines >= self.config.max_declines
+    def observe(self, plan: Plan, declined: np.ndarray) -> None:
+        """The decisions on the attempts of ``plan`` (the crew's last, in time order)."""
+        if declined.any():
+            np.add.at(self.wallet.declines, plan.slot, declined.astype(int))
+            self.wallet.lose(self.wallet.declines >= self.config.max_declines)
         self.strategy.observe(plan, declined)
         book = self._book
         book.attempts += len(plan)
-        book.approved += int((~declined).sum())
+        book.approved += len(plan) - int(np.count_nonzero(declined))
         book.amount_approved += float(plan.amount[~declined].sum())
-        np.add.at(book.tactic_attempts, plan.tactic, 1)
+        book.tactic_attempts += np.bincount(plan.tactic, minlength=len(book.tactic_attempts))
 
     def block(self, cards: np.ndarray) -> int:
         """The issuer blocked ``cards``: the crew loses any it holds. Returns how many."""
-        hit = np.isin(self.wallet.card, cards) & ~self.wallet.lost
-        self.wallet.lost |= hit
-        return int(hit.sum())
+        return self.wallet.lose(np.isin(self.wallet.card, cards))
+
+
+@dataclass
+class Attempts:
+    """The crews' attempts of one tick, crew after crew, each crew's in time order."""
+
+    crews: list[Crew]
+    counts: list[int]
+    tx: Transactions
+    plan: Plan  # the same rows as planned by the strategies
+
+    @staticmethod
+    def join(now: float, crews: list[Crew], plans: list[Plan],
+             places: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Attempts:  # fmt: skip
+        counts = [len(plan) for plan in plans]
+        plan = Plan.concat(plans)
+        merchant, cnp, offset = (np.concatenate(columns) for columns in zip(*places, strict=True))
+        crew_id = np.repeat(np.array([crew.crew_id for crew in crews], np.int32), counts)
+        card = np.concatenate([crew.wallet.card[p.slot] for crew, p in zip(crews, plans, strict=True)])
+        order = np.lexsort((offset, np.repeat(np.arange(len(crews)), counts)))  # by crew, then time
+        plan = plan.take(order)
+        tx = Transactions(t=now + offset[order], card=card[order], merchant=merchant[order].astype(np.int32),
+                          amount=plan.amount, cnp=cnp[order], crew=crew_id, tactic=plan.tactic,
+                          stolen_card=plan.serial)  # fmt: skip
+        return Attempts(crews, counts, tx, plan)
+
+    def by_crew(self):
+        """Each crew with the slice of the rows that are its own."""
+        start = 0
+        for crew, count in zip(self.crews, self.counts, strict=True):
+            yield crew, slice(start, start + count)
+            start += count
 
 
 @dataclass
@@ -283,9 +332,6 @@ class CrewGroup:
             crew.recent_profit = self.last_profit
             self.crews.append(crew)
 
-    def plan(self, now: float, tick: float, population: Population) -> list[tuple[Crew, Transactions]]:
-        return [(crew, crew.plan(now, tick, population)) for crew in self.crews]
-
     def everyone(self) -> list[Crew]:
         return self.retired + self.crews
 
@@ -305,17 +351,41 @@ class Crews:
     def active(self) -> list[Crew]:
         return [crew for group in self.groups for crew in group.crews]
 
-    def plan(self, now: float, tick: float, population: Population) -> list[tuple[Crew, Transactions]]:
+    def plan(self, now: float, tick: float, population: Population) -> Attempts | None:
+        """Every crew's attempts in the tick [now, now + tick) (None: no crew makes any)."""
         day = int(np.floor(now / DAY))
         if day != self._day:
             self._day = day
             for group in self.groups:
                 group.start_day(day)
-        return [pair for group in self.groups for pair in group.plan(now, tick, population) if len(pair[1])]
+        crews, plans, places = [], [], []
+        for group in self.groups:
+            for crew in group.crews:
+                plan = crew.choose(now, tick, population)
+                if plan is not None:
+                    crews.append(crew)
+                    plans.append(plan)
+                    places.append(crew.place(plan, tick, population))
+        if not crews:
+            return None
+        return Attempts.join(now, crews, plans, places)
 
     def block(self, cards: np.ndarray) -> int:
         """The issuer blocked ``cards``: every crew loses those it holds. Returns how many."""
-        return sum(crew.block(cards) for crew in self.active)
+        active = self.active
+        if not active or len(cards) == 0:
+            return 0
+        held = np.concatenate([crew.wallet.card for crew in active])
+        hit = np.isin(held, cards)  # every wallet at once, then each wallet its share
+        if not hit.any():
+            return 0
+        blocked, start = 0, 0
+        for crew in active:
+            end = start + len(crew.wallet.card)
+            if hit[start:end].any():
+                blocked += crew.wallet.lose(hit[start:end])
+            start = end
+        return blocked
 
     def skim(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> None:
         """Honest cards used at compromised merchants leak to the compromise's crew group."""

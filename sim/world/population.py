@@ -49,6 +49,9 @@ class Population:
     merchant_popularity: np.ndarray  # (merchants,) probability a random purchase goes there
     merchants_by_category: tuple[np.ndarray, ...]  # merchant ids of each category
 
+    def __deepcopy__(self, memo) -> Population:
+        return self  # never modified: every copy of a world shares it
+
     @property
     def customers(self) -> int:
         return len(self.rate)

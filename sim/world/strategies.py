@@ -83,9 +83,10 @@ def tactic_table(config: CrewConfig) -> TacticTable:
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
-    """What a crew can see when it plans a tick: its own cards and the clock."""
+    """What a crew can see when it plans a tick: its own cards and the clock (read only; not
+    frozen only because a frozen dataclass is slower to build, and one is built per crew and tick)."""
 
     now: float
     tick: float
@@ -119,25 +120,72 @@ class Strategy(Protocol):
         """Learn from the crew's own attempts and their decisions, and nothing else."""
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+# "Left open" columns of a plan, as read-only views: most plans leave merchant, channel and time open.
+_OPEN = 4096
+_ANY_MERCHANT = _read_only(np.full(_OPEN, -1, np.int32))
+_ANY_CHANNEL = _read_only(np.full(_OPEN, -1, np.int8))
+_ANY_TIME = _read_only(np.full(_OPEN, np.nan))
+
+
+def _open(column: np.ndarray, n: int) -> np.ndarray:
+    return column[:n] if n <= _OPEN else _read_only(np.full(n, column[0]))
+
+
 def _plan(slot, serial, tactic, amount, merchant=None, cnp=None, offset=None) -> Plan:
     n = len(slot)
     return Plan(
         slot=slot, serial=serial, tactic=np.asarray(tactic, np.int16), amount=np.round(np.asarray(amount, float), 2),
-        merchant=np.full(n, -1, np.int32) if merchant is None else merchant.astype(np.int32),
-        cnp=np.full(n, -1, np.int8) if cnp is None else cnp.astype(np.int8),
-        offset=np.full(n, np.nan) if offset is None else offset,
+        merchant=_open(_ANY_MERCHANT, n) if merchant is None else merchant.astype(np.int32),
+        cnp=_open(_ANY_CHANNEL, n) if cnp is None else cnp.astype(np.int8),
+        offset=_open(_ANY_TIME, n) if offset is None else offset,
     )  # fmt: skip
 
 
-def _repeat(rng: np.random.Generator, context: Context, rate_per_day: np.ndarray | float) -> np.ndarray:
+_NO_ATTEMPTS = np.empty(0, np.intp)
+_EMPTY_COLUMNS = tuple(np.empty(0, dtype) for dtype in (np.intp, np.int64, np.int16, float, np.int32, np.int8, float))
+for _column in _EMPTY_COLUMNS:
+    _column.flags.writeable = False
+
+
+def _empty_plan() -> Plan:
+    return Plan(*_EMPTY_COLUMNS)
+
+
+def _repeat(rng: np.random.Generator, context: Context, rate_per_day: float) -> np.ndarray:
     """Indices into the context's cards, one per attempt: Poisson counts at ``rate_per_day``."""
-    counts = rng.poisson(np.broadcast_to(rate_per_day, len(context.slots)) * context.tick / DAY)
+    counts = rng.poisson(rate_per_day * context.tick / DAY, len(context.slots))
+    if np.count_nonzero(counts) == 0:  # most ticks: no attempt at all
+        return _NO_ATTEMPTS
     return np.repeat(np.arange(len(context.slots)), counts)
+
+
+def _choice(rng: np.random.Generator, cdf: np.ndarray, n: int) -> np.ndarray:
+    """``rng.choice(len(cdf), size=n, p=p)`` given ``cdf`` = p's normalised cumulative sum: the
+    same draws and values, without the checks numpy repeats on every call."""
+    return cdf.searchsorted(rng.random(n), side="right")
 
 
 def _uniform_amount(rng, tactics: TacticTable, tactic: np.ndarray) -> np.ndarray:
     low, high = tactics.amount_min[tactic], tactics.amount_max[tactic]
     return low + (high - low) * rng.random(len(tactic))
+
+
+def _by_intensity(cache: dict, intensity: np.ndarray, compute):
+    """``compute(intensity)``, kept in ``cache`` while the same array comes back (a crew keeps one
+    intensity array per hour of the day)."""
+    cached = cache.get(id(intensity))
+    if cached is not None and cached[0] is intensity:
+        return cached[1]
+    if len(cache) > 256:
+        cache.clear()
+    value = compute(intensity)
+    cache[id(intensity)] = (intensity, value)
+    return value
 
 
 class StaticStrategy:
@@ -146,16 +194,25 @@ class StaticStrategy:
     def __init__(self, config: StaticCrew, tactics: TacticTable):
         self.tactics = tactics
         self._share = tactics.weight / tactics.weight.sum()
+        self._mixes: dict[int, tuple] = {}
 
-    def _mix(self, context: Context, share: np.ndarray) -> tuple[np.ndarray, float]:
-        """Per-tactic attempt rates this tick and their total, per card per day."""
-        rate = share * self.tactics.velocity * context.intensity
-        return rate, float(rate.sum())
+    def _mix(self, intensity: np.ndarray) -> tuple[float, np.ndarray]:
+        """The total attempt rate per card per day at this ``intensity``, and the cumulative share
+        of each tactic."""
+        rate = self._share * self.tactics.velocity * intensity
+        total = float(rate.sum())
+        if total <= 0:
+            return total, rate
+        cdf = (rate / total).cumsum()
+        cdf /= cdf[-1]
+        return total, cdf
 
     def choose(self, rng, context):
-        rate, total = self._mix(context, self._share)
-        index = _repeat(rng, context, total) if total > 0 else np.empty(0, int)
-        tactic = rng.choice(len(self.tactics), size=len(index), p=rate / total) if len(index) else index
+        total, cdf = _by_intensity(self._mixes, context.intensity, self._mix)
+        index = _repeat(rng, context, total) if total > 0 else _NO_ATTEMPTS
+        if len(index) == 0:
+            return _empty_plan()
+        tactic = _choice(rng, cdf, len(index))
         return _plan(context.slots[index], context.serial[index], tactic, _uniform_amount(rng, self.tactics, tactic))
 
     def observe(self, plan, declined):
@@ -177,21 +234,28 @@ class CardTestingStrategy(StaticStrategy):
         self._tests_left: dict[int, int] = {}
 
     def choose(self, rng, context):
-        for serial in context.serial.tolist():
-            if serial not in self._phase:
-                self._phase[serial] = self.TESTING
-                self._tests_left[serial] = int(rng.integers(1, self.config.tests + 1))
-        phase = np.array([self._phase[s] for s in context.serial.tolist()], int)
+        serials = context.serial.tolist()
+        phase_of, tests_left = self._phase, self._tests_left
+        for serial in serials:
+            if serial not in phase_of:
+                phase_of[serial] = self.TESTING
+                tests_left[serial] = int(rng.integers(1, self.config.tests + 1))
+        phase = np.array([phase_of[s] for s in serials], int)
         testing = np.flatnonzero(phase == self.TESTING)
-        left = np.array([self._tests_left[s] for s in context.serial[testing].tolist()], dtype=int)
+        left = np.array([tests_left[serials[i]] for i in testing.tolist()], dtype=int)
         counts = np.minimum(rng.poisson(self.config.tests_per_day * context.tick / DAY, len(testing)), left)
         tests = np.repeat(testing, counts)
-        cashing = context.slots[phase == self.CASHING]
-        cash = super().choose(rng, Context(context.now, context.tick, cashing, context.serial[phase == self.CASHING],
-                                           context.card[phase == self.CASHING], context.intensity, context.population))  # fmt: skip
+        cashing = phase == self.CASHING
+        if cashing.any():
+            cash = super().choose(rng, Context(context.now, context.tick, context.slots[cashing], context.serial[cashing],
+                                               context.card[cashing], context.intensity, context.population))  # fmt: skip
+        else:
+            cash = _empty_plan()
+        if len(tests) == 0:
+            return cash
         tactic = np.full(len(tests), self.test, np.int16)
         test_plan = _plan(context.slots[tests], context.serial[tests], tactic, _uniform_amount(rng, self.tactics, tactic))
-        return Plan.concat([test_plan, cash])
+        return Plan.concat([test_plan, cash]) if len(cash) else test_plan
 
     def observe(self, plan, declined):
         tested = plan.tactic == self.test
@@ -216,6 +280,8 @@ class ProberStrategy(StaticStrategy):
 
     def choose(self, rng, context):
         plan = super().choose(rng, context)
+        if len(plan) == 0:
+            return plan
         plan.amount = np.round(np.clip(self.level[plan.tactic] * rng.uniform(0.95, 1.05, len(plan)), 0.01,
                                        self.config.probe_max), 2)  # fmt: skip
         return plan
@@ -241,12 +307,14 @@ class BanditStrategy(StaticStrategy):
         self.count = np.zeros(len(tactics))
         self._planned = 0.0
         self._updated: float | None = None
+        self._availability: dict[int, tuple] = {}
 
     def choose(self, rng, context):
         self._planned = context.now
-        available = context.intensity > 0
-        rate = self.config.attempts_per_day * float(available.any())
+        available, rate = _by_intensity(self._availability, context.intensity, self._available)
         index = _repeat(rng, context, rate)
+        if len(index) == 0:
+            return _empty_plan()
         n, k = len(index), len(self.tactics)
         mean = (self.reward + self.prior_mean) / (self.count + 1)
         spread = self.prior_sd / np.sqrt(self.count + 1)
@@ -258,6 +326,11 @@ class BanditStrategy(StaticStrategy):
         if explore.any() and len(candidates):
             tactic[explore] = rng.choice(candidates, size=int(explore.sum()))
         return _plan(context.slots[index], context.serial[index], tactic, _uniform_amount(rng, self.tactics, tactic))
+
+    def _available(self, intensity: np.ndarray) -> tuple[np.ndarray, float]:
+        """The tactics available at this ``intensity``, and the attempt rate per card (0 if none)."""
+        available = intensity > 0
+        return available, self.config.attempts_per_day * float(available.any())
 
     def observe(self, plan, declined):
         """Forget at the half-life (time since the last update), then add this tick's profits."""
@@ -283,6 +356,8 @@ class MimicStrategy:
         hour = int((context.now % DAY) // HOUR)
         busy = DIURNAL["retail"][hour] * 24  # attempts follow the honest hour-of-day curve
         index = _repeat(rng, context, self.config.attempts_per_day * busy)
+        if len(index) == 0:
+            return _empty_plan()
         population, card = context.population, context.card[index]
         merchant = population.preferred[card, rng.integers(population.preferred.shape[1], size=len(index))]
         category = population.merchant_category[merchant]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..columns import Columns
+from ..columns import Columns, stable_order
 from ..schema import Population as PopulationConfig
 from ..units import DAY, HOUR
 from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
@@ -93,7 +93,7 @@ def draw_day(population: Population, config: PopulationConfig, day: int, rng: np
     amount = np.maximum(np.round(np.exp(log_amount), 2), 0.01)
     cnp = rng.random(n) < np.minimum(CATEGORY_CNP[category] * population.cnp_affinity[card], 1.0)
 
-    order = np.argsort(t, kind="stable")
+    order = stable_order(t)
     return Transactions(
         t=t[order],
         card=card[order],
