@@ -19,11 +19,13 @@ passed, and :meth:`Learner.at_boundary` at every tick boundary.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
 
+from ..detect.features import FEATURES
 from ..detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..rng import uniform_hash
@@ -92,7 +94,7 @@ class OnlineLearner:
     """A river model: logistic regression warm-started as the history's model, or a tree or
     forest that first learns a sample of the history; then it learns every arrived event."""
 
-    def __init__(self, arm: OnlineArm | OracleArm, seed: int = 0):
+    def __init__(self, arm: OnlineArm | OracleArm, seed: int = 0, features: Sequence[str] = FEATURES):
         self.name = arm.name
         self.arm = arm
         if isinstance(arm, OracleArm):
@@ -100,10 +102,10 @@ class OnlineLearner:
         else:
             self.feedback = "labels"
         if arm.model == "logistic":
-            self.model = RiverLogistic(optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling,
+            self.model = RiverLogistic(features, optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling,
                                        intercept_lr=arm.intercept_lr)  # fmt: skip
         else:
-            self.model = RiverTree(kind=arm.model, trees=arm.trees, seed=seed)
+            self.model = RiverTree(features, kind=arm.model, trees=arm.trees, seed=seed)
         self.newest_label_at = -np.inf
         self._shares = {"long": (1.0, 0.0), "recent": (1.0, 0.0)}  # decayed (events, fraud) for `prior`
         self._seen_at = 0.0
@@ -390,11 +392,13 @@ class RulesLearner:
         return []
 
 
-def make_learner(arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0) -> Learner:
-    """The learner an arm describes."""
+def make_learner(arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0,
+                 features: Sequence[str] | None = None) -> Learner:  # fmt: skip
+    """The learner an arm describes; ``features`` names the feature columns (default: the
+    simulator's ``FEATURES``; a replay passes the columns of the user's stream)."""
     match arm:
         case OnlineArm() | OracleArm():
-            return OnlineLearner(arm, seed)
+            return OnlineLearner(arm, seed, FEATURES if features is None else features)
         case HybridArm():
             return HybridLearner(arm, labels_per_day, seed)
         case SplitArm():

@@ -1,0 +1,202 @@
+"""The ``fraudsim replay`` command: a recorded stream through the learners (docs/replay.md).
+
+It parses arguments and calls :func:`sim.replay.replay`; bad input exits with status 2
+and one message naming the file, the column and the first offending row. ``main(argv)`` runs
+it in-process and returns the exit status.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..cli import UserError, _progress, err, out
+from ..scenario import ScenarioError
+from ..schema import Policy
+from ..units import parse_duration
+from .stream import (
+    DEFAULT_ARMS,
+    REPLAY_LEARNERS,
+    LabelDelay,
+    ReplayError,
+    StreamSpec,
+    arm_from_options,
+    load_arms,
+    load_delay_file,
+)
+
+EXAMPLES = """
+\b
+Examples:
+  fraudsim replay export.csv --time ts --label is_fraud --delay 30d
+  fraudsim replay export.parquet --time ts --label is_fraud --delay-column label_delay_s --amount amount
+  fraudsim replay export.csv --time ts --label is_fraud --delay delays.toml --arms arms.toml
+  fraudsim replay export.csv --time ts --label is_fraud --delay 7d --learner online --no-scaling --batch
+
+\b
+Without --learner or --arms, an online learner (river's logistic regression) and a weekly
+batch retrain (scikit-learn, on the labels of the last 60 days) are compared.
+"""
+
+# Command-line options that fill an arm's keys (as in a scenario's [[arms]]).
+ARM_OPTIONS = {
+    "model": ("NAME", "logistic, hoeffding_tree, forest (online); logistic, gbm (batch, hybrid, split, static)"),
+    "optimizer": ("NAME", "online: sgd or adam"),
+    "lr": ("NUMBER", "online: learning rate per label [default: river's, 0.01]"),
+    "intercept_lr": ("NUMBER", "online: learning rate of the intercept [default: river's, 0.01]"),
+    "trees": ("N", "online forest: number of trees"),
+    "negative_share": ("SHARE", "online trees: share of legitimate labels learned"),
+    "reweight": ("NAME", "online: none or prior (weight labels by long-run over recent fraud share)"),
+    "reweight_window": ("DURATION", "online: half-life of the recent share for --reweight prior"),
+    "every": ("DURATION", "batch: time between retrains, e.g. 7d"),
+    "window": ("DURATION", "batch: train on the labels that arrived within this window, e.g. 60d"),
+    "deploy_lag": ("DURATION", "batch: time from a retrain to its model scoring, e.g. 1d"),
+    "max_rows": ("N", "batch: cap on training rows (negatives subsampled and reweighted above it)"),
+    "class_weight": ("NUMBER|balanced", "batch: weight of fraud labels when fitting"),
+    "recalibration_lr": ("NUMBER", "hybrid: learning rate of the online recalibration"),
+    "feedback_window": ("DURATION", "split: window of the feedback model"),
+    "feedback_weight": ("SHARE", "split: weight of the feedback model"),
+}
+
+
+def _arm_options(command):
+    for key, (metavar, text) in reversed(ARM_OPTIONS.items()):
+        command = click.option("--" + key.replace("_", "-"), key, metavar=metavar, default=None, help=text)(command)
+    return click.option("--scaling/--no-scaling", "scaling", default=None,
+                        help="online logistic: standardise features online first [default: on]")(command)  # fmt: skip
+
+
+def _delay(delay: str | None, column: str | None) -> LabelDelay:
+    if delay is not None and column is not None:
+        raise UserError("give the label delay once: --delay or --delay-column, not both")
+    if column is not None:
+        return LabelDelay(column=column)
+    if delay is None:
+        raise UserError("give the label delay: --delay-column COL (seconds per row), a constant such as "
+                        "--delay 7d (or --delay 0s), or a distribution file: --delay delays.toml")  # fmt: skip
+    if delay.lower().endswith(".toml") or Path(delay).is_file():
+        return load_delay_file(delay)
+    try:
+        seconds = parse_duration(delay)
+    except ValueError as error:
+        raise UserError(f"--delay: {error}; or give a delay distribution file (.toml)") from None
+    return LabelDelay(constant_s=seconds)
+
+
+def _arms(arms_file: str | None, learner: str | None, name: str | None, options: dict) -> list:
+    given = {key: value for key, value in options.items() if value is not None}
+    if arms_file is not None:
+        if learner is not None or given:
+            raise UserError("--arms FILE describes every learner; leave out --learner and its options")
+        return load_arms(arms_file)
+    if learner is None:
+        if name is not None:
+            raise UserError("--name names the learner of --learner; give --learner too")
+        if given:
+            option = "--" + next(iter(given)).replace("_", "-")
+            raise UserError(f"{option} needs --learner (one of: {', '.join(REPLAY_LEARNERS)})")
+        return list(DEFAULT_ARMS)
+    return [arm_from_options(learner, name, **given)]
+
+
+def _print_metrics(summary: dict) -> None:
+    from ..units import short_money
+
+    table = Table(title=f"{summary['stream']['scored_rows']:,} rows replayed ({summary['mode']})", header_style="bold")
+    money = summary["stream"]["amount_column"] is not None
+    columns = ["learner", "log loss", "ROC AUC", "recall", "ECE"] + (["total cost"] if money else [])
+    for column in columns:
+        table.add_column(column, justify="left" if column == "learner" else "right")
+    for name, entry in summary["metrics"].items():
+        cells = [name, f"{entry['log_loss']:.4f}", "–" if entry["roc_auc"] is None else f"{entry['roc_auc']:.3f}",
+                 "–" if entry["recall"] is None else f"{entry['recall']:.3f}", f"{entry['ece']:.4f}"]  # fmt: skip
+        if money:
+            cells.append(short_money(entry["total_cost"], summary["currency"]))
+        table.add_row(*cells)
+    out.print(table)
+
+
+@click.command("replay", epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
+                                                             "max_content_width": 100})  # fmt: skip
+@click.argument("stream", type=click.Path(dir_okay=True))
+@click.option("--time", "time_column", required=True, metavar="COL", help="Time column: seconds, or ISO 8601 timestamps.")
+@click.option("--label", "label_column", required=True, metavar="COL", help="Label column: 0/1 or true/false (1: fraud).")
+@click.option("--features", metavar="COL,...", help="Feature columns, in order [default: every other numeric column].")
+@click.option("--amount", "amount_column", metavar="COL", help="Amount column: adds money metrics (counterfactual).")
+@click.option("--delay", metavar="DURATION|FILE",
+              help="Label delay: a constant (7d, 0s) or a TOML file with a `delay` distribution.")
+@click.option("--delay-column", metavar="COL", help="Label delay per row, in seconds (inf: never arrives).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of seeded models (trees, forests, gradient boosting); drawn delays use their file's seed.")
+@click.option("--learner", type=click.Choice(REPLAY_LEARNERS), help="One learner, configured by the options below.")
+@click.option("--name", metavar="NAME", help="The learner's name [default: the learner].")
+@_arm_options
+@click.option("--arms", "arms_file", metavar="FILE", help="A TOML file of [[arms]] to compare (as in a scenario).")
+@click.option("--history", default="0s", show_default=True, metavar="DURATION",
+              help="Learners start from a model of the stream's first DURATION, which is not scored.")
+@click.option("--batch", is_flag=True, help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md).")
+@click.option("--tick", default="15m", show_default=True, metavar="DURATION", help="Micro-batch length in --batch mode.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Score at which recall and specificity flag a row.")
+@click.option("--fraud-fee", type=click.FloatRange(0), default=Policy().fraud_fee, show_default=True,
+              help="Money: cost of a fraud on top of its amount.")
+@click.option("--decline-fixed", type=click.FloatRange(0), default=Policy().decline_fixed, show_default=True,
+              help="Money: fixed cost of declining a legitimate transaction.")
+@click.option("--decline-rate", type=click.FloatRange(0, 1), default=Policy().decline_rate, show_default=True,
+              help="Money: cost of a false decline per unit of amount.")
+@click.option("--currency", default="EUR", show_default=True, help="Currency of the amounts.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output directory [default: reports/replay-<stream>].")
+@click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
+def replay_command(stream, time_column, label_column, features, amount_column, delay, delay_column, seed, learner,
+                   name, scaling, arms_file, history, batch, tick, threshold, fraud_fee, decline_fixed,
+                   decline_rate, currency, out_dir, no_report, quiet, **arm_options) -> None:  # fmt: skip
+    """Replay a recorded transaction STREAM (CSV or Parquet) through the learners with its label delays."""
+    from .run import ReplaySettings, replay
+
+    try:
+        history_s, tick_s = parse_duration(history), parse_duration(tick)
+    except ValueError as error:
+        raise UserError(f"--history/--tick: {error}") from None
+    if tick_s <= 0:
+        raise UserError("--tick must be longer than 0s")
+    try:
+        spec = StreamSpec(
+            time=time_column, label=label_column, delay=_delay(delay, delay_column), amount=amount_column,
+            features=None if features is None else tuple(f.strip() for f in features.split(",") if f.strip()),
+        )  # fmt: skip
+        arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling})
+        settings = ReplaySettings(mode="batch" if batch else "exact", tick=tick_s, history=history_s,
+                                  threshold=threshold, currency=currency, seed=seed,
+                                  policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
+                                                decline_rate=decline_rate))  # fmt: skip
+        target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"
+        with _progress(quiet) as progress:
+            task = progress.add_task(f"replay {Path(stream).name}", total=None)
+            summary = replay(stream, spec, arms, settings, target, report=not no_report,
+                             progress=lambda done, total: progress.update(task, completed=done, total=total))  # fmt: skip
+    except (ReplayError, ScenarioError) as error:
+        raise UserError(str(error)) from None
+    for warning in summary["warnings"]:
+        err.print(f"[bold yellow]warning:[/] {warning}", soft_wrap=True)
+    if not quiet:
+        _print_metrics(summary)
+        out.print(f"Wrote [bold]{target / ('index.html' if not no_report else '')}[/]", soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``fraudsim replay`` with ``argv`` in-process; return the exit status."""
+    try:
+        replay_command.main(args=argv, prog_name="fraudsim replay", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    return 0

@@ -1,0 +1,264 @@
+"""A replay's results: metrics per learner, overall and per day, calibration, money, and the output
+directory (docs/replay.md lists every file and column).
+
+Money is counted only with an amount column, with the simulator's expected-cost policy: decline
+when ``p × (amount + fraud_fee) > (1 − p) × (decline_fixed + decline_rate × amount)``. On a logged
+stream it is counterfactual: the stream was already shaped by the decisions of the system that
+logged it (what it declined, the fraud it deterred, the labels it let arrive).
+"""
+
+from __future__ import annotations
+
+import platform
+import time as clock
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .. import metrics
+from ..detect.policy import decide, decline_cost
+from ..outputs import atomic_directory, write_json, write_parquet
+from ..schema import Arm, OnlineArm, OracleArm, Policy
+from ..units import DAY, format_duration
+from .engine import LearnerRun, Mode, Progress, Timeline, replay_arms
+from .stream import ReplayError, Stream, StreamSpec, read_stream
+
+# Batch mode: an online logistic learner takes one summed step per tick, which matches the exact
+# mode's per-label steps to first order in lr × labels per tick; keep that product at most this.
+BATCH_STEP_LIMIT = 5.0
+
+SCHEMA_VERSION = 1
+CAVEAT = (
+    "Money on a logged stream is counterfactual. The stream was already shaped by the decisions of the "
+    "system that logged it: transactions it declined may carry no label or a different one, fraud it "
+    "deterred never happened, and fraudsters would have reacted to a different detector. Read the money "
+    "as what these scores would have decided on this traffic, not as what they would have saved."
+)
+SEMANTICS = {
+    "exact": "river's delayed progressive validation: rows in time order (ties in file order); before a row "
+    "is scored, every label of an earlier row whose arrival time is at or before the row's time has been "
+    "learned, oldest arrival first (ties in row order); a row is scored before its own label is learned.",
+    "batch": "micro-batches: labels reach the learners at the first tick boundary at or after their arrival, "
+    "and each learner scores a tick's rows with the model it had at the tick's start.",
+}
+
+
+DAILY = ("rows", "frauds", "mean_score", "log_loss", "roc_auc", "recall", "specificity", "fraud_loss", "friction")
+METRICS = ("rows", "frauds", "mean_score", "log_loss", "brier", "roc_auc", "recall", "specificity", "ece",
+           "ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction", "total_cost")  # fmt: skip
+MONEY = ("ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction", "total_cost")
+TYPES = {"learner": pl.String, "kind": pl.String, "day": pl.Int64, "rows": pl.Int64, "frauds": pl.Int64,
+         "declined": pl.Int64}  # fmt: skip
+
+
+def _schema(columns: Sequence[str], money: bool) -> dict:
+    return {c: TYPES.get(c, pl.Float64) for c in columns if money or c not in MONEY}
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """How to replay: ``mode`` exact or batch (with its ``tick``), a ``history`` to start from, the
+    ``threshold`` for recall and specificity, and the policy and currency for money."""
+
+    mode: Mode = "exact"
+    tick: float = 900.0
+    history: float = 0.0
+    threshold: float = 0.5
+    policy: Policy = field(default_factory=Policy)
+    currency: str = "EUR"
+    seed: int = 0
+
+
+def quality(y: np.ndarray, p: np.ndarray, amount: np.ndarray | None, threshold: float, policy: Policy) -> dict:
+    """Quality and (with amounts) money of scores ``p`` on labels ``y``; undefined metrics are None.
+
+    >>> q = quality(np.array([0, 1, 0, 1]), np.array([0.1, 0.8, 0.6, 0.3]), None, 0.5, Policy())
+    >>> q["rows"], q["frauds"], q["roc_auc"], q["recall"], q["specificity"]
+    (4, 2, 0.75, 0.5, 0.5)
+    """
+
+    def value(number: float) -> float | None:
+        return None if np.isnan(number) else float(number)
+
+    out: dict = {"rows": int(len(y)), "frauds": int(y.sum()), "mean_score": float(p.mean()),
+                 "log_loss": metrics.log_loss(y, p), "brier": metrics.brier_score(y, p),
+                 "roc_auc": value(metrics.roc_auc(y, p)), "recall": value(metrics.recall(y, p, threshold)),
+                 "specificity": value(metrics.specificity(y, p, threshold)),
+                 "ece": metrics.expected_calibration_error(y, p)}  # fmt: skip
+    if amount is not None:
+        fraud = y == 1
+        declined = decide(p, amount, policy)
+        out["ece_amount"] = metrics.expected_calibration_error(y, p, weights=amount) if amount.sum() > 0 else None
+        out["declined"] = int(declined.sum())
+        out["fraud_loss"] = float((amount + policy.fraud_fee)[fraud & ~declined].sum())
+        out["fraud_prevented"] = float(amount[fraud & declined].sum())
+        out["friction"] = float(decline_cost(amount, policy)[~fraud & declined].sum())
+        out["total_cost"] = out["fraud_loss"] + out["friction"]
+    return out
+
+
+def batch_warnings(line: Timeline, arms: Sequence[Arm], tick: float) -> list[str]:
+    """Online logistic arms whose summed step in one tick (lr × labels) passes the tolerance limit."""
+
+    def busiest(arrivals: np.ndarray) -> int:
+        arrivals = arrivals[arrivals <= line.time[-1]] - line.origin
+        return int(np.bincount(np.ceil(arrivals / tick).astype(np.int64)).max()) if len(arrivals) else 0
+
+    warnings = []
+    for arm in arms:
+        if not (isinstance(arm, OnlineArm | OracleArm) and arm.model == "logistic"):
+            continue
+        labels = busiest((line.time if isinstance(arm, OracleArm) else line.label_at)[line.first:])
+        if arm.lr * labels > BATCH_STEP_LIMIT:
+            warnings.append(f"{arm.name}: up to {labels:,} labels reach the learner in one {format_duration(tick)} "
+                            f"tick; with lr {arm.lr:g} its summed step (lr × labels = {arm.lr * labels:.0f}) is past "
+                            f"the batch-mode tolerance (at most {BATCH_STEP_LIMIT:g}): use a shorter --tick or the "
+                            "exact mode (docs/replay.md)")  # fmt: skip
+    return warnings
+
+
+def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def daily_table(runs: Sequence[LearnerRun], time: np.ndarray, origin: float, y: np.ndarray,
+                amount: np.ndarray | None, threshold: float, policy: Policy) -> pl.DataFrame:  # fmt: skip
+    """Quality per learner and day (day 0 starts at the origin)."""
+    day = np.floor((time - origin) / DAY).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    stops = np.r_[starts[1:], len(day)]
+    rows = []
+    for run in runs:
+        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+            part = slice(start, stop)
+            q = quality(y[part], run.score[part], None if amount is None else amount[part], threshold, policy)
+            rows.append({"learner": run.name, "day": int(day[start]), **{k: q[k] for k in DAILY if k in q}})
+    return _null_nan(pl.DataFrame(rows, schema=_schema(("learner", "day", *DAILY), amount is not None)))
+
+
+def reliability_table(runs: Sequence[LearnerRun], y: np.ndarray, amount: np.ndarray | None) -> pl.DataFrame:
+    """Ten equal-width score bins per learner, by rows and (with amounts) by amount."""
+    frames = []
+    for run in runs:
+        weightings = [("count", None)] + ([("amount", amount)] if amount is not None and amount.sum() > 0 else [])
+        for weighting, weights in weightings:
+            table = metrics.reliability_table(y, run.score, 10, weights)
+            frames.append(table.select(pl.lit(run.name).alias("learner"), pl.lit(weighting).alias("weighting"), pl.all()))
+    return pl.concat(frames)
+
+
+def predictions_table(stream: Stream, runs: Sequence[LearnerRun], first: int) -> pl.DataFrame:
+    """One row per learner and scored row, learners in order, rows in time order."""
+    scored = slice(first, None)
+    parts = []
+    for run in runs:
+        columns = {"learner": pl.repeat(run.name, len(run.score), dtype=pl.String, eager=True),
+                   "row": stream.row[scored], "time": stream.time[scored], "label": stream.label[scored],
+                   "label_at": np.where(np.isfinite(run.label_at), run.label_at, np.nan)}  # fmt: skip
+        if stream.amount is not None:
+            columns["amount"] = stream.amount[scored]
+        columns["score"] = run.score
+        parts.append(pl.DataFrame(columns))
+    return pl.concat(parts).with_columns(pl.col("label_at").fill_nan(None))
+
+
+def _events_table(runs: Sequence[LearnerRun], origin: float) -> pl.DataFrame:
+    rows = [(run.name, origin + e.time, e.kind, e.rows, e.positives) for run in runs for e in run.model_events]
+    schema = {"learner": pl.String, "time": pl.Float64, "kind": pl.String, "rows": pl.Int64, "positives": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings, out_dir: Path,
+           report: bool = True, progress: Progress | None = None) -> dict:  # fmt: skip
+    """Read a stream, replay every arm on it, and write the output directory atomically.
+
+    Returns the content of ``replay.json``. A bad stream raises :class:`ReplayError` before anything
+    is written.
+    """
+    started = clock.perf_counter()
+    stream = read_stream(path, spec)
+    origin = float(stream.time[0]) + settings.history
+    line = Timeline(stream.time, stream.label_at, stream.label, stream.X, stream.row, origin)
+    first = line.first
+    if first >= len(stream):
+        raise ReplayError(path, f"the history ({format_duration(settings.history)}) covers the whole stream; "
+                                "shorten --history")  # fmt: skip
+    read_seconds = clock.perf_counter() - started
+    runs = replay_arms(line, arms, stream.features, settings.mode, settings.tick, settings.seed, progress)
+    y, amount = stream.label[first:], None if stream.amount is None else stream.amount[first:]
+    overall = {run.name: quality(y, run.score, amount, settings.threshold, settings.policy) for run in runs}
+    summary = _summary(stream, spec, arms, settings, runs, overall, first, origin)
+    summary["warnings"] = batch_warnings(line, arms, settings.tick) if settings.mode == "batch" else []
+    if not settings.history:
+        summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
+                                "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
+    with atomic_directory(Path(out_dir)) as work:
+        write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
+        metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
+        schema = _schema(("learner", "kind", *METRICS), amount is not None)
+        write_parquet(work / "metrics.parquet", _null_nan(pl.DataFrame(metrics_rows, schema=schema)))
+        daily = daily_table(runs, stream.time[first:], origin, y, amount, settings.threshold, settings.policy)
+        write_parquet(work / "metrics_daily.parquet", daily)
+        write_parquet(work / "reliability.parquet", reliability_table(runs, y, amount))
+        write_parquet(work / "model_events.parquet", _events_table(runs, origin))
+        write_json(work / "replay.json", summary)
+        report_seconds = 0.0
+        if report:
+            from ..report.replay import build_replay_report
+
+            report_started = clock.perf_counter()
+            build_replay_report(work)
+            report_seconds = clock.perf_counter() - report_started
+        write_json(work / "run_info.json", _run_info(len(stream), runs, read_seconds, report_seconds,
+                                                     clock.perf_counter() - started))  # fmt: skip
+    return summary
+
+
+def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings,
+             runs: Sequence[LearnerRun], overall: dict, first: int, origin: float) -> dict:  # fmt: skip
+    from .. import __version__
+
+    end = float(stream.time[-1])
+    label_at = stream.label_at[first:]
+    delays = stream.delay[first:]
+    finite = delays[np.isfinite(delays)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "fraudsim_version": __version__,
+        "stream": {
+            "file": stream.path, "rows": len(stream), "history_rows": first, "scored_rows": len(stream) - first,
+            "frauds": int(stream.label[first:].sum()), "start": origin, "end": end, "days": (end - origin) / DAY,
+            "time_column": spec.time, "timestamps": stream.timestamps, "label_column": spec.label,
+            "features": list(stream.features), "amount_column": spec.amount, "delay": spec.delay.description,
+            "median_delay_s": float(np.median(finite)) if len(finite) else None,
+            "labels_arrived_by_end": int((label_at <= end).sum()),
+            "labels_pending_at_end": int((label_at > end).sum()),
+        },
+        "mode": settings.mode,
+        "tick_s": settings.tick if settings.mode == "batch" else None,
+        "history_s": settings.history,
+        "threshold": settings.threshold,
+        "currency": settings.currency,
+        "policy": settings.policy.model_dump(mode="json", include={"fraud_fee", "decline_fixed", "decline_rate"})
+        if spec.amount is not None else None,
+        "semantics": SEMANTICS[settings.mode],
+        "caveat": CAVEAT,
+        "learners": [{"name": arm.name, "learner": arm.learner, "options": arm.model_dump(mode="json")} for arm in arms],
+        "metrics": overall,
+    }  # fmt: skip
+
+
+def _run_info(rows: int, runs: Sequence[LearnerRun], read_s: float, report_s: float, wall_s: float) -> dict:
+    from .. import __version__
+    from ..outputs import _versions
+
+    return {
+        "fraudsim_version": __version__, "python": platform.python_version(), "machine": platform.machine(),
+        "wall_seconds": round(wall_s, 3), "read_seconds": round(read_s, 3), "report_seconds": round(report_s, 3),
+        "learners": [{"learner": run.name, "seconds": round(run.seconds, 3),
+                      "rows_per_second": round(len(run.score) / max(run.seconds, 1e-9))} for run in runs],
+        "rows": rows, "versions": _versions(),
+    }  # fmt: skip

@@ -1,0 +1,405 @@
+"""Recorded transaction streams: read, check and put in time order (docs/replay.md).
+
+This is the only module that reads replay streams. A stream is a CSV or Parquet file with one
+row per transaction: a time (seconds, or ISO 8601 timestamps), a 0/1 label, numeric features
+and, optionally, an amount and a column of label delays in seconds. Every problem becomes a
+:class:`ReplayError` that names the file, the column and the first offending row, counted from
+0 as in ``predictions.parquet`` (and, for CSV, its line in the file).
+
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+>>> _ = path.write_text("ts,x,fraud\\n20,0.5,0\\n10,1.5,1\\n10,0.2,0\\n")
+>>> stream = read_stream(path, StreamSpec(time="ts", label="fraud", delay=LabelDelay(constant_s=60.0)))
+>>> stream.row.tolist(), stream.time.tolist(), stream.features, stream.label_at.tolist()
+([1, 2, 0], [10.0, 10.0, 20.0], ('x',), [70.0, 70.0, 80.0])
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from pydantic import Field
+
+from ..feedback.delays import DelayDistribution, build_delay
+from ..scenario import ScenarioError, read_toml, validate_model
+from ..schema import Arm, BatchArm, Delay, OnlineArm, OracleArm, Strict
+from ..units import format_duration
+
+__all__ = ["LabelDelay", "ReplayError", "Stream", "StreamSpec", "arm_from_options", "load_arms",
+           "load_delay_file", "read_stream"]  # fmt: skip
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+TIMESTAMP_FORMATS = ("%+", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+TIMESTAMP_HELP = "write seconds, or ISO 8601 timestamps such as 2024-03-01T12:00:00 or 2024-03-01T12:00:00+01:00"
+
+
+class ReplayError(Exception):
+    """A problem with a replay stream or its options, for people to read."""
+
+    def __init__(self, file: str | Path, message: str, column: str | None = None, row: int | None = None,
+                 csv: bool = False):  # fmt: skip
+        self.file, self.column, self.row, self.message = str(file), column, row, message
+        where = self.file
+        if column is not None:
+            where += f": column {column!r}"
+        if row is not None:
+            where += f", row {row}" + (f" (line {row + 2})" if csv else "")
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class LabelDelay:
+    """When each row's label arrives: a constant, a column of seconds, or a distribution drawn per
+    row (in file order, from ``seed``). A delay of ``inf`` means the label never arrives.
+
+    >>> LabelDelay(constant_s=604800.0).description
+    'constant 7d'
+    """
+
+    constant_s: float | None = None
+    column: str | None = None
+    distribution: DelayDistribution | None = None
+    seed: int = 0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        given = sum(x is not None for x in (self.constant_s, self.column, self.distribution))
+        if given != 1:
+            raise ValueError("give exactly one of a constant delay, a delay column and a delay distribution")
+        if self.constant_s is not None and not self.constant_s >= 0:
+            raise ValueError(f"a label delay must be 0s or longer, got {self.constant_s!r}")
+
+    @property
+    def description(self) -> str:
+        if self.constant_s is not None:
+            return f"constant {format_duration(self.constant_s)}"
+        if self.column is not None:
+            return f"per row, column {self.column!r} (seconds)"
+        return f"drawn per row from {self.source or 'a distribution'} (seed {self.seed})"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """Which columns play which part; ``features=None`` takes every other numeric column."""
+
+    time: str
+    label: str
+    delay: LabelDelay
+    features: tuple[str, ...] | None = None
+    amount: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Stream:
+    """A checked stream in time order (ties in file order); ``row`` is each row's position in the file."""
+
+    path: str
+    spec: StreamSpec
+    row: np.ndarray  # int64
+    time: np.ndarray  # float64 seconds (since 1970-01-01 UTC for timestamps), ascending
+    label: np.ndarray  # int8, 0 or 1
+    delay: np.ndarray  # float64 seconds, >= 0, inf = never
+    X: np.ndarray  # float64 (rows, features), C order
+    features: tuple[str, ...]
+    amount: np.ndarray | None
+    timestamps: bool  # the time column held timestamps, not seconds
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @property
+    def label_at(self) -> np.ndarray:
+        """When each row's label arrives, in the same seconds as ``time``."""
+        return self.time + self.delay
+
+
+class _DelayFile(Strict):
+    """A label-delay file: a scenario-style `delay` table and the seed its draws come from."""
+
+    delay: Delay
+    seed: int = 0
+
+
+def load_delay_file(path: str | Path) -> LabelDelay:
+    """A :class:`LabelDelay` drawn from the distribution in a TOML file such as::
+
+        seed = 7
+        delay = { dist = "lognormal", median = "30d", sigma = 0.67 }
+
+    Raises :class:`~sim.scenario.ScenarioError` naming the file and the key.
+    """
+    spec = validate_model(_DelayFile, read_toml(path), path)
+    return LabelDelay(distribution=build_delay(spec.delay), seed=spec.seed,
+                      source=f"{spec.delay.dist} in {Path(path).name}")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- learners
+
+REPLAY_LEARNERS = ("online", "batch", "hybrid", "split", "static", "oracle")
+# A replay starts cold, as river does, so online logistic models take river's own defaults.
+RIVER_DEFAULTS = {"lr": 0.01, "intercept_lr": 0.01}
+DEFAULT_ARMS = (OnlineArm(name="online", **RIVER_DEFAULTS), BatchArm(name="batch-weekly", every="7d", window="60d"))
+
+
+class _ArmsFile(Strict):
+    """An arms file: `[[arms]]` tables as in a scenario, and optionally a name and a description."""
+
+    name: str | None = None
+    description: str = ""
+    arms: list[Arm] = Field(min_length=1)
+
+
+def _river_defaults(entry: object) -> object:
+    if isinstance(entry, dict) and entry.get("learner") in ("online", "oracle"):
+        return {**RIVER_DEFAULTS, **entry}
+    return entry
+
+
+def _check_arms(arms: list[Arm], file: str | Path) -> list[Arm]:
+    seen: set[str] = set()
+    for arm in arms:
+        if arm.name in seen:
+            raise ScenarioError(file, f"arms.{arm.name}", "two arms have this name; names must be unique")
+        seen.add(arm.name)
+        if arm.learner not in REPLAY_LEARNERS:
+            raise ScenarioError(file, f"arms.{arm.name}.learner", f"{arm.learner!r} cannot replay a recorded "
+                                f"stream (it needs the simulator's features); use one of: {', '.join(REPLAY_LEARNERS)}")
+        if isinstance(arm, OracleArm) and arm.censored:
+            raise ScenarioError(file, f"arms.{arm.name}.censored", "a replay has no decisions to censor; remove it")
+    return arms
+
+
+def load_arms(path: str | Path) -> list[Arm]:
+    """The arms of an arms file (`[[arms]]` tables, as in a scenario); online logistic arms take
+    river's default learning rates unless the file sets them."""
+    raw = read_toml(path)
+    if isinstance(raw.get("arms"), list):
+        raw = {**raw, "arms": [_river_defaults(entry) for entry in raw["arms"]]}
+    return _check_arms(validate_model(_ArmsFile, raw, path).arms, path)
+
+
+def arm_from_options(learner: str, name: str | None = None, **options: object) -> Arm:
+    """One arm from command-line options (``None`` values left out), checked like an arms file entry.
+
+    >>> arm = arm_from_options("online", scaling=False, lr=None)
+    >>> arm.name, arm.lr, arm.intercept_lr, arm.scaling  # river's LogisticRegression() defaults
+    ('online', 0.01, 0.01, False)
+    >>> arm_from_options("online", every="7d")
+    Traceback (most recent call last):
+    ...
+    sim.scenario.ScenarioError: command line: --every: does not apply to --learner online
+    """
+    raw = _river_defaults({"learner": learner, "name": name or learner,
+                           **{key: value for key, value in options.items() if value is not None}})  # fmt: skip
+    try:
+        arm = validate_model(_ArmsFile, {"arms": [raw]}, "command line").arms[0]
+    except ScenarioError as error:
+        option = "--" + error.key.rsplit(".", 1)[-1].replace("_", "-")
+        if error.message.startswith("unknown key"):
+            unknown = error.message.split("'")[1]
+            raise ScenarioError("command line", "--" + unknown.replace("_", "-"),
+                                f"does not apply to --learner {learner}") from None
+        raise ScenarioError("command line", option, error.message) from None
+    return _check_arms([arm], "command line")[0]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if not path.exists():
+        raise ReplayError(path, "no such file")
+    if path.is_dir():
+        raise ReplayError(path, "is a directory; give a .csv or .parquet file")
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ReplayError(path, f"unknown file type {path.suffix!r}; give a .csv or .parquet file")
+    if path.stat().st_size == 0:
+        raise ReplayError(path, "is empty; a stream needs a header and at least one row")
+    try:
+        if kind == "csv":
+            return pl.read_csv(path, infer_schema_length=None)
+        return pl.read_parquet(path)
+    except pl.exceptions.NoDataError:
+        raise ReplayError(path, "is empty; a stream needs a header and at least one row") from None
+    except (pl.exceptions.PolarsError, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ReplayError(path, f"cannot be read as {kind.upper()}: {first}") from None
+
+
+class _Checker:
+    """Column checks that report the first offending row."""
+
+    def __init__(self, path: Path, frame: pl.DataFrame):
+        self.path, self.frame, self.csv = path, frame, FORMATS[path.suffix.lower()] == "csv"
+
+    def fail(self, column: str | None, message: str, mask: np.ndarray | None = None) -> None:
+        row = None if mask is None else int(np.flatnonzero(mask)[0])
+        if row is not None and column is not None:
+            message = f"{self.frame[column][row]!r} {message}" if self.frame[column][row] is not None else message
+        raise ReplayError(self.path, message, column, row, self.csv)
+
+    def column(self, name: str, role: str) -> pl.Series:
+        if name not in self.frame.columns:
+            close = difflib.get_close_matches(name, self.frame.columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ReplayError(self.path, f"no {role} column {name!r}{hint}; columns are: {', '.join(self.frame.columns)}")
+        return self.frame[name]
+
+    def numbers(self, name: str, role: str, what: str) -> np.ndarray:
+        """A numeric column as float64; text that does not read as a number is an error."""
+        series = self.column(name, role)
+        if series.dtype == pl.String:
+            parsed = series.str.strip_chars().cast(pl.Float64, strict=False)
+            bad = (parsed.is_null() & series.is_not_null()).to_numpy()
+            if bad.any():
+                self.fail(name, f"is not a number; {what}", bad)
+            series = parsed
+        elif not (series.dtype.is_numeric() or series.dtype == pl.Boolean):
+            raise ReplayError(self.path, f"has type {series.dtype}, not numbers; {what}", name, csv=self.csv)
+        values = series.cast(pl.Float64).to_numpy().astype(np.float64)
+        missing = np.isnan(values)
+        if missing.any():
+            self.fail(name, f"is missing (empty, null or NaN); {what}", missing)
+        return values
+
+    def times(self, name: str) -> tuple[np.ndarray, bool]:
+        series = self.column(name, "time")
+        if series.dtype.is_temporal():
+            if series.dtype == pl.Date:
+                seconds = series.cast(pl.Datetime("us")).dt.epoch("us")
+            elif series.dtype == pl.Time or series.dtype == pl.Duration:
+                raise ReplayError(self.path, f"has type {series.dtype}; {TIMESTAMP_HELP}", name, csv=self.csv)
+            else:
+                seconds = series.dt.epoch("us")
+            values = seconds.cast(pl.Float64).to_numpy() / 1e6
+            missing = np.isnan(values)
+            if missing.any():
+                self.fail(name, f"is missing; every row needs a time ({TIMESTAMP_HELP})", missing)
+            return values, True
+        if series.dtype == pl.String and series.str.strip_chars().cast(pl.Float64, strict=False).is_null().any():
+            missing = series.is_null().to_numpy()
+            if missing.any():
+                self.fail(name, f"is missing; every row needs a time ({TIMESTAMP_HELP})", missing)
+            text = series.str.strip_chars()
+            parsed = pl.select(pl.coalesce(
+                [text.str.to_datetime(format=f, strict=False, time_zone="UTC") for f in TIMESTAMP_FORMATS]
+            )).to_series()  # fmt: skip
+            bad = parsed.is_null().to_numpy()
+            if bad.any():
+                self.fail(name, f"is not a time; {TIMESTAMP_HELP}", bad)
+            return parsed.dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6, True
+        values = self.numbers(name, "time", TIMESTAMP_HELP)
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            self.fail(name, "is not a finite time", infinite)
+        return values, False
+
+    def labels(self, name: str) -> np.ndarray:
+        series = self.column(name, "label")
+        allowed = "labels must be 0 or 1 (or true/false)"
+        if series.dtype == pl.String:
+            text = series.str.strip_chars().str.to_lowercase()
+            mapping = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
+            values = text.replace_strict(mapping, default=None, return_dtype=pl.Float64).to_numpy()
+            bad = np.isnan(values) & text.is_not_null().to_numpy()
+            if bad.any():
+                self.fail(name, f"is not a label; {allowed}", bad)
+        elif series.dtype.is_numeric() or series.dtype == pl.Boolean:
+            values = series.cast(pl.Float64).to_numpy().astype(np.float64)
+        else:
+            raise ReplayError(self.path, f"has type {series.dtype}; {allowed}", name, csv=self.csv)
+        missing = np.isnan(values)
+        if missing.any():
+            self.fail(name, f"is missing (empty, null or NaN); every row needs a label: {allowed}", missing)
+        bad = (values != 0) & (values != 1)
+        if bad.any():
+            self.fail(name, f"is not a label; {allowed}", bad)
+        return values.astype(np.int8)
+
+
+def _default_features(frame: pl.DataFrame, taken: set[str]) -> tuple[str, ...]:
+    """Every numeric or boolean column not taken; a text column whose values are mostly numbers
+    counts too, so that a stray value is reported with its row rather than the column dropped."""
+
+    def numeric(name: str, dtype: pl.DataType) -> bool:
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            return True
+        if dtype != pl.String:
+            return False
+        values = frame[name].drop_nulls()
+        parsed = values.str.strip_chars().cast(pl.Float64, strict=False).is_not_null().sum()
+        return len(values) > 0 and parsed >= len(values) / 2
+
+    return tuple(name for name, dtype in frame.schema.items() if name not in taken and numeric(name, dtype))
+
+
+def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
+    """Read a CSV or Parquet stream, check every column it uses, and sort it by time (stable)."""
+    path = Path(path)
+    frame = _read(path)
+    check = _Checker(path, frame)
+    if frame.height == 0:
+        raise ReplayError(path, "has a header but no rows")
+    roles = {"time": spec.time, "label": spec.label}
+    if spec.delay.column is not None:
+        roles["delay"] = spec.delay.column
+    if spec.amount is not None:
+        roles["amount"] = spec.amount
+    for role, name in roles.items():
+        check.column(name, role)
+    if len(set(roles.values())) < len(roles):
+        parts = ", ".join(f"{role} {name!r}" for role, name in roles.items())
+        raise ReplayError(path, f"the time, label, delay and amount columns must be different columns (got {parts})")
+    taken = {spec.time, spec.label} | ({spec.delay.column} if spec.delay.column else set())
+    features = spec.features if spec.features is not None else _default_features(frame, taken)
+    if not features:
+        raise ReplayError(path, "has no numeric column left to use as a feature; name them with --features")
+    if len(set(features)) != len(features):
+        twice = sorted({name for name in features if features.count(name) > 1})
+        raise ReplayError(path, f"features are named twice: {', '.join(twice)}")
+    for name in features:
+        if name in taken:
+            raise ReplayError(path, f"{name!r} is the time, label or delay column and cannot also be a feature")
+        check.column(name, "feature")
+
+    time, timestamps = check.times(spec.time)
+    label = check.labels(spec.label)
+    delay = _delays(check, spec.delay, frame.height)
+    amount = None
+    if spec.amount is not None:
+        amount = check.numbers(spec.amount, "amount", "amounts must be numbers")
+        bad = ~np.isfinite(amount) | (amount < 0)
+        if bad.any():
+            check.fail(spec.amount, "is not an amount; amounts must be finite and 0 or more", bad)
+    X = np.empty((frame.height, len(features)), np.float64)
+    for k, name in enumerate(features):
+        X[:, k] = check.numbers(name, "feature", "features must be numbers (fill missing values before a replay)")
+        infinite = ~np.isfinite(X[:, k])
+        if infinite.any():
+            check.fail(name, "is infinite; features must be finite numbers", infinite)
+    order = np.argsort(time, kind="stable")
+    return Stream(
+        path=str(path), spec=spec, row=order.astype(np.int64), time=time[order], label=label[order],
+        delay=delay[order], X=np.ascontiguousarray(X[order]), features=tuple(features),
+        amount=None if amount is None else amount[order], timestamps=timestamps,
+    )  # fmt: skip
+
+
+def _delays(check: _Checker, delay: LabelDelay, rows: int) -> np.ndarray:
+    if delay.constant_s is not None:
+        return np.full(rows, float(delay.constant_s))
+    if delay.column is not None:
+        values = check.numbers(delay.column, "delay", "delays are seconds, 0 or more (inf: never arrives)")
+        bad = values < 0
+        if bad.any():
+            check.fail(delay.column, "is a negative delay; delays are seconds, 0 or more (inf: never arrives)", bad)
+        return values
+    rng = np.random.default_rng(np.random.SeedSequence([delay.seed, 0x5E1A7]))
+    values = np.asarray(delay.distribution.sample(rng, rows), np.float64)
+    return np.maximum(values, 0.0)
+

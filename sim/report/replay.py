@@ -1,0 +1,217 @@
+"""The replay report: ``index.html`` built from a replay directory's saved tables.
+
+Self-contained (figures inline as PNG data), every text from the user's data HTML-escaped. It
+shows each learner's metrics, quality day by day, score distributions, calibration, money when
+the stream has amounts, and how late the labels arrived, and it says plainly why money on a
+logged stream is counterfactual.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+
+from ..units import format_money, human_duration
+from .figures import arm_colors, plt
+from .html import STYLE, _png
+
+NEEDED = ("replay.json", "predictions.parquet", "metrics.parquet", "metrics_daily.parquet", "reliability.parquet")
+
+
+def _quality_figure(daily: pl.DataFrame, learners: list[str]) -> Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    colors = arm_colors(learners)
+    for ax, column, title in zip(axes, ("roc_auc", "log_loss"), ("ROC AUC (higher is better)",
+                                                                 "log loss (lower is better)"), strict=True):  # fmt: skip
+        for name in learners:
+            frame = daily.filter(pl.col("learner") == name).sort("day").drop_nulls(column)
+            ax.plot(frame["day"].to_numpy(), frame[column].to_numpy(), color=colors[name], lw=1.2, label=name)
+        ax.set_title(title)
+        ax.set_xlabel("day of the replay")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _scores_figure(predictions: pl.DataFrame, learners: list[str]) -> Figure:
+    columns = min(len(learners), 3)
+    rows = -(-len(learners) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False, sharex=True)
+    bins = np.linspace(-6, 0, 49)
+    for ax, name in zip(axes.flat, learners, strict=False):
+        frame = predictions.filter(pl.col("learner") == name)
+        scores = np.log10(np.clip(frame["score"].to_numpy(), 1e-6, 1.0))
+        fraud = frame["label"].to_numpy() == 1
+        for mask, label, color in ((~fraud, "legitimate", "#1f77b4"), (fraud, "fraud", "#d62728")):
+            if mask.any():
+                ax.hist(scores[mask], bins=bins, density=True, alpha=0.55, color=color, label=label)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("score (log10)")
+    for ax in list(axes.flat)[len(learners):]:
+        ax.set_visible(False)
+    axes[0][0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _reliability_figure(reliability: pl.DataFrame, learners: list[str]) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 4.4))
+    colors = arm_colors(learners)
+    for name in learners:
+        frame = reliability.filter((pl.col("learner") == name) & (pl.col("weighting") == "count") & (pl.col("count") > 0))
+        ax.plot(frame["mean_p"].to_numpy(), frame["mean_y"].to_numpy(), marker="o", color=colors[name], lw=1.2, label=name)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    ax.set_xlabel("mean score in the bin")
+    ax.set_ylabel("fraud rate in the bin")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _money_figure(metrics: pl.DataFrame, learners: list[str], currency: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    x = np.arange(len(learners))
+    frame = {row["learner"]: row for row in metrics.iter_rows(named=True)}
+    for offset, column, color in ((-0.2, "fraud_loss", "#d62728"), (0.2, "friction", "#ff7f0e")):
+        ax.bar(x + offset, [frame[name][column] for name in learners], width=0.4, color=color,
+               label=column.replace("_", " "))  # fmt: skip
+    ax.set_xticks(x, learners)
+    ax.yaxis.set_major_formatter(lambda value, _: format_money(value, currency))
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _delay_figure(delays_days: np.ndarray) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    finite = np.sort(delays_days[np.isfinite(delays_days)])
+    if len(finite):
+        ax.step(finite, np.arange(1, len(finite) + 1) / len(delays_days), where="post", color="#1f77b4")
+    ax.set_xlabel("label delay (days)")
+    ax.set_ylabel("share of labels arrived")
+    ax.set_ylim(0, 1.02)
+    fig.tight_layout()
+    return fig
+
+
+def _figure(title: str, fig: Figure, caption: str) -> str:
+    encoded = base64.b64encode(_png(fig)).decode("ascii")
+    title = html.escape(title)
+    return (f'<section><figure><h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure></section>")  # fmt: skip
+
+
+def _number(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _table(metrics: pl.DataFrame, currency: str) -> str:
+    """Learners ranked by log loss (a proper scoring rule: calibration and ranking together)."""
+    money = "total_cost" in metrics.columns
+    head = ["rank", "learner", "kind", "rows", "frauds", "log loss", "ROC AUC", "recall", "specificity", "ECE"]
+    head += ["fraud loss", "friction", "total cost"] if money else []
+    rows = []
+    for rank, row in enumerate(metrics.sort(["log_loss", "learner"]).iter_rows(named=True), start=1):
+        cells = [str(rank), html.escape(row["learner"]), html.escape(row["kind"]), f"{row['rows']:,}", f"{row['frauds']:,}",
+                 _number(row["log_loss"], 4), _number(row["roc_auc"]), _number(row["recall"]),
+                 _number(row["specificity"]), _number(row["ece"], 4)]  # fmt: skip
+        if money:
+            cells += [format_money(row[c], currency) for c in ("fraud_loss", "friction", "total_cost")]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _best(metrics: pl.DataFrame, column: str, highest: bool) -> tuple[str, float] | None:
+    frame = metrics.drop_nulls(column)
+    if frame.height == 0:
+        return None
+    row = frame.sort([column, "learner"], descending=[highest, False]).row(0, named=True)
+    return row["learner"], row[column]
+
+
+def build_replay_report(directory: Path) -> Path:
+    """Write ``index.html`` into a replay ``directory`` from its saved tables."""
+    directory = Path(directory)
+    summary = json.loads((directory / "replay.json").read_text(encoding="utf-8"))
+    predictions = pl.read_parquet(directory / "predictions.parquet")
+    metrics = pl.read_parquet(directory / "metrics.parquet")
+    daily = pl.read_parquet(directory / "metrics_daily.parquet")
+    reliability = pl.read_parquet(directory / "reliability.parquet")
+    stream, currency = summary["stream"], summary["currency"]
+    learners = [entry["name"] for entry in summary["learners"]]
+    sections = []
+    best_auc, best_loss = _best(metrics, "roc_auc", True), _best(metrics, "log_loss", False)
+    caption = "Each learner's quality day by day, on every row scored that day, as the labels eventually said."
+    cold = [e["name"] for e in summary["learners"] if e["learner"] in ("batch", "hybrid", "split")]
+    if cold and not summary["history_s"]:
+        caption += (f" Without --history, {', '.join(cold)} had no model before a first retrain and scored every row "
+                    "0.5 until then.")  # fmt: skip
+    if best_auc:
+        caption += f" Over the whole replay {best_auc[0]} ranks fraud best (ROC AUC {best_auc[1]:.3f})"
+        caption += f" and {best_loss[0]} has the lowest log loss ({best_loss[1]:.4f})." if best_loss else "."
+    sections.append(_figure("Quality over time", _quality_figure(daily, learners), caption))
+    sections.append(_figure("Score distributions", _scores_figure(predictions, learners),
+                            "How each learner scored fraud (red) and legitimate rows (blue); the further apart, "
+                            "the better it separates them."))  # fmt: skip
+    sections.append(_figure("Calibration", _reliability_figure(reliability, learners),
+                            "Mean score against the fraud rate in ten equal-width score bins: on the dotted "
+                            "line, a score of 0.2 means a one-in-five chance of fraud. Expected calibration "
+                            "error (ECE, in the table) is the weighted gap."))  # fmt: skip
+    if "total_cost" in metrics.columns:
+        ranked = metrics.sort(["total_cost", "learner"]).row(0, named=True)
+        sections.append(_figure("Money (counterfactual)", _money_figure(metrics, learners, currency),
+                                f"Fraud approved and honest customers declined if each learner's scores had "
+                                f"decided with the expected-cost policy. {ranked['learner']} would have cost "
+                                f"least ({format_money(ranked['total_cost'], currency)}). Read the caveat "
+                                f"above: this is what the scores decide on this traffic, not what they save."))  # fmt: skip
+    first = summary["learners"][0]["name"]
+    for entry in summary["learners"]:
+        if entry["learner"] != "oracle":
+            first = entry["name"]
+            break
+    own = predictions.filter(pl.col("learner") == first)
+    delays = ((own["label_at"] - own["time"]).fill_null(float("inf")).to_numpy()) / 86400.0
+    pending = stream["labels_pending_at_end"] / max(stream["scored_rows"], 1)
+    median = stream["median_delay_s"]
+    sections.append(_figure("How late the labels arrive", _delay_figure(delays),
+                            f"Label delay: {stream['delay']}; median "
+                            f"{human_duration(median) if median is not None else 'never'}. "
+                            f"{pending:.0%} of the labels were still pending when the stream ended; they still "
+                            f"count in every metric, since every row was scored before its label arrived."))  # fmt: skip
+    mode = summary["mode"]
+    how = f"Mode: {mode}" + (f" (ticks of {human_duration(summary['tick_s'])})" if mode == "batch" else "")
+    history = f"; learners started from the first {human_duration(summary['history_s'])}" if summary["history_s"] else ""
+    features = ", ".join(stream["features"])
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>fraudsim replay: {html.escape(Path(stream['file']).name)}</title><style>{STYLE}</style></head><body>
+<h1>fraudsim replay: {html.escape(Path(stream['file']).name)}</h1>
+<p class="lede">{stream['scored_rows']:,} transactions over {stream['days']:.1f} days ({stream['frauds']:,} fraud),
+replayed through {len(learners)} learner(s) with their labels arriving as they did: {html.escape(stream['delay'])}.</p>
+<div class="finding"><strong>Caveat.</strong> {html.escape(summary['caveat'])}</div>
+<h2>Metrics</h2>
+<p>Every row is scored before its label is known, with the model the learner had at that moment; every metric
+counts every scored row against its label, including labels still pending at the end. Recall and specificity
+flag scores of at least {summary['threshold']:g}.</p>
+{_table(metrics, currency)}
+{''.join(sections)}
+<h2>How the replay ran</h2>
+<p>{html.escape(how)}: {html.escape(summary['semantics'].rstrip('.'))}{html.escape(history)}.</p>
+<p>Features: {html.escape(features)}. Stream: <code>{html.escape(stream['file'])}</code>, time column
+<code>{html.escape(stream['time_column'])}</code>, label column <code>{html.escape(stream['label_column'])}</code>.
+Every table behind this page is beside it (see docs/replay.md).</p>
+</body></html>
+"""
+    target = directory / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+__all__ = ["NEEDED", "build_replay_report"]

@@ -1,0 +1,302 @@
+"""Replay: river equivalence, semantics, bad input, outputs, report, batch-mode tolerance."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from river import compose, evaluate, linear_model, metrics
+
+from sim.cli import UserError
+from sim.replay import LabelDelay, StreamSpec, read_stream
+from sim.replay.cli import main, replay_command
+from sim.replay.engine import BOUNDARY, LABEL, ROW, merged_order
+from sim.units import DAY
+
+FEATURES = ("f1", "f2", "f3")
+
+
+def drifting_stream(rows: int = 3000, days: float = 10.0, seed: int = 5) -> pl.DataFrame:
+    """A stream whose fraud model rotates over time, with ties in time (a 10-minute grid), zero
+    delays and tied arrivals, written in shuffled (not time) order."""
+    rng = np.random.default_rng(seed)
+    time_s = np.floor(rng.uniform(0, days * DAY, rows) / 600) * 600
+    X = rng.normal(size=(rows, 3))
+    share = time_s / (days * DAY)
+    logit = -2.5 + (1 - share) * (X @ [2.0, -1.0, 0.5]) + share * (X @ [-1.5, 1.0, 1.5])
+    label = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    delay = np.where(rng.random(rows) < 0.2, 0.0, np.round(rng.exponential(6 * 3600, rows) / 600) * 600)
+    amount = np.round(rng.lognormal(3.5, 1.0, rows), 2)
+    return pl.DataFrame({"ts": time_s, "amount": amount, "f1": X[:, 0], "f2": X[:, 1], "f3": X[:, 2],
+                         "is_fraud": label, "delay_s": delay})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stream_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("replay") / "export.csv"
+    drifting_stream().write_csv(path)
+    return path
+
+
+def run(*args: str) -> int:
+    return main([str(a) for a in args])
+
+
+def replay_ok(stream: Path, out: Path, *args: str) -> pl.DataFrame:
+    assert run(stream, "--time", "ts", "--label", "is_fraud", "--out", out, "--quiet", *args) == 0
+    return pl.read_parquet(out / "predictions.parquet")
+
+
+# --------------------------------------------------------------------------- river equivalence
+
+
+def river_scores(path: Path, delay: float | str) -> tuple[np.ndarray, np.ndarray]:
+    """River's own delayed progressive validation on the file's rows in time order (ties in file
+    order); returns the scores and the file rows they belong to, in time order."""
+    frame = pl.read_csv(path)
+    order = np.argsort(frame["ts"].to_numpy(), kind="stable")
+    frame = frame[order.tolist()]
+    delays = frame["delay_s"].to_numpy() if delay == "delay_s" else np.full(frame.height, float(delay))
+    dataset = [({**{f: row[f] for f in FEATURES}, "ts": row["ts"], "delay_s": row["delay_s"]}, row["is_fraud"] == 1)
+               for row in frame.iter_rows(named=True)]  # fmt: skip
+    model = compose.Discard("ts", "delay_s") | linear_model.LogisticRegression()
+    steps = evaluate.iter_progressive_val_score(dataset, model, metrics.LogLoss(), moment="ts", delay=delay,
+                                                yield_predictions=True)  # fmt: skip
+    answered = np.array([step["Prediction"].get(True, 0.0) for step in steps])
+    # river answers in label-arrival order; arrival ties in row order (bisect.insort_right / append)
+    arrival_order = np.lexsort((np.arange(frame.height), frame["ts"].to_numpy() + delays))
+    scores = np.empty(frame.height)
+    scores[arrival_order] = answered
+    return scores, order
+
+
+@pytest.mark.parametrize(("kind", "options", "river_delay"), [
+    ("none", ["--delay", "0s"], 0),
+    ("constant", ["--delay", "2h"], 7200.0),
+    ("column", ["--delay-column", "delay_s"], "delay_s"),
+])  # fmt: skip
+def test_exact_mode_equals_river_progressive_validation(stream_csv, tmp_path, kind, options, river_delay):
+    ours = replay_ok(stream_csv, tmp_path / kind, "--learner", "online", "--model", "logistic", "--no-scaling",
+                     "--features", ",".join(FEATURES), "--no-report", *options)  # fmt: skip
+    expected, rows = river_scores(stream_csv, river_delay)
+    assert ours["row"].to_list() == rows.tolist()  # time order, ties in file order
+    assert len(np.unique(pl.read_csv(stream_csv)["ts"])) < len(rows) / 2  # the stream really has ties
+    np.testing.assert_allclose(ours["score"].to_numpy(), expected, rtol=0, atol=1e-9)
+
+
+def test_tie_rule_is_what_makes_the_equivalence(stream_csv, tmp_path):
+    """If a label arriving exactly at a row's time were learned after it, scores would differ."""
+    expected, _ = river_scores(stream_csv, 0)
+    frame = pl.read_csv(stream_csv).with_columns(late=pl.lit(1e-3))
+    shifted = tmp_path / "late.csv"
+    frame.write_csv(shifted)
+    ours = replay_ok(shifted, tmp_path / "late", "--learner", "online", "--no-scaling", "--features",
+                     ",".join(FEATURES), "--delay-column", "late", "--no-report")  # fmt: skip
+    assert np.abs(ours["score"].to_numpy() - expected).max() > 1e-3
+
+
+def test_merged_order_tie_rules():
+    time = np.array([0.0, 0.0, 10.0, 10.0])
+    label_at = np.array([0.0, 10.0, 10.0, 20.0])
+    kind, index = merged_order(time, label_at, np.array([]))
+    assert list(zip(kind.tolist(), index.tolist(), strict=True)) == [
+        (ROW, 0), (LABEL, 0), (ROW, 1), (LABEL, 1), (ROW, 2), (LABEL, 2), (ROW, 3)]  # fmt: skip
+    # a boundary at 10 counts the label arriving at 10 (row 1) but not that of row 2, which is at 10 itself
+    kind, index = merged_order(time, label_at, np.array([10.0]), at_boundaries=True)
+    assert list(zip(kind.tolist(), index.tolist(), strict=True)) == [
+        (ROW, 0), (ROW, 1), (LABEL, 0), (LABEL, 1), (BOUNDARY, 0), (ROW, 2), (ROW, 3)]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def bad_stream(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = "ts,f1,is_fraud\n" + "".join(f"{t},{t / 4},{t % 2}\n" for t in range(8))  # row t: time t, f1 t/4
+
+
+@pytest.mark.parametrize(("text", "args", "expected"), [
+    (GOOD, ["--label", "fraud"], "no label column 'fraud'"),
+    (GOOD, ["--label", "is_fraud", "--features", "f1,f9"], "no feature column 'f9'"),
+    (GOOD.replace("\n5,1.25,", "\n5,abc,"), ["--label", "is_fraud"], "column 'f1', row 5 (line 7): 'abc' is not a number"),
+    (GOOD.replace("\n3,0.75,", "\n,0.75,"), ["--label", "is_fraud"], "column 'ts', row 3 (line 5): is missing"),
+    (GOOD.replace("\n6,1.5,", "\nNaN,1.5,"), ["--label", "is_fraud"], "column 'ts', row 6 (line 8)"),
+    (GOOD.replace("\n4,1.0,0", "\n4,1.0,"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6): is missing"),
+    (GOOD.replace("\n4,1.0,0", "\n4,1.0,NaN"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6)"),
+    (GOOD.replace("\n2,0.5,0", "\n2,0.5,2"), ["--label", "is_fraud"], "column 'is_fraud', row 2 (line 4): 2 is not a label"),
+    (GOOD.replace("\n7,1.75,1", "\n7,1.75,yes"), ["--label", "is_fraud"], "row 7 (line 9): 'yes' is not a label"),
+    (GOOD.replace("\n1,0.25,1", "\n2024-13-01,0.25,1"), ["--label", "is_fraud"], "column 'ts', row 0 (line 2): '0' is not a time"),
+    ("", ["--label", "is_fraud"], "is empty"),
+    ("ts,f1,is_fraud\n", ["--label", "is_fraud"], "has a header but no rows"),
+])  # fmt: skip
+def test_bad_input_exits_2_naming_file_column_and_row(tmp_path, capsys, text, args, expected):
+    path = bad_stream(tmp_path, "bad.csv", text)
+    out = tmp_path / "out"
+    assert run(path, "--time", "ts", "--delay", "1h", "--out", out, "--quiet", *args) == 2
+    message = capsys.readouterr().err
+    assert "bad.csv" in message and expected in " ".join(message.split())
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # nothing written
+
+
+def test_bad_input_through_click_raises_user_error(tmp_path):
+    path = bad_stream(tmp_path, "bad.csv", GOOD.replace("\n2,0.5,0", "\n2,0.5,0.5"))
+    with pytest.raises(UserError) as caught:
+        replay_command.main(["--time", "ts", "--label", "is_fraud", "--delay", "0s", str(path), "--quiet",
+                             "--out", str(tmp_path / "out")], standalone_mode=False)  # fmt: skip
+    assert caught.value.exit_code == 2 and "column 'is_fraud', row 2" in caught.value.message
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], "give the label delay"),
+    (["--delay", "3 days"], "'3 days' is not a duration"),
+    (["--delay", "1h", "--delay-column", "f1"], "not both"),
+    (["--delay-column", "f1", "--learner", "online", "--every", "7d"], "--every: does not apply to --learner online"),
+    (["--delay", "1h", "--lr", "0.1"], "--lr needs --learner"),
+    (["--delay", "1h", "--features", "ts"], "cannot also be a feature"),
+])  # fmt: skip
+def test_bad_options_exit_2(tmp_path, capsys, args, expected):
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--quiet", "--out", tmp_path / "out", *args) == 2
+    assert expected in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "out").exists()
+
+
+def test_negative_delay_and_rules_arms_are_refused(tmp_path, capsys):
+    path = bad_stream(tmp_path, "d.csv", "ts,f1,is_fraud,d\n0,1,0,5\n1,2,1,-3\n")
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay-column", "d", "-q", "--out", tmp_path / "o") == 2
+    assert "column 'd', row 1 (line 3): -3 is a negative delay" in capsys.readouterr().err
+    arms = bad_stream(tmp_path, "arms.toml", '[[arms]]\nname = "r"\nlearner = "rules"\n')
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--arms", arms, "-q",
+               "--out", tmp_path / "o") == 2  # fmt: skip
+    assert "arms.r.learner" in " ".join(capsys.readouterr().err.split())
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_timestamps_booleans_and_default_features(tmp_path):
+    path = bad_stream(tmp_path, "t.csv", "when,amount,flag,note,x\n"
+                      "2024-03-01T12:00:00+01:00,5,true,a,1\n2024-03-01T11:00:00Z,7,false,b,2\n"
+                      "2024-03-01 10:30:00,9,TRUE,c,3\n")  # fmt: skip
+    stream = read_stream(path, StreamSpec(time="when", label="flag", delay=LabelDelay(constant_s=60)))
+    assert stream.features == ("amount", "x")  # every other numeric column, in column order
+    assert stream.row.tolist() == [2, 0, 1]  # 10:30 UTC, 11:00 UTC (12:00+01:00, first in the file), 11:00 UTC
+    assert stream.time.tolist() == [1709289000.0, 1709290800.0, 1709290800.0]
+    assert stream.label.tolist() == [1, 1, 0] and stream.timestamps
+
+
+def test_parquet_with_datetimes(tmp_path):
+    frame = pl.DataFrame({"t": [3, 1, 2], "x": [0.3, 0.1, 0.2], "y": [True, False, True]})
+    frame = frame.with_columns(pl.col("t").cast(pl.Datetime("ms", "Europe/Paris")))
+    frame.write_parquet(tmp_path / "s.parquet")
+    stream = read_stream(tmp_path / "s.parquet", StreamSpec("t", "y", LabelDelay(constant_s=0.0)))
+    assert stream.time.tolist() == [0.001, 0.002, 0.003] and stream.X[:, 0].tolist() == [0.1, 0.2, 0.3]
+
+
+def test_drawn_delays_follow_the_distribution(stream_csv, tmp_path):
+    """Delays drawn from a delay file: the share arriving within the median is 1/2 within the
+    Dvoretzky–Kiefer–Wolfowitz bound (false alarm 1e-6)."""
+    delays = bad_stream(tmp_path, "delays.toml", 'seed = 3\ndelay = { dist = "lognormal", median = "6h", sigma = 1.0 }\n')
+    first = replay_ok(stream_csv, tmp_path / "a", "--delay", delays, "--learner", "static", "--no-report")
+    second = replay_ok(stream_csv, tmp_path / "b", "--delay", delays, "--learner", "static", "--no-report")
+    assert first.equals(second)
+    drawn = (first["label_at"] - first["time"]).to_numpy()
+    bound = math.sqrt(math.log(2 / 1e-6) / (2 * len(drawn)))
+    assert abs((drawn <= 6 * 3600).mean() - 0.5) < bound
+
+
+# --------------------------------------------------------------------------- outputs and report
+
+
+ARMS = """
+name = "compare"
+[[arms]]
+name = "online"
+learner = "online"
+
+[[arms]]
+name = "batch-daily"
+learner = "batch"
+every = "1d"
+window = "7d"
+"""
+
+
+def test_csv_end_to_end_two_learners_report_and_determinism(tmp_path):
+    frame = drifting_stream(rows=4000)
+    path = tmp_path / "log <b>.csv"  # a file name that needs escaping in the report
+    frame.write_csv(path)
+    arms = bad_stream(tmp_path, "arms.toml", ARMS)
+    args = ["--delay-column", "delay_s", "--amount", "amount", "--arms", arms, "--history", "1d"]
+    predictions = replay_ok(path, tmp_path / "one", *args)
+    again = replay_ok(path, tmp_path / "two", *args, "--no-report")
+    assert (tmp_path / "one" / "predictions.parquet").read_bytes() == (tmp_path / "two" / "predictions.parquet").read_bytes()
+    assert predictions.columns == ["learner", "row", "time", "label", "label_at", "amount", "score"]
+    assert predictions.equals(again)
+    scored = frame.filter(pl.col("ts") >= frame["ts"].min() + DAY).height
+    assert predictions.group_by("learner").len().sort("learner").rows() == [("batch-daily", scored), ("online", scored)]
+    metrics_table = pl.read_parquet(tmp_path / "one" / "metrics.parquet")
+    assert metrics_table["learner"].to_list() == ["online", "batch-daily"]
+    assert (metrics_table["rows"] == scored).all()  # labels still pending at the end count too
+    online = predictions.filter(pl.col("learner") == "online")
+    y, p = online["label"].to_numpy(), online["score"].to_numpy()
+    expected = -np.mean(np.where(y == 1, np.log(p), np.log1p(-p)))
+    assert metrics_table["log_loss"][0] == pytest.approx(expected, rel=1e-12)
+    assert (metrics_table["total_cost"] == metrics_table["fraud_loss"] + metrics_table["friction"]).all()
+    events = pl.read_parquet(tmp_path / "one" / "model_events.parquet")
+    assert set(events["learner"]) == {"batch-daily"} and events.filter(pl.col("kind") == "retrain").height >= 8
+    page = (tmp_path / "one" / "index.html").read_text(encoding="utf-8")
+    assert "log &lt;b&gt;.csv" in page and "<b>.csv" not in page
+    assert "counterfactual" in page and "batch-daily" in page and page.count("data:image/png;base64,") >= 5
+    daily = pl.read_parquet(tmp_path / "one" / "metrics_daily.parquet")
+    assert daily.group_by("learner").agg(pl.col("rows").sum()).sort("learner")["rows"].to_list() == [scored, scored]
+
+
+def test_batch_mode_stays_within_documented_tolerance_of_exact(tmp_path):
+    """docs/replay.md: with lr × labels per tick ≤ 5, batch-mode metrics are within these bounds."""
+    frame = drifting_stream(rows=20000, days=5.0, seed=8)
+    path = tmp_path / "dense.parquet"
+    frame.write_parquet(path)
+    common = ["--delay-column", "delay_s", "--features", ",".join(FEATURES), "--no-report"]
+    replay_ok(path, tmp_path / "exact", *common)
+    replay_ok(path, tmp_path / "batch", *common, "--batch", "--tick", "15m")
+    exact = pl.read_parquet(tmp_path / "exact" / "metrics.parquet").rows_by_key("learner", named=True, unique=True)
+    batch = pl.read_parquet(tmp_path / "batch" / "metrics.parquet").rows_by_key("learner", named=True, unique=True)
+    tolerance = {"log_loss": 0.002, "roc_auc": 0.002, "ece": 0.002, "recall": 0.005, "specificity": 0.005}
+    for learner in ("online", "batch-weekly"):
+        for key, bound in tolerance.items():
+            assert abs(batch[learner][key] - exact[learner][key]) <= bound, (learner, key)
+    scores = [pl.read_parquet(tmp_path / mode / "predictions.parquet").filter(pl.col("learner") == "online")["score"]
+              for mode in ("exact", "batch")]  # fmt: skip
+    gap = (scores[0] - scores[1]).abs()
+    assert gap.max() > 0 and gap.median() < 0.005  # a different computation, close to the exact one
+
+
+@pytest.mark.parametrize("scaling", [True, False])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_frame_free_learn_is_river_logistic_learn_bit_for_bit(scaling, optimizer):
+    from sim.detect.models import RiverLogistic
+    from sim.replay.fast import frame_free
+
+    rng = np.random.default_rng(4)
+    names = ["a", "b", "c"]
+    river = RiverLogistic(names, optimizer=optimizer, lr=0.01, scaling=scaling)
+    fast = frame_free(RiverLogistic(names, optimizer=optimizer, lr=0.01, scaling=scaling))
+    for step in range(20):
+        rows = int(rng.integers(1, 200))
+        X = rng.normal(size=(rows, 3)) * ([1, 10, 100] if scaling else [1, 2, 0.5]) + [0, 5, -3]
+        y = (rng.random(rows) < 0.1).astype(np.int8)
+        weight = rng.uniform(0.5, 2, rows) if step % 2 else None
+        river.learn(X, y, weight)
+        fast.learn(X, y, weight)
+    assert dict(river._regression.weights) == dict(fast._regression.weights)
+    assert river._regression.intercept == fast._regression.intercept
+    if scaling:
+        assert river._scaler.means == fast._scaler.means and river._scaler.vars == fast._scaler.vars
