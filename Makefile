@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-fast bench lint reference clean
+.PHONY: demo test test-fast bench lint reference clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,15 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/fraudsim run scenarios/quickstart.toml
 
-test: $(VENV)/.installed-test
+# The report's browser test needs Debian's chromium and chromedriver. Best effort: where they
+# cannot be installed (not root, no apt), the test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
+	  echo "chromium not installed: the browser test will be skipped"
+
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest -q
 
 test-fast: $(VENV)/.installed-test

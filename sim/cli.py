@@ -102,7 +102,8 @@ def validate(file, overrides) -> None:
     arms = ", ".join(f"{a.name} ({a.learner})" for a in scenario.arms)
     out.print(
         f"[green]ok[/] {file}: scenario [bold]{scenario.name}[/], horizon {format_duration(scenario.horizon)}, "
-        f"warm-up {format_duration(warmup_length(scenario))}, {scenario.replications} replication(s); arms: {arms}"
+        f"warm-up {format_duration(warmup_length(scenario))}, {scenario.replications} replication(s); arms: {arms}",
+        soft_wrap=True,
     )
 
 
@@ -125,24 +126,142 @@ def scenarios(directory) -> None:
         except ScenarioError as error:
             table.add_row(str(path), "[red]unreadable[/]", error.message)
             continue
-        first_line = str(raw.get("description", "")).strip().splitlines()[:1]
-        table.add_row(str(path), str(raw.get("name", "")), first_line[0] if first_line else "")
+        table.add_row(str(path), str(raw.get("name", "")), first_sentence(str(raw.get("description", ""))))
     out.print(table)
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def report(directory) -> None:
-    """Rebuild the report of a run DIRECTORY from its saved tables, without re-running."""
+@click.option("--pdf", is_flag=True, help="Also write report.pdf: every figure with its caption, one per page.")
+def report(directory, pdf) -> None:
+    """Rebuild the report of a run or sweep DIRECTORY from its saved tables, without re-running."""
+    from .report.data import REQUIRED
     from .report.html import build_report
 
     folder = Path(directory)
-    needed = ("summary.json", "scenario.resolved.toml", "daily.parquet", "arms.parquet")
-    missing = [name for name in needed if not (folder / name).exists()]
+    if (folder / "results.parquet").exists() and (folder / "sweep.json").exists():
+        from .report.sweep import build_sweep_report
+
+        out.print(f"Wrote [bold]{build_sweep_report(folder)}[/]", soft_wrap=True)
+        return
+    missing = [name for name in REQUIRED if not (folder / name).exists()]
     if missing:
-        raise UserError(f"{directory}: not a fraudsim run directory (missing {', '.join(missing)})")
-    target = build_report(folder)
-    out.print(f"Wrote [bold]{target}[/]", soft_wrap=True)
+        raise UserError(f"{directory}: not a fraudsim run or sweep directory (missing {', '.join(missing)})")
+    target = build_report(folder, pdf=pdf)
+    out.print(f"Wrote [bold]{target}[/]" + (f" and [bold]{folder / 'report.pdf'}[/]" if pdf else ""), soft_wrap=True)
+
+
+EXAMPLES_SWEEP = """
+\b
+Examples:
+  fraudsim sweep scenarios/sweeps/label_delay.toml
+  fraudsim sweep scenarios/sweeps/label_delay.toml --workers 2 --set population.customers=5000
+  fraudsim sweep scenarios/sweeps/label_delay.toml --dask local
+  fraudsim sweep scenarios/sweeps/label_delay.toml --dask tcp://scheduler:8786
+
+\b
+Runs already saved under the output directory are skipped, so a sweep that was
+stopped resumes where it left off; --force recomputes them.
+"""
+
+
+@cli.command(epilog=EXAMPLES_SWEEP)
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a key of the base scenario, before the grid (repeatable).")
+@click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
+              help="Local worker processes (or workers of --dask local) [default: the machine's cores].")
+@click.option("--dask", "dask_address", metavar="ADDRESS|local",
+              help="Run on the Dask scheduler at ADDRESS (tcp://host:8786), or on a local Dask cluster.")
+@click.option("--force", is_flag=True, help="Recompute every run, even those already saved.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output directory [default: reports/<sweep name>].")
+@click.option("--no-report", is_flag=True, help="Write results.parquet but not the HTML report.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
+def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, quiet) -> None:
+    """Run a sweep FILE: every grid point × arm × replication; write results.parquet and a report."""
+    from .scenario import load_sweep
+    from .sweep import SweepError, make_executor, plan_sweep, run_sweep
+
+    try:
+        plan = plan_sweep(load_sweep(file, overrides))
+    except ScenarioError as error:
+        raise UserError(str(error)) from None
+    target = Path(out_dir) if out_dir else Path("reports") / plan.sweep.name
+    executor = make_executor(workers, dask_address)
+    runs = len(plan.tasks())
+    with _progress(quiet) as progress:
+        task = progress.add_task(plan.sweep.name, total=None)
+
+        def advance(state) -> None:
+            progress.update(task, completed=state.days_done, total=state.days or None,
+                            description=f"{plan.sweep.name} {state.runs_done}/{state.runs} runs")  # fmt: skip
+
+        try:
+            outcome = run_sweep(plan, target, executor, force=force, progress=advance)
+        except SweepError as error:
+            raise UserError(str(error)) from None
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(f"interrupted: the runs finished so far are saved in {target}; "
+                      "run the same command again to resume", soft_wrap=True)  # fmt: skip
+            raise click.exceptions.Abort() from None
+    if not quiet:
+        _print_sweep(outcome.results, plan)
+        out.print(f"{plan.sweep.name}: {len(plan.points)} point(s) × {plan.sweep.replications} "
+                  f"replication(s) = {runs} runs ({outcome.computed} computed, {outcome.reused} reused) in "
+                  f"{_clock(outcome.wall_seconds)}"
+                  + (f" on {outcome.executor} ({outcome.workers} worker(s))" if outcome.computed else ""),
+                  soft_wrap=True)  # fmt: skip
+    written = [target / "results.parquet"]
+    if not no_report:
+        from .report.sweep import build_sweep_report
+
+        written.append(build_sweep_report(target))
+    if not quiet:
+        out.print("Wrote " + " and ".join(f"[bold]{path}[/]" for path in written), soft_wrap=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def _print_sweep(results, plan, limit: int = 40) -> None:
+    """Mean total cost per point and arm (the ranking figure), for sweeps small enough to read."""
+    import polars as pl
+
+    from .units import short_money
+
+    if len(plan.points) > limit:
+        return
+    currency = plan.points[0].scenario.currency
+    means = results.group_by(["point", "arm"], maintain_order=True).agg(pl.col("total_cost").mean())
+    arms = list(dict.fromkeys(arm.name for point in plan.points for arm in point.scenario.arms))
+    table = Table(title=f"{plan.sweep.name}: mean total cost over {plan.sweep.replications} replication(s)",
+                  header_style="bold")  # fmt: skip
+    for column in plan.columns:
+        table.add_column(column.key, overflow="fold")
+    for arm in arms:
+        table.add_column(arm, justify="right", overflow="fold", min_width=6)
+    cost = {(p, a): v for p, a, v in means.iter_rows()}
+    for point in plan.points:
+        cells = [str(point.value(column.key)) for column in plan.columns]
+        cells += [short_money(cost[point.index, arm], currency) if (point.index, arm) in cost else ""
+                  for arm in arms]  # fmt: skip
+        table.add_row(*cells)
+    out.print(table)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a description, on one line.
+
+    >>> first_sentence("Start here. 60 days of\\n a card issuer.")
+    'Start here.'
+    """
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    return flat if end < 0 else flat[: end + 1]
 
 
 def _progress(quiet: bool) -> Progress:
@@ -179,6 +298,15 @@ def _print_summary(summary: dict) -> None:
         table.add_row(str(entry["rank"]), arm, with_interval(entry["total_cost"]),
                       with_interval(entry["fraud_loss"]), short_money(entry["friction"]["mean"], currency))  # fmt: skip
     out.print(table)
+
+
+def _register_replay() -> None:
+    from .replay.cli import replay_command
+
+    cli.add_command(replay_command, name="replay")
+
+
+_register_replay()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,7 @@ def test_report_rebuilds_from_tables(tiny_run, capsys):
 
 def test_report_refuses_a_non_run_directory(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
-    assert "not a fraudsim run directory" in capsys.readouterr().err
+    assert "not a fraudsim run or sweep directory" in capsys.readouterr().err
 
 
 def test_help_and_version(capsys):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ..units import format_money
@@ -144,10 +146,11 @@ SECTIONS = (
 )  # fmt: skip
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, keep_open: bool = False) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
+    if not keep_open:
+        plt.close(fig)
     return buffer.getvalue()
 
 
@@ -197,10 +200,43 @@ def _anchor(title: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
 
 
-def build_report(run_dir: Path) -> Path:
-    """Write ``index.html`` and figures into ``run_dir`` from its saved tables."""
+def _pdf_page(pdf, figure: Figure, title: str, caption: str) -> None:
+    """The figure with its title above and its caption below, on one PDF page."""
+    width, height = figure.get_size_inches()
+    lines = textwrap.wrap(caption, width=int(width * 14))
+    extra = 0.18 * len(lines) + 0.6
+    figure.set_size_inches(width, height + extra)
+    figure.subplots_adjust(bottom=extra / (height + extra) + 0.08 * height / (height + extra))
+    figure.text(0.02, 0.02, "\n".join(lines), fontsize=8, va="bottom", ha="left")
+    figure.text(0.02, 0.995, title, fontsize=11, weight="bold", va="top")
+    pdf.savefig(figure)
+
+
+def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
+    figure = plt.figure(figsize=(8.27, 11.69))
+    text = [f"fraudsim report: {run.scenario.get('name', '')}", "", *textwrap.wrap(str(run.scenario.get("description", "")), 95), "", "Findings:"]
+    for finding in findings:
+        text += textwrap.wrap("• " + finding, 95)
+    text += ["", "Arms ranked by total cost (mean over replications):"]
+    for arm in run.ranking:
+        entry = run.summary["arms"][arm]
+        text.append(f"  {entry['rank']}. {arm}: total {format_money(entry['total_cost']['mean'], run.currency)}, "
+                    f"fraud loss {format_money(entry['fraud_loss']['mean'], run.currency)}, "
+                    f"friction {format_money(entry['friction']['mean'], run.currency)}")  # fmt: skip
+    figure.text(0.06, 0.96, "\n".join(text), fontsize=9, va="top", family="DejaVu Sans")
+    pdf.savefig(figure)
+    plt.close(figure)
+
+
+def build_report(run_dir: Path, pdf: bool = False) -> Path:
+    """Write ``index.html`` and figures (and with ``pdf``, ``report.pdf``) into ``run_dir``
+    from its saved tables."""
     run = load_run(run_dir)
     summary = run.summary
+    findings_text = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
+    pages = PdfPages(run.directory / "report.pdf", metadata={"Creator": "fraudsim", "CreationDate": None}) if pdf else None
+    if pages is not None:
+        _pdf_cover(pages, run, findings_text)
     body, links = [], []
     for section in SECTIONS:
         anchor = _anchor(section.title)
@@ -210,7 +246,10 @@ def build_report(run_dir: Path) -> Path:
             body.append(f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p></section>')
             continue
         figure, caption = result
-        data = _png(figure)
+        data = _png(figure, keep_open=pages is not None)
+        if pages is not None:
+            _pdf_page(pages, figure, section.title, caption)
+            plt.close(figure)
         (run.directory / section.filename).write_bytes(data)
         encoded = base64.b64encode(data).decode("ascii")
         links.append(f'<a href="#{anchor}">{title}</a>')
@@ -219,6 +258,9 @@ def build_report(run_dir: Path) -> Path:
             f'<img alt="{title}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
         )
+    if pages is not None:
+        pages.close()
+    findings = "".join(f"<li>{html.escape(text)}</li>" for text in findings_text)
     name = html.escape(str(run.scenario.get("name", "")))
     description = html.escape(str(run.scenario.get("description", "")))
     page = f"""<!doctype html>
@@ -226,7 +268,7 @@ def build_report(run_dir: Path) -> Path:
 <title>fraudsim report: {name}</title><style>{STYLE}</style></head><body>
 <h1>fraudsim report: {name}</h1>
 <p class="lede">{description}</p>
-<p class="finding">{html.escape(narrative.ranking_sentence(summary))}</p>
+<div class="finding"><strong>Findings</strong><ul>{findings}</ul></div>
 <nav>{' '.join(links)}</nav>
 <h2>Summary</h2>
 <p>Arms ranked by total cost. Money is summed over the {summary['horizon_days']:g}-day horizon; each figure

@@ -306,3 +306,108 @@ def timeline_caption(events: pl.DataFrame) -> str:
         f"{count.get('fallback', 0)} fallbacks."
     )
     return text
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def difference_finding(summary: dict, entry: dict) -> str:
+    """One paired comparison in words; an interval crossing zero means no clear difference.
+
+    The summary's relative difference r = (arm − baseline) / baseline is said as "baseline cost
+    r / (1 + r) less than arm", which is what "k% less than" means.
+    """
+    arm, baseline = entry["arm"], entry["baseline"]
+    relative = entry["total_cost_relative"]
+    days = f"{summary['horizon_days']:g} days"
+    low, high = relative.get("ci_low"), relative.get("ci_high")
+    if low is not None and low <= 0 <= high:
+        return (f"No clear difference in total cost between {baseline} and {arm} over {days} "
+                f"(95% CI of the difference {low:+.0%} to {high:+.0%} of {baseline}'s cost).")  # fmt: skip
+
+    def less(r: float) -> float:
+        return r / (1 + r)
+
+    text = f"{baseline} cost {less(relative['mean']):.0%} less than {arm}"
+    if low is not None:
+        text += f" (95% CI {less(low):.0%} to {less(high):.0%})"
+    return text + f" over {days}."
+
+
+def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, crews: pl.DataFrame | None,
+             quality: pl.DataFrame | None) -> list[str]:  # fmt: skip
+    """The report's headline findings, each computed from the run's numbers."""
+    out = [ranking_sentence(summary)]
+    ranking = summary["ranking"]
+    by_pair = {(d["baseline"], d["arm"]): d for d in summary.get("differences", [])}
+    for arm in ranking[1:4]:
+        entry = by_pair.get((ranking[0], arm))
+        if entry is not None:
+            out.append(difference_finding(summary, entry))
+    arms = summary["arms"]
+    least_fraud = min(arms, key=lambda a: arms[a]["fraud_loss"]["mean"])
+    if least_fraud != ranking[0]:
+        currency = summary["currency"]
+        out.append(
+            f"{least_fraud} let through the least fraud ({format_money(arms[least_fraud]['fraud_loss']['mean'], currency)}) "
+            f"but paid {format_money(arms[least_fraud]['friction']['mean'], currency)} in false declines, against "
+            f"{format_money(arms[ranking[0]]['friction']['mean'], currency)} for {ranking[0]}."
+        )
+    if coverage is not None:
+        median, eventual = median_label_age(coverage)
+        if median is not None:
+            out.append(f"Half of the fraud labels that ever arrived had arrived after {human_duration(median)}; "
+                       f"{1 - eventual:.0%} of fraud was never labelled as fraud.")  # fmt: skip
+    if crews is not None and crews.height and crews["attempts"].sum() > 0:
+        shift = tactic_shift(crews)
+        if shift:
+            out.append(shift)
+    if quality is not None and quality.height:
+        rates = quality.group_by("view").agg(pl.col("fraud_rate").mean())
+        rate = {row[0]: row[1] for row in rates.iter_rows()}
+        if rate.get("eventual"):
+            out.append(f"The team's dashboard saw a fraud rate {rate.get('known', 0) / rate['eventual']:.0%} of the "
+                       "true one: fraud not yet reported counts as legitimate, and blocked fraud is never labelled.")  # fmt: skip
+    calibration = daily.group_by("arm").agg(pl.col("predicted_fraud").sum(), pl.col("fraud_amount_approved").sum())
+    calibration = calibration.filter(pl.col("fraud_amount_approved") > 0).with_columns(
+        ratio=pl.col("predicted_fraud") / pl.col("fraud_amount_approved"))
+    learned = [a for a in ranking if arms[a]["learner"] != "rules"]
+    calibration = calibration.filter(pl.col("arm").is_in(learned))
+    if calibration.height:
+        worst = calibration.with_columns(off=(pl.col("ratio").log()).abs()).sort("off").row(-1, named=True)
+        direction = "over" if worst["ratio"] > 1 else "under"
+        out.append(f"In money, {worst['arm']} {direction}-estimated the fraud it let through by "
+                   f"{abs(worst['ratio'] - 1):.0%} (it expected {worst['ratio']:.2f}× what happened).")  # fmt: skip
+    return out
+
+
+def tactic_shift(crews: pl.DataFrame) -> str | None:
+    """The biggest move in the crews' tactic mix, against which arm, and how fast."""
+    from .figures import tactic_mix
+
+    mix = tactic_mix(crews)
+    tactics = [c for c in mix.columns if c.startswith("tactic_") and mix[c].sum() > 0]
+    if not tactics:
+        return None
+    first_day, last_day = int(mix["day"].min()), int(mix["day"].max())
+    best = None
+    for arm in mix["arm"].unique(maintain_order=True).to_list():
+        frame = mix.filter(pl.col("arm") == arm).sort("day")
+        days = frame["day"].to_numpy()
+        for tactic in tactics:
+            values = frame[tactic].rolling_mean(7, min_samples=1).to_numpy()
+            start, end = float(values[:7].mean()), float(values[-7:].mean())
+            if best is None or end - start > best[0]:
+                began = days[np.flatnonzero(values >= start + 0.1 * (end - start))]
+                halfway = days[np.flatnonzero(values >= start + 0.5 * (end - start))]
+                timing = (int(began[0]), int(halfway[0] - began[0])) if len(began) and len(halfway) else None
+                best = (end - start, arm, tactic, start, end, timing)
+    gain, arm, tactic, start, end, timing = best
+    if gain < 0.05:
+        return f"Crews' tactic mix stayed about the same over the {last_day - first_day + 1} days."
+    name = tactic.removeprefix("tactic_").replace("_", " ")
+    text = f"Against {arm}, crews moved from {start:.0%} to {end:.0%} of their attempts onto {name}"
+    if timing is None:
+        return text + "."
+    began, days = timing
+    return text + f": the move began around day {began} and was half done {days} days later."

@@ -1,0 +1,251 @@
+"""Where a sweep's runs execute: in this process, local worker processes, or a Dask cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .. import __version__
+from ..parallel import THREAD_VARIABLES, worker_init
+from .points import SweepError
+
+RETRIES = 3
+
+
+class Executor(Protocol):
+    """Runs calls of one function and hands each result back as it completes."""
+
+    name: str
+    workers: int
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        calls: Sequence[tuple],
+        done: Callable[[int, Any], None],
+        progress: Callable[[int, float], None] | None = None,
+    ) -> None:
+        """Call ``function(*calls[i])`` for every i; ``done(i, result)`` here as each completes."""
+
+
+@dataclass
+class InProcess:
+    """One call after another in this process (``--workers 1``); reports progress within a call."""
+
+    name: str = "in-process"
+    workers: int = 1
+
+    def map(self, function, calls, done, progress=None) -> None:
+        for i, args in enumerate(calls):
+            within = {} if progress is None else {"progress": lambda days, i=i: progress(i, days)}
+            done(i, function(*args, **within))
+
+
+@dataclass
+class LocalProcesses:
+    """A pool of spawned worker processes pinned to one thread each. If a worker dies (killed, out
+    of memory) the pool is rebuilt and the unfinished calls run again, up to ``retries`` times."""
+
+    workers: int
+    retries: int = RETRIES
+    name: str = "local processes"
+
+    def map(self, function, calls, done, progress=None) -> None:
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending = dict(enumerate(calls))
+        failures = 0
+        while pending:
+            pool = _pool(min(self.workers, len(pending)))
+            futures = {pool.submit(function, *args): i for i, args in pending.items()}
+            try:
+                for future in as_completed(futures):
+                    i = futures[future]
+                    result = future.result()
+                    del pending[i]
+                    done(i, result)
+                pool.shutdown(wait=True)
+            except BrokenProcessPool:
+                failures += 1
+                for future, i in futures.items():  # keep what finished before the pool broke
+                    if (
+                        i in pending
+                        and future.done()
+                        and not future.cancelled()
+                        and future.exception() is None
+                    ):
+                        del pending[i]
+                        done(i, future.result())
+                if failures > self.retries:
+                    raise SweepError(
+                        f"worker processes died {failures} times (out of memory?); the results "
+                        "finished so far are saved: run the same command again to resume"
+                    ) from None
+                logging.getLogger(__name__).warning(
+                    "a worker process died; retrying %d unfinished run(s)", len(pending)
+                )
+                _stop(pool)
+            except BaseException:
+                _stop(pool)
+                raise
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """:func:`sim.parallel.process_pool`, with workers that exit when this process dies: a sweep
+    killed with SIGKILL would otherwise leave its workers running on as orphans."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
+    )
+
+
+def _worker_start(parent: int) -> None:
+    worker_init()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fraudsim-orphan-watch", daemon=True).start()
+
+
+def _stop(pool) -> None:
+    """Shut a pool down without waiting for calls still running (after an error or Ctrl-C)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(5)
+
+
+@dataclass
+class DaskCluster:
+    """An existing Dask distributed scheduler (``tcp://host:8786``), or ``local`` for a local
+    cluster of ``workers`` single-threaded processes started for this sweep.
+
+    A call that raises is retried ``retries`` times; a call whose worker is lost is rescheduled
+    by the scheduler (up to ``distributed.scheduler.allowed-failures`` times). Results come back
+    to this process, which writes them, so the workers need no shared file system.
+    """
+
+    address: str
+    workers: int | None = None
+    retries: int = RETRIES
+    name: str = "dask"
+
+    def map(self, function, calls, done, progress=None) -> None:
+        from distributed import as_completed
+
+        with self._client() as client:
+            token = uuid.uuid4().hex[:8]
+            label = getattr(function, "__name__", "call")
+            futures = [
+                client.submit(
+                    function,
+                    *args,
+                    key=f"fraudsim-{label}-{i}-{token}",
+                    retries=self.retries,
+                    pure=False,
+                )
+                for i, args in enumerate(calls)
+            ]
+            index = {future.key: i for i, future in enumerate(futures)}
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as error:
+                    if type(error).__name__ == "KilledWorker":
+                        raise SweepError(
+                            f"--dask {self.address}: a run kept killing its worker ({error}); the "
+                            "results finished so far are saved"
+                        ) from None
+                    raise
+                done(index[future.key], result)
+                future.release()
+
+    @contextlib.contextmanager
+    def _client(self) -> Iterator[Any]:
+        from distributed import Client, LocalCluster
+
+        with contextlib.ExitStack() as stack:
+            if self.address == "local":
+                workers = self.workers or os.cpu_count() or 1
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                        env={name: "1" for name in THREAD_VARIABLES},
+                    )
+                )
+                self.workers = workers
+                client = stack.enter_context(Client(cluster))
+            else:
+                try:
+                    client = stack.enter_context(Client(self.address, timeout="15s"))
+                except (OSError, TimeoutError, ValueError) as error:
+                    raise SweepError(
+                        f"--dask {self.address}: cannot reach a Dask scheduler there ({error}); "
+                        "give its address, e.g. tcp://10.0.0.5:8786, or `local`"
+                    ) from None
+                try:
+                    client.wait_for_workers(1, timeout=60)
+                except TimeoutError:
+                    raise SweepError(
+                        f"--dask {self.address}: the scheduler has no workers"
+                    ) from None
+                self.workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            _check_workers(client, self.address)
+            yield client
+
+
+def _worker_version() -> str:
+    import sim
+
+    return sim.__version__
+
+
+def _check_workers(client, address: str) -> None:
+    try:
+        versions = client.run(_worker_version)
+    except Exception as error:  # the workers cannot import fraudsim at all
+        raise SweepError(
+            f"--dask {address}: the workers cannot run fraudsim ({type(error).__name__}: {error}); "
+            "install the same fraudsim on every worker"
+        ) from None
+    wrong = sorted({v for v in versions.values() if v != __version__})
+    if wrong:
+        raise SweepError(
+            f"--dask {address}: workers run fraudsim {', '.join(wrong)}, this is {__version__}; "
+            "results would differ, so install the same version on every worker"
+        )
+
+
+def make_executor(workers: int | None = None, dask: str | None = None) -> Executor:
+    """In this process for one worker, a local process pool for more (default: every core), or
+    Dask when ``dask`` is a scheduler address or ``local``.
+
+    >>> make_executor(1).name, make_executor(4).name, make_executor(2, "local").name
+    ('in-process', 'local processes', 'dask')
+    """
+    if dask:
+        return DaskCluster(dask, workers)
+    workers = workers or os.cpu_count() or 1
+    return InProcess() if workers == 1 else LocalProcesses(workers)

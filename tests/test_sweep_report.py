@@ -1,0 +1,56 @@
+"""The sweep report's curves, heat map and crossover findings, on results with a known answer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from sim.report.sweep import build_sweep_report, crossover, paired
+
+DELAYS = [("1h", 3600.0), ("1d", 86400.0), ("7d", 604800.0), ("30d", 2592000.0)]
+
+
+def _results(edge_by_point: list[float]) -> tuple[pl.DataFrame, dict]:
+    """online costs (1 + edge) × batch at each point, with small replication noise."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for point, ((text, seconds), edge) in enumerate(zip(DELAYS, edge_by_point, strict=True)):
+        for replication in range(5):
+            base = 100_000 + 5_000 * replication
+            for arm, learner, factor in (("online", "online", 1 + edge), ("batch-weekly", "batch", 1.0)):
+                cost = base * factor * (1 + 0.005 * rng.standard_normal())
+                rows.append({"point": point, "point_key": f"k{point}", "labels.chargeback.delay.median": text,
+                             "labels.chargeback.delay.median_s": seconds, "arm": arm, "learner": learner,
+                             "replication": replication, "fraud_loss": 0.7 * cost, "total_cost": cost})  # fmt: skip
+    sweep = {"sweep": "synthetic", "description": "a <test>", "points": [{"point": i} for i in range(4)],
+             "grid": [{"key": "labels.chargeback.delay.median", "column": "labels.chargeback.delay.median",
+                       "seconds_column": "labels.chargeback.delay.median_s", "in": "grid"}]}  # fmt: skip
+    return pl.DataFrame(rows), sweep
+
+
+def test_paired_differences_are_relative_and_paired():
+    results, sweep = _results([-0.3, -0.2, -0.1, 0.0])
+    table = paired(results, sweep, "online", "batch-weekly")
+    assert table["mean"].to_list() == pytest.approx([-0.3, -0.2, -0.1, 0.0], abs=0.01)
+    assert (table["high"] - table["low"] < 0.03).all()  # pairing removes the replications' spread
+
+
+def test_crossover_names_where_the_edge_disappears():
+    results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
+    (finding,) = crossover(results, sweep, "online")
+    assert "edge over batch-weekly disappears once the median chargeback delay reaches 7 days" in finding
+    results, sweep = _results([-0.3, -0.2, -0.1, -0.05])
+    (finding,) = crossover(results, sweep, "online")
+    assert finding.startswith("online cost less than batch-weekly whatever")
+
+
+def test_sweep_report_builds(tmp_path):
+    results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
+    results.write_parquet(tmp_path / "results.parquet")
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep))
+    page = build_sweep_report(tmp_path).read_text()
+    assert page.count("data:image/png;base64,") == 3 and "a &lt;test&gt;" in page
+    assert (tmp_path / "heat_map.png").exists()
