@@ -6,6 +6,7 @@ a test fails when the file is out of date.
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import Any
@@ -118,6 +119,9 @@ def _nested(annotation: Any) -> type[BaseModel] | None:
     annotation = _strip(annotation)
     if typing.get_origin(annotation) is list:
         annotation = _strip(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # an optional table: `X | None`
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = _strip(members[0]) if len(members) == 1 else None
     return annotation if _is_model(annotation) else None
 
 
@@ -152,7 +156,7 @@ def _document(model: type[BaseModel], prefix: str, title: str) -> list[str]:
     """A section for ``model``'s own keys, then one for each table it holds."""
     tables = {name: _nested(field.annotation) for name, field in model.model_fields.items()}
     tables = {name: nested for name, nested in tables.items() if nested is not None}
-    out = [f"## {title}", "", (model.__doc__ or "").strip(), ""]
+    out = [f"## {title}", "", inspect.cleandoc(model.__doc__ or ""), ""]
     own = _table(model, prefix, set(tables))
     if len(own) > 2:
         out += own + [""]

@@ -37,9 +37,9 @@ from .detect.store import FeatureStore
 from .feedback.investigators import Alert, AlertDesk, Review
 from .feedback.labels import SOURCE_CODE, Draws, LabelEvents, LabelModel, LabelQueue
 from .learn.learners import History, Learner, ModelEvent, RulesLearner, make_learner
+from .metrics import log_loss
 from .results import ArmRecorder
 from .rng import Streams
-from .metrics import log_loss
 from .schema import BATCH_LEARNERS, Arm, Fault, Scenario
 from .units import DAY
 from .world.crews import Attempts, Crews
@@ -112,6 +112,7 @@ class Engine:
         self.streams = streams
         self.world = world
         self.learner = learner
+        self.by_card = getattr(learner, "by_card", False)
         self.recorder = recorder
         self.start, self.end = start, end
         self.progress = progress
@@ -166,7 +167,7 @@ class Engine:
         world = self.world
         X, velocity = world.features.compute(tx, world.population.merchant_category)
         self._break_features(X, now)
-        p = self._score(X, now)
+        p = self._score(X, tx.card, now)
         decisions = self._decide(tx, p, draws, now)
 
         ids = world.store.append(X, tx.merchant, tx.card, now)
@@ -203,10 +204,11 @@ class Engine:
     def _active_faults(self, now: float) -> list[Fault]:
         return [f for f in self.faults if f.start <= now and (f.end is None or now < f.end)]
 
-    def _score(self, X: np.ndarray, now: float) -> np.ndarray:
+    def _score(self, X: np.ndarray, cards: np.ndarray, now: float) -> np.ndarray:
         """The deployed model's scores (garbage while such a fault is active); the monitor
-        watches them, and while it says the model is broken the rules score instead."""
-        p = self.learner.predict_proba(X)
+        watches them, and while it says the model is broken the rules score instead. A learner
+        that scores ``by_card`` (an A/B test's two arms) is given the transactions' cards."""
+        p = self.learner.predict_proba(X, cards) if self.by_card else self.learner.predict_proba(X)
         if any(f.kind == "garbage_scores" for f in self._active_faults(now)):
             p = self.streams.get("learner", 10_000, int(now // self.scenario.tick)).random(len(X))
         if self.monitor.active:
@@ -430,6 +432,19 @@ def _history(world: World, collected: _Collected, first_id: int) -> History:
                    arrived_X=arrived_X)  # fmt: skip
 
 
+def arm_retention(scenario: Scenario) -> float:
+    """How long an arm's feature store keeps transactions: until their last label can arrive."""
+    return LabelModel(scenario.labels).longest_delay + scenario.tick
+
+
+def arm_learner(scenario: Scenario, arm: Arm, streams: Streams, labels_per_day: float) -> Learner:
+    """The arm's learner, seeded by the arm's place in the scenario (the same in every world)."""
+    names = [a.name for a in scenario.arms]
+    index = names.index(arm.name) if arm.name in names else len(names)
+    seed = int(streams.get("learner", index).integers(2**31))
+    return make_learner(arm, scenario.rules, labels_per_day, seed)
+
+
 def run_arm(
     scenario: Scenario,
     arm: Arm,
@@ -439,19 +454,19 @@ def run_arm(
     recorder: ArmRecorder,
     progress: Callable[[float], None] | None = None,
     learner: Learner | None = None,
+    copy_world: bool = True,
 ) -> Engine:
-    """Run one arm from t = 0 to the horizon in its own copy of the warmed-up world.
+    """Run one arm from t = 0 to the horizon in its own copy of the warmed-up world (in
+    ``world`` itself if not ``copy_world``).
 
     ``learner`` replaces the arm's own learner (tests use it to spy on learning).
     Alerts start from an empty queue at t = 0.
     """
-    world = copy.deepcopy(world)
-    world.store.retention_s = LabelModel(scenario.labels).longest_delay + scenario.tick
+    if copy_world:
+        world = copy.deepcopy(world)
+    world.store.retention_s = arm_retention(scenario)
     if learner is None:
-        names = [a.name for a in scenario.arms]
-        index = names.index(arm.name) if arm.name in names else len(names)
-        seed = int(streams.get("learner", index).integers(2**31))
-        learner = make_learner(arm, scenario.rules, labels_per_day(scenario), seed)
+        learner = arm_learner(scenario, arm, streams, labels_per_day(scenario))
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, arm.name)
     engine.run()

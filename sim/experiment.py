@@ -19,6 +19,7 @@ import polars as pl
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from .ab.run import ABReplication, per_transaction, run_ab, world_runs
 from .engine import run_arm, warm_up, warmup_length
 from .learn.learners import ModelEvent
 from .results import NOT_SUMMED, ArmRecorder
@@ -55,6 +56,7 @@ class ReplicationRun:
     arms: list[ArmRun]
     warmup_transactions: int
     warmup_seconds: float
+    ab: ABReplication | None = None
 
 
 @dataclass
@@ -149,7 +151,12 @@ def _run_replication(scenario: Scenario, replication: int, ledger_dir: Path | No
                    engine.model_events, engine.transactions, time.perf_counter() - started,
                    recorder.ledger.paths if recorder.ledger is not None else {})
         )  # fmt: skip
-    return ReplicationRun(replication, arms, warmup_transactions, warmup_seconds)
+    ab = None
+    if scenario.ab is not None:
+        separate = {arm.arm: per_transaction(arm.daily) for arm in arms}
+        ab = run_ab(scenario, streams, world, history, replication, separate,
+                    None if progress is None else lambda days: progress(done[0] + days))  # fmt: skip
+    return ReplicationRun(replication, arms, warmup_transactions, warmup_seconds, ab)
 
 
 def run_all(
@@ -185,7 +192,7 @@ def run_all(
 
 def simulated_days(scenario: Scenario) -> float:
     """Simulated days per replication (warm-up plus every arm), for progress bars."""
-    return (warmup_length(scenario) + len(scenario.arms) * scenario.horizon) / DAY
+    return (warmup_length(scenario) + (len(scenario.arms) + world_runs(scenario)) * scenario.horizon) / DAY
 
 
 # --------------------------------------------------------------------------- summaries
@@ -231,7 +238,7 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
     ranking = sorted(arms, key=lambda name: (arms[name]["total_cost"]["mean"], name))
     for rank, name in enumerate(ranking, start=1):
         arms[name]["rank"] = rank
-    return {
+    summary = {
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -243,6 +250,11 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
         "arms": arms,
         "differences": paired_differences(per_rep, ranking),
     }
+    if scenario.ab is not None:
+        from .ab.summary import summarize_ab
+
+        summary["ab"] = summarize_ab(scenario, [run.ab for run in experiment.runs])
+    return summary
 
 
 def paired_differences(per_rep: pl.DataFrame, ranking: list[str]) -> list[dict]:

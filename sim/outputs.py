@@ -106,6 +106,10 @@ def write_run(
         write_parquet(work / "quality_daily.parquet", experiment.quality_daily())
         write_parquet(work / "crews.parquet", experiment.crews_daily())
         write_parquet(work / "reliability.parquet", experiment.reliability())
+        if scenario.ab is not None:
+            from .ab.summary import ab_daily
+
+            write_parquet(work / "ab_daily.parquet", ab_daily([run.ab for run in experiment.runs]))
         if ledger:
             for name in ("transactions", "labels", "alerts"):
                 merge_parquet([a.ledger_parts[name] for a in experiment.arm_runs], work / f"{name}.parquet")

@@ -25,6 +25,7 @@ class RunData:
     model_events: pl.DataFrame | None
     crews: pl.DataFrame | None
     reliability: pl.DataFrame | None
+    ab_daily: pl.DataFrame | None = None
 
     @property
     def currency(self) -> str:
@@ -57,4 +58,5 @@ def load_run(directory: Path) -> RunData:
         model_events=_optional(directory, "model_events.parquet"),
         crews=_optional(directory, "crews.parquet"),
         reliability=_optional(directory, "reliability.parquet"),
+        ab_daily=_optional(directory, "ab_daily.parquet"),
     )

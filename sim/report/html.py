@@ -21,6 +21,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ..units import format_money
+from . import ab as ab_report
 from . import figures, narrative
 from .data import RunData, load_run
 
@@ -146,6 +147,22 @@ SECTIONS = (
 )  # fmt: skip
 
 
+def _ab_sections(run: RunData) -> tuple[Section, ...]:
+    """The A/B test's sections, first in the report of a run that had one."""
+    if run.ab_daily is None or "ab" not in run.summary:
+        return ()
+    ab, currency = run.summary["ab"], run.currency
+    return (
+        Section("A/B test: the estimate against the truth", "ab_estimate.png",
+                lambda run: (ab_report.estimate_figure(run.ab_daily, ab, currency),
+                             ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency))),
+        Section("A/B test: where the bias comes from", "ab_bias.png",
+                lambda run: (ab_report.sources_figure(ab, currency), ab_report.sources_caption(ab, currency))),
+        Section("A/B test: crews on the challenger's cards", "ab_crews.png",
+                lambda run: (ab_report.crews_figure(run.ab_daily, ab), ab_report.crews_caption(ab))),
+    )  # fmt: skip
+
+
 def _png(fig: Figure, keep_open: bool = False) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
@@ -234,11 +251,13 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
     run = load_run(run_dir)
     summary = run.summary
     findings_text = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
+    if "ab" in summary:
+        findings_text.insert(0, ab_report.finding(summary["ab"], run.currency))
     pages = PdfPages(run.directory / "report.pdf", metadata={"Creator": "fraudsim", "CreationDate": None}) if pdf else None
     if pages is not None:
         _pdf_cover(pages, run, findings_text)
     body, links = [], []
-    for section in SECTIONS:
+    for section in _ab_sections(run) + SECTIONS:
         anchor = _anchor(section.title)
         result = section.build(run)
         title = html.escape(section.title)

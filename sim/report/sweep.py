@@ -113,6 +113,8 @@ KEY_NAMES = {
     "labels.customer_report.delay.median": "the median report delay",
     "labels.investigators.count": "the number of investigators",
     "labels.maturity.window": "the maturity window",
+    "ab.share_b": "B's share of cards",
+    "crews.attackers.strategy": "the crews' strategy",
 }
 
 
@@ -155,6 +157,63 @@ def crossover(results: pl.DataFrame, sweep: dict, reference: str) -> list[str]:
     return out
 
 
+def _series(results: pl.DataFrame, sweep: dict) -> tuple[str, str, list[tuple[str, pl.DataFrame]]]:
+    """One replication per row (the A/B columns repeat on every arm), grouped by the second
+    grid key if there is one: (x column, x label, [(series name, rows)])."""
+    column, seconds = _x(sweep)
+    first_arm = results["arm"][0]
+    rows = results.filter(pl.col("arm") == first_arm)
+    if len(sweep["grid"]) < 2:
+        return seconds or column, key_name(column).strip("`"), [("", rows)]
+    other = sweep["grid"][1]["column"]
+    groups = [(f"{key_name(other).strip('`')} = {value[0]}", frame)
+              for value, frame in rows.group_by(other, maintain_order=True)]  # fmt: skip
+    return seconds or column, key_name(column).strip("`"), groups
+
+
+def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple]:
+    """The A/B test's read-out against the truth, and the crews' share of B's cards, against the
+    swept key."""
+    x_column, x_label, groups = _series(results, sweep)
+    estimate, ax = plt.subplots(figsize=(8, 4.4))
+    shares, ax_share = plt.subplots(figsize=(8, 3.8))
+    for i, (name, frame) in enumerate(groups):
+        color = figures.PALETTE[i % len(figures.PALETTE)]
+        points = []
+        for key, rows in frame.group_by(x_column, maintain_order=True):
+            points.append((key[0], *(_interval(rows[c].to_numpy())[0] for c in
+                                      ("ab_estimate", "ab_truth", "ab_b_share_of_crew_attempts")),
+                           *_interval(rows["ab_estimate"].to_numpy())[1:]))  # fmt: skip
+        points.sort()
+        x, est, truth, share, low, high = (np.array(v, float) for v in zip(*points, strict=True))
+        label = f" ({name})" if name else ""
+        ax.plot(x, est, marker="o", color=color, lw=2, label=f"A/B estimate{label}")
+        ax.fill_between(x, low, high, color=color, alpha=0.12, lw=0)
+        ax.plot(x, truth, marker="s", color=color, lw=1.5, ls="--", label=f"truth{label}")
+        ax_share.plot(x, share, marker="o", color=color, lw=2, label=name or "crews")
+    ax.axhline(0, color="black", lw=0.8)
+    if x_column == "ab.share_b":
+        ax_share.plot(x, x, color="black", lw=1, ls=":", label="B's share of cards")
+    for axis in (ax, ax_share):
+        axis.set_xlabel(x_label)
+        axis.legend(frameon=False, fontsize=8)
+    ax.set_ylabel(f"B − A, fraud loss per transaction ({currency})")
+    ax.set_title("A/B test read-out against the truth (95% bands over replications)")
+    ax_share.set_ylabel("crews' attempts on B's cards")
+    ax_share.set_title("Crews' share of attempts on B's cards at the read-out")
+    estimate.tight_layout()
+    shares.tight_layout()
+    return [
+        ("A/B estimate against the truth", estimate, "ab_estimate.png",
+         "Solid: what the A/B test reads at its last day from the labels known then (B − A in fraud loss per "
+         "transaction), mean over replications with its 95% band; dashed: the truth, each detector alone in its own "
+         "world with the same seeds. The gap between them is the test's bias."),
+        ("Crews on the challenger's cards", shares, "ab_crews.png",
+         "The share of crews' attempts that hit B's cards by the read-out. Above B's share of cards, crews have found "
+         "the arm that lets more through, without ever knowing which arm a card is in."),
+    ]  # fmt: skip
+
+
 def build_sweep_report(directory: Path) -> Path:
     directory = Path(directory)
     results = pl.read_parquet(directory / "results.parquet")
@@ -170,6 +229,8 @@ def build_sweep_report(directory: Path) -> Path:
         ("Total cost", curves(results, sweep, "total_cost", currency), "tradeoff_total_cost.png",
          "The same for total cost (fraud loss + friction + reviews), the figure arms are ranked by."),
     ]  # fmt: skip
+    if "ab_estimate" in results.columns:
+        sections += ab_sections(results, sweep, currency)
     findings = []
     if len(arms) > 1:
         sections.append((f"{reference} against the others", heat_map(results, sweep, reference), "heat_map.png",

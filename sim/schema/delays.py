@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from .base import Duration, PositiveFloat, Strict
 
+
 class FixedDelay(Strict):
     """Every label arrives exactly `value` after its transaction."""
 

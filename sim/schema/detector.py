@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from .base import Category, Duration, Money, Name, PositiveFloat, Share, Strict
 
+
 class Policy(Strict):
     """The expected-cost decision rule (DESIGN §4) and the money it counts."""
 
@@ -110,4 +111,31 @@ class Fault(Strict):
             raise ValueError(f"`feature` must be one of: {', '.join(FEATURES)}")
         if self.end is not None and self.end <= self.start:
             raise ValueError("`end` must come after `start`")
+        return self
+
+
+class ABTest(Strict):
+    """An A/B test: arms `a` and `b` share one world, its cards split between them (docs/abtests.md).
+
+    The run still simulates every arm in its own world; those separate worlds give the truth
+    the test is trying to estimate.
+    """
+
+    a: Name = Field(description="the incumbent detector: an arm's name")
+    b: Name = Field(description="the challenger: an arm's name")
+    share_b: Share = Field(0.05, gt=0, lt=1, description="share of cards (and their traffic) scored by `b`")
+    labels: Literal["own", "pooled"] = Field(
+        "own", description="each arm's learner learns its own cards' labels (`own`), or every label (`pooled`)"
+    )
+    min_effect: Money = Field(
+        0.25, gt=0, description="smallest difference in fraud loss per transaction worth detecting (the power analysis)"
+    )
+    decompose: bool = Field(
+        True, description="also run the test with static crews and with pooled labels, to split the bias by source"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ABTest:
+        if self.a == self.b:
+            raise ValueError("`a` and `b` must be different arms")
         return self

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from .base import Duration, Share, Strict
 from .delays import Delay, LognormalDelay
 
+
 def _lognormal(median: str, sigma: float) -> LognormalDelay:
     return LognormalDelay(median=median, sigma=sigma)
 

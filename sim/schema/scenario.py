@@ -18,9 +18,10 @@ from .base import (
     Strict,
     Warmup,
 )
-from .detector import Fault, Metrics, Monitoring, Policy, Rules
+from .detector import ABTest, Fault, Metrics, Monitoring, Policy, Rules
 from .labels import Labels
 from .world import Compromise, Crew, Population, StaticCrew
+
 
 class Scenario(Strict):
     """Everything one simulation needs."""
@@ -50,6 +51,7 @@ class Scenario(Strict):
     metrics: Metrics = Field(default_factory=Metrics, description="model-quality measurement")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="drift detection and fallback")
     faults: list[Fault] = Field(default_factory=list, description="injected faults")
+    ab: ABTest | None = Field(None, description="an A/B test of two of the arms in one world (see docs/abtests.md)")
     arms: list[Arm] = Field(
         default_factory=lambda: list(DEFAULT_ARMS), min_length=1, description="the detectors compared"
     )
@@ -99,6 +101,8 @@ class Scenario(Strict):
         crew_names = [crew.name for crew in self.crews]
         if len(set(crew_names)) != len(crew_names):
             raise ValueError("crews: crew group names must be unique")
+        if self.ab is not None:
+            self._check_ab(names)
         for fault in self.faults:
             unknown = [name for name in fault.arms or [] if name not in names]
             if unknown:
@@ -118,6 +122,20 @@ class Scenario(Strict):
                 "history or horizon"
             )
         return self
+
+    def _check_ab(self, names: list[str]) -> None:
+        """The A/B test names two learning arms, in a world without per-detector monitoring or faults."""
+        ab = self.ab
+        for role in ("a", "b"):
+            name = getattr(ab, role)
+            if name not in names:
+                raise ValueError(f"ab: {role} = {name!r} is not an arm; arms are: {', '.join(names)}")
+            if self.arms[names.index(name)].learner == "oracle":
+                raise ValueError(f"ab: {role} = {name!r} is an oracle, which sees every label at once; "
+                                 "an A/B test compares detectors that learn from labels")  # fmt: skip
+        if self.monitoring.detectors or self.faults:
+            raise ValueError("ab: an A/B test's world has one policy for both arms, so it runs without drift "
+                             "`monitoring` detectors and `faults`; remove them from this scenario")  # fmt: skip
 
     def arm(self, name: str) -> Arm:
         """The arm called `name`."""

@@ -19,6 +19,7 @@ from .base import (
     Strict,
 )
 
+
 class Season(Strict):
     """Honest traffic multiplied by `factor` from `start` to `end` (times from t = 0)."""
 

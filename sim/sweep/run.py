@@ -57,6 +57,10 @@ def run_point(
     learners = {arm.name: arm.learner for arm in scenario.arms}
     learner = pl.Series("learner", [learners[name] for name in rows["arm"]], dtype=pl.String)
     rows = rows.insert_column(1, learner)
+    if run.ab is not None:  # the A/B test's read-out, the same on every arm's row
+        from ..ab.summary import read_out
+
+        rows = rows.with_columns(pl.lit(value, pl.Float64).alias(name) for name, value in read_out(run.ab).items())
     return PointRun(rows, time.perf_counter() - started)
 
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rng import Streams
-from ..schema import CATEGORIES, Compromise, Crew as CrewConfig
+from ..schema import CATEGORIES, Compromise
+from ..schema import Crew as CrewConfig
 from ..units import DAY
 from .population import Population
-from .strategies import Context, Plan, TacticTable, make_strategy, tactic_table
+from .strategies import Context, Plan, StaticStrategy, TacticTable, make_strategy, tactic_table
 from .traffic import Transactions
 
 RECENT_PROFIT_DAYS = 7.0
@@ -130,6 +131,12 @@ class Crew:
         self._available_to_all = float(tactics.available_from.max())  # every tactic exists from then
 
     # ----------------------------------------------------------------- the day
+
+    def freeze(self) -> None:
+        """Keep to the tactic mix from now on and stop learning from declines (an A/B test's
+        static-crews variant). Mimic crews never adapt, so they stay as they are."""
+        if self.config.strategy != "mimic":
+            self.strategy = StaticStrategy(self.config, self.tactics)
 
     def close_day(self) -> None:
         """Close the open day's books (profit, losing streak, the day's row)."""
@@ -275,11 +282,15 @@ class CrewGroup:
         self.retired: list[Crew] = []
         self.last_profit = 0.0  # recent profit per crew when the group last had crews
         self._pending_leaks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.frozen = False  # crews keep to their tactic mix (see Crew.freeze)
         for _ in range(config.count):
             self.crews.append(self._new_crew(None))
 
     def _new_crew(self, day: int | None) -> Crew:
-        return Crew(self._ids(), self.config.name, self.config, self.tactics, self.streams, self.customers, day)
+        crew = Crew(self._ids(), self.config.name, self.config, self.tactics, self.streams, self.customers, day)
+        if self.frozen:
+            crew.freeze()
+        return crew
 
     def start_day(self, day: int) -> None:
         """Close yesterday, let crews leave or enter, open today, hand out breaches and leaks."""
@@ -393,6 +404,13 @@ class Crews:
             hit = skim.catches(tx, approved, leak_draw)
             if hit.any():
                 self._by_name[skim.config.crews].leak(tx.card[hit], tx.t[hit] + skim.config.delay)
+
+    def freeze(self) -> None:
+        """From now on no crew adapts, including crews that enter later (see :meth:`Crew.freeze`)."""
+        for group in self.groups:
+            group.frozen = True
+            for crew in group.crews:
+                crew.freeze()
 
     def finish(self) -> None:
         """Close every crew's open day (at the horizon)."""
