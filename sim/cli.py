@@ -77,7 +77,7 @@ def run(file, overrides, replications, workers, out_dir, ledger, no_report, quie
     scenario = _load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
     workers = workers or min(os.cpu_count() or 1, scenario.replications)
-    with _progress(quiet) as progress:
+    with progress_bar(quiet) as progress:
         task = progress.add_task(f"{scenario.name}", total=None)
 
         def advance(done: float, total: float) -> None:
@@ -190,7 +190,7 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
     target = Path(out_dir) if out_dir else Path("reports") / plan.sweep.name
     executor = make_executor(workers, dask_address)
     runs = len(plan.tasks())
-    with _progress(quiet) as progress:
+    with progress_bar(quiet) as progress:
         task = progress.add_task(plan.sweep.name, total=None)
 
         def advance(state) -> None:
@@ -264,7 +264,8 @@ def first_sentence(text: str) -> str:
     return flat if end < 0 else flat[: end + 1]
 
 
-def _progress(quiet: bool) -> Progress:
+def progress_bar(quiet: bool) -> Progress:
+    """A rich progress bar with ETA (a no-op display when ``quiet``), shared by run, sweep and replay."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..cli import UserError, _progress, err, out
+from ..cli import UserError, err, out, progress_bar
 from ..scenario import ScenarioError
 from ..schema import Policy
 from ..units import parse_duration
@@ -174,7 +174,7 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
                                   policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
                                                 decline_rate=decline_rate))  # fmt: skip
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"
-        with _progress(quiet) as progress:
+        with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
             summary = replay(stream, spec, arms, settings, target, report=not no_report,
                              progress=lambda done, total: progress.update(task, completed=done, total=total))  # fmt: skip
@@ -189,14 +189,6 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``fraudsim replay`` with ``argv`` in-process; return the exit status."""
-    try:
-        replay_command.main(args=argv, prog_name="fraudsim replay", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 130
-    return 0
+    from ..cli import main as fraudsim
+
+    return fraudsim(["replay", *(argv or [])])
