@@ -52,9 +52,9 @@ GOALS = {
 # The memory runs: the quickstart's world at 50,000 cards (25,000 transactions a day) with two arms.
 MEMORY_SETS = ["population.customers=50000", "population.merchants=5000", "replications=1",
                'arms=[{name="online", learner="online"}, {name="static", learner="static"}]']  # fmt: skip
-# 12 million ledger rows: the quickstart's world and 4 arms for 150 days (4 × 150 × 20,000 cards × 0.5 a day);
-# and, for the record, the same number in 60 days at 100,000 cards.
-LEDGER_SETS = ["horizon=150d", "replications=1"]
+# 12 million ledger rows: the quickstart's world and 4 arms for 300 days (4 × 300 × 20,000 cards × 0.5 a day);
+# and the same number in 60 days at 100,000 cards (4 × 60 × 100,000 × 0.5), whose warm-up is 5 times larger.
+LEDGER_SETS = ["horizon=300d", "replications=1"]
 LEDGER_WIDE_SETS = ["population.customers=100000", "population.merchants=10000", "replications=1"]
 RIVER_ROWS = 50_000
 RIVER_DELAY_ROWS = 5_000
@@ -67,12 +67,16 @@ def child_env(sim: Path) -> dict[str, str]:
 def run_child(command: list[str], sim: Path) -> tuple[float, float, float, str]:
     """Run ``command``; return its wall seconds, CPU seconds, peak RSS (GB) and stdout."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(command, cwd=ROOT, env=child_env(sim), stdout=out, stderr=subprocess.PIPE)
+    # cwd=sim: ``python -m sim`` puts the working directory first on sys.path, ahead of PYTHONPATH, so
+    # from ROOT it would import ROOT's package whatever --sim says. stderr goes to a file, not a pipe:
+    # a pipe nobody reads while we wait would block a child writing more than 64 KiB of it.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, cwd=sim, env=child_env(sim), stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-        stderr = child.stderr.read().decode(errors="replace")
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
         out.seek(0)
         stdout = out.read().decode()
     if child.returncode != 0:
@@ -245,10 +249,11 @@ def goals(results: dict) -> list[dict]:
     if memory:
         rows.append({"goal": "peak RSS 360 d ÷ 180 d", "target": f"≤ {GOALS['rss_ratio_360_180']}",
                      "measured": f"{memory['ratio']}", "met": memory["ratio"] <= GOALS["rss_ratio_360_180"]})  # fmt: skip
-        rss = memory["ledger"]["peak_rss_gb"]
-        rows.append({"goal": f"peak RSS, {memory['ledger']['transactions']:,}-transaction run with --ledger",
-                     "target": f"< {GOALS['ledger_12m_rss_gb']} GB", "measured": f"{rss:.2f} GB",
-                     "met": rss < GOALS["ledger_12m_rss_gb"]})  # fmt: skip
+        for key, what in (("ledger", "quickstart world"), ("ledger_wide", "100,000 cards")):
+            rss = memory[key]["peak_rss_gb"]
+            rows.append({"goal": f"peak RSS, {memory[key]['transactions']:,}-transaction run with --ledger ({what})",
+                         "target": f"< {GOALS['ledger_12m_rss_gb']} GB", "measured": f"{rss:.2f} GB",
+                         "met": rss < GOALS["ledger_12m_rss_gb"]})  # fmt: skip
     quick = results.get("quickstart")
     if quick:
         rows.append({"goal": "quickstart (1 replication) incl. report, wall", "target": f"< {GOALS['quickstart_seconds']} s",

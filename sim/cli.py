@@ -102,7 +102,9 @@ def validate(file, overrides) -> None:
     arms = ", ".join(f"{a.name} ({a.learner})" for a in scenario.arms)
     out.print(
         f"[green]ok[/] {file}: scenario [bold]{scenario.name}[/], horizon {format_duration(scenario.horizon)}, "
-        f"warm-up {format_duration(warmup_length(scenario))}, {scenario.replications} replication(s); arms: {arms}",
+        f"warm-up {format_duration(warmup_length(scenario))}, {scenario.replications} replication(s); arms: {arms}"
+        + (f"; A/B test: {scenario.ab.b} on {scenario.ab.share_b:.0%} of cards against {scenario.ab.a}"
+           if scenario.ab else ""),
         soft_wrap=True,
     )
 
@@ -299,6 +301,10 @@ def _print_summary(summary: dict) -> None:
         table.add_row(str(entry["rank"]), arm, with_interval(entry["total_cost"]),
                       with_interval(entry["fraud_loss"]), short_money(entry["friction"]["mean"], currency))  # fmt: skip
     out.print(table)
+    if "ab" in summary:
+        from .report.ab import finding
+
+        out.print(finding(summary["ab"], currency), soft_wrap=True)
 
 
 def _register_replay() -> None:
