@@ -107,8 +107,9 @@ def _run_test_world(scenario: Scenario, streams: Streams, world: World, history:
     world = _copy_world(scenario, world, static)
     arms = {arm.name: arm for arm in scenario.arms}
     recorder = ABRecorder(scenario, world.population.customers, variant, replication)
+    shares = (1.0, 1.0) if pooled else (1 - ab.share_b, ab.share_b)  # of the labels each learner gets
     learners = [arm_learner(scenario, arms[name], streams, labels_per_day(scenario) * share)
-                for name, share in ((ab.a, 1 - ab.share_b), (ab.b, ab.share_b))]  # fmt: skip
+                for name, share in zip((ab.a, ab.b), shares, strict=True)]  # fmt: skip
     learner = ABLearner(*learners, recorder.is_b, world.store.card, pooled)
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, f"ab:{variant}")
