@@ -146,8 +146,12 @@ def crossover(results: pl.DataFrame, sweep: dict, reference: str) -> list[str]:
             out.append(f"{reference} cost less than {other} whatever {what}: {show(rows[0])}, {show(rows[-1])}.")
         elif not clear[0]:
             better = [at(r) for r, c in zip(rows, clear, strict=True) if c]
-            text = f"{reference} had no clear edge over {other} at {what} of {at(rows[0])} ({show(rows[0])})"
-            out.append(text + (f"; it was cheaper only at {', '.join(better)}." if better else ", nor anywhere else tried."))
+            worse = [r for r in rows if r["low"] > 0]
+            text = f"{reference} had no clear edge over {other} at {what} of {at(rows[0])}"
+            text += f"; it was clearly cheaper only at {', '.join(better)}" if better else ", nor anywhere else tried"
+            if worse:
+                text += f"; {other} was clearly cheaper at {', '.join(at(r) for r in worse)}"
+            out.append(f"{text} ({show(rows[0])}; {show(rows[-1])}).")
         else:
             gone = clear.index(False)
             text = (f"{reference}'s edge over {other} disappears once {what} reaches {at(rows[gone])}: "
