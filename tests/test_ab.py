@@ -170,10 +170,12 @@ def test_the_report_states_the_test_its_bias_and_its_plan(tmp_path):
         ({"a": "online", "b": "nope"}, "ab: b = 'nope' is not an arm"),
         ({"a": "online", "b": "online"}, "must be different arms"),
         ({"a": "online", "b": "oracle"}, "is an oracle"),
+        ({"a": "online", "b": "static", "policy": {"target_decline_rate": 0.02}}, "target_decline_rate"),
     ],
 )
 def test_bad_ab_sections_are_clear_errors(tmp_path, capsys, ab, message):
-    data = copy.deepcopy(TINY) | {"ab": ab}
+    policy = ab.pop("policy", None)
+    data = copy.deepcopy(TINY) | {"ab": ab} | ({"policy": policy} if policy else {})
     assert main(["validate", str(write_scenario(tmp_path / "bad.toml", data))]) == 2
     assert message in capsys.readouterr().err
 

@@ -133,6 +133,9 @@ class Scenario(Strict):
             if self.arms[names.index(name)].learner == "oracle":
                 raise ValueError(f"ab: {role} = {name!r} is an oracle, which sees every label at once; "
                                  "an A/B test compares detectors that learn from labels")  # fmt: skip
+        if self.policy.target_decline_rate is not None:
+            raise ValueError("ab: an A/B test decides with the expected-cost rule; `policy.target_decline_rate` "
+                             "(one score threshold for the whole world) would mix the two arms' scores")  # fmt: skip
         if self.monitoring.detectors or self.faults:
             raise ValueError("ab: an A/B test's world has one policy for both arms, so it runs without drift "
                              "`monitoring` detectors and `faults`; remove them from this scenario")  # fmt: skip
