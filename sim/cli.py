@@ -119,9 +119,9 @@ def scenarios(directory) -> None:
     if not folder.is_dir():
         raise UserError(f"{directory}: no such directory")
     table = Table(show_header=True, header_style="bold", box=None)
-    table.add_column("file")
-    table.add_column("name")
-    table.add_column("what it shows")
+    table.add_column("file", no_wrap=True)  # the whole path: it is what you type next
+    table.add_column("name", overflow="fold")
+    table.add_column("what it shows", ratio=1)
     for path in sorted(folder.rglob("*.toml")):
         try:
             raw = read_toml(path)
