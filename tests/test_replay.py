@@ -277,26 +277,3 @@ def test_batch_mode_stays_within_documented_tolerance_of_exact(tmp_path):
               for mode in ("exact", "batch")]  # fmt: skip
     gap = (scores[0] - scores[1]).abs()
     assert gap.max() > 0 and gap.median() < 0.005  # a different computation, close to the exact one
-
-
-@pytest.mark.parametrize("scaling", [True, False])
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_frame_free_learn_is_river_logistic_learn_bit_for_bit(scaling, optimizer):
-    from sim.detect.models import RiverLogistic
-    from sim.replay.fast import frame_free
-
-    rng = np.random.default_rng(4)
-    names = ["a", "b", "c"]
-    river = RiverLogistic(names, optimizer=optimizer, lr=0.01, scaling=scaling)
-    fast = frame_free(RiverLogistic(names, optimizer=optimizer, lr=0.01, scaling=scaling))
-    for step in range(20):
-        rows = int(rng.integers(1, 200))
-        X = rng.normal(size=(rows, 3)) * ([1, 10, 100] if scaling else [1, 2, 0.5]) + [0, 5, -3]
-        y = (rng.random(rows) < 0.1).astype(np.int8)
-        weight = rng.uniform(0.5, 2, rows) if step % 2 else None
-        river.learn(X, y, weight)
-        fast.learn(X, y, weight)
-    assert dict(river._regression.weights) == dict(fast._regression.weights)
-    assert river._regression.intercept == fast._regression.intercept
-    if scaling:
-        assert river._scaler.means == fast._scaler.means and river._scaler.vars == fast._scaler.vars

@@ -8,6 +8,7 @@ classes serve simulations and replays of users' own data.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +31,23 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _scaler_learn_many(scaler: preprocessing.StandardScaler, columns: list[str], X: np.ndarray) -> None:
+    """river's ``StandardScaler.learn_many`` (no window) on a numpy matrix, as river computes it
+    once it has turned its frame into one."""
+    new_means = np.nanmean(X, axis=0)
+    new_vars = np.einsum("ij,ij->j", X, X) / len(X) - new_means**2 if scaler.with_std else []
+    new_counts = np.sum(~np.isnan(X), axis=0)
+    for k, col in enumerate(columns):
+        old_mean, old_count = scaler.means[col], scaler.counts[col]
+        a = old_count / (old_count + new_counts[k])
+        b = new_counts[k] / (old_count + new_counts[k])
+        scaler.means[col] = (a * old_mean + b * new_means[k]).item()
+        if scaler.with_std:
+            old_var = scaler.vars[col]
+            scaler.vars[col] = (a * old_var + b * new_vars[k] + a * b * (old_mean - new_means[k]) ** 2).item()
+        scaler.counts[col] += new_counts[k].item()
 
 
 class RiverLogistic:
@@ -61,17 +79,29 @@ class RiverLogistic:
         """One river ``learn_many`` step on a batch: the scaler's statistics, then one gradient step
         whose gradient is the *sum* over the batch (river's mean, with every row weighted by the
         batch size). To first order that is one SGD step per row, so the learning rate is per
-        event and a lone fraud label is not diluted by the hundreds of maturity labels beside it."""
+        event and a lone fraud label is not diluted by the hundreds of maturity labels beside it.
+
+        The step is river's own arithmetic on numpy arrays, without the polars frames river's
+        ``learn_many`` takes and converts back: the scaler's batch statistics as in
+        ``StandardScaler.learn_many``, then the regression's ``_fit`` with its
+        ``_eval_gradient_many``, on the column-major matrix river's frames give. The model ends in
+        the state river's ``learn_many`` leaves, bit for bit (``tests/test_fast_learning.py``)."""
         if len(y) == 0:
             return
-        X = X.astype(np.float64)
-        target = pl.Series("y", y.astype(bool))
-        w = pl.Series("w", (np.ones(len(y)) if weight is None else weight.astype(np.float64)) * len(y))
+        X = np.asfortranarray(X, dtype=np.float64)  # the layout river's frames give: the same sums, bit for bit
+        w = (np.ones(len(y)) if weight is None else weight.astype(np.float64)) * len(y)
         if self._scaler is not None:
-            self._scaler.learn_many(self._frame(X))
+            _scaler_learn_many(self._scaler, self.features, X)
             self._compiled = None
-            X = self._scale(X)  # river's transform_many arithmetic, without its frame round trip
-        self._regression.learn_many(self._frame(X), target, w=w)
+            X = self._scale(X)  # river's transform_many arithmetic
+        regression, columns = self._regression, self.features
+        regression._y_name = "y"  # what river's learn_many records of the target series
+        saved = regression._enter_learn_mode(set(columns))
+        try:
+            regression._fit(x=columns, y=y.astype(bool), w=w,
+                            get_grad=functools.partial(regression._eval_gradient_many, X))  # fmt: skip
+        finally:
+            regression._exit_learn_mode(saved)
         self._compiled = None
         self.n_learned += len(y)
 

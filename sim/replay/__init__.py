@@ -1,8 +1,8 @@
 """Replay: a recorded transaction stream through the learners, with its label delays.
 
 See ``docs/replay.md``. ``stream`` reads and checks the file (the only module that reads
-streams), ``engine`` replays it (exact and batch modes), ``fast`` is the batch mode's learning
-step, ``run`` writes the outputs, ``cli`` is the ``fraudsim replay`` command.
+streams), ``engine`` replays it (exact and batch modes), ``run`` writes the outputs, ``cli`` is
+the ``fraudsim replay`` command.
 """
 
 from __future__ import annotations

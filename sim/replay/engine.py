@@ -38,7 +38,6 @@ from ..learn.learners import (
 )
 from ..schema import BATCH_LEARNERS, Arm, OracleArm, Rules
 from ..units import DAY
-from .fast import frame_free
 
 LABEL, BOUNDARY, ROW = 0, 1, 2
 REPLAY_SOURCE = SOURCE_CODE["chargeback"]  # every replayed label counts as a delayed label
@@ -229,8 +228,6 @@ def replay_arms(line: Timeline, arms: Sequence[Arm], features: Sequence[str], mo
         label_at = line.time if isinstance(arm, OracleArm) else line.label_at
         events: list[ModelEvent] = []
         if mode == "batch":
-            if isinstance(learner, OnlineLearner):
-                frame_free(learner.model)
             ticks = np.arange(int(end // tick) + 2) * tick
             if not isinstance(learner, OnlineLearner | HybridLearner) and getattr(arm, "every", tick) >= tick:
                 ticks = schedule(arm, end, tick)  # the other ticks would change nothing: skip them
