@@ -8,7 +8,6 @@ work a sweep distributes; it returns plain data and is picklable.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from .ab.run import ABReplication, per_transaction, run_ab, world_runs
 from .engine import run_arm, warm_up, warmup_length
 from .learn.learners import ModelEvent
+from .metrics import t_interval
 from .results import NOT_SUMMED, ArmRecorder
 from .rng import Streams
 from .schema import Scenario
@@ -204,12 +203,10 @@ def interval(values: np.ndarray) -> dict[str, float | None]:
     >>> interval(np.array([1.0, 2.0, 3.0]))
     {'mean': 2.0, 'ci_low': -0.484138, 'ci_high': 4.484138}
     """
-    values = np.asarray(values, float)
-    mean = float(values.mean())
-    if len(values) < 2:
+    mean, low, high = t_interval(values)
+    if np.size(values) < 2:
         return {"mean": _round(mean), "ci_low": None, "ci_high": None}
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-    return {"mean": _round(mean), "ci_low": _round(mean - half), "ci_high": _round(mean + half)}
+    return {"mean": _round(mean), "ci_low": _round(low), "ci_high": _round(high)}
 
 
 def _round(x: float) -> float:

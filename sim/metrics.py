@@ -29,12 +29,29 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from .columns import stable_order
 
 LOG_LOSS_CLIP = 1e-15
 
 ArrayLike = np.ndarray | Sequence[float] | Sequence[int] | Sequence[bool]
+
+
+def t_interval(values: ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95 % Student-t interval of the mean along ``axis`` (replications); with one value
+    the bounds are the mean.
+
+    >>> [round(float(x), 6) for x in t_interval([1.0, 2.0, 3.0])]
+    [2.0, -0.484138, 4.484138]
+    """
+    values = np.asarray(values, float)
+    mean = values.mean(axis=axis)
+    n = values.shape[axis]
+    if n < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.975, n - 1) * values.std(axis=axis, ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
 
 
 def _vector(name: str, values: ArrayLike) -> np.ndarray:

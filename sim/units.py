@@ -94,6 +94,11 @@ def human_duration(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
+def money_symbol(currency: str) -> str:
+    """How money in ``currency`` is prefixed: ``€``, ``$``, ``£``, else the code and a space."""
+    return {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
+
+
 def format_money(amount: float, currency: str = "EUR") -> str:
     """Money for reading: thousands separated, no cents above 1,000.
 
@@ -102,7 +107,7 @@ def format_money(amount: float, currency: str = "EUR") -> str:
     >>> format_money(-12.5, "USD")
     '-$12.50'
     """
-    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
+    symbol = money_symbol(currency)
     sign = "-" if amount < 0 else ""
     value = abs(amount)
     text = f"{value:,.0f}" if value >= 1000 else f"{value:,.2f}"
@@ -115,7 +120,7 @@ def short_money(amount: float, currency: str = "EUR") -> str:
     >>> short_money(238644), short_money(1_234_567), short_money(950.4)
     ('€239k', '€1.2M', '€950')
     """
-    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
+    symbol = money_symbol(currency)
     sign = "-" if amount < 0 else ""
     value = abs(amount)
     for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):

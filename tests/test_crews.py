@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from sim.cli import main
 from sim.rng import Streams
+from sim.scenario import set_path
 from sim.schema import STRATEGY_NAMES
 from sim.schema import Crew as CrewConfig
 from sim.schema import Population as PopulationConfig
@@ -101,11 +102,7 @@ def _world(name: str, crews: list[dict], **changes) -> dict:
         "crews": crews, "arms": [{"name": "rules", "learner": "rules"}],
     }  # fmt: skip
     for key, value in changes.items():
-        node = world
-        *head, last = key.split(".")
-        for part in head:
-            node = node.setdefault(part, {})
-        node[last] = value
+        set_path(world, key.split("."), value)
     return world
 
 

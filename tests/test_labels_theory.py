@@ -12,7 +12,7 @@ from scipy import stats
 from sim.cli import main
 from sim.feedback.delays import build_delay
 from sim.rng import Streams
-from sim.scenario import load_scenario, validate
+from sim.scenario import load_scenario, set_path, validate
 from sim.schema import Delay
 from sim.units import DAY
 from sim.world.population import build_population
@@ -78,11 +78,7 @@ def _flat_world(**changes):
         "arms": [{"name": "rules", "learner": "rules"}],
     }  # fmt: skip
     for key, value in changes.items():
-        node = world
-        *head, last = key.split(".")
-        for part in head:
-            node = node.setdefault(part, {})
-        node[last] = value
+        set_path(world, key.split("."), value)
     return world
 
 

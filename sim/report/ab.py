@@ -9,8 +9,9 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from ..units import format_money
+from ..units import format_money, money_symbol
 from .figures import PALETTE, band
+from .narrative import interval_text
 
 SOURCES = {
     "label_delay": "labels not arrived yet",
@@ -25,20 +26,16 @@ def _amount(value: float, currency: str) -> str:
     """Money per transaction: three decimals below one unit (€0.057), else as usual."""
     if abs(value) >= 1:
         return format_money(value, currency)
-    symbol = format_money(1.0, currency).removesuffix("1.00")
-    return f"{'-' if value < 0 else ''}{symbol}{abs(value):.3f}"
+    return f"{'-' if value < 0 else ''}{money_symbol(currency)}{abs(value):.3f}"
 
 
-def _money(value: float | None, currency: str) -> str:
-    if value is None:
-        return "n/a"
+def _money(value: float, currency: str) -> str:
+    """A signed difference: ``+€0.064``, ``−€0.147``."""
     return f"{'−' if value < 0 else '+'}{_amount(abs(value), currency)}"
 
 
 def _interval(entry: dict, currency: str) -> str:
-    if entry["ci_low"] is None:
-        return _money(entry["mean"], currency)
-    return f"{_money(entry['mean'], currency)} ({_money(entry['ci_low'], currency)} to {_money(entry['ci_high'], currency)})"
+    return interval_text(entry, currency, _money)
 
 
 def _wide(daily: pl.DataFrame, variant: str, view: str, column: str) -> np.ndarray:
@@ -75,7 +72,7 @@ def estimate_caption(ab: dict, currency: str) -> str:
     text = (
         f"The estimand: {figure['estimand']}. After {ab['read_out_day']} days the test reads, on average over "
         f"{ab['replications']} replication(s), {_interval(figure['estimate'], currency)} per transaction (the "
-        f"bracket: 95 % interval of that mean); the truth is {_interval(figure['truth'], currency)}, so the test is off by "
+        f"interval is that of the mean); the truth is {_interval(figure['truth'], currency)}, so the test is off by "
         f"{_interval(figure['bias'], currency)}. A typical test's own 95 % interval is ±"
         f"{_amount(figure['interval_half_width'], currency)} wide, and it covered the truth in "
         f"{figure['covers_truth']:.0%} of the replications. The dashed line is what the same test would read "

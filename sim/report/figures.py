@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
-from scipy import stats  # noqa: E402
 
+from ..metrics import t_interval  # noqa: E402
 from ..units import format_money  # noqa: E402
 
 plt.rcParams.update({
@@ -31,13 +31,7 @@ def _money_axis(ax, currency: str) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_money(v, currency)))
 
 
-def band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95 % Student-t band over replications (rows) for each column."""
-    mean = values.mean(axis=0)
-    if values.shape[0] < 2:
-        return mean, mean, mean
-    half = stats.t.ppf(0.975, values.shape[0] - 1) * values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
-    return mean, mean - half, mean + half
+band = t_interval  # mean and 95 % band over replications (rows), per column
 
 
 def cumulative(daily: pl.DataFrame, column: str) -> dict[str, np.ndarray]:

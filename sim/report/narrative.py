@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
 from ..units import format_money, human_duration
 
 
-def _interval(entry: dict, currency: str) -> str:
+def interval_text(entry: dict, currency: str, money: Callable[[float, str], str] = format_money) -> str:
+    """``{mean, ci_low, ci_high}`` in words: ``€1,200 (95% CI €900 to €1,500)``; ``money`` formats each."""
     if entry.get("ci_low") is None:
-        return format_money(entry["mean"], currency)
-    return (
-        f"{format_money(entry['mean'], currency)} "
-        f"(95% CI {format_money(entry['ci_low'], currency)} to {format_money(entry['ci_high'], currency)})"
-    )
+        return money(entry["mean"], currency)
+    return f"{money(entry['mean'], currency)} (95% CI {money(entry['ci_low'], currency)} to {money(entry['ci_high'], currency)})"
 
 
 def ranking_sentence(summary: dict) -> str:
@@ -26,11 +26,11 @@ def ranking_sentence(summary: dict) -> str:
     text = (
         f"Over {summary['horizon_days']:g} days and {summary['replications']} "
         f"replication{'s' if summary['replications'] != 1 else ''}, {best} had the lowest total cost: "
-        f"{_interval(arms[best]['total_cost'], currency)}"
+        f"{interval_text(arms[best]['total_cost'], currency)}"
     )
     if len(ranking) > 1:
         worst = ranking[-1]
-        text += f"; {worst} had the highest: {_interval(arms[worst]['total_cost'], currency)}"
+        text += f"; {worst} had the highest: {interval_text(arms[worst]['total_cost'], currency)}"
     return text + "."
 
 
@@ -42,10 +42,10 @@ def fraud_loss_caption(summary: dict) -> str:
     text = (
         "Each line adds up the money lost to approved fraud (amount plus the fraud fee) day by day; "
         "the shaded band is the 95% interval over replications. A steeper line means fraud is "
-        f"getting through faster. Here {low} lost least, {_interval(arms[low]['fraud_loss'], currency)}"
+        f"getting through faster. Here {low} lost least, {interval_text(arms[low]['fraud_loss'], currency)}"
     )
     if high != low:
-        text += f", and {high} most, {_interval(arms[high]['fraud_loss'], currency)}"
+        text += f", and {high} most, {interval_text(arms[high]['fraud_loss'], currency)}"
     return text + "."
 
 

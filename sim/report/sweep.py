@@ -17,19 +17,15 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
-from scipy import stats
 
+from ..metrics import t_interval
 from ..units import format_duration, format_money, human_duration
 from . import figures
 from .html import STYLE, _png
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
+    return tuple(float(x) for x in t_interval(values))
 
 
 def _x(sweep: dict) -> tuple[str, str | None]:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from ..units import DAY, format_duration, parse_duration
 
-CATEGORIES = (
-    "groceries",
-    "fuel",
-    "restaurants",
-    "retail",
-    "electronics",
-    "digital_goods",
-    "gift_cards",
-    "travel",
-)
 Category = Literal[
     "groceries",
     "fuel",
@@ -30,6 +20,7 @@ Category = Literal[
     "gift_cards",
     "travel",
 ]
+CATEGORIES: tuple[str, ...] = get_args(Category)  # in this order everywhere (feature columns)
 
 MAX_CUSTOMERS = 10_000_000
 MAX_MERCHANTS = 1_000_000

@@ -37,8 +37,8 @@ def run_point(
     """Run replication ``replication`` of a resolved point: every arm's sums over the horizon,
     one row per arm (``arm``, ``learner``, ``replication``, then the figures of ``arms.parquet``).
 
-    Module-level and picklable: process pools and Dask workers run it. Numeric libraries are
-    held to one thread, so every executor gives the same numbers.
+    Module-level and picklable: process pools and Dask workers run it. :func:`run_replication`
+    holds numeric libraries to one thread, so every executor gives the same numbers.
 
     >>> from sim.scenario import validate
     >>> tiny = validate({"name": "t", "horizon": "1d", "history": "1d", "tick": "1h",
@@ -48,11 +48,8 @@ def run_point(
     >>> run_point(tiny, 0).rows.select("arm", "learner", "replication").row(0)
     ('rules', 'rules', 0)
     """
-    from threadpoolctl import threadpool_limits
-
     started = time.perf_counter()
-    with threadpool_limits(1):
-        run = run_replication(scenario, replication, progress=progress)
+    run = run_replication(scenario, replication, progress=progress)
     rows = totals(pl.concat([arm.daily for arm in run.arms]))
     learners = {arm.name: arm.learner for arm in scenario.arms}
     learner = pl.Series("learner", [learners[name] for name in rows["arm"]], dtype=pl.String)
