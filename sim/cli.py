@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -118,18 +120,20 @@ def scenarios(directory) -> None:
     folder = Path(directory)
     if not folder.is_dir():
         raise UserError(f"{directory}: no such directory")
-    table = Table(show_header=True, header_style="bold", box=None)
-    table.add_column("file", no_wrap=True)  # the whole path: it is what you type next
-    table.add_column("name", overflow="fold")
-    table.add_column("what it shows", ratio=1)
+    # One block per file, not a table: a path does not fit a column on a narrow terminal.
     for path in sorted(folder.rglob("*.toml")):
+        shown = display_path(path)
         try:
             raw = read_toml(path)
         except ScenarioError as error:
-            table.add_row(str(path), "[red]unreadable[/]", error.message)
+            out.print(f"[bold]{escape(shown)}[/]  [red]unreadable[/]: {escape(error.message)}", soft_wrap=True)
             continue
-        table.add_row(str(path), str(raw.get("name", "")), first_sentence(str(raw.get("description", ""))))
-    out.print(table)
+        out.print(f"[bold]{escape(shown)}[/]", soft_wrap=True)
+        name, what = str(raw.get("name", "")), first_sentence(str(raw.get("description", "")))
+        line = " — ".join(part for part in (name, what) if part)
+        indent = " " * 4
+        wrapped = textwrap.fill(line, max(out.width, 40), initial_indent=indent, subsequent_indent=indent)
+        out.print(escape(wrapped) + "\n", soft_wrap=True)
 
 
 @cli.command()
@@ -253,6 +257,14 @@ def _print_sweep(results, plan, limit: int = 40) -> None:
                   for arm in arms]  # fmt: skip
         table.add_row(*cells)
     out.print(table)
+
+
+def display_path(path: Path) -> str:
+    """PATH relative to the working directory when it lies under it (what you would type), else in full."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def first_sentence(text: str) -> str:
