@@ -66,7 +66,8 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("-r", "--replications", type=click.IntRange(1, 10_000), help="Independent worlds per arm (overrides the file).")
 @click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
-              help="Processes running replications in parallel [default: the machine's cores].")
+              help="Processes running replications, or each replication's arms, in parallel "
+                   "[default: the machine's cores].")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
               help="Output directory [default: reports/<name>].")
 @click.option("--ledger", is_flag=True, help="Also write every transaction and label event (transactions.parquet, labels.parquet).")
@@ -78,7 +79,7 @@ def run(file, overrides, replications, workers, out_dir, ledger, no_report, quie
 
     scenario = _load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
-    workers = workers or min(os.cpu_count() or 1, scenario.replications)
+    workers = workers or min(os.cpu_count() or 1, scenario.replications * len(scenario.arms))
     with progress_bar(quiet) as progress:
         task = progress.add_task(f"{scenario.name}", total=None)
 

@@ -8,8 +8,11 @@ work a sweep distributes; it returns plain data and is picklable.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +21,12 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from .ab.run import ABReplication, per_transaction, run_ab, world_runs
-from .engine import run_arm, warm_up, warmup_length
-from .learn.learners import ModelEvent
+from .engine import World, run_arm, warm_up, warmup_length
+from .learn.learners import History, ModelEvent
 from .metrics import t_interval
 from .results import NOT_SUMMED, ArmRecorder
 from .rng import Streams
-from .schema import Scenario
+from .schema import Arm, Scenario
 from .units import DAY
 
 SCHEMA_VERSION = 1
@@ -120,42 +123,49 @@ def run_replication(
 
 def _run_replication(scenario: Scenario, replication: int, ledger_dir: Path | None,
                      progress: Callable[[float], None] | None) -> ReplicationRun:  # fmt: skip
-    streams = Streams(scenario.seed, replication)
     warmup = warmup_length(scenario)
     done = [0.0]
 
-    def ticker(offset: float) -> Callable[[float], None]:
-        def report(now: float) -> None:
-            if progress is not None:
-                progress(offset + (now + warmup if offset == 0 else now) / DAY)
+    def ticker(offset: float) -> Callable[[float], None] | None:
+        if progress is None:
+            return None
+        return lambda now: progress(offset + (now + warmup if offset == 0 else now) / DAY)
 
-        return report
-
-    started = time.perf_counter()
-    world, history = warm_up(scenario, streams, ticker(0.0))
-    for kind in sorted({getattr(arm, "model", None) for arm in scenario.arms} & {"logistic", "gbm"}):
-        history.first_model(kind)  # fitted once and shared by every arm, so timed with the warm-up
-    warmup_seconds = time.perf_counter() - started
-    warmup_transactions = world.store.next_id
+    world, history, warmup_transactions, warmup_seconds = _warm(scenario, replication, ticker(0.0))
     done[0] = warmup / DAY
     arms: list[ArmRun] = []
     for arm in scenario.arms:
-        recorder = ArmRecorder(scenario, arm.name, replication, ledger_dir)
-        started = time.perf_counter()
-        engine = run_arm(scenario, arm, streams, world, history, recorder, ticker(done[0]))
+        arms.append(_arm(scenario, arm, replication, world, history, ledger_dir, ticker(done[0])))
         done[0] += scenario.horizon / DAY
-        arms.append(
-            ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
-                   recorder.quality_daily(), recorder.crews_daily(), recorder.reliability_table(),
-                   engine.model_events, engine.transactions, time.perf_counter() - started,
-                   recorder.ledger.paths if recorder.ledger is not None else {})
-        )  # fmt: skip
     ab = None
     if scenario.ab is not None:
         separate = {arm.arm: per_transaction(arm.daily) for arm in arms}
-        ab = run_ab(scenario, streams, world, history, replication, separate,
+        ab = run_ab(scenario, Streams(scenario.seed, replication), world, history, replication, separate,
                     None if progress is None else lambda days: progress(done[0] + days))  # fmt: skip
     return ReplicationRun(replication, arms, warmup_transactions, warmup_seconds, ab)
+
+
+def _warm(scenario: Scenario, replication: int,
+          progress: Callable[[float], None] | None = None) -> tuple[World, History, int, float]:  # fmt: skip
+    """The warmed-up world and history, with the first models fitted (timed with the warm-up:
+    they are fitted once and shared by every arm); the warm-up's transactions and seconds."""
+    started = time.perf_counter()
+    world, history = warm_up(scenario, Streams(scenario.seed, replication), progress)
+    for kind in sorted({getattr(arm, "model", None) for arm in scenario.arms} & {"logistic", "gbm"}):
+        history.first_model(kind)
+    return world, history, world.store.next_id, time.perf_counter() - started
+
+
+def _arm(scenario: Scenario, arm: Arm, replication: int, world: World, history: History, ledger_dir: Path | None,
+         progress: Callable[[float], None] | None = None) -> ArmRun:  # fmt: skip
+    """One arm in its own copy of the warmed-up ``world``."""
+    recorder = ArmRecorder(scenario, arm.name, replication, ledger_dir)
+    started = time.perf_counter()
+    engine = run_arm(scenario, arm, Streams(scenario.seed, replication), world, history, recorder, progress)
+    return ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
+                  recorder.quality_daily(), recorder.crews_daily(), recorder.reliability_table(),
+                  engine.model_events, engine.transactions, time.perf_counter() - started,
+                  recorder.ledger.paths if recorder.ledger is not None else {})  # fmt: skip
 
 
 def run_all(
@@ -164,11 +174,17 @@ def run_all(
     ledger_dir: Path | None = None,
     progress: Callable[[float, float], None] | None = None,
 ) -> Experiment:
-    """Every replication of ``scenario``, in order; ``progress(done, total)`` in simulated days."""
+    """Every replication of ``scenario``; ``progress(done, total)`` in simulated days.
+
+    With several workers, whole replications go to the workers when they share out evenly;
+    otherwise (one replication on two workers, say) each warm-up, arm and A/B test is a task of
+    its own, so no worker idles while another runs a replication's last arms. The results are
+    the same either way: every arm starts from the same warmed-up world.
+    """
     per_replication = simulated_days(scenario)
     total = per_replication * scenario.replications
     experiment = Experiment(scenario)
-    if workers <= 1 or scenario.replications == 1:
+    if workers <= 1:
         for r in range(scenario.replications):
             base = r * per_replication
 
@@ -181,12 +197,102 @@ def run_all(
     from .parallel import process_pool
 
     with process_pool(workers) as pool:
-        futures = [pool.submit(run_replication, scenario, r, ledger_dir) for r in range(scenario.replications)]
-        for done, future in enumerate(futures, start=1):
-            experiment.runs.append(future.result())
-            if progress is not None:
-                progress(done * per_replication, total)
+        if scenario.replications % workers == 0:
+            futures = [pool.submit(run_replication, scenario, r, ledger_dir) for r in range(scenario.replications)]
+            for done, future in enumerate(futures, start=1):
+                experiment.runs.append(future.result())
+                if progress is not None:
+                    progress(done * per_replication, total)
+        else:
+            step = None if progress is None else lambda days: progress(days, total)
+            experiment.runs.extend(_run_tasks(pool, workers, scenario, ledger_dir, step))
     return experiment
+
+
+# --------------------------------------------------------------------------- replications split into tasks
+
+
+def _run_tasks(pool: Executor, workers: int, scenario: Scenario, ledger_dir: Path | None,
+               progress: Callable[[float], None] | None) -> list[ReplicationRun]:  # fmt: skip
+    """Every replication as separate tasks: its warm-up, whose world is saved to a scratch file;
+    then each arm, and the A/B test once the arms are done, loaded from that file. This process
+    warms the first replication up itself while the workers start (and warm up the others)."""
+    replications, arms = scenario.replications, len(scenario.arms)
+    days = {"warm": warmup_length(scenario) / DAY, "arm": scenario.horizon / DAY,
+            "ab": world_runs(scenario) * scenario.horizon / DAY}  # fmt: skip
+    warmed: dict[int, tuple[str, int, float]] = {}
+    arm_runs: dict[int, dict[int, ArmRun]] = {r: {} for r in range(replications)}
+    tests: dict[int, ABReplication | None] = {}
+    done = [0.0]
+
+    def finished(kind: str, r: int, index: int, result) -> None:
+        if kind == "warm":
+            warmed[r] = result
+            for i in range(arms):
+                pending[pool.submit(_arm_task, scenario, i, r, result[0], ledger_dir)] = ("arm", r, i)
+        elif kind == "arm":
+            arm_runs[r][index] = result
+            if len(arm_runs[r]) == arms and scenario.ab is not None:
+                separate = {run.arm: per_transaction(run.daily) for run in arm_runs[r].values()}
+                pending[pool.submit(_ab_task, scenario, r, warmed[r][0], separate)] = ("ab", r, 0)
+        else:
+            tests[r] = result
+        if len(arm_runs[r]) == arms and (scenario.ab is None or r in tests):
+            Path(warmed[r][0]).unlink()  # the replication is done: free the disk
+        done[0] += days[kind]
+        if progress is not None:
+            progress(done[0])
+
+    with tempfile.TemporaryDirectory(prefix="fraudsim-") as scratch:
+        pending = {pool.submit(_warm_task, scenario, r, scratch): ("warm", r, 0) for r in range(1, replications)}
+        for _ in range(workers - len(pending)):
+            pool.submit(_start_worker)  # start the idle workers now, not when the first arms are ready
+        ticker = None if progress is None else lambda now: progress((now + days["warm"] * DAY) / DAY)
+        finished("warm", 0, 0, _warm_task(scenario, 0, scratch, ticker))
+        while pending:
+            complete, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(complete, key=pending.__getitem__):
+                finished(*pending.pop(future), future.result())
+    return [ReplicationRun(r, [arm_runs[r][i] for i in range(arms)], warmed[r][1], warmed[r][2], tests.get(r))
+            for r in range(replications)]  # fmt: skip
+
+
+def _start_worker() -> None:
+    """Nothing: submitted to start a worker process (and its imports) before it has work."""
+
+
+def _warm_task(scenario: Scenario, replication: int, scratch: str,
+               progress: Callable[[float], None] | None = None) -> tuple[str, int, float]:  # fmt: skip
+    """Warm a replication's world up and save it (with its history) for the arm tasks."""
+    with threadpool_limits(1):
+        world, history, transactions, seconds = _warm(scenario, replication, progress)
+    path = Path(scratch) / f"warm-{replication}.pickle"
+    with path.open("wb") as handle:
+        pickle.dump((world, history), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return str(path), transactions, seconds
+
+
+_LOADED: dict[str, tuple[World, History]] = {}  # a worker's last loaded warm-up, reused by its next task
+
+
+def _load_warm(path: str) -> tuple[World, History]:
+    if path not in _LOADED:
+        _LOADED.clear()
+        with open(path, "rb") as handle:
+            _LOADED[path] = pickle.load(handle)
+    return _LOADED[path]
+
+
+def _arm_task(scenario: Scenario, index: int, replication: int, path: str, ledger_dir: Path | None) -> ArmRun:
+    world, history = _load_warm(path)
+    with threadpool_limits(1):
+        return _arm(scenario, scenario.arms[index], replication, world, history, ledger_dir)
+
+
+def _ab_task(scenario: Scenario, replication: int, path: str, separate: dict) -> ABReplication:
+    world, history = _load_warm(path)
+    with threadpool_limits(1):
+        return run_ab(scenario, Streams(scenario.seed, replication), world, history, replication, separate)
 
 
 def simulated_days(scenario: Scenario) -> float:

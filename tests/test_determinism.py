@@ -7,10 +7,13 @@ import pytest
 from sim.cli import main
 
 
+TABLES = ("daily.parquet", "summary.json", "arms.parquet", "model_events.parquet", "scenario.resolved.toml",
+          "labels_daily.parquet", "crews.parquet", "label_coverage.parquet", "quality_daily.parquet", "reliability.parquet")
+
+
 def _run(tiny_file, out, *extra):
     assert main(["run", str(tiny_file), "--out", str(out), "--quiet", "--no-report", *extra]) == 0
-    return {name: (out / name).read_bytes() for name in ("daily.parquet", "summary.json", "arms.parquet",
-                                                         "model_events.parquet", "scenario.resolved.toml")}  # fmt: skip
+    return {name: (out / name).read_bytes() for name in TABLES}
 
 
 @pytest.mark.slow
@@ -20,6 +23,19 @@ def test_same_seed_same_bytes_serial_and_parallel(tiny_file, tiny_run, tmp_path)
     assert first == second
     for name in ("daily.parquet", "summary.json"):
         assert (tiny_run / name).read_bytes() == first[name]
+
+
+@pytest.mark.slow
+def test_replications_split_into_warm_up_and_arm_tasks_give_the_same_bytes(tiny_file, tmp_path):
+    """Three replications on two workers do not share out evenly, so each warm-up and each arm
+    is a task of its own (worlds saved and loaded between processes): nothing may change."""
+    serial = _run(tiny_file, tmp_path / "serial", "--workers", "1", "--set", "replications=3", "--ledger")
+    split = _run(tiny_file, tmp_path / "split", "--workers", "2", "--set", "replications=3", "--ledger")
+    assert serial == split
+    ledger = sorted(p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*.parquet"))
+    assert ledger == sorted(p.relative_to(tmp_path / "split") for p in (tmp_path / "split").rglob("*.parquet"))
+    for path in ledger:
+        assert (tmp_path / "serial" / path).read_bytes() == (tmp_path / "split" / path).read_bytes(), path
 
 
 def test_a_different_seed_changes_results(tiny_file, tiny_run, tmp_path):
