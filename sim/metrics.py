@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from .columns import stable_order
 
@@ -50,7 +50,7 @@ def t_interval(values: ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.ndarray
     n = values.shape[axis]
     if n < 2:
         return mean, mean, mean
-    half = stats.t.ppf(0.975, n - 1) * values.std(axis=axis, ddof=1) / np.sqrt(n)
+    half = special.stdtrit(n - 1, 0.975) * values.std(axis=axis, ddof=1) / np.sqrt(n)
     return mean, mean - half, mean + half
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def difference(b: Ratio, a: Ratio, level: float = 0.95) -> Difference:
     (0.02, 1.98)
     """
     se = float(np.sqrt(b.variance + a.variance))
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     estimate = b.estimate - a.estimate
     return Difference(estimate, estimate - z * se, estimate + z * se, se)
 
@@ -106,7 +106,7 @@ def plan(
     # Var(R) × (total transactions) is the per-transaction variance of the linearisation.
     per_transaction_var = past.variance * past.transactions
     seen_effect = coverage * min_effect
-    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
     factor = 1.0 / share_b + 1.0 / (1.0 - share_b)
     needed = (z / seen_effect) ** 2 * per_transaction_var * factor if seen_effect > 0 else np.inf
     return Plan(min_effect, float(np.sqrt(per_transaction_var)), coverage, float(needed),
@@ -115,6 +115,6 @@ def plan(
 
 def expected_half_width(plan_: Plan, transactions: float, level: float = 0.95) -> float:
     """The interval half-width the plan predicts after ``transactions`` (both arms together)."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     factor = 1.0 / plan_.share_b + 1.0 / (1.0 - plan_.share_b)
     return z * plan_.per_transaction_sd * np.sqrt(factor / transactions)

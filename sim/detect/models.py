@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from river import forest, linear_model, optim, preprocessing, tree
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..schema import CATEGORIES, Rules
 from .features import COLUMN, FEATURES, NUMERIC_FEATURES
+
+if TYPE_CHECKING:
+    import river.preprocessing
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -33,7 +32,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _scaler_learn_many(scaler: preprocessing.StandardScaler, columns: list[str], X: np.ndarray) -> None:
+def _scaler_learn_many(scaler: river.preprocessing.StandardScaler, columns: list[str], X: np.ndarray) -> None:
     """river's ``StandardScaler.learn_many`` (no window) on a numpy matrix, as river computes it
     once it has turned its frame into one."""
     new_means = np.nanmean(X, axis=0)
@@ -65,6 +64,8 @@ class RiverLogistic:
         self.lr = lr
         self.intercept_lr = lr if intercept_lr is None else intercept_lr
         self.scaling = scaling
+        from river import linear_model, optim, preprocessing  # here: river.linear_model imports scipy.stats
+
         make = {"sgd": optim.SGD, "adam": optim.Adam}[optimizer]
         self._regression = linear_model.LogisticRegression(optimizer=make(lr), intercept_lr=self.intercept_lr)
         self._scaler = preprocessing.StandardScaler() if scaling else None
@@ -162,10 +163,15 @@ class RiverTree:
                  seed: int = 0):  # fmt: skip
         self.features = list(features)
         self.kind = kind
+        # Imported here, not at the top: river's trees pull in scipy.stats, half a second at start-up.
         if kind == "forest":
-            self.model = forest.ARFClassifier(n_models=trees, seed=seed)
+            from river.forest import ARFClassifier
+
+            self.model = ARFClassifier(n_models=trees, seed=seed)
         else:
-            self.model = tree.HoeffdingAdaptiveTreeClassifier(seed=seed)
+            from river.tree import HoeffdingAdaptiveTreeClassifier
+
+            self.model = HoeffdingAdaptiveTreeClassifier(seed=seed)
         self.n_learned = 0
 
     def _rows(self, X: np.ndarray):
@@ -205,6 +211,12 @@ class SklearnModel:
     def __init__(self, kind: str = "logistic", class_weight: float | str | None = None, seed: int = 0):
         self.kind = kind
         self.class_weight = class_weight
+        # scikit-learn is imported by the first batch model, not at start-up (about 0.7 s).
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         if kind == "gbm":
             self.estimator = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
                                                             l2_regularization=1.0, early_stopping=False,

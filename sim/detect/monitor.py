@@ -19,7 +19,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from river import drift
 
 from ..schema import DriftDetector, Monitoring
 from .features import COLUMN
@@ -33,6 +32,8 @@ DEFAULT_SENSITIVITY = {"adwin": 0.002, "page_hinkley": 50.0, "kswin": 0.005}
 
 
 def _detector(config: DriftDetector):
+    from river import drift  # here, not at start-up: river's package imports take a while
+
     sensitivity = config.sensitivity or DEFAULT_SENSITIVITY[config.method]
     if config.method == "adwin":
         return drift.ADWIN(delta=sensitivity, clock=1, grace_period=MIN_REFERENCE_TICKS)

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Protocol
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special  # not scipy.stats: it takes half a second to import
 
 from ..schema import (
     EmpiricalDelay,
@@ -71,10 +71,10 @@ class Exponential:
         return rng.exponential(self.mean_s, n)
 
     def cdf(self, x):
-        return stats.expon.cdf(x, scale=self.mean_s)
+        return -special.expm1(-np.maximum(np.asarray(x, float), 0.0) / self.mean_s)
 
     def quantile(self, q):
-        return float(stats.expon.ppf(q, scale=self.mean_s))
+        return float(-special.log1p(-q) * self.mean_s)
 
     @property
     def mean(self):
@@ -94,10 +94,12 @@ class Lognormal:
         return float(np.log(self.median_s))
 
     def cdf(self, x):
-        return stats.lognorm.cdf(x, self.sigma, scale=self.median_s)
+        x = np.asarray(x, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x > 0, special.ndtr(np.log(x / self.median_s) / self.sigma), 0.0)
 
     def quantile(self, q):
-        return float(stats.lognorm.ppf(q, self.sigma, scale=self.median_s))
+        return float(np.exp(self.sigma * special.ndtri(q)) * self.median_s)
 
     @property
     def mean(self):
@@ -113,10 +115,10 @@ class Gamma:
         return rng.gamma(self.shape, self.scale_s, n)
 
     def cdf(self, x):
-        return stats.gamma.cdf(x, self.shape, scale=self.scale_s)
+        return special.gammainc(self.shape, np.maximum(np.asarray(x, float), 0.0) / self.scale_s)
 
     def quantile(self, q):
-        return float(stats.gamma.ppf(q, self.shape, scale=self.scale_s))
+        return float(special.gammaincinv(self.shape, q) * self.scale_s)
 
     @property
     def mean(self):
@@ -170,7 +172,9 @@ class Mixture:
         low = min(c.quantile(max(q, 1e-9)) for c in self.components)
         if high <= low:
             return high
-        return float(optimize.brentq(lambda x: float(self.cdf(np.array([x]))[0]) - q, low, high, xtol=1e-6))
+        from scipy.optimize import brentq
+
+        return float(brentq(lambda x: float(self.cdf(np.array([x]))[0]) - q, low, high, xtol=1e-6))
 
     @property
     def mean(self):
