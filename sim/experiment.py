@@ -248,11 +248,15 @@ def _run_tasks(pool: Executor, workers: int, scenario: Scenario, ledger_dir: Pat
         for _ in range(workers - len(pending)):
             pool.submit(_start_worker)  # start the idle workers now, not when the first arms are ready
         ticker = None if progress is None else lambda now: progress((now + days["warm"] * DAY) / DAY)
-        finished("warm", 0, 0, _warm_task(scenario, 0, scratch, ticker))
-        while pending:
-            complete, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(complete, key=pending.__getitem__):
-                finished(*pending.pop(future), future.result())
+        try:
+            finished("warm", 0, 0, _warm_task(scenario, 0, scratch, ticker))
+            while pending:
+                complete, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(complete, key=pending.__getitem__):
+                    finished(*pending.pop(future), future.result())
+        finally:  # a failed task (or Ctrl-C): do not start the ones still queued
+            for future in pending:
+                future.cancel()
     return [ReplicationRun(r, [arm_runs[r][i] for i in range(arms)], warmed[r][1], warmed[r][2], tests.get(r))
             for r in range(replications)]  # fmt: skip
 
