@@ -64,13 +64,15 @@ def cli() -> None:
 @cli.command(epilog=EXAMPLES_RUN)
 @click.argument("file", type=click.Path(dir_okay=True))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("-r", "--replications", type=click.IntRange(1, 10_000), help="Independent worlds per arm (overrides the file).")
+@click.option("-r", "--replications", type=click.IntRange(1, 10_000),
+              help="Independent worlds per arm (overrides the file).")
 @click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
               help="Processes running replications, or each replication's arms, in parallel "
                    "[default: the machine's cores].")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
               help="Output directory [default: reports/<name>].")
-@click.option("--ledger", is_flag=True, help="Also write every transaction and label event (transactions.parquet, labels.parquet).")
+@click.option("--ledger", is_flag=True,
+              help="Also write every transaction and label event (transactions.parquet, labels.parquet).")
 @click.option("--no-report", is_flag=True, help="Write the tables but not the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 def run(file, overrides, replications, workers, out_dir, ledger, no_report, quiet) -> None:

@@ -87,7 +87,8 @@ class Experiment:
         table = pl.concat(frames, how="diagonal")
         tactics = sorted(c for c in table.columns if c.startswith("tactic_"))
         fixed = [c for c in table.columns if not c.startswith("tactic_")]
-        return table.select(*fixed, *[pl.col(c).fill_null(0.0) for c in tactics]).sort(["arm", "replication", "day", "crew"])
+        filled = [pl.col(c).fill_null(0.0) for c in tactics]
+        return table.select(*fixed, *filled).sort(["arm", "replication", "day", "crew"])
 
     def reliability(self) -> pl.DataFrame:
         return pl.concat([a.reliability for a in self.arm_runs]).sort(["arm", "replication", "weighting", "bin"])

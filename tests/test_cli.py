@@ -66,5 +66,6 @@ def test_unknown_option_exits_2(capsys):
 
 
 def test_python_dash_m_sim():
-    done = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True, cwd=ROOT, check=False)
+    done = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True, cwd=ROOT,
+                          check=False)
     assert done.returncode == 0 and "fraudsim" in done.stdout

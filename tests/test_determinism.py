@@ -6,9 +6,9 @@ import pytest
 
 from sim.cli import main
 
-
 TABLES = ("daily.parquet", "summary.json", "arms.parquet", "model_events.parquet", "scenario.resolved.toml",
-          "labels_daily.parquet", "crews.parquet", "label_coverage.parquet", "quality_daily.parquet", "reliability.parquet")
+          "labels_daily.parquet", "crews.parquet", "label_coverage.parquet", "quality_daily.parquet",
+          "reliability.parquet")
 
 
 def _run(tiny_file, out, *extra):
