@@ -25,6 +25,7 @@ shared, and a busy neighbour stretches wall time but not CPU time) and as wall s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -112,7 +113,11 @@ def engine_child(scenario_path: str, sets: list[str], river_rows: int) -> dict:
     river = river_baseline(history.X[:river_rows], history.y[:river_rows])
     import resource
 
-    return {"phases": phases, "river": river, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}
+    return {
+        "phases": phases,
+        "river": river,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+    }
 
 
 def river_baseline(X, y) -> dict:
@@ -171,7 +176,8 @@ def bench_engine(args, sim: Path) -> dict:
         online = [next(p for p in r["phases"] if p.get("learner") == "online") for r in repeats]
         ratios = [o["transactions"] / max(o[clock], 1e-9) / rate for o, rate in zip(online, rates, strict=True)]
         river.append({"clock": clock[:-2], "river_tx_per_s": round(statistics.median(rates)),
-                      "ratio": round(statistics.median(ratios), 2), "ratios": [round(x, 2) for x in ratios]})  # fmt: skip
+                      "ratio": round(statistics.median(ratios), 2),
+                      "ratios": [round(x, 2) for x in ratios]})  # fmt: skip
     return {"scenario": str(SCENARIO.relative_to(ROOT)), "sets": sets, "phases": phases,
             "river": {**{k: repeats[0]["river"][k] for k in ("transactions", "delay_rows", "features")},
                       "by_clock": river},
@@ -203,9 +209,11 @@ def bench_quickstart(args, sim: Path, work: Path) -> dict:
         arms = {}
         for arm in runs[0]["arms"]:
             arms[arm["arm"]] = round(statistics.median(
-                next(a for a in r["arms"] if a["arm"] == arm["arm"])["transactions_per_second"] for r in runs))  # fmt: skip
+                next(a for a in r["arms"] if a["arm"] == arm["arm"])["transactions_per_second"]
+                for r in runs))  # fmt: skip
         result[workers] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
-                           "cpu_s": statistics.median(r["cpu_s"] for r in runs), "arm_tx_per_s_wall": arms, "runs": runs}  # fmt: skip
+                           "cpu_s": statistics.median(r["cpu_s"] for r in runs), "arm_tx_per_s_wall": arms,
+                           "runs": runs}  # fmt: skip
     return {"sets": sets, **result[1], "cores": cores, "all_cores": result[cores]}
 
 
@@ -255,7 +263,8 @@ def goals(results: dict) -> list[dict]:
     memory = results.get("memory")
     if memory:
         rows.append({"goal": "peak RSS 360 d ÷ 180 d", "target": f"≤ {GOALS['rss_ratio_360_180']}",
-                     "measured": f"{memory['ratio']}", "met": memory["ratio"] <= GOALS["rss_ratio_360_180"]})  # fmt: skip
+                     "measured": f"{memory['ratio']}",
+                     "met": memory["ratio"] <= GOALS["rss_ratio_360_180"]})  # fmt: skip
         for key, what in (("ledger", "quickstart world"), ("ledger_wide", "100,000 cards")):
             rss = memory[key]["peak_rss_gb"]
             rows.append({"goal": f"peak RSS, {memory[key]['transactions']:,}-transaction run with --ledger ({what})",
@@ -282,7 +291,8 @@ def markdown(results: dict) -> str:
     engine = results.get("engine")
     if engine:
         lines += ["", f"## Engine: `{engine['scenario']}` {' '.join(engine['sets'])}", "",
-                  "| phase | transactions | CPU s | tx/s (CPU) | wall s | tx/s (wall) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+                  "| phase | transactions | CPU s | tx/s (CPU) | wall s | tx/s (wall) |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
         for p in engine["phases"]:
             lines.append(f"| {p['phase']} | {p['transactions']:,} | {p['cpu_s']:.1f} | {p.get('tx_per_s_cpu', 0):,} | "
                          f"{p['wall_s']:.1f} | {p.get('tx_per_s_wall', 0):,} |")  # fmt: skip
@@ -298,7 +308,8 @@ def markdown(results: dict) -> str:
     if quick:
         arms = ", ".join(f"{arm} {rate:,}" for arm, rate in quick["arm_tx_per_s_wall"].items())
         lines += ["", f"## Quickstart ({' '.join(quick['sets'])})", "",
-                  f"`fraudsim run scenarios/quickstart.toml --workers 1`, report included: {quick['wall_s']:.1f} s wall, "
+                  f"`fraudsim run scenarios/quickstart.toml --workers 1`, report included: "
+                  f"{quick['wall_s']:.1f} s wall, "
                   f"{quick['cpu_s']:.1f} s CPU. Arms (tx/s, wall, from run_info.json): {arms}. "
                   f"With `--workers {quick['cores']}` (the arms shared out after the warm-up): "
                   f"{quick['all_cores']['wall_s']:.1f} s wall, {quick['all_cores']['cpu_s']:.1f} s CPU."]  # fmt: skip
@@ -306,7 +317,8 @@ def markdown(results: dict) -> str:
     if memory:
         lines += ["", "## Memory (peak RSS, `--ledger`)", "", "| run | peak RSS GB | CPU s |", "| --- | ---: | ---: |"]
         for horizon, run in memory["runs"].items():
-            lines.append(f"| quickstart world at 50,000 cards, 2 arms, horizon {horizon} | {run['peak_rss_gb']:.2f} | {run['cpu_s']:.0f} |")
+            lines.append(f"| quickstart world at 50,000 cards, 2 arms, horizon {horizon} | {run['peak_rss_gb']:.2f} | "
+                         f"{run['cpu_s']:.0f} |")
         for key, what in (("ledger", "quickstart world"), ("ledger_wide", "quickstart at 100,000 cards")):
             ledger = memory[key]
             lines.append(f"| {what}, {' '.join(ledger['sets'])}: {ledger['transactions']:,} ledger transactions "
@@ -325,10 +337,8 @@ def _versions() -> dict[str, str]:
 
     found = {}
     for name in ("fraudsim", "numpy", "river", "polars", "pyarrow", "scikit-learn", "simpy"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return found
 
 

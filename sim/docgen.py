@@ -179,7 +179,12 @@ def reference() -> str:
         "",
     ]
     for variant in _variants(Delay):
-        delay_lines += [f"### `dist = \"{variant.model_fields['dist'].default}\"`", "", (variant.__doc__ or "").strip(), ""]
+        delay_lines += [
+            f"### `dist = \"{variant.model_fields['dist'].default}\"`",
+            "",
+            (variant.__doc__ or "").strip(),
+            "",
+        ]
         delay_lines += _table(variant, "", {"dist"}) + [""]
     parts += delay_lines
     arm_lines = ["## `[[arms]]`", "", "Each `[[arms]]` entry has a `name` and a `learner` that picks its kind:", ""]

@@ -125,8 +125,14 @@ class Engine:
         self._truth: tuple[np.ndarray, LabelEvents] | None = None
         self._planned: Attempts | None = None  # this tick's crew attempts
         self._position = np.empty(0, np.intp)
-        self.faults = [f for f in scenario.faults if f.arms is None or arm_name in f.arms] if arm_name != "warm-up" else []
-        self.monitor = Monitor(scenario.monitoring) if arm_name != "warm-up" else Monitor(scenario.monitoring.model_copy(update={"detectors": []}))
+        self.faults = (
+            [f for f in scenario.faults if f.arms is None or arm_name in f.arms] if arm_name != "warm-up" else []
+        )
+        self.monitor = (
+            Monitor(scenario.monitoring)
+            if arm_name != "warm-up"
+            else Monitor(scenario.monitoring.model_copy(update={"detectors": []}))
+        )
         self.fallback = RulesModel(scenario.rules)
         self._signals: dict[str, float] = {}
         self._threshold: float | None = None  # target decline rate: today's score threshold

@@ -141,7 +141,8 @@ def write_run(
             "transactions_per_second": round((arm_tx + warm_tx) / max(arm_seconds + warm_seconds, 1e-9)),
             "arms": [
                 {"arm": a.arm, "replication": a.replication, "transactions": a.transactions,
-                 "seconds": round(a.seconds, 3), "transactions_per_second": round(a.transactions / max(a.seconds, 1e-9))}
+                 "seconds": round(a.seconds, 3),
+                 "transactions_per_second": round(a.transactions / max(a.seconds, 1e-9))}
                 for a in experiment.arm_runs
             ],
             "versions": _versions(),

@@ -66,7 +66,9 @@ class QualityTracker:
                 self._columns[name] = grown
         c = self._columns
         c["ids"][n : n + k], c["t"][n : n + k], c["p"][n : n + k] = ids[rows], t[rows], p[rows]
-        c["amount"][n : n + k], c["truth"][n : n + k], c["declined"][n : n + k] = amount[rows], truth[rows], declined[rows]
+        c["amount"][n : n + k], c["truth"][n : n + k], c["declined"][n : n + k] = (
+            amount[rows], truth[rows], declined[rows]
+        )
         c["weight"][n : n + k] = np.where(truth, 1.0, 1.0 / self.honest_share)[rows]
         c["known"][n : n + k] = -1
         self._n = n + k

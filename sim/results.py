@@ -15,10 +15,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from . import metrics
 from .detect.policy import decline_cost
 from .feedback.investigators import Review, Shift
 from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
-from . import metrics
 from .ledger import Ledger, nullable
 from .quality import QualityTracker
 from .rng import uniform_hash
@@ -38,8 +38,8 @@ COUNTS = (
     "friendly_fraud_labels", "fraud_labelled_legit", "fallback_transactions",
 )  # fmt: skip
 AMOUNTS = (
-    "explored_score", "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost", "total_cost",
-    "predicted_fraud", "review_wait_s", "investigator_busy_s", "investigator_duty_s",
+    "explored_score", "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost",
+    "total_cost", "predicted_fraud", "review_wait_s", "investigator_busy_s", "investigator_duty_s",
 )  # fmt: skip
 DAILY_SUMS = COUNTS + AMOUNTS
 _COL = {name: i for i, name in enumerate(DAILY_SUMS)}
@@ -89,7 +89,9 @@ class CoverageTracker:
                 grown[: self._n] = old[: self._n]
                 setattr(self, name, grown)
         end = self._n + k
-        self._ids[self._n : end], self._fraud[self._n : end], self._t[self._n : end] = ids[keep], is_fraud[keep], t[keep]
+        self._ids[self._n : end], self._fraud[self._n : end], self._t[self._n : end] = (
+            ids[keep], is_fraud[keep], t[keep]
+        )
         self._n = end
 
     def label(self, tx_id: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
@@ -139,7 +141,9 @@ class ArmRecorder:
         self.label_sums = np.zeros((self.days, len(SOURCES), 2))  # events, fraud events
         investigators = scenario.labels.investigators
         shift = Shift(investigators.hours, investigators.days)
-        self.sums[:, _COL["investigator_duty_s"]] = [investigators.count * shift.duty_seconds(d) for d in range(self.days)]
+        self.sums[:, _COL["investigator_duty_s"]] = [
+            investigators.count * shift.duty_seconds(d) for d in range(self.days)
+        ]
         expected = max(scenario.population.customers * scenario.population.tx_per_customer_day * self.days, 1.0)
         self.coverage = CoverageTracker(min(1.0, COVERAGE_SAMPLE / expected))
         self.quality = QualityTracker(scenario.metrics.window, expected / self.days)
@@ -317,7 +321,9 @@ class ArmRecorder:
         for k, weighting in enumerate(("count", "amount")):
             rows, weight, sum_p, sum_y = self.reliability[k]
             table = metrics.reliability_from_sums(edges, rows, weight, sum_p, sum_y)
-            frames.append(pl.DataFrame({**self._keys(table.height), "weighting": [weighting] * table.height}).hstack(table))
+            frames.append(
+                pl.DataFrame({**self._keys(table.height), "weighting": [weighting] * table.height}).hstack(table)
+            )
         return pl.concat(frames)
 
     def labels_daily(self) -> pl.DataFrame:

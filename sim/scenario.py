@@ -12,7 +12,7 @@ what is allowed; the command line prints it and exits with status 2.
 Traceback (most recent call last):
 ...
 sim.scenario.ScenarioError: inline: horizon: '2 days' is not a duration; write a number and a unit: s, m, h, d, w, mo (30 days), y (365 days), e.g. "30s", "15m", "2h", "3d", "1mo"
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def parse_duration(text: str) -> float:
     Traceback (most recent call last):
     ...
     ValueError: '3 days' is not a duration; write a number and a unit: s, m, h, d, w, mo (30 days), y (365 days), e.g. "30s", "15m", "2h", "3d", "1mo"
-    """
+    """  # noqa: E501
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a duration; write it as a string with a unit: {UNIT_HELP}")
     match = _DURATION.match(text.strip())

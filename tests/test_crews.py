@@ -128,7 +128,9 @@ def test_prober_piles_up_just_below_the_amount_limit(tmp_path):
 def test_card_testers_test_before_cashing_out(tmp_path):
     # Every card comes from breaches inside the horizon, so its whole life is in the ledger.
     breaches = [{"at": "1d", "cards": 150}, {"at": "4d", "cards": 150}]
-    crews = [{"name": "t", "strategy": "card_testing", "count": 3, "cards_per_day": 0, "tests": 3, "breaches": breaches}]
+    crews = [
+        {"name": "t", "strategy": "card_testing", "count": 3, "cards_per_day": 0, "tests": 3, "breaches": breaches}
+    ]
     world = _world("testers", crews, **{"rules.max_amount": 250.0})
     tx = pl.read_parquet(_run(tmp_path, world, "--ledger") / "transactions.parquet").filter(pl.col("is_fraud"))
     test_tactic = tactic_table(_config("card_testing")).names.index("card-test")

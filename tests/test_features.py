@@ -37,7 +37,9 @@ def test_velocity_and_habits_match_brute_force(seed, n, cards):
         X, velocity = state.compute(tx, category)
         for i in range(n):
             expected = sum(np.exp(-(tx.t[i] - s) / VELOCITY_DECAY_S) for c, s in history if c == tx.card[i])
-            expected += sum(np.exp(-(tx.t[i] - tx.t[j]) / VELOCITY_DECAY_S) for j in range(i) if tx.card[j] == tx.card[i])
+            expected += sum(
+                np.exp(-(tx.t[i] - tx.t[j]) / VELOCITY_DECAY_S) for j in range(i) if tx.card[j] == tx.card[i]
+            )
             assert abs(velocity[i] - expected) < 1e-9 * max(1.0, expected)
             past = approved_amounts[int(tx.card[i])]
             k, n_past = 3.0, len(past)

@@ -70,5 +70,7 @@ def test_chargeback_after_maturity_is_a_correction_and_late_ones_are_never_filed
     assert events.value.tolist() == [0, 1]
     late = _model(chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "130d"}, "window": "120d"},
                   customer_report={"share": 0.0}, maturity={"window": "30d"})  # fmt: skip
-    events = late.events(np.arange(1), np.zeros(1), np.array([True]), np.array([False]), late.draw(np.random.default_rng(0), 1))
+    events = late.events(
+        np.arange(1), np.zeros(1), np.array([True]), np.array([False]), late.draw(np.random.default_rng(0), 1)
+    )
     assert events.source.tolist() == [SOURCE_CODE["maturity"]]

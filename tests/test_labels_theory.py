@@ -181,7 +181,8 @@ def test_censoring_and_blocked_cards(tmp_path):
 
     tick = scenario.tick
     fraud = tx.filter(pl.col("is_fraud")).select("tx_id", "t", "customer", "stolen_card")
-    blocks = labels.filter((pl.col("value") == 1) & pl.col("source").is_in(["customer_report", "chargeback", "decline_confirmation"])
+    blocks = labels.filter((pl.col("value") == 1)
+                           & pl.col("source").is_in(["customer_report", "chargeback", "decline_confirmation"])
                            & pl.col("delivered_at").is_not_null()).join(fraud, on="tx_id").select(
         "customer", "stolen_card", blocked_at=pl.col("delivered_at"))  # fmt: skip
     alerts = pl.read_parquet(out / "alerts.parquet").filter(pl.col("verdict") == 1).join(fraud, on="tx_id").select(

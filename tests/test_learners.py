@@ -112,7 +112,8 @@ LEARNER_ARMS = [
     {"name": "online-tree", "learner": "online", "model": "hoeffding_tree", "negative_share": 0.2},
     {"name": "online-forest", "learner": "online", "model": "forest", "trees": 3, "negative_share": 0.1},
     {"name": "batch-logistic", "learner": "batch", "every": "2d", "window": "7d"},
-    {"name": "batch-gbm", "learner": "batch", "model": "gbm", "every": "3d", "window": "7d", "class_weight": "balanced"},
+    {"name": "batch-gbm", "learner": "batch", "model": "gbm", "every": "3d", "window": "7d",
+     "class_weight": "balanced"},
     {"name": "hybrid", "learner": "hybrid", "every": "3d", "window": "7d"},
     {"name": "split", "learner": "split", "every": "3d", "window": "7d", "feedback_window": "7d"},
     {"name": "static-gbm", "learner": "static", "model": "gbm"},
@@ -155,8 +156,8 @@ def test_every_learner_passes_the_contract(contract_world, arm_name):
 
 
 def test_hybrid_recalibrates_a_miscalibrated_model(contract_world):
-    from sim.learn.learners import HybridLearner
     from sim.feedback.labels import LabelEvents
+    from sim.learn.learners import HybridLearner
 
     scenario, _, _, history = contract_world
     learner = HybridLearner(scenario.arm("hybrid"), 1000.0)

@@ -31,7 +31,9 @@ def test_every_parquet_file_matches_its_documentation(tiny_run):
     tables = documented_tables()
     assert {"daily.parquet", "arms.parquet", "transactions.parquet", "labels.parquet"} <= set(tables)
     written = sorted(p.name for p in tiny_run.glob("*.parquet"))
-    assert written == sorted(set(tables) - OPTIONAL), "a file is written but not documented, or documented but not written"
+    assert written == sorted(set(tables) - OPTIONAL), (
+        "a file is written but not documented, or documented but not written"
+    )
     for name, columns in tables.items():
         if name in OPTIONAL:
             continue
@@ -78,7 +80,9 @@ def test_scenario_reference_is_up_to_date():
     assert current == reference(), "run `make reference` to regenerate docs/scenario-reference.md"
 
 
-@pytest.mark.parametrize("key", ["population.customers", "labels.chargeback.window", "arms[].every", "policy.fraud_fee"])
+@pytest.mark.parametrize(
+    "key", ["population.customers", "labels.chargeback.window", "arms[].every", "policy.fraud_fee"]
+)
 def test_reference_lists_keys(key):
     assert f"`{key}`" in reference()
 

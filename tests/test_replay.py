@@ -125,14 +125,17 @@ GOOD = "ts,f1,is_fraud\n" + "".join(f"{t},{t / 4},{t % 2}\n" for t in range(8)) 
 @pytest.mark.parametrize(("text", "args", "expected"), [
     (GOOD, ["--label", "fraud"], "no label column 'fraud'"),
     (GOOD, ["--label", "is_fraud", "--features", "f1,f9"], "no feature column 'f9'"),
-    (GOOD.replace("\n5,1.25,", "\n5,abc,"), ["--label", "is_fraud"], "column 'f1', row 5 (line 7): 'abc' is not a number"),
+    (GOOD.replace("\n5,1.25,", "\n5,abc,"), ["--label", "is_fraud"],
+     "column 'f1', row 5 (line 7): 'abc' is not a number"),
     (GOOD.replace("\n3,0.75,", "\n,0.75,"), ["--label", "is_fraud"], "column 'ts', row 3 (line 5): is missing"),
     (GOOD.replace("\n6,1.5,", "\nNaN,1.5,"), ["--label", "is_fraud"], "column 'ts', row 6 (line 8)"),
     (GOOD.replace("\n4,1.0,0", "\n4,1.0,"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6): is missing"),
     (GOOD.replace("\n4,1.0,0", "\n4,1.0,NaN"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6)"),
-    (GOOD.replace("\n2,0.5,0", "\n2,0.5,2"), ["--label", "is_fraud"], "column 'is_fraud', row 2 (line 4): 2 is not a label"),
+    (GOOD.replace("\n2,0.5,0", "\n2,0.5,2"), ["--label", "is_fraud"],
+     "column 'is_fraud', row 2 (line 4): 2 is not a label"),
     (GOOD.replace("\n7,1.75,1", "\n7,1.75,yes"), ["--label", "is_fraud"], "row 7 (line 9): 'yes' is not a label"),
-    (GOOD.replace("\n1,0.25,1", "\n2024-13-01,0.25,1"), ["--label", "is_fraud"], "column 'ts', row 0 (line 2): '0' is not a time"),
+    (GOOD.replace("\n1,0.25,1", "\n2024-13-01,0.25,1"), ["--label", "is_fraud"],
+     "column 'ts', row 0 (line 2): '0' is not a time"),
     ("", ["--label", "is_fraud"], "is empty"),
     ("ts,f1,is_fraud\n", ["--label", "is_fraud"], "has a header but no rows"),
 ])  # fmt: skip
@@ -203,7 +206,9 @@ def test_parquet_with_datetimes(tmp_path):
 def test_drawn_delays_follow_the_distribution(stream_csv, tmp_path):
     """Delays drawn from a delay file: the share arriving within the median is 1/2 within the
     Dvoretzky–Kiefer–Wolfowitz bound (false alarm 1e-6)."""
-    delays = bad_stream(tmp_path, "delays.toml", 'seed = 3\ndelay = { dist = "lognormal", median = "6h", sigma = 1.0 }\n')
+    delays = bad_stream(
+        tmp_path, "delays.toml", 'seed = 3\ndelay = { dist = "lognormal", median = "6h", sigma = 1.0 }\n'
+    )
     first = replay_ok(stream_csv, tmp_path / "a", "--delay", delays, "--learner", "static", "--no-report")
     second = replay_ok(stream_csv, tmp_path / "b", "--delay", delays, "--learner", "static", "--no-report")
     assert first.equals(second)
@@ -237,7 +242,9 @@ def test_csv_end_to_end_two_learners_report_and_determinism(tmp_path):
     args = ["--delay-column", "delay_s", "--amount", "amount", "--arms", arms, "--history", "1d"]
     predictions = replay_ok(path, tmp_path / "one", *args)
     again = replay_ok(path, tmp_path / "two", *args, "--no-report")
-    assert (tmp_path / "one" / "predictions.parquet").read_bytes() == (tmp_path / "two" / "predictions.parquet").read_bytes()
+    assert (tmp_path / "one" / "predictions.parquet").read_bytes() == (
+        tmp_path / "two" / "predictions.parquet"
+    ).read_bytes()
     assert predictions.columns == ["learner", "row", "time", "label", "label_at", "amount", "score"]
     assert predictions.equals(again)
     scored = frame.filter(pl.col("ts") >= frame["ts"].min() + DAY).height

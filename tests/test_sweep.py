@@ -71,7 +71,8 @@ def test_zip_varies_together_and_crosses_the_grid():
 
 def test_points_resolve_with_names_and_share_replication_seeds(tmp_path):
     path = sweep_file(tmp_path, '[grid]\n"arms.batch.every" = ["1d", "2d"]\n[zip]\n'
-                                '"seed" = [3, 4]\n"crews.static.count" = [1, 2]\n', head="replications = 3")  # fmt: skip
+                                '"seed" = [3, 4]\n"crews.static.count" = [1, 2]\n',
+                      head="replications = 3")  # fmt: skip
     plan = plan_sweep(load_sweep(path))
     assert [p.index for p in plan.points] == [0, 1, 2, 3]
     assert [(p.scenario.arm("batch").every, p.scenario.seed, p.scenario.crews[0].count) for p in plan.points] == [
@@ -192,7 +193,9 @@ def test_results_are_long_sorted_and_carry_the_grid(swept):
     assert results["labels.chargeback.delay.median"].to_list() == ["1h", "1h", "3d", "3d"]
     assert results["labels.chargeback.delay.median_s"].to_list() == [3600.0] * 2 + [259200.0] * 2
     assert results["learner"].to_list() == ["batch", "online"] * 2
-    assert (results["total_cost"] - results["fraud_loss"] - results["friction"] - results["review_cost"]).abs().max() < 1e-6
+    assert (
+        results["total_cost"] - results["fraud_loss"] - results["friction"] - results["review_cost"]
+    ).abs().max() < 1e-6
     described = json.loads((out / "sweep.json").read_text())
     assert [p["point_key"] for p in described["points"]] == results["point_key"].unique(maintain_order=True).to_list()
     for key in described["points"][0]["point_key"], described["points"][1]["point_key"]:
@@ -252,11 +255,15 @@ def _documented(document: str, section: str) -> list[tuple[str, str]]:
 def test_results_parquet_matches_its_documentation(swept):
     _, out = swept
     own = [row for row in _documented("sweeps.md", "results.parquet") if row[0] != "ab_*"]  # only with [ab]
-    figures = [(name, kind) for name, kind in _documented("outputs.md", "arms.parquet") if name not in ("arm", "replication")]
+    figures = [
+        (name, kind) for name, kind in _documented("outputs.md", "arms.parquet") if name not in ("arm", "replication")
+    ]
     schema = pl.read_parquet_schema(out / "results.parquet")
     grid = "labels.chargeback.delay.median"
     written = [c.replace(grid, "<key path>") for c in schema]
-    assert written == [name for name, _ in own + figures], "docs/sweeps.md (or outputs.md's arms.parquet) is out of date"
+    assert written == [name for name, _ in own + figures], (
+        "docs/sweeps.md (or outputs.md's arms.parquet) is out of date"
+    )
     for name, kind in own + figures:
         if kind != "as the values":
             actual = str(schema[name.replace("<key path>", grid)]).lower()

@@ -72,7 +72,8 @@ def world_runs(scenario: Scenario) -> int:
 
 
 def run_ab(scenario: Scenario, streams: Streams, world: World, history: History, replication: int,
-           separate: dict[str, dict[str, float]], progress: Callable[[float], None] | None = None) -> ABReplication:  # fmt: skip
+           separate: dict[str, dict[str, float]],
+           progress: Callable[[float], None] | None = None) -> ABReplication:  # fmt: skip
     """Every variant of the test in copies of the warmed-up ``world``; ``separate`` holds arms a
     and b's per-transaction figures from their own worlds (the truth). ``progress`` receives the
     simulated days done, over every world the test runs."""

@@ -48,7 +48,8 @@ def read_out(run: ABReplication) -> dict[str, float]:
     return {
         "ab_estimate": known["fraud_loss_diff"][0], "ab_low": known["fraud_loss_low"][0],
         "ab_high": known["fraud_loss_high"][0], "ab_eventual": eventual["fraud_loss_diff"][0],
-        "ab_truth": run.truth["test"]["fraud_loss"], "ab_b_share_of_crew_attempts": known["b_share_of_crew_attempts"][0],
+        "ab_truth": run.truth["test"]["fraud_loss"],
+        "ab_b_share_of_crew_attempts": known["b_share_of_crew_attempts"][0],
     }  # fmt: skip
 
 

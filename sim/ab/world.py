@@ -200,7 +200,8 @@ class ABRecorder:
         for view in ("known", "eventual"):
             row: dict[str, object] = {"variant": self.variant, "replication": self.replication, "day": day,
                                       "view": view, "transactions_a": float(a.n.sum()),
-                                      "transactions_b": float(b.n.sum()), "b_share_of_crew_attempts": share}  # fmt: skip
+                                      "transactions_b": float(b.n.sum()),
+                                      "b_share_of_crew_attempts": share}  # fmt: skip
             for figure in ("fraud_loss", "total_cost"):
                 ratios = [stats.ratio(self._money(arm, view, figure), arm.n) for arm in (a, b)]
                 d = stats.difference(ratios[1], ratios[0])

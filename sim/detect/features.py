@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..schema import CATEGORIES, Population as PopulationConfig
+from ..schema import CATEGORIES
+from ..schema import Population as PopulationConfig
 from ..units import DAY
 from ..world.traffic import Transactions
 
@@ -196,7 +197,9 @@ class FeatureState:
         np.add.at(self.merchant_frauds, merchant[fraud], 1.0)
         cards = self._cards
         for c, at in zip(card[fraud].tolist(), label_at[fraud].tolist(), strict=True):  # few: fraud labels only
-            cards[c, _CARD_FRAUDS] = cards[c, _CARD_FRAUDS] * np.exp(-(at - cards[c, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S) + 1
+            cards[c, _CARD_FRAUDS] = (
+                cards[c, _CARD_FRAUDS] * np.exp(-(at - cards[c, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S) + 1
+            )
             cards[c, _CARD_FRAUDS_AT] = at
 
 

@@ -252,7 +252,10 @@ class SklearnModel:
         """The fitted log-odds, before the prior correction."""
         if self.kind == "logistic":  # scikit-learn's arithmetic without its per-call validation
             scaler, regression = self.estimator[0], self.estimator[-1]
-            return ((X.astype(np.float64) - scaler.mean_) / scaler.scale_) @ regression.coef_[0] + regression.intercept_[0]
+            return (
+                ((X.astype(np.float64) - scaler.mean_) / scaler.scale_) @ regression.coef_[0]
+                + regression.intercept_[0]
+            )
         with threadpool_limits(1):
             return self.estimator.decision_function(X.astype(np.float64))
 

@@ -144,8 +144,12 @@ class LabelModel:
                 & (draws.fate < report_share + config.chargeback.share)
                 & (draws.chargeback_delay <= window)
             )
-            friendly = approved & ~is_fraud & (draws.friendly < config.friendly_fraud) & (draws.chargeback_delay <= window)
-            fraud_delay = np.where(reported, draws.report_delay, np.where(charged | friendly, draws.chargeback_delay, np.inf))
+            friendly = (
+                approved & ~is_fraud & (draws.friendly < config.friendly_fraud) & (draws.chargeback_delay <= window)
+            )
+            fraud_delay = np.where(
+                reported, draws.report_delay, np.where(charged | friendly, draws.chargeback_delay, np.inf)
+            )
             # Approved transactions mature as legitimate unless a fraud label came first.
             matures = approved & (fraud_delay > config.maturity.window)
             parts += [
@@ -164,10 +168,9 @@ def _events(tx_id, t, mask, delay, source: str, value) -> LabelEvents:
     index = np.flatnonzero(mask)
     if len(index) == 0:
         return LabelEvents.empty()
-    if isinstance(value, np.ndarray):
-        values = value[index].astype(np.int8)
-    else:
-        values = np.full(len(index), value, np.int8)
+    values = (
+        value[index].astype(np.int8) if isinstance(value, np.ndarray) else np.full(len(index), value, np.int8)
+    )
     when = t[index]
     return LabelEvents(
         tx_id=tx_id[index].astype(np.int64, copy=False),

@@ -251,7 +251,9 @@ class BatchLearner:
         """A new model from the window; returns it, its rows, positives and newest label time."""
         X, y, weight, newest = self.window.select(now, self.arm.window)
         self.window.forget_before(now - self.arm.window)
-        model = SklearnModel(self.arm.model, self.arm.class_weight, self.seed).fit(X, y, weight) if len(y) else self.model
+        model = (
+            SklearnModel(self.arm.model, self.arm.class_weight, self.seed).fit(X, y, weight) if len(y) else self.model
+        )
         return model, len(y), int(y.sum()), newest
 
     def deploy(self, model) -> None:

@@ -121,8 +121,10 @@ def _print_metrics(summary: dict) -> None:
 @click.command("replay", epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
                                                              "max_content_width": 100})  # fmt: skip
 @click.argument("stream", type=click.Path(dir_okay=True))
-@click.option("--time", "time_column", required=True, metavar="COL", help="Time column: seconds, or ISO 8601 timestamps.")
-@click.option("--label", "label_column", required=True, metavar="COL", help="Label column: 0/1 or true/false (1: fraud).")
+@click.option("--time", "time_column", required=True, metavar="COL",
+              help="Time column: seconds, or ISO 8601 timestamps.")
+@click.option("--label", "label_column", required=True, metavar="COL",
+              help="Label column: 0/1 or true/false (1: fraud).")
 @click.option("--features", metavar="COL,...", help="Feature columns, in order [default: every other numeric column].")
 @click.option("--amount", "amount_column", metavar="COL", help="Amount column: adds money metrics (counterfactual).")
 @click.option("--delay", metavar="DURATION|FILE",
@@ -136,8 +138,10 @@ def _print_metrics(summary: dict) -> None:
 @click.option("--arms", "arms_file", metavar="FILE", help="A TOML file of [[arms]] to compare (as in a scenario).")
 @click.option("--history", default="0s", show_default=True, metavar="DURATION",
               help="Learners start from a model of the stream's first DURATION, which is not scored.")
-@click.option("--batch", is_flag=True, help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md).")
-@click.option("--tick", default="15m", show_default=True, metavar="DURATION", help="Micro-batch length in --batch mode.")
+@click.option("--batch", is_flag=True,
+              help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md).")
+@click.option("--tick", default="15m", show_default=True, metavar="DURATION",
+              help="Micro-batch length in --batch mode.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Score at which recall and specificity flag a row.")
 @click.option("--fraud-fee", type=click.FloatRange(0), default=Policy().fraud_fee, show_default=True,
@@ -177,7 +181,8 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
         with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
             summary = replay(stream, spec, arms, settings, target, report=not no_report,
-                             progress=lambda done, total: progress.update(task, completed=done, total=total))  # fmt: skip
+                             progress=lambda done, total: progress.update(task, completed=done,
+                                                                         total=total))  # fmt: skip
     except (ReplayError, ScenarioError) as error:
         raise UserError(str(error)) from None
     for warning in summary["warnings"]:

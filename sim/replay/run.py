@@ -146,7 +146,9 @@ def reliability_table(runs: Sequence[LearnerRun], y: np.ndarray, amount: np.ndar
         weightings = [("count", None)] + ([("amount", amount)] if amount is not None and amount.sum() > 0 else [])
         for weighting, weights in weightings:
             table = metrics.reliability_table(y, run.score, 10, weights)
-            frames.append(table.select(pl.lit(run.name).alias("learner"), pl.lit(weighting).alias("weighting"), pl.all()))
+            frames.append(
+                table.select(pl.lit(run.name).alias("learner"), pl.lit(weighting).alias("weighting"), pl.all())
+            )
     return pl.concat(frames)
 
 
@@ -246,7 +248,8 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         if spec.amount is not None else None,
         "semantics": SEMANTICS[settings.mode],
         "caveat": CAVEAT,
-        "learners": [{"name": arm.name, "learner": arm.learner, "options": arm.model_dump(mode="json")} for arm in arms],
+        "learners": [{"name": arm.name, "learner": arm.learner, "options": arm.model_dump(mode="json")}
+                     for arm in arms],
         "metrics": overall,
     }  # fmt: skip
 

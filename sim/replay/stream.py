@@ -33,7 +33,8 @@ __all__ = ["LabelDelay", "ReplayError", "Stream", "StreamSpec", "arm_from_option
            "load_delay_file", "read_stream"]  # fmt: skip
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-TIMESTAMP_FORMATS = ("%+", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+TIMESTAMP_FORMATS = ("%+", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
+                     "%Y-%m-%d")  # fmt: skip
 TIMESTAMP_HELP = "write seconds, or ISO 8601 timestamps such as 2024-03-01T12:00:00 or 2024-03-01T12:00:00+01:00"
 
 
@@ -247,7 +248,9 @@ class _Checker:
         if name not in self.frame.columns:
             close = difflib.get_close_matches(name, self.frame.columns, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ReplayError(self.path, f"no {role} column {name!r}{hint}; columns are: {', '.join(self.frame.columns)}")
+            raise ReplayError(
+                self.path, f"no {role} column {name!r}{hint}; columns are: {', '.join(self.frame.columns)}"
+            )
         return self.frame[name]
 
     def numbers(self, name: str, role: str, what: str) -> np.ndarray:

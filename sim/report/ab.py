@@ -152,7 +152,8 @@ def plan_text(ab: dict, currency: str) -> str:
     return (
         f"Before the test, a team wanting to detect a difference of {_amount(plan['min_effect'], currency)} "
         f"per transaction (80 % power, 5 % two-sided) would plan for {plan['transactions_needed']:,} transactions: "
-        f"{plan['days_needed']:,.0f} days at {plan['transactions_per_day']:,} a day with {ab['share_b']:.0%} of cards on B, "
+        f"{plan['days_needed']:,.0f} days at {plan['transactions_per_day']:,} a day "
+        f"with {ab['share_b']:.0%} of cards on B, "
         f"given the card-level spread of the loss (±{_amount(plan['per_transaction_sd'], currency)} "
         f"per transaction) and labels revealing {plan['label_coverage']:.0%} of it by the read-out. The plan predicts "
         f"a ±{_amount(plan['planned_half_width'], currency)} interval after {ab['read_out_day']} days; the "

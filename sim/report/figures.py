@@ -157,7 +157,9 @@ def label_sources_figure(labels_daily: pl.DataFrame, arms: list[str]) -> Figure:
     palette = dict(zip(sources, ["#9467bd", "#2ca02c", "#d62728", "#17becf", "#7f7f7f"], strict=True))
     mean = labels_daily.group_by(["arm", "day", "source"]).agg(pl.col("events").mean())
     for ax, arm in zip(axes[:, 0], shown, strict=True):
-        wide = mean.filter(pl.col("arm") == arm).pivot(on="source", index="day", values="events").sort("day").fill_null(0)
+        wide = (
+            mean.filter(pl.col("arm") == arm).pivot(on="source", index="day", values="events").sort("day").fill_null(0)
+        )
         days = wide["day"].to_numpy() + 1
         present = [s for s in sources if s in wide.columns]
         ax.stackplot(days, *[wide[s].to_numpy() for s in present], colors=[palette[s] for s in present],
@@ -205,7 +207,9 @@ def investigators_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
         frame = mean.filter(pl.col("arm") == arm)
         days = frame["day"].to_numpy() + 1
         duty = frame["investigator_duty_s"].to_numpy()
-        utilisation = np.divide(frame["investigator_busy_s"].to_numpy(), duty, out=np.full(len(duty), np.nan), where=duty > 0)
+        utilisation = np.divide(
+            frame["investigator_busy_s"].to_numpy(), duty, out=np.full(len(duty), np.nan), where=duty > 0
+        )
         wait = frame["review_wait_s"].to_numpy() / np.maximum(frame["reviews"].to_numpy(), 1) / 3600
         top.plot(days, utilisation, color=colors[arm], lw=1.8, label=arm)
         bottom.plot(days, wait, color=colors[arm], lw=1.8)
@@ -243,7 +247,8 @@ def noise_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
     """Label noise per arm: friendly fraud, fraud labelled legitimate, investigator errors."""
     columns = [("friendly_fraud_labels", "friendly fraud (honest labelled fraud)"),
                ("fraud_labelled_legit", "fraud that matures as legitimate"),
-               ("investigator_misses", "investigator misses"), ("investigator_false_alarms", "investigator false alarms")]  # fmt: skip
+               ("investigator_misses", "investigator misses"),
+               ("investigator_false_alarms", "investigator false alarms")]  # fmt: skip
     means = arm_totals.group_by("arm").agg([pl.col(c).mean() for c, _ in columns])
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(arms) * len(columns) / 2 + 2))
     height = 0.8 / len(columns)
@@ -368,7 +373,9 @@ def reliability_figure(reliability: pl.DataFrame, arms: list[str]) -> Figure:
     """Mean score against true fraud rate per score bin, by count and by amount (log axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), sharey=True)
     colors = arm_colors(arms)
-    sums = reliability.with_columns(sum_p=pl.col("mean_p") * pl.col("weight"), sum_y=pl.col("mean_y") * pl.col("weight"))
+    sums = reliability.with_columns(
+        sum_p=pl.col("mean_p") * pl.col("weight"), sum_y=pl.col("mean_y") * pl.col("weight")
+    )
     pooled = sums.group_by(["arm", "weighting", "bin"]).agg(pl.col("weight").sum(), pl.col("sum_p").sum(),
                                                             pl.col("sum_y").sum()).sort("bin")  # fmt: skip
     for ax, weighting in zip(axes, ("count", "amount"), strict=True):

@@ -58,7 +58,10 @@ def _coverage(run: RunData):
 def _sources(run: RunData):
     if run.labels_daily is None or run.labels_daily["events"].sum() == 0:
         return "No label events reached the learners during the horizon."
-    return figures.label_sources_figure(run.labels_daily, run.ranking), narrative.label_sources_caption(run.labels_daily)
+    return (
+        figures.label_sources_figure(run.labels_daily, run.ranking),
+        narrative.label_sources_caption(run.labels_daily),
+    )
 
 
 def _investigators(run: RunData):
@@ -102,7 +105,10 @@ def _reliability(run: RunData):
 
 
 def _staleness(run: RunData):
-    if "model_staleness_s" not in run.daily.columns or run.daily["model_staleness_s"].drop_nans().drop_nulls().len() == 0:
+    if (
+        "model_staleness_s" not in run.daily.columns
+        or run.daily["model_staleness_s"].drop_nans().drop_nulls().len() == 0
+    ):
         return "Only rule-based arms: no model learns from labels."
     return figures.staleness_figure(run.daily, run.ranking), narrative.staleness_caption(run.daily)
 
@@ -231,7 +237,13 @@ def _pdf_page(pdf, figure: Figure, title: str, caption: str) -> None:
 
 def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
     figure = plt.figure(figsize=(8.27, 11.69))
-    text = [f"fraudsim report: {run.scenario.get('name', '')}", "", *textwrap.wrap(str(run.scenario.get("description", "")), 95), "", "Findings:"]
+    text = [
+        f"fraudsim report: {run.scenario.get('name', '')}",
+        "",
+        *textwrap.wrap(str(run.scenario.get("description", "")), 95),
+        "",
+        "Findings:",
+    ]
     for finding in findings:
         text += textwrap.wrap("• " + finding, 95)
     text += ["", "Arms ranked by total cost (mean over replications):"]
@@ -253,7 +265,9 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
     findings_text = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
     if "ab" in summary:
         findings_text.insert(0, ab_report.finding(summary["ab"], run.currency))
-    pages = PdfPages(run.directory / "report.pdf", metadata={"Creator": "fraudsim", "CreationDate": None}) if pdf else None
+    pages = (
+        PdfPages(run.directory / "report.pdf", metadata={"Creator": "fraudsim", "CreationDate": None}) if pdf else None
+    )
     if pages is not None:
         _pdf_cover(pages, run, findings_text)
     body, links = [], []
@@ -262,7 +276,10 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
         result = section.build(run)
         title = html.escape(section.title)
         if isinstance(result, str):
-            body.append(f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p></section>')
+            body.append(
+                f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p>'
+                "</section>"
+            )
             continue
         figure, caption = result
         data = _png(figure, keep_open=pages is not None)

@@ -14,7 +14,10 @@ def interval_text(entry: dict, currency: str, money: Callable[[float, str], str]
     """``{mean, ci_low, ci_high}`` in words: ``€1,200 (95% CI €900 to €1,500)``; ``money`` formats each."""
     if entry.get("ci_low") is None:
         return money(entry["mean"], currency)
-    return f"{money(entry['mean'], currency)} (95% CI {money(entry['ci_low'], currency)} to {money(entry['ci_high'], currency)})"
+    return (
+        f"{money(entry['mean'], currency)} "
+        f"(95% CI {money(entry['ci_low'], currency)} to {money(entry['ci_high'], currency)})"
+    )
 
 
 def ranking_sentence(summary: dict) -> str:
@@ -128,9 +131,17 @@ def coverage_caption(coverage: pl.DataFrame) -> str:
 
 
 def label_sources_caption(labels_daily: pl.DataFrame) -> str:
-    totals = labels_daily.group_by(["arm", "replication", "source"]).agg(pl.col("events").sum(), pl.col("fraud_events").sum())
-    mean = totals.group_by("source").agg(pl.col("events").mean(), pl.col("fraud_events").mean()).sort("events", descending=True)
-    parts = [f"{row[0].replace('_', ' ')} {row[1]:,.0f} ({row[2]:,.0f} saying fraud)" for row in mean.iter_rows() if row[1] > 0]
+    totals = labels_daily.group_by(["arm", "replication", "source"]).agg(
+        pl.col("events").sum(), pl.col("fraud_events").sum()
+    )
+    mean = totals.group_by("source").agg(pl.col("events").mean(), pl.col("fraud_events").mean()).sort(
+        "events", descending=True
+    )
+    parts = [
+        f"{row[0].replace('_', ' ')} {row[1]:,.0f} ({row[2]:,.0f} saying fraud)"
+        for row in mean.iter_rows()
+        if row[1] > 0
+    ]
     return (
         "Stacked per day: the label events handed to the learner, by where they came from. Investigators and "
         "cardholder reports are fast and almost all say fraud; chargebacks come weeks later; maturity labels "
@@ -285,7 +296,12 @@ def reliability_caption(reliability: pl.DataFrame) -> str:
 
 
 def staleness_caption(daily: pl.DataFrame) -> str:
-    mean = daily.group_by("arm").agg((pl.col("model_staleness_s").mean() / 86400).alias("days")).drop_nulls().sort("days")
+    mean = (
+        daily.group_by("arm")
+        .agg((pl.col("model_staleness_s").mean() / 86400).alias("days"))
+        .drop_nulls()
+        .sort("days")
+    )
     parts = [f"{row[0]} {row[1]:.1f} days" for row in mean.iter_rows()]
     return (
         "How old is what the deployed model knows? For each day, the time since the newest label event it was "
@@ -349,7 +365,8 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
     if least_fraud != ranking[0]:
         currency = summary["currency"]
         out.append(
-            f"{least_fraud} let through the least fraud ({format_money(arms[least_fraud]['fraud_loss']['mean'], currency)}) "
+            f"{least_fraud} let through the least fraud "
+            f"({format_money(arms[least_fraud]['fraud_loss']['mean'], currency)}) "
             f"but paid {format_money(arms[least_fraud]['friction']['mean'], currency)} in false declines, against "
             f"{format_money(arms[ranking[0]]['friction']['mean'], currency)} for {ranking[0]}."
         )
@@ -367,7 +384,8 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
         rate = {row[0]: row[1] for row in rates.iter_rows()}
         if rate.get("eventual"):
             out.append(f"The team's dashboard saw a fraud rate {rate.get('known', 0) / rate['eventual']:.0%} of the "
-                       "true one: fraud not yet reported counts as legitimate, and blocked fraud is never labelled.")  # fmt: skip
+                       "true one: fraud not yet reported counts as legitimate, "
+                       "and blocked fraud is never labelled.")  # fmt: skip
     calibration = daily.group_by("arm").agg(pl.col("predicted_fraud").sum(), pl.col("fraud_amount_approved").sum())
     calibration = calibration.filter(pl.col("fraud_amount_approved") > 0).with_columns(
         ratio=pl.col("predicted_fraud") / pl.col("fraud_amount_approved"))

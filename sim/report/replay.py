@@ -27,8 +27,9 @@ NEEDED = ("replay.json", "predictions.parquet", "metrics.parquet", "metrics_dail
 def _quality_figure(daily: pl.DataFrame, learners: list[str]) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     colors = arm_colors(learners)
-    for ax, column, title in zip(axes, ("roc_auc", "log_loss"), ("ROC AUC (higher is better)",
-                                                                 "log loss (lower is better)"), strict=True):  # fmt: skip
+    for ax, column, title in zip(axes, ("roc_auc", "log_loss"),
+                                 ("ROC AUC (higher is better)", "log loss (lower is better)"),
+                                 strict=True):  # fmt: skip
         for name in learners:
             frame = daily.filter(pl.col("learner") == name).sort("day").drop_nulls(column)
             ax.plot(frame["day"].to_numpy(), frame[column].to_numpy(), color=colors[name], lw=1.2, label=name)
@@ -64,8 +65,12 @@ def _reliability_figure(reliability: pl.DataFrame, learners: list[str]) -> Figur
     fig, ax = plt.subplots(figsize=(5, 4.4))
     colors = arm_colors(learners)
     for name in learners:
-        frame = reliability.filter((pl.col("learner") == name) & (pl.col("weighting") == "count") & (pl.col("count") > 0))
-        ax.plot(frame["mean_p"].to_numpy(), frame["mean_y"].to_numpy(), marker="o", color=colors[name], lw=1.2, label=name)
+        frame = reliability.filter(
+            (pl.col("learner") == name) & (pl.col("weighting") == "count") & (pl.col("count") > 0)
+        )
+        ax.plot(
+            frame["mean_p"].to_numpy(), frame["mean_y"].to_numpy(), marker="o", color=colors[name], lw=1.2, label=name
+        )
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
     ax.set_xlabel("mean score in the bin")
     ax.set_ylabel("fraud rate in the bin")
@@ -118,8 +123,8 @@ def _table(metrics: pl.DataFrame, currency: str) -> str:
     head += ["fraud loss", "friction", "total cost"] if money else []
     rows = []
     for rank, row in enumerate(metrics.sort(["log_loss", "learner"]).iter_rows(named=True), start=1):
-        cells = [str(rank), html.escape(row["learner"]), html.escape(row["kind"]), f"{row['rows']:,}", f"{row['frauds']:,}",
-                 _number(row["log_loss"], 4), _number(row["roc_auc"]), _number(row["recall"]),
+        cells = [str(rank), html.escape(row["learner"]), html.escape(row["kind"]), f"{row['rows']:,}",
+                 f"{row['frauds']:,}", _number(row["log_loss"], 4), _number(row["roc_auc"]), _number(row["recall"]),
                  _number(row["specificity"]), _number(row["ece"], 4)]  # fmt: skip
         if money:
             cells += [format_money(row[c], currency) for c in ("fraud_loss", "friction", "total_cost")]
@@ -170,7 +175,8 @@ def build_replay_report(directory: Path) -> Path:
                                 f"Fraud approved and honest customers declined if each learner's scores had "
                                 f"decided with the expected-cost policy. {ranked['learner']} would have cost "
                                 f"least ({format_money(ranked['total_cost'], currency)}). Read the caveat "
-                                f"above: this is what the scores decide on this traffic, not what they save."))  # fmt: skip
+                                f"above: this is what the scores decide on this traffic, "
+                                f"not what they save."))  # fmt: skip
     first = summary["learners"][0]["name"]
     for entry in summary["learners"]:
         if entry["learner"] != "oracle":
@@ -184,10 +190,13 @@ def build_replay_report(directory: Path) -> Path:
                             f"Label delay: {stream['delay']}; median "
                             f"{human_duration(median) if median is not None else 'never'}. "
                             f"{pending:.0%} of the labels were still pending when the stream ended; they still "
-                            f"count in every metric, since every row was scored before its label arrived."))  # fmt: skip
+                            f"count in every metric, "
+                            f"since every row was scored before its label arrived."))  # fmt: skip
     mode = summary["mode"]
     how = f"Mode: {mode}" + (f" (ticks of {human_duration(summary['tick_s'])})" if mode == "batch" else "")
-    history = f"; learners started from the first {human_duration(summary['history_s'])}" if summary["history_s"] else ""
+    history = (
+        f"; learners started from the first {human_duration(summary['history_s'])}" if summary["history_s"] else ""
+    )
     features = ", ".join(stream["features"])
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

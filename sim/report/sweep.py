@@ -246,13 +246,17 @@ def build_sweep_report(directory: Path) -> Path:
                     f"src=\"data:image/png;base64,{base64.b64encode(data).decode('ascii')}\">"
                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
     name = html.escape(sweep.get("sweep", directory.name))
+    items = "".join(f"<li>{html.escape(f)}</li>" for f in findings) or "<li>One arm only: nothing to compare.</li>"
+    size = (f'{len(sweep.get("points", []))} points × {results["arm"].n_unique()} arms × '
+            f'{results["replication"].n_unique()} replications')  # fmt: skip
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fraudsim sweep: {name}</title><style>{STYLE}</style></head><body>
 <h1>fraudsim sweep: {name}</h1>
 <p class="lede">{html.escape(sweep.get("description", ""))}</p>
-<div class="finding"><strong>Findings</strong><ul>{''.join(f"<li>{html.escape(f)}</li>" for f in findings) or "<li>One arm only: nothing to compare.</li>"}</ul></div>
-<p>{len(sweep.get("points", []))} points × {results["arm"].n_unique()} arms × {results["replication"].n_unique()} replications;
-replication r has the same seeds at every point, so differences are paired. Every number is in <code>results.parquet</code>.</p>
+<div class="finding"><strong>Findings</strong><ul>{items}</ul></div>
+<p>{size};
+replication r has the same seeds at every point, so differences are paired.
+Every number is in <code>results.parquet</code>.</p>
 {''.join(body)}
 </body></html>
 """

@@ -45,7 +45,9 @@ class Maturity(Strict):
 class DeclineConfirmation(Strict):
     """The issuer contacts the cardholder about a decline (e.g. by SMS) and learns the truth."""
 
-    share: Share = Field(0.0, description="share of declined transactions whose truth comes back; the rest stay censored")
+    share: Share = Field(
+        0.0, description="share of declined transactions whose truth comes back; the rest stay censored"
+    )
     delay: Delay = Field(
         default_factory=lambda: _lognormal("30m", 1.0), description="time from the decline to the answer"
     )

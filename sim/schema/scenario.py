@@ -93,7 +93,8 @@ class Scenario(Strict):
             self.warmup < self.history or self.warmup % tick != 0 or self.warmup > MAX_WARMUP
         ):
             raise ValueError(
-                f"warmup: must be \"auto\" or a whole number of ticks from the history ({format_duration(self.history)}) to 3y"
+                "warmup: must be \"auto\" or a whole number of ticks from the history "
+                f"({format_duration(self.history)}) to 3y"
             )
         names = [arm.name for arm in self.arms]
         if len(set(names)) != len(names):

@@ -420,7 +420,9 @@ class Crews:
 
     def rows(self, first_day: int) -> list[dict]:
         """Every crew's daily books from ``first_day`` on."""
-        return [row for group in self.groups for crew in group.everyone() for row in crew.rows if row["day"] >= first_day]
+        return [
+            row for group in self.groups for crew in group.everyone() for row in crew.rows if row["day"] >= first_day
+        ]
 
     def tactic_names(self) -> dict[str, tuple[str, ...]]:
         return {group.config.name: group.tactics.names for group in self.groups}

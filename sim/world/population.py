@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schema import CATEGORIES, Population as PopulationConfig
+from ..schema import CATEGORIES
+from ..schema import Population as PopulationConfig
 
 
 @dataclass(frozen=True)

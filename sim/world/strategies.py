@@ -23,11 +23,11 @@ from ..schema import (
     CATEGORIES,
     BanditCrew,
     CardTestingCrew,
-    Crew as CrewConfig,
     MimicCrew,
     ProberCrew,
     StaticCrew,
 )
+from ..schema import Crew as CrewConfig
 from ..units import DAY, HOUR
 from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
 from .traffic import DIURNAL
@@ -247,14 +247,17 @@ class CardTestingStrategy(StaticStrategy):
         tests = np.repeat(testing, counts)
         cashing = phase == self.CASHING
         if cashing.any():
-            cash = super().choose(rng, Context(context.now, context.tick, context.slots[cashing], context.serial[cashing],
-                                               context.card[cashing], context.intensity, context.population))  # fmt: skip
+            cash = super().choose(rng, Context(context.now, context.tick, context.slots[cashing],
+                                               context.serial[cashing], context.card[cashing], context.intensity,
+                                               context.population))  # fmt: skip
         else:
             cash = _empty_plan()
         if len(tests) == 0:
             return cash
         tactic = np.full(len(tests), self.test, np.int16)
-        test_plan = _plan(context.slots[tests], context.serial[tests], tactic, _uniform_amount(rng, self.tactics, tactic))
+        test_plan = _plan(
+            context.slots[tests], context.serial[tests], tactic, _uniform_amount(rng, self.tactics, tactic)
+        )
         return Plan.concat([test_plan, cash]) if len(cash) else test_plan
 
     def observe(self, plan, declined):
@@ -361,7 +364,11 @@ class MimicStrategy:
         population, card = context.population, context.card[index]
         merchant = population.preferred[card, rng.integers(population.preferred.shape[1], size=len(index))]
         category = population.merchant_category[merchant]
-        log_amount = population.log_median[card] + CATEGORY_AMOUNT[category] + population.amount_sigma * rng.standard_normal(len(index))
+        log_amount = (
+            population.log_median[card]
+            + CATEGORY_AMOUNT[category]
+            + population.amount_sigma * rng.standard_normal(len(index))
+        )
         amount = np.maximum(np.exp(log_amount) * self.config.amount_factor, 0.01)
         cnp = rng.random(len(index)) < np.minimum(CATEGORY_CNP[category] * population.cnp_affinity[card], 1.0)
         tactic = np.zeros(len(index), np.int16)

@@ -89,7 +89,9 @@ def draw_day(population: Population, config: PopulationConfig, day: int, rng: np
     merchant[explore] = np.minimum(wander, population.merchants - 1)
 
     category = population.merchant_category[merchant]
-    log_amount = population.log_median[card] + CATEGORY_AMOUNT[category] + population.amount_sigma * rng.standard_normal(n)
+    log_amount = (
+        population.log_median[card] + CATEGORY_AMOUNT[category] + population.amount_sigma * rng.standard_normal(n)
+    )
     amount = np.maximum(np.round(np.exp(log_amount), 2), 0.01)
     cnp = rng.random(n) < np.minimum(CATEGORY_CNP[category] * population.cnp_affinity[card], 1.0)
 
