@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
+from .outputs import SWEEP_MARKERS, OutputError, check_output_dir
 from .scenario import ScenarioError, load_scenario
 
 err = Console(stderr=True, highlight=False)
@@ -81,6 +82,7 @@ def run(file, overrides, replications, workers, out_dir, ledger, no_report, quie
 
     scenario = _load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
+    check_output_dir(target)  # before the simulation, not after it
     workers = workers or min(os.cpu_count() or 1, scenario.replications * len(scenario.arms))
     with progress_bar(quiet) as progress:
         task = progress.add_task(f"{scenario.name}", total=None)
@@ -144,19 +146,31 @@ def scenarios(directory) -> None:
 @click.option("--pdf", is_flag=True, help="Also write report.pdf: every figure with its caption, one per page.")
 def report(directory, pdf) -> None:
     """Rebuild the report of a run or sweep DIRECTORY from its saved tables, without re-running."""
+    import json
+    import tomllib
+
+    import polars as pl
+
     from .report.data import REQUIRED
     from .report.html import build_report
 
+    damaged = (pl.exceptions.PolarsError, OSError, json.JSONDecodeError, tomllib.TOMLDecodeError)
     folder = Path(directory)
-    if (folder / "results.parquet").exists() and (folder / "sweep.json").exists():
-        from .report.sweep import build_sweep_report
-
-        out.print(f"Wrote [bold]{build_sweep_report(folder)}[/]", soft_wrap=True)
-        return
+    sweep = (folder / "results.parquet").exists() and (folder / "sweep.json").exists()
     missing = [name for name in REQUIRED if not (folder / name).exists()]
-    if missing:
+    if missing and not sweep:
         raise UserError(f"{directory}: not a fraudsim run or sweep directory (missing {', '.join(missing)})")
-    target = build_report(folder, pdf=pdf)
+    try:
+        if sweep:
+            from .report.sweep import build_sweep_report
+
+            target = build_sweep_report(folder, pdf=pdf)
+        else:
+            target = build_report(folder, pdf=pdf)
+    except damaged as error:
+        reason = (str(error).splitlines() or [""])[0]
+        raise UserError(f"{directory}: a saved table cannot be read, so the report was not rebuilt "
+                        f"({type(error).__name__}: {reason})") from None
     out.print(f"Wrote [bold]{target}[/]" + (f" and [bold]{folder / 'report.pdf'}[/]" if pdf else ""), soft_wrap=True)
 
 
@@ -197,6 +211,7 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
     except ScenarioError as error:
         raise UserError(str(error)) from None
     target = Path(out_dir) if out_dir else Path("reports") / plan.sweep.name
+    check_output_dir(target, SWEEP_MARKERS)
     executor = make_executor(workers, dask_address)
     runs = len(plan.tasks())
     with progress_bar(quiet) as progress:
@@ -340,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return error.exit_code
+    except OutputError as error:
+        UserError(str(error)).show()
+        return UserError.exit_code
     except click.exceptions.Abort:
         err.print("aborted")
         return 130

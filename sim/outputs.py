@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +19,42 @@ import polars as pl
 import pyarrow.parquet as pq
 
 
-@contextlib.contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``."""
+class OutputError(Exception):
+    """An output directory that cannot be used without losing files (the command line exits 2)."""
+
+
+RUN_MARKERS = ("run_info.json",)  # what a run's or a replay's directory holds
+SWEEP_MARKERS = ("sweep.json", "points")  # a sweep's, finished or not
+
+
+def check_output_dir(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> None:
+    """Refuse an output directory whose files the output would replace or that cannot be made:
+    it must be new, empty, or an earlier fraudsim output of the same kind (holding one of
+    ``markers``), and no part of its path may be a file. The working directory (or one holding
+    it) is refused too."""
     target = Path(target)
+    for part in (target, *target.parents):
+        if part.exists() and not part.is_dir():
+            raise OutputError(f"{target}: {part} is a file, not a directory; choose another output directory")
+    resolved, here = target.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise OutputError(f"{target}: the output would replace the working directory (or one holding it); "
+                          "choose a new directory, e.g. reports/NAME")  # fmt: skip
+    if target.is_dir() and any(target.iterdir()) and not any((target / m).exists() for m in markers):
+        raise OutputError(f"{target}: the directory has files and is not an earlier fraudsim output (no "
+                          f"{' or '.join(markers)}); its files would be replaced: "
+                          "choose a new or empty directory")  # fmt: skip
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> Iterator[Path]:
+    """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``
+    (which :func:`check_output_dir` must accept), with the permissions a new directory gets."""
+    target = Path(target)
+    check_output_dir(target, markers)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    os.chmod(work, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o777 & ~_umask())
     try:
         yield work
     except BaseException:
@@ -42,6 +73,24 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def replace_file(path: Path, data: bytes | str) -> None:
+    """Write ``path`` all at once: a reader (or a crash) sees the old file or the new one, never
+    half of one."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: object) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 import subprocess
 import sys
 
@@ -49,6 +52,40 @@ def test_report_rebuilds_from_tables(tiny_run, capsys):
 def test_report_refuses_a_non_run_directory(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a fraudsim run or sweep directory" in capsys.readouterr().err
+
+
+def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tmp_path, capsys):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tiny_run, damaged)
+    page = (damaged / "index.html").read_bytes()
+    (damaged / "daily.parquet").write_bytes(b"PAR1 not really parquet")
+    assert main(["report", str(damaged)]) == 2
+    message = capsys.readouterr().err
+    assert "a saved table cannot be read" in message and "Traceback" not in message
+    assert (damaged / "index.html").read_bytes() == page
+    assert not [p.name for p in damaged.iterdir() if p.name.startswith(".")]
+
+
+def test_an_output_directory_of_other_files_is_refused_before_running(tiny_file, tmp_path, capsys, monkeypatch):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("important")
+    assert main(["run", str(tiny_file), "--out", str(precious), "--quiet"]) == 2
+    assert "is not an earlier fraudsim output" in capsys.readouterr().err
+    assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious"]  # no temporary directory left
+    (tmp_path / "afile").write_text("x")
+    assert main(["run", str(tiny_file), "--out", str(tmp_path / "afile" / "sub"), "--quiet"]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+    monkeypatch.chdir(precious)
+    assert main(["run", str(tiny_file), "--out", ".", "--quiet"]) == 2
+    assert "would replace the working directory" in capsys.readouterr().err
+
+
+def test_a_run_directory_gets_the_usual_permissions(tiny_run):
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(tiny_run.stat().st_mode) == 0o777 & ~mask
 
 
 def test_help_and_version(capsys):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -163,12 +165,33 @@ def test_bad_input_through_click_raises_user_error(tmp_path):
     (["--delay-column", "f1", "--learner", "online", "--every", "7d"], "--every: does not apply to --learner online"),
     (["--delay", "1h", "--lr", "0.1"], "--lr needs --learner"),
     (["--delay", "1h", "--features", "ts"], "cannot also be a feature"),
+    (["--delay", "1h", "--tick", "1h"], "--tick only applies with --batch"),
+    (["--delay", "1h", "--batch", "--tick", "0s"], "--tick must be longer than 0s"),
 ])  # fmt: skip
 def test_bad_options_exit_2(tmp_path, capsys, args, expected):
     path = bad_stream(tmp_path, "ok.csv", GOOD)
     assert run(path, "--time", "ts", "--label", "is_fraud", "--quiet", "--out", tmp_path / "out", *args) == 2
     assert expected in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("option", "other"), [("--history", "--tick"), ("--tick", "--history")])
+def test_a_bad_duration_names_its_own_option(tmp_path, capsys, option, other):
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--batch", option, "7x", "--quiet",
+               "--out", tmp_path / "out") == 2  # fmt: skip
+    message = " ".join(capsys.readouterr().err.split())
+    assert f"error: {option}: '7x' is not a duration; write a number and a unit" in message
+    assert other not in message and not (tmp_path / "out").exists()
+
+
+def test_an_output_directory_of_other_files_is_refused(tmp_path, capsys):
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "-q", "--out", tmp_path / "mine") == 2
+    assert "is not an earlier fraudsim output" in " ".join(capsys.readouterr().err.split())
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
 def test_negative_delay_and_rules_arms_are_refused(tmp_path, capsys):
@@ -284,3 +307,52 @@ def test_batch_mode_stays_within_documented_tolerance_of_exact(tmp_path):
               for mode in ("exact", "batch")]  # fmt: skip
     gap = (scores[0] - scores[1]).abs()
     assert gap.max() > 0 and gap.median() < 0.005  # a different computation, close to the exact one
+
+
+def test_unscaled_features_saturate_scores_without_numpy_warnings(tmp_path, capsys):
+    """With --no-scaling and large features, σ(z) = 1 / (1 + exp(−z)) meets |z| > 709: exp overflows
+    to inf and the score is exactly 0 (the true value rounded), in river's arithmetic as in ours.
+    The replay must not print numpy's overflow warnings for it."""
+    path = tmp_path / "unscaled.parquet"
+    drifting_stream(rows=2000, days=5.0).with_columns(pl.col(FEATURES) * 1e4).write_parquet(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = replay_ok(path, tmp_path / "out", "--delay", "1h", "--learner", "online", "--no-scaling",
+                           "--features", ",".join(FEATURES), "--no-report", "--batch")["score"]  # fmt: skip
+    assert (scores == 0.0).sum() > 0  # exactly 0 only where exp(−z) overflowed to inf
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    assert "overflow" not in capsys.readouterr().err
+
+
+def replay_warnings(path: Path, out: Path, *args: str) -> list[str]:
+    replay_ok(path, out, "--features", ",".join(FEATURES), "--no-report", *args)
+    return json.loads((out / "replay.json").read_text(encoding="utf-8"))["warnings"]
+
+
+def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
+    """A 20-day stream: with a 30-day delay no label arrives before the last row is scored; with
+    19 days, under 10% of the rows are scored after one has."""
+    frame = drifting_stream(rows=2000, days=20.0)
+    path = tmp_path / "short.csv"
+    frame.write_csv(path)
+    never = replay_warnings(path, tmp_path / "never", "--delay", "30d")
+    assert never == ["no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
+                     "span 20.0 days): the learners learn nothing during the replay and score every row without a "
+                     "model, as there is no --history (0.5; online trees 0); give a longer stream or shorter label "
+                     "delays"]  # fmt: skip
+    assert (pl.read_parquet(tmp_path / "never" / "predictions.parquet")["score"] == 0.5).all()
+    assert "warning: no label arrives before the last row is scored" in " ".join(capsys.readouterr().err.split())
+
+    time = np.sort(frame["ts"].to_numpy())
+    after = int((time >= time[0] + 19 * DAY).sum())  # the first label arrives 19 days after the first row
+    few = replay_warnings(path, tmp_path / "few", "--delay", "19d")
+    assert len(few) == 1 and few[0].startswith(f"only {after:,} of 2,000 scored rows ({after / 2000:.1%}, fewer "
+                                               "than 10%) are scored after a label has arrived (label delay: "
+                                               "constant 19d;")  # fmt: skip
+    assert "warning: only" in capsys.readouterr().err
+
+    history = replay_warnings(path, tmp_path / "history", "--delay", "30d", "--history", "2d", "--learner", "online")
+    assert len(history) == 1 and "score every row from the --history alone" in history[0]
+    oracle = replay_warnings(path, tmp_path / "oracle", "--delay", "30d", "--learner", "oracle")
+    assert oracle == []  # the oracle's labels arrive at once
+    assert replay_warnings(path, tmp_path / "enough", "--delay", "17d", "--learner", "online") == []

@@ -13,6 +13,7 @@ import click
 from rich.table import Table
 
 from ..cli import UserError, err, out, progress_bar
+from ..outputs import check_output_dir
 from ..scenario import ScenarioError
 from ..schema import Policy
 from ..units import parse_duration
@@ -40,6 +41,8 @@ Without --learner or --arms, an online learner (river's logistic regression) and
 batch retrain (scikit-learn, on the labels of the last 60 days) are compared.
 """
 
+DEFAULT_TICK = "15m"  # --tick, in --batch mode only
+
 # Command-line options that fill an arm's keys (as in a scenario's [[arms]]).
 ARM_OPTIONS = {
     "model": ("NAME", "logistic, hoeffding_tree, forest (online); logistic, gbm (batch, hybrid, split, static)"),
@@ -66,6 +69,13 @@ def _arm_options(command):
         command = click.option("--" + key.replace("_", "-"), key, metavar=metavar, default=None, help=text)(command)
     return click.option("--scaling/--no-scaling", "scaling", default=None,
                         help="online logistic: standardise features online first [default: on]")(command)  # fmt: skip
+
+
+def _duration(option: str, text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise UserError(f"{option}: {error}") from None
 
 
 def _delay(delay: str | None, column: str | None) -> LabelDelay:
@@ -140,8 +150,8 @@ def _print_metrics(summary: dict) -> None:
               help="Learners start from a model of the stream's first DURATION, which is not scored.")
 @click.option("--batch", is_flag=True,
               help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md).")
-@click.option("--tick", default="15m", show_default=True, metavar="DURATION",
-              help="Micro-batch length in --batch mode.")
+@click.option("--tick", default=None, metavar="DURATION",
+              help=f"Micro-batch length; only with --batch [default: {DEFAULT_TICK}].")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Score at which recall and specificity flag a row.")
 @click.option("--fraud-fee", type=click.FloatRange(0), default=Policy().fraud_fee, show_default=True,
@@ -161,10 +171,11 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
     """Replay a recorded transaction STREAM (CSV or Parquet) through the learners with its label delays."""
     from .run import ReplaySettings, replay
 
-    try:
-        history_s, tick_s = parse_duration(history), parse_duration(tick)
-    except ValueError as error:
-        raise UserError(f"--history/--tick: {error}") from None
+    if tick is not None and not batch:
+        raise UserError("--tick only applies with --batch (the exact mode replays row by row, without ticks); "
+                        "add --batch or leave out --tick")  # fmt: skip
+    history_s = _duration("--history", history)
+    tick_s = _duration("--tick", DEFAULT_TICK if tick is None else tick)
     if tick_s <= 0:
         raise UserError("--tick must be longer than 0s")
     try:
@@ -178,6 +189,7 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
                                   policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
                                                 decline_rate=decline_rate))  # fmt: skip
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"
+        check_output_dir(target)  # before the replay, not after it
         with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
             summary = replay(stream, spec, arms, settings, target, report=not no_report,

@@ -9,10 +9,11 @@ did not record is left out with a note saying why.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from ..outputs import replace_file
 from ..units import format_money
 from . import ab as ab_report
 from . import figures, narrative
@@ -223,7 +225,7 @@ def _anchor(title: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
 
 
-def _pdf_page(pdf, figure: Figure, title: str, caption: str) -> None:
+def pdf_page(pdf, figure: Figure, title: str, caption: str) -> None:
     """The figure with its title above and its caption below, on one PDF page."""
     width, height = figure.get_size_inches()
     lines = textwrap.wrap(caption, width=int(width * 14))
@@ -236,7 +238,6 @@ def _pdf_page(pdf, figure: Figure, title: str, caption: str) -> None:
 
 
 def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
-    figure = plt.figure(figsize=(8.27, 11.69))
     text = [
         f"fraudsim report: {run.scenario.get('name', '')}",
         "",
@@ -252,25 +253,21 @@ def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
         text.append(f"  {entry['rank']}. {arm}: total {format_money(entry['total_cost']['mean'], run.currency)}, "
                     f"fraud loss {format_money(entry['fraud_loss']['mean'], run.currency)}, "
                     f"friction {format_money(entry['friction']['mean'], run.currency)}")  # fmt: skip
-    figure.text(0.06, 0.96, "\n".join(text), fontsize=9, va="top", family="DejaVu Sans")
+    text_page(pdf, text)
+
+
+def text_page(pdf: PdfPages, lines: list[str]) -> None:
+    """A page of text (a report's cover)."""
+    figure = plt.figure(figsize=(8.27, 11.69))
+    figure.text(0.06, 0.96, "\n".join(lines), fontsize=9, va="top", family="DejaVu Sans")
     pdf.savefig(figure)
     plt.close(figure)
 
 
-def build_report(run_dir: Path, pdf: bool = False) -> Path:
-    """Write ``index.html`` and figures (and with ``pdf``, ``report.pdf``) into ``run_dir``
-    from its saved tables."""
-    run = load_run(run_dir)
-    summary = run.summary
-    findings_text = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
-    if "ab" in summary:
-        findings_text.insert(0, ab_report.finding(summary["ab"], run.currency))
-    pages = (
-        PdfPages(run.directory / "report.pdf", metadata={"Creator": "fraudsim", "CreationDate": None}) if pdf else None
-    )
-    if pages is not None:
-        _pdf_cover(pages, run, findings_text)
-    body, links = [], []
+def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[str], list[str], dict[str, bytes]]:
+    """Every section's HTML, the links to them and their PNGs by filename (and, with ``pages``,
+    each figure as a PDF page)."""
+    body, links, images = [], [], {}
     for section in _ab_sections(run) + SECTIONS:
         anchor = _anchor(section.title)
         result = section.build(run)
@@ -284,9 +281,9 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
         figure, caption = result
         data = _png(figure, keep_open=pages is not None)
         if pages is not None:
-            _pdf_page(pages, figure, section.title, caption)
+            pdf_page(pages, figure, section.title, caption)
             plt.close(figure)
-        (run.directory / section.filename).write_bytes(data)
+        images[section.filename] = data
         encoded = base64.b64encode(data).decode("ascii")
         links.append(f'<a href="#{anchor}">{title}</a>')
         body.append(
@@ -294,8 +291,21 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
             f'<img alt="{title}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
         )
-    if pages is not None:
-        pages.close()
+    return body, links, images
+
+
+def build_report(run_dir: Path, pdf: bool = False) -> Path:
+    """Write ``index.html`` and figures (and with ``pdf``, ``report.pdf``) into ``run_dir``
+    from its saved tables."""
+    run = load_run(run_dir)
+    summary = run.summary
+    findings_text = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
+    if "ab" in summary:
+        findings_text.insert(0, ab_report.finding(summary["ab"], run.currency))
+    with pdf_pages(run.directory, pdf) as pages:
+        if pages is not None:
+            _pdf_cover(pages, run, findings_text)
+        body, links, images = _sections(run, pages)
     findings = "".join(f"<li>{html.escape(text)}</li>" for text in findings_text)
     name = html.escape(str(run.scenario.get("name", "")))
     description = html.escape(str(run.scenario.get("description", "")))
@@ -317,9 +327,29 @@ before day 0 so that labels were arriving in steady state.</p>
 <p>The resolved scenario, every default filled in, is in <code>scenario.resolved.toml</code> beside this page.</p>
 </body></html>
 """
+    # Each file is written whole, once every figure is drawn: a failure leaves the old report as it was.
+    for filename, data in images.items():
+        replace_file(run.directory / filename, data)
     target = run.directory / "index.html"
-    target.write_text(page, encoding="utf-8")
+    replace_file(target, page)
     return target
+
+
+@contextlib.contextmanager
+def pdf_pages(directory: Path, wanted: bool) -> Iterator[PdfPages | None]:
+    """``report.pdf``'s pages (None if not ``wanted``), written beside it and moved into place
+    only if everything succeeds."""
+    if not wanted:
+        yield None
+        return
+    temporary = directory / ".report.pdf.tmp"
+    pages = PdfPages(temporary, metadata={"Creator": "fraudsim", "CreationDate": None})
+    try:
+        yield pages
+        pages.close()
+        temporary.replace(directory / "report.pdf")
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 __all__ = ["SECTIONS", "build_report"]
