@@ -15,6 +15,12 @@ step per tick), retrains happen at tick boundaries, and the model is constant wi
 
 Order is decided on the stream's own times, exactly as river compares them; learners see times
 relative to ``origin``, the end of the history (the first scored moment).
+
+Scores and batch steps go through σ(z) = 1 / (1 + exp(−z)), in fraudsim's models as in river's
+``predict_proba_many`` and ``Log.gradient`` (whose arithmetic batch mode reproduces bit for bit).
+Where |z| > 709 (unscaled features: ``--no-scaling``), ``exp`` overflows to inf and the result is
+0, the true value rounded (it is below 1e-308): only numpy's overflow warning is wrong, so
+:data:`SATURATING` silences it around scoring and learning, and nowhere else.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from ..units import DAY
 LABEL, BOUNDARY, ROW = 0, 1, 2
 REPLAY_SOURCE = SOURCE_CODE["chargeback"]  # every replayed label counts as a delayed label
 CHUNK = 1 << 15
+SATURATING = {"over": "ignore"}  # np.errstate for σ(z) at large |z|: exp(|z|) = inf gives the limit, 0
 
 Mode = Literal["exact", "batch"]
 Progress = Callable[[int, int], None]
@@ -192,17 +199,21 @@ def _walk(learner: Learner, line: Timeline, label_at: np.ndarray, boundaries: np
     for start, stop in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
         what, items = kind[start], index[start:stop]
         if what == ROW:
-            scores[items - line.first] = learner.predict_proba(line.X[items])
+            with np.errstate(**SATURATING):
+                scores[items - line.first] = learner.predict_proba(line.X[items])
             progress(len(items))
         elif what == BOUNDARY:
             for b in items.tolist():
                 events.extend(learner.at_boundary(float(boundaries[b])))
         elif at_boundaries:
             now = float(boundaries[index[stop]])  # labels wait for the boundary right after them
-            learner.learn(line.X[items], line.events(items, label_at), now)
+            with np.errstate(**SATURATING):
+                learner.learn(line.X[items], line.events(items, label_at), now)
         else:
-            for i in items.tolist():
-                learner.learn(line.X[i:i + 1], line.events(np.array([i]), label_at), float(label_at[i] - line.origin))
+            with np.errstate(**SATURATING):
+                for i in items.tolist():
+                    learner.learn(line.X[i:i + 1], line.events(np.array([i]), label_at),
+                                  float(label_at[i] - line.origin))  # fmt: skip
     return scores, events
 
 

@@ -30,6 +30,10 @@ from .stream import ReplayError, Stream, StreamSpec, read_stream
 # mode's per-label steps to first order in lr × labels per tick; keep that product at most this.
 BATCH_STEP_LIMIT = 5.0
 
+# Labels that arrive too late to matter: warn when fewer than this share of the scored rows come
+# after a label has arrived (docs/replay.md).
+LEARNING_SHARE_LIMIT = 0.1
+
 SCHEMA_VERSION = 1
 CAVEAT = (
     "Money on a logged stream is counterfactual. The stream was already shaped by the decisions of the "
@@ -120,6 +124,36 @@ def batch_warnings(line: Timeline, arms: Sequence[Arm], tick: float) -> list[str
     return warnings
 
 
+def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]:
+    """A warning when labels arrive too late to matter.
+
+    A scored row counts when the label of an earlier scored row has arrived by its time (the exact
+    mode's rule; in batch mode labels wait for the next tick boundary, so fewer rows may see one).
+    With no such row, no learner learns during the replay; with fewer than ``LEARNING_SHARE_LIMIT``
+    of the scored rows, the metrics mostly measure the starting models. The oracle, whose labels
+    arrive at once, is left out: a replay of oracles alone gets no warning.
+    """
+    if all(isinstance(arm, OracleArm) for arm in arms):
+        return []
+    time, label_at = line.time[line.first:], line.label_at[line.first:]
+    scored = len(time)
+    learned = int((np.minimum.accumulate(label_at)[:-1] <= time[1:]).sum())  # earliest arrival so far ≤ row time
+    if learned >= LEARNING_SHARE_LIMIT * scored:
+        return []
+    oracle = any(isinstance(arm, OracleArm) for arm in arms)
+    learners = "the learners other than the oracle (which learns each label at once)" if oracle else "the learners"
+    basis = ("from the --history alone" if line.first
+             else "without a model, as there is no --history (0.5; online trees 0)")  # fmt: skip
+    where = f"label delay: {delay}; the scored rows span {(time[-1] - time[0]) / DAY:.1f} days"
+    if learned == 0:
+        return [f"no label arrives before the last row is scored ({where}): {learners} learn nothing during the "
+                f"replay and score every row {basis}; give a longer stream or shorter label delays"]  # fmt: skip
+    return [f"only {learned:,} of {scored:,} scored rows ({learned / scored:.1%}, fewer than "
+            f"{LEARNING_SHARE_LIMIT:.0%}) are scored after a label has arrived ({where}): {learners} score the "
+            f"rest {basis}, so the metrics mostly measure the starting models, not learning under label delay; "
+            "give a longer stream or shorter label delays"]  # fmt: skip
+
+
 def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
@@ -197,6 +231,7 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     if not settings.history:
         summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
                                 "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
+    summary["warnings"] += label_warnings(line, arms, spec.delay.description)
     with atomic_directory(Path(out_dir)) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
