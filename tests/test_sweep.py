@@ -91,6 +91,13 @@ def test_point_key_ignores_cosmetic_keys_but_not_results_or_version(tmp_path):
     assert plan.points[0].key != plan.points[1].key
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios" / "sweeps").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_bundled_sweep_plans(path):
+    """Every point of every sweep we ship validates (scenarios/README.md sends students to them)."""
+    plan = plan_sweep(load_sweep(path))
+    assert len(plan.points) >= 2 and plan.tasks()
+
+
 def test_the_label_delay_sweep_is_valid():
     plan = plan_sweep(load_sweep(ROOT / "scenarios" / "sweeps" / "label_delay.toml"))
     assert len(plan.points) >= 6 and plan.sweep.replications == 5

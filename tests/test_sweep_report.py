@@ -54,3 +54,58 @@ def test_sweep_report_builds(tmp_path):
     page = build_sweep_report(tmp_path).read_text()
     assert page.count("data:image/png;base64,") == 3 and "a &lt;test&gt;" in page
     assert (tmp_path / "heat_map.png").exists()
+
+
+STRATEGIES = ["static", "card_testing", "prober", "bandit"]
+
+
+def _grid_results(edges: dict[tuple[str, int], float]) -> tuple[pl.DataFrame, dict]:
+    """A two-key sweep: the crews' strategy (words, the x axis) × the number of investigators
+    (a second key, so one panel per value); online costs (1 + edge) × batch at each point."""
+    rng = np.random.default_rng(1)
+    rows, points = [], []
+    for point, ((strategy, investigators), edge) in enumerate(edges.items()):
+        points.append({"point": point})
+        for replication in range(5):
+            base = 100_000 + 5_000 * replication
+            for arm, learner, factor in (("online", "online", 1 + edge), ("batch-weekly", "batch", 1.0)):
+                cost = base * factor * (1 + 0.005 * rng.standard_normal())
+                rows.append({"point": point, "point_key": f"k{point}", "crews.crew.strategy": strategy,
+                             "labels.investigators.count": investigators, "arm": arm, "learner": learner,
+                             "replication": replication, "fraud_loss": 0.7 * cost, "total_cost": cost})  # fmt: skip
+    sweep = {"sweep": "grid", "description": "two keys", "points": points,
+             "grid": [{"key": "crews.crew.strategy", "column": "crews.crew.strategy", "seconds_column": None,
+                       "in": "grid"},
+                      {"key": "labels.investigators.count", "column": "labels.investigators.count",
+                       "seconds_column": None, "in": "grid"}]}  # fmt: skip
+    return pl.DataFrame(rows), sweep
+
+
+def test_words_on_the_x_axis_and_a_second_key_as_panels():
+    edges = {(s, n): (-0.2 if s == "bandit" else 0.0) if n == 0 else (0.1 if s == "static" else 0.0)
+             for n in (0, 4) for s in STRATEGIES}  # fmt: skip
+    results, sweep = _grid_results(edges)
+    table = paired(results, sweep, "online", "batch-weekly")
+    assert len(table) == 8 and table["_panel"].n_unique() == 2
+    assert table.filter(pl.col("_label") == "card_testing")["_x"].unique().to_list() == [1.0]  # the file's order
+    findings = crossover(results, sweep, "online")
+    assert len(findings) == 2  # one per number of investigators
+    none, four = findings
+    assert none.startswith("With the number of investigators = 0: Online cost less than batch-weekly")
+    assert "at bandit" in none and "no clear difference between online and batch-weekly at static, card_testing, " \
+        "prober" in none  # fmt: skip
+    assert four.startswith("With the number of investigators = 4: Batch-weekly cost less than online: +10%")
+    assert four.endswith("at static; and no clear difference between online and batch-weekly at card_testing, prober, "
+                         "bandit.")  # fmt: skip
+
+
+def test_table_values_and_a_pdf(tmp_path):
+    results, sweep = _grid_results({(s, 0): 0.0 for s in STRATEGIES})
+    results = results.with_columns(pl.col("crews.crew.strategy").map_elements(
+        lambda s: json.dumps({"strategy": s, "count": 4}, sort_keys=True), return_dtype=pl.String))  # fmt: skip
+    results.write_parquet(tmp_path / "results.parquet")
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep))
+    page = build_sweep_report(tmp_path, pdf=True).read_text()
+    assert page.count("data:image/png;base64,") == 3
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind

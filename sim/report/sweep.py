@@ -1,8 +1,10 @@
 """The sweep report: trade-off curves, a heat map of paired differences, findings in words.
 
-Built from ``results.parquet`` and ``sweep.json`` only. The first grid key is the x axis (on a
-log scale, in human units, when its values are durations); every arm is a line with its 95 %
-interval over replications. Differences between arms are paired by replication (same seeds).
+Built from ``results.parquet`` and ``sweep.json`` only. The first grid key is the x axis: on a
+log scale in human units when its values are durations, as categories in the sweep file's order
+when they are words or tables. Every arm is a line with its 95 % interval over replications; each
+combination of the other grid keys gets a panel of its own (and a row of the heat map, and its
+own findings). Differences between arms are paired by replication (same seeds).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import base64
 import html
 import json
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,87 +24,146 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..metrics import t_interval
+from ..outputs import replace_file
 from ..units import format_duration, format_money, human_duration
 from . import figures
-from .html import STYLE, _png
+from .html import STYLE, _png, pdf_page, pdf_pages, text_page
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float]:
     return tuple(float(x) for x in t_interval(values))
 
 
-def _x(sweep: dict) -> tuple[str, str | None]:
-    """The swept column shown on the x axis, and its seconds column for durations."""
+@dataclass(frozen=True)
+class Axis:
+    """How the first grid key is drawn: durations on a log scale in human units, numbers as they
+    are, anything else (strategies, tables) as categories in the sweep file's order."""
+
+    column: str
+    kind: Literal["duration", "number", "category"]
+    ticks: tuple[float, ...]
+    labels: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return key_name(self.column).strip("`")
+
+
+def layout(results: pl.DataFrame, sweep: dict) -> tuple[pl.DataFrame, Axis]:
+    """``results`` with ``_x`` (the first grid key as a number), ``_label`` (its value in words)
+    and ``_panel`` (the other grid keys' values in words, "" with one key), and the x axis.
+
+    Keys zipped with the first vary with it, so they add no panel; every other grid key (and
+    the zip, as one) does: each panel is one combination of their values."""
     first = sweep["grid"][0]
-    return first["column"], first.get("seconds_column")
+    column, seconds = first["column"], first.get("seconds_column")
+    points = results.unique("point").sort("point")
+    if seconds:
+        kind, x = "duration", pl.col(seconds).cast(pl.Float64)
+        label = pl.col(seconds).map_elements(human_duration, return_dtype=pl.String)
+    elif results.schema[column].is_numeric():
+        kind, x, label = "number", pl.col(column).cast(pl.Float64), pl.col(column).cast(pl.String)
+    else:
+        kind = "category"
+        order = points[column].cast(pl.String).unique(maintain_order=True).to_list()
+        x = pl.col(column).cast(pl.String).replace_strict(order, list(range(len(order))), return_dtype=pl.Float64)
+        label = pl.col(column).cast(pl.String)
+    others = [g for g in sweep["grid"][1:] if not (g.get("in") == "zip" and first.get("in") == "zip")]
+    panel = pl.lit("")
+    if others:
+        parts = [pl.lit(f"{key_name(g['column']).strip('`')} = ") + pl.col(g["column"]).cast(pl.String) for g in others]
+        panel = pl.concat_str(parts, separator=", ")
+    out = results.with_columns(_x=x, _label=label, _panel=panel)
+    ticks = out.unique("_x").sort("_x")
+    return out, Axis(column, kind, tuple(ticks["_x"].to_list()), tuple(ticks["_label"].to_list()))
 
 
-def _label(value, seconds: float | None) -> str:
-    return human_duration(seconds) if seconds is not None else str(value)
+def _panels(frame: pl.DataFrame) -> list[str]:
+    return frame.sort("point")["_panel"].unique(maintain_order=True).to_list()
+
+
+def _set_x(ax, axis: Axis) -> None:
+    if axis.kind == "duration":
+        ax.set_xscale("log")
+        ax.set_xticks(axis.ticks, [format_duration(t) for t in axis.ticks])
+    elif axis.kind == "category":
+        ax.set_xticks(axis.ticks, axis.labels)
+        ax.set_xlim(min(axis.ticks) - 0.5, max(axis.ticks) + 0.5)
 
 
 def curves(results: pl.DataFrame, sweep: dict, figure_column: str, currency: str) -> Figure:
-    column, seconds = _x(sweep)
-    x_column = seconds or column
-    arms = results["arm"].unique(maintain_order=True).to_list()
+    """Each arm's ``figure_column`` against the first grid key, mean and 95 % band over
+    replications; one panel per combination of the other grid keys."""
+    frame, axis = layout(results, sweep)
+    arms = frame["arm"].unique(maintain_order=True).to_list()
     colors = figures.arm_colors(arms)
-    fig, ax = plt.subplots(figsize=(8, 4.4))
-    for arm in arms:
-        rows = []
-        for key, frame in results.filter(pl.col("arm") == arm).group_by(x_column, maintain_order=True):
-            rows.append((key[0], *_interval(frame[figure_column].to_numpy())))
-        rows.sort()
-        x, mean, low, high = (np.array(v, float) for v in zip(*rows, strict=True))
-        ax.plot(x, mean, marker="o", color=colors[arm], lw=2, label=arm)
-        ax.fill_between(x, low, high, color=colors[arm], alpha=0.15, lw=0)
-    if seconds:
-        ax.set_xscale("log")
-        ticks = sorted(results[seconds].unique().to_list())
-        ax.set_xticks(ticks, [format_duration(t) for t in ticks])
-    ax.set_xlabel(key_name(column).strip("`"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_money(v, currency)))
-    ax.set_title(f"{figure_column.replace('_', ' ').capitalize()} against {key_name(column).strip('`')} (95% bands)")
-    ax.legend(frameon=False, fontsize=8)
+    panels = _panels(frame)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels) + 1.2), sharex=True, sharey=True,
+                             squeeze=False)  # fmt: skip
+    for ax, panel in zip(axes[:, 0], panels, strict=True):
+        for k, arm in enumerate(arms):
+            rows = frame.filter((pl.col("arm") == arm) & (pl.col("_panel") == panel))
+            points = sorted((key[0], *_interval(part[figure_column].to_numpy()))
+                            for key, part in rows.group_by("_x", maintain_order=True))  # fmt: skip
+            x, mean, low, high = (np.array(v, float) for v in zip(*points, strict=True))
+            if axis.kind == "category":  # no order between the values: points side by side, no lines
+                x = x + 0.1 * (k - (len(arms) - 1) / 2)
+                ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="o", color=colors[arm], capsize=3, label=arm)
+                continue
+            ax.plot(x, mean, marker="o", color=colors[arm], lw=2, label=arm)
+            ax.fill_between(x, low, high, color=colors[arm], alpha=0.15, lw=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_money(v, currency)))
+        if panel:
+            ax.set_title(panel, fontsize=9)
+        _set_x(ax, axis)
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    axes[-1, 0].set_xlabel(axis.name)
+    bands = "95% intervals" if axis.kind == "category" else "95% bands"
+    fig.suptitle(f"{figure_column.replace('_', ' ').capitalize()} against {axis.name} ({bands})", fontsize=11)
     fig.tight_layout()
     return fig
 
 
 def paired(results: pl.DataFrame, sweep: dict, arm: str, other: str, figure_column: str = "total_cost") -> pl.DataFrame:
-    """Per point: (arm − other) / other with its 95 % interval, paired by replication."""
-    column, seconds = _x(sweep)
-    keys = ["point", column] + ([seconds] if seconds else [])
-    a = results.filter(pl.col("arm") == arm).select(*keys, "replication", pl.col(figure_column).alias("a"))
-    b = results.filter(pl.col("arm") == other).select("point", "replication", pl.col(figure_column).alias("b"))
+    """Per point: (arm − other) / other with its 95 % interval, paired by replication; with the
+    point's ``_x``, ``_label`` and ``_panel`` (see :func:`layout`)."""
+    frame, _ = layout(results, sweep)
+    keys = ["point", "_x", "_label", "_panel"]
+    a = frame.filter(pl.col("arm") == arm).select(*keys, "replication", pl.col(figure_column).alias("a"))
+    b = frame.filter(pl.col("arm") == other).select("point", "replication", pl.col(figure_column).alias("b"))
     joined = a.join(b, on=["point", "replication"]).with_columns(relative=(pl.col("a") - pl.col("b")) / pl.col("b"))
     rows = []
-    for key, frame in joined.group_by(keys, maintain_order=True):
-        mean, low, high = _interval(frame["relative"].to_numpy())
+    for key, part in joined.group_by(keys, maintain_order=True):
+        mean, low, high = _interval(part["relative"].to_numpy())
         rows.append(dict(zip(keys, key, strict=True)) | {"mean": mean, "low": low, "high": high})
     return pl.DataFrame(rows).sort("point")
 
 
 def heat_map(results: pl.DataFrame, sweep: dict, reference: str) -> Figure:
-    """Relative total-cost difference of ``reference`` against every other arm at every point."""
-    column, seconds = _x(sweep)
+    """Relative total-cost difference of ``reference`` against every other arm at every point:
+    a row per other arm (and per combination of the other grid keys), a column per value of the
+    first."""
+    _, axis = layout(results, sweep)
     others = [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]
-    table = [paired(results, sweep, reference, other) for other in others]
-    matrix = np.array([t["mean"].to_numpy() for t in table])
-    labels = [_label(v, s) for v, s in zip(table[0][column].to_list(),
-                                           table[0][seconds].to_list() if seconds else [None] * table[0].height,
-                                           strict=True)]  # fmt: skip
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(others) + 1.8))
-    limit = max(float(np.nanmax(np.abs(matrix))), 0.01)
-    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    for i, t in enumerate(table):
-        for j, row in enumerate(t.iter_rows(named=True)):
+    tables = {other: paired(results, sweep, reference, other) for other in others}
+    panels = _panels(layout(results, sweep)[0])
+    rows = [(other, panel) for panel in panels for other in others]
+    matrix = np.full((len(rows), len(axis.ticks)), np.nan)
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 1.8))
+    for i, (other, panel) in enumerate(rows):
+        for row in tables[other].filter(pl.col("_panel") == panel).iter_rows(named=True):
+            j = axis.ticks.index(row["_x"])
+            matrix[i, j] = row["mean"]
             clear = not (row["low"] <= 0 <= row["high"])
             ax.text(j, i, f"{row['mean']:+.0%}" + ("" if clear else "?"), ha="center", va="center", fontsize=8)
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_yticks(range(len(others)), [f"{reference} vs {o}" for o in others])
-    ax.set_xlabel(key_name(column).strip("`"))
+    limit = max(float(np.nanmax(np.abs(matrix))), 0.01) if np.isfinite(matrix).any() else 0.01
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(len(axis.ticks)), axis.labels)
+    ax.set_yticks(range(len(rows)), [f"{reference} vs {o}" + (f"\n{p}" if p else "") for o, p in rows])
+    ax.set_xlabel(axis.name)
     ax.grid(False)
     fig.colorbar(image, ax=ax, format=FuncFormatter(lambda v, _: f"{v:+.0%}"), label="total cost difference")
-    ax.set_title(f"Total cost of {reference} relative to each arm (blue: {reference} cheaper; ?: no clear difference)")
+    ax.set_title(f"Total cost of {reference} relative to each arm\n(blue: {reference} cheaper; ?: no clear difference)")
     fig.tight_layout()
     return fig
 
@@ -110,7 +174,7 @@ KEY_NAMES = {
     "labels.investigators.count": "the number of investigators",
     "labels.maturity.window": "the maturity window",
     "ab.share_b": "B's share of cards",
-    "crews.attackers.strategy": "the crews' strategy",
+    "crews.crew.strategy": "the crews' strategy",
 }
 
 
@@ -124,79 +188,87 @@ def key_name(column: str) -> str:
 
 
 def crossover(results: pl.DataFrame, sweep: dict, reference: str) -> list[str]:
-    """For each other arm: how far along the swept key the reference keeps a clear cost edge."""
-    column, seconds = _x(sweep)
-    what = key_name(column)
+    """For each other arm (and each combination of the other grid keys): how far along the swept
+    key the reference keeps a clear cost edge — or, for a key without an order, where it has one."""
+    _, axis = layout(results, sweep)
+    what = key_name(axis.column)
     out = []
     for other in [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]:
-        rows = list(paired(results, sweep, reference, other).sort(seconds or column).iter_rows(named=True))
-        clear = [r["high"] < 0 for r in rows]
-
-        def at(r) -> str:
-            return _label(r[column], r[seconds] if seconds else None)
-
-        def show(r) -> str:
-            return f"{r['mean']:+.0%} (95% CI {r['low']:+.0%} to {r['high']:+.0%}) at {at(r)}"
-
-        if all(clear):
-            out.append(f"{reference} cost less than {other} whatever {what}: {show(rows[0])}, {show(rows[-1])}.")
-        elif not clear[0]:
-            better = [at(r) for r, c in zip(rows, clear, strict=True) if c]
-            worse = [r for r in rows if r["low"] > 0]
-            text = f"{reference} had no clear edge over {other} at {what} of {at(rows[0])}"
-            text += f"; it was clearly cheaper only at {', '.join(better)}" if better else ", nor anywhere else tried"
-            if worse:
-                text += f"; {other} was clearly cheaper at {', '.join(at(r) for r in worse)}"
-            out.append(f"{text} ({show(rows[0])}; {show(rows[-1])}).")
-        else:
-            gone = clear.index(False)
-            text = (f"{reference}'s edge over {other} disappears once {what} reaches {at(rows[gone])}: "
-                    f"{show(rows[gone - 1])}, but {show(rows[gone])}")  # fmt: skip
-            later = [at(r) for r, c in zip(rows[gone:], clear[gone:], strict=True) if c]
-            out.append(text + (f" (a smaller edge shows again at {', '.join(later)})." if later else "."))
+        table = paired(results, sweep, reference, other)
+        for panel in _panels(table):
+            rows = list(table.filter(pl.col("_panel") == panel).sort("_x").iter_rows(named=True))
+            if axis.kind == "category":
+                text = _unordered(rows, reference, other)
+            else:
+                text = _ordered(rows, reference, other, what)
+            out.append(f"With {panel}: {text}" if panel else text)
     return out
 
 
-def _series(results: pl.DataFrame, sweep: dict) -> tuple[str, str, list[tuple[str, pl.DataFrame]]]:
-    """One replication per row (the A/B columns repeat on every arm), grouped by the second
-    grid key if there is one: (x column, x label, [(series name, rows)])."""
-    column, seconds = _x(sweep)
-    first_arm = results["arm"][0]
-    rows = results.filter(pl.col("arm") == first_arm)
-    if len(sweep["grid"]) < 2:
-        return seconds or column, key_name(column).strip("`"), [("", rows)]
-    other = sweep["grid"][1]["column"]
-    groups = [(f"{key_name(other).strip('`')} = {value[0]}", frame)
-              for value, frame in rows.group_by(other, maintain_order=True)]  # fmt: skip
-    return seconds or column, key_name(column).strip("`"), groups
+def _show(r: dict) -> str:
+    return f"{r['mean']:+.0%} (95% CI {r['low']:+.0%} to {r['high']:+.0%}) at {r['_label']}"
+
+
+def _ordered(rows: list[dict], reference: str, other: str, what: str) -> str:
+    clear = [r["high"] < 0 for r in rows]
+    if all(clear):
+        return f"{reference} cost less than {other} whatever {what}: {_show(rows[0])}, {_show(rows[-1])}."
+    if not clear[0]:
+        better = [r["_label"] for r, c in zip(rows, clear, strict=True) if c]
+        worse = [r["_label"] for r in rows if r["low"] > 0]
+        text = f"{reference} had no clear edge over {other} at {what} of {rows[0]['_label']}"
+        text += f"; it was clearly cheaper only at {', '.join(better)}" if better else ", nor anywhere else tried"
+        if worse:
+            text += f"; {other} was clearly cheaper at {', '.join(worse)}"
+        return f"{text} ({_show(rows[0])}; {_show(rows[-1])})."
+    gone = clear.index(False)
+    text = (f"{reference}'s edge over {other} disappears once {what} reaches {rows[gone]['_label']}: "
+            f"{_show(rows[gone - 1])}, but {_show(rows[gone])}")  # fmt: skip
+    later = [r["_label"] for r, c in zip(rows[gone:], clear[gone:], strict=True) if c]
+    return text + (f" (a smaller edge shows again at {', '.join(later)})." if later else ".")
+
+
+def _unordered(rows: list[dict], reference: str, other: str) -> str:
+    """For a key whose values have no order: where ``reference`` was clearly cheaper, clearly
+    dearer, or neither, value by value."""
+    cheaper = [_show(r) for r in rows if r["high"] < 0]
+    dearer = [_show(r) for r in rows if r["low"] > 0]
+    unclear = [r["_label"] for r in rows if r["low"] <= 0 <= r["high"]]
+    parts = [f"{reference} cost less than {other}: " + "; ".join(cheaper)] if cheaper else []
+    parts += [f"{other} cost less than {reference}: " + "; ".join(dearer)] if dearer else []
+    parts += [f"no clear difference between {reference} and {other} at {', '.join(unclear)}"] if unclear else []
+    text = "; and ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple]:
     """The A/B test's read-out against the truth, and the crews' share of B's cards, against the
     swept key."""
-    x_column, x_label, groups = _series(results, sweep)
+    frame, axis = layout(results, sweep)
+    frame = frame.filter(pl.col("arm") == frame["arm"][0])  # the A/B columns repeat on every arm
     estimate, ax = plt.subplots(figsize=(8, 4.4))
     shares, ax_share = plt.subplots(figsize=(8, 3.8))
-    for i, (name, frame) in enumerate(groups):
+    for i, panel in enumerate(_panels(frame)):
         color = figures.PALETTE[i % len(figures.PALETTE)]
         points = []
-        for key, rows in frame.group_by(x_column, maintain_order=True):
+        for key, rows in frame.filter(pl.col("_panel") == panel).group_by("_x", maintain_order=True):
             points.append((key[0], *(_interval(rows[c].to_numpy())[0] for c in
                                       ("ab_estimate", "ab_truth", "ab_b_share_of_crew_attempts")),
                            *_interval(rows["ab_estimate"].to_numpy())[1:]))  # fmt: skip
         points.sort()
         x, est, truth, share, low, high = (np.array(v, float) for v in zip(*points, strict=True))
-        label = f" ({name})" if name else ""
+        label = f" ({panel})" if panel else ""
         ax.plot(x, est, marker="o", color=color, lw=2, label=f"A/B estimate{label}")
         ax.fill_between(x, low, high, color=color, alpha=0.12, lw=0)
         ax.plot(x, truth, marker="s", color=color, lw=1.5, ls="--", label=f"truth{label}")
-        ax_share.plot(x, share, marker="o", color=color, lw=2, label=name or "crews")
+        ax_share.plot(x, share, marker="o", color=color, lw=2, label=panel or "crews")
     ax.axhline(0, color="black", lw=0.8)
-    if x_column == "ab.share_b":
+    if axis.column == "ab.share_b":
         ax_share.plot(x, x, color="black", lw=1, ls=":", label="B's share of cards")
-    for axis in (ax, ax_share):
-        axis.set_xlabel(x_label)
-        axis.legend(frameon=False, fontsize=8)
+    for each in (ax, ax_share):
+        each.set_xlabel(axis.name)
+        _set_x(each, axis)
+        each.legend(frameon=False, fontsize=8)
     ax.set_ylabel(f"B − A, fraud loss per transaction ({currency})")
     ax.set_title("A/B test read-out against the truth (95% bands over replications)")
     ax_share.set_ylabel("crews' attempts on B's cards")
@@ -214,7 +286,9 @@ def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple
     ]  # fmt: skip
 
 
-def build_sweep_report(directory: Path) -> Path:
+def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
+    """Write ``index.html`` and its figures (and with ``pdf``, ``report.pdf``) into a sweep's
+    ``directory`` from ``results.parquet`` and ``sweep.json``."""
     directory = Path(directory)
     results = pl.read_parquet(directory / "results.parquet")
     sweep = json.loads((directory / "sweep.json").read_text(encoding="utf-8"))
@@ -225,7 +299,8 @@ def build_sweep_report(directory: Path) -> Path:
     sections = [
         ("Expected fraud loss", curves(results, sweep, "fraud_loss", currency), "tradeoff_fraud_loss.png",
          "Each line is an arm: its fraud loss (amount plus fee of approved fraud) summed over the horizon, mean "
-         "over replications with the 95% band, at each value of the swept key."),
+         "over replications with the 95% band, at each value of the swept key (points with 95% intervals when "
+         "the values have no order; a panel for each combination of any other swept keys)."),
         ("Total cost", curves(results, sweep, "total_cost", currency), "tradeoff_total_cost.png",
          "The same for total cost (fraud loss + friction + reviews), the figure arms are ranked by."),
     ]  # fmt: skip
@@ -238,14 +313,21 @@ def build_sweep_report(directory: Path) -> Path:
                          "that point, as a share of the other arm's cost, paired by replication; a ? marks an "
                          "interval that crosses zero."))  # fmt: skip
         findings = crossover(results, sweep, reference)
-    body = []
-    for title, figure, filename, caption in sections:
-        data = _png(figure)
-        (directory / filename).write_bytes(data)
-        body.append(f"<figure><h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" "
-                    f"src=\"data:image/png;base64,{base64.b64encode(data).decode('ascii')}\">"
-                    f"<figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
     name = html.escape(sweep.get("sweep", directory.name))
+    body, images = [], {}
+    with pdf_pages(directory, pdf) as pages:
+        if pages is not None:
+            text_page(pages, [f"fraudsim sweep: {sweep.get('sweep', directory.name)}", "",
+                              *textwrap.wrap(sweep.get("description", ""), 95), "", "Findings:",
+                              *(line for f in findings for line in textwrap.wrap("• " + f, 95))])  # fmt: skip
+        for title, figure, filename, caption in sections:
+            images[filename] = data = _png(figure, keep_open=pages is not None)
+            if pages is not None:
+                pdf_page(pages, figure, title, caption)
+                plt.close(figure)
+            body.append(f"<figure><h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" "
+                        f"src=\"data:image/png;base64,{base64.b64encode(data).decode('ascii')}\">"
+                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
     items = "".join(f"<li>{html.escape(f)}</li>" for f in findings) or "<li>One arm only: nothing to compare.</li>"
     size = (f'{len(sweep.get("points", []))} points × {results["arm"].n_unique()} arms × '
             f'{results["replication"].n_unique()} replications')  # fmt: skip
@@ -260,6 +342,8 @@ Every number is in <code>results.parquet</code>.</p>
 {''.join(body)}
 </body></html>
 """
+    for filename, data in images.items():
+        replace_file(directory / filename, data)
     target = directory / "index.html"
-    target.write_text(page, encoding="utf-8")
+    replace_file(target, page)
     return target
