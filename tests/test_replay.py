@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import warnings
@@ -183,6 +184,22 @@ def test_a_bad_duration_names_its_own_option(tmp_path, capsys, option, other):
     message = " ".join(capsys.readouterr().err.split())
     assert f"error: {option}: '7x' is not a duration; write a number and a unit" in message
     assert other not in message and not (tmp_path / "out").exists()
+
+
+def test_money_options_without_amounts_are_refused(tmp_path, capsys):
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--fraud-fee", "20", "--currency", "USD",
+               "-q", "--out", tmp_path / "out") == 2  # fmt: skip
+    message = " ".join(capsys.readouterr().err.split())
+    assert "--fraud-fee, --currency only apply with --amount COL" in message and not (tmp_path / "out").exists()
+
+
+def test_warnings_are_in_the_report(tmp_path):
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "3650d", "-q", "--out", tmp_path / "out") == 0
+    warnings = json.loads((tmp_path / "out" / "replay.json").read_text())["warnings"]
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert warnings and "<strong>Warnings.</strong>" in page and html.escape(warnings[0]) in page
 
 
 def test_an_output_directory_of_other_files_is_refused(tmp_path, capsys):

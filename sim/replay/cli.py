@@ -42,6 +42,7 @@ batch retrain (scikit-learn, on the labels of the last 60 days) are compared.
 """
 
 DEFAULT_TICK = "15m"  # --tick, in --batch mode only
+MONEY_OPTIONS = ("fraud_fee", "decline_fixed", "decline_rate", "currency")  # only with --amount
 
 # Command-line options that fill an arm's keys (as in a scenario's [[arms]]).
 ARM_OPTIONS = {
@@ -171,6 +172,12 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
     """Replay a recorded transaction STREAM (CSV or Parquet) through the learners with its label delays."""
     from .run import ReplaySettings, replay
 
+    context = click.get_current_context()
+    money = [f"--{name.replace('_', '-')}" for name in MONEY_OPTIONS
+             if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]  # fmt: skip
+    if money and amount_column is None:
+        raise UserError(f"{', '.join(money)} only apply with --amount COL (the column of amounts that money "
+                        "metrics are computed from); add --amount or leave them out")  # fmt: skip
     if tick is not None and not batch:
         raise UserError("--tick only applies with --batch (the exact mode replays row by row, without ticks); "
                         "add --batch or leave out --tick")  # fmt: skip

@@ -141,6 +141,13 @@ def _best(metrics: pl.DataFrame, column: str, highest: bool) -> tuple[str, float
     return row["learner"], row[column]
 
 
+def _warnings(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return f'<div class="finding"><strong>Warnings.</strong><ul>{items}</ul></div>'
+
+
 def build_replay_report(directory: Path) -> Path:
     """Write ``index.html`` into a replay ``directory`` from its saved tables."""
     directory = Path(directory)
@@ -205,6 +212,7 @@ def build_replay_report(directory: Path) -> Path:
 <p class="lede">{stream['scored_rows']:,} transactions over {stream['days']:.1f} days ({stream['frauds']:,} fraud),
 replayed through {len(learners)} learner(s) with their labels arriving as they did: {html.escape(stream['delay'])}.</p>
 <div class="finding"><strong>Caveat.</strong> {html.escape(summary['caveat'])}</div>
+{_warnings(summary.get("warnings", []))}
 <h2>Metrics</h2>
 <p>Every row is scored before its label is known, with the model the learner had at that moment; every metric
 counts every scored row against its label, including labels still pending at the end. Recall and specificity
