@@ -39,7 +39,7 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        err.print(f"[bold red]error:[/] {self.message}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(self.message)}", soft_wrap=True)
 
 
 def _load(path: str, overrides: tuple[str, ...], extra: dict[str, object] | None = None):

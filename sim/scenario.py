@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 import tomllib
 import types
 import typing
@@ -106,41 +107,108 @@ def _entry_label(list_key: str, index: int, entry: Any) -> str:
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``key.path=value``; the value is read as TOML, else kept as a string.
 
+    A value that starts like a TOML list, table or string but is not valid TOML is refused
+    with the quoted form to write instead.
+
     >>> parse_override("population.customers=500")
     (['population', 'customers'], 500)
     >>> parse_override("horizon=7d")
     (['horizon'], '7d')
-    """
+    >>> parse_override("labels.investigators.days=[mon,tue]")
+    Traceback (most recent call last):
+    ...
+    ValueError: the value is not valid TOML: values are read as TOML, so strings inside a list or table need quotes; write --set 'labels.investigators.days=["mon","tue"]'
+    """  # noqa: E501
     key, sep, value = text.partition("=")
-    key = key.strip()
+    key, value = key.strip(), value.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise ValueError(f"{text!r}: write overrides as key.path=value, e.g. horizon=30d")
     try:
-        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        parsed = _toml_value(value)
     except tomllib.TOMLDecodeError:
-        parsed = value.strip()
+        if value[:1] not in ("[", "{", '"', "'"):
+            parsed = value  # a bare string: 30d, online
+        else:
+            raise ValueError(_toml_hint(key, value)) from None
     return key.split("."), parsed
 
 
-def set_path(raw: dict[str, Any], path: list[str], value: Any) -> None:
+def _toml_value(text: str) -> Any:
+    return tomllib.loads(f"v = {text}")["v"]
+
+
+_BARE = re.compile(r"""[^\s\[\]{},="']+""")
+
+
+def _toml_hint(key: str, value: str) -> str:
+    """How to write a value that looks like a TOML list, table or string but does not parse.
+
+    The value itself is not repeated: the user typed it, and a terminal may read brackets as markup.
+    """
+
+    def quote(match: re.Match) -> str:
+        word = match.group(0)
+        try:
+            _toml_value(word)
+            return word  # a number, a boolean
+        except tomllib.TOMLDecodeError:
+            return json.dumps(word)
+
+    if value[:1] in ("'", '"'):
+        return f"the value is not valid TOML: a quoted string must end with the quote it starts with ({value[0]})"
+    message = (
+        "the value is not valid TOML: values are read as TOML, so strings inside a list or table need quotes; write "
+    )
+    fixed = _BARE.sub(quote, value)
+    try:
+        _toml_value(fixed)
+    except tomllib.TOMLDecodeError:
+        example = '["a", "b"]' if value.startswith("[") else '{ name = "a" }'
+        return message + f"e.g. --set '{key}={example}'"
+    return message + f"--set '{key}={fixed}'"
+
+
+def set_path(raw: dict[str, Any], path: list[str], value: Any, model: type[BaseModel] = Scenario) -> None:
     """Set ``value`` at ``path`` in ``raw``; list entries are addressed by name or index.
 
-    Raises ``KeyError`` with a readable message when a list entry does not exist.
+    ``model`` is the schema of ``raw``: a missing key that holds a list of tables is not
+    created as a table. Raises ``KeyError`` with a readable message when a list entry does
+    not exist, or when a list entry would be replaced by something other than a table.
+
+    >>> set_path({"name": "x"}, ["faults", "outage", "end"], "1d")
+    Traceback (most recent call last):
+    ...
+    KeyError: "no entry 'outage' in faults; the scenario has no faults entries (add one to the file)"
     """
     node: Any = raw
+    annotation: Any = model
     for depth, part in enumerate(path[:-1]):
         parent_key = path[depth - 1] if depth else ""
         if isinstance(node, list):
             node = node[_find_entry(node, parent_key, part, path[:depth])]
+            annotation = _variant(_element(annotation), node)
             continue
         if not isinstance(node, dict):
             raise KeyError(f"{'.'.join(path[:depth])} is a value, not a table")
+        annotation = _field(annotation, part)
         if part not in node:
+            if _is_list_of_tables(annotation):
+                _find_entry([], part, path[depth + 1], path[: depth + 1])  # raises: no such entry
             node[part] = {}
         node = node[part]
     last = path[-1]
     if isinstance(node, list):
-        node[_find_entry(node, path[-2] if len(path) > 1 else "", last, path[:-1])] = value
+        list_key = path[-2] if len(path) > 1 else ""
+        index = _find_entry(node, list_key, last, path[:-1])
+        if not isinstance(value, dict) and _is_list_of_tables(annotation):
+            raise KeyError(
+                f"an entry of {list_key} is a table: set one of its keys (--set {'.'.join(path)}.<key>=...) "
+                "or give a whole inline table {...}"
+            )
+        old = node[index]
+        if isinstance(value, dict) and "name" not in value and isinstance(old, Mapping) and old.get("name") == last:
+            value = {"name": last, **value}  # the entry keeps the name it was addressed by
+        node[index] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
@@ -153,8 +221,13 @@ def _find_entry(entries: list[Any], list_key: str, part: str, where: list[str]) 
             return index
     if part.isdigit() and int(part) < len(entries):
         return int(part)
-    labels = ", ".join(_entry_label(list_key, i, e) for i, e in enumerate(entries)) or "none"
-    raise KeyError(f"no entry {part!r} in {'.'.join(where)}; entries are: {labels}")
+    where_text = ".".join(where)
+    if not entries:
+        raise KeyError(
+            f"no entry {part!r} in {where_text}; the scenario has no {list_key} entries (add one to the file)"
+        )
+    labels = ", ".join(_entry_label(list_key, i, e) for i, e in enumerate(entries))
+    raise KeyError(f"no entry {part!r} in {where_text}; entries are: {labels}")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str], file: str | Path) -> dict[str, Any]:
@@ -204,6 +277,9 @@ def _readable(error: ValidationError, model: type[BaseModel], raw: Mapping[str, 
             message += f"; allowed keys here: {', '.join(allowed)}"
     elif kind == "missing":
         message = "is required but missing"
+    elif kind in ("union_tag_not_found", "union_tag_invalid"):
+        _, annotation, node = _locate(loc, raw, model)
+        message = _tag_message(kind, first.get("ctx", {}), annotation, node)
     elif not loc and ": " in message and " " not in message.split(": ", 1)[0]:
         key, message = message.split(": ", 1)  # a whole-scenario check names its own key
     elif "input" in first and kind not in {"model_type", "dict_type", "value_error"} and _short(
@@ -221,7 +297,13 @@ def _short(value: Any) -> bool:
 
 
 def _key_path(loc: tuple, raw: Any, model: type[BaseModel]) -> tuple[str, type[BaseModel] | None]:
-    """The dotted key path of a pydantic error location, and the model found there.
+    """The dotted key path of a pydantic error location, and the model found there."""
+    key, annotation, _ = _locate(loc, raw, model)
+    return key, _as_model(annotation)
+
+
+def _locate(loc: tuple, raw: Any, model: type[BaseModel]) -> tuple[str, Any, Any]:
+    """The dotted key path of a pydantic error location, the annotation there and the raw value there.
 
     List entries are named by their ``name`` (``arms.batch-weekly.every``), else
     by index (``crews.0.count``); discriminated-union tags are skipped.
@@ -236,15 +318,15 @@ def _key_path(loc: tuple, raw: Any, model: type[BaseModel]) -> tuple[str, type[B
             parts.append(_entry_label(list_key, item, entry))
             node, annotation = entry, _element(annotation)
             continue
-        if isinstance(node, dict) and item not in node and item in node.values():
-            annotation = _union_member(annotation, node, item)
+        member = _union_member(annotation, item)
+        if member is not None:
+            annotation = member
             continue  # the tag of a discriminated union
         parts.append(str(item))
         list_key = str(item)
         node = node.get(item) if isinstance(node, dict) else None
         annotation = _field(annotation, str(item))
-    found = _as_model(annotation)
-    return ".".join(parts), found
+    return ".".join(parts), annotation, node
 
 
 def _strip(annotation: Any) -> Any:
@@ -260,16 +342,21 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
 def _as_model(annotation: Any) -> type[BaseModel] | None:
-    models = [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    models = _models(annotation)
     return models[0] if len(models) == 1 else None
 
 
 def _field(annotation: Any, name: str) -> Any:
-    model = _as_model(annotation)
-    if model is None or name not in model.model_fields:
-        return None
-    return model.model_fields[name].annotation
+    """The annotation of key ``name`` in the table(s) ``annotation`` allows (the first that has it)."""
+    for model in _models(annotation):
+        if name in model.model_fields:
+            return model.model_fields[name].annotation
+    return None
 
 
 def _element(annotation: Any) -> Any:
@@ -279,16 +366,57 @@ def _element(annotation: Any) -> Any:
     return None
 
 
-def _union_member(annotation: Any, node: dict, tag: Any) -> Any:
-    for member in _members(annotation):
-        if not (isinstance(member, type) and issubclass(member, BaseModel)):
-            continue
-        for field in member.model_fields.values():
-            if typing.get_origin(field.annotation) is typing.Literal and typing.get_args(field.annotation) == (
-                tag,
-            ):
-                return member
+def _is_list_of_tables(annotation: Any) -> bool:
+    element = _element(annotation)
+    return any(typing.get_origin(m) is list for m in _members(annotation)) and bool(_models(element))
+
+
+def _tag_key(models: list[type[BaseModel]]) -> str | None:
+    """The key that tags the members of a discriminated union: a one-value ``Literal`` in every one of them."""
+    for name in models[0].model_fields if models else ():
+        annotations = [m.model_fields[name].annotation if name in m.model_fields else None for m in models]
+        if all(typing.get_origin(a) is typing.Literal and len(typing.get_args(a)) == 1 for a in annotations):
+            return name
+    return None
+
+
+def _tags(models: list[type[BaseModel]]) -> list[tuple[type[BaseModel], Any]]:
+    """Each member of a discriminated union with its tag value."""
+    key = _tag_key(models)
+    return [(m, typing.get_args(m.model_fields[key].annotation)[0]) for m in models] if key else []
+
+
+def _union_member(annotation: Any, tag: Any) -> type[BaseModel] | None:
+    """The member of a union of several tables whose tag is ``tag``, if ``annotation`` is such a union."""
+    models = _models(annotation)
+    if len(models) < 2:
+        return None
+    return next((member for member, value in _tags(models) if value == tag), None)
+
+
+def _variant(annotation: Any, entry: Any) -> Any:
+    """The member of a union of tables that ``entry`` (a raw table) picks with its tag, else the union."""
+    models = _models(annotation)
+    key = _tag_key(models) if len(models) > 1 else None
+    if key and isinstance(entry, Mapping):
+        return next((member for member, value in _tags(models) if entry.get(key) == value), annotation)
     return annotation
+
+
+KIND_NOUNS = {"learner": "learners", "strategy": "strategies", "dist": "distributions"}
+
+
+def _tag_message(kind: str, ctx: Mapping[str, Any], annotation: Any, node: Any) -> str:
+    """The message for a table of a discriminated union whose tag (``learner``, ``strategy``…) is missing or wrong."""
+    tag = str(ctx.get("discriminator", "")).strip("'\"")
+    tags = [value for _, value in _tags(_models(annotation))]
+    allowed = f"allowed {KIND_NOUNS.get(tag, f'values of `{tag}`')}: {', '.join(map(repr, tags))}"
+    if kind == "union_tag_not_found":
+        return f"the `{tag}` key is missing; {allowed}"
+    value = node.get(tag) if isinstance(node, Mapping) else ctx.get("tag")
+    message = f"{tag} = {value!r} is not allowed; {allowed}"
+    close = difflib.get_close_matches(str(value), [str(t) for t in tags], n=1)
+    return message + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 # --------------------------------------------------------------------------- resolving

@@ -10,6 +10,8 @@ from .base import Duration, Name, PositiveFloat, Share, Strict
 
 
 class _Arm(Strict):
+    """A detector being compared: a `name`, and a `learner` that picks its kind and its keys."""
+
     name: Name = Field(description="the arm's name, unique in the scenario")
 
 

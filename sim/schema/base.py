@@ -36,6 +36,10 @@ def _duration(text: Any) -> float:
     if isinstance(text, int | float):
         if text == 0:
             return 0.0
+        if not math.isfinite(text):
+            raise ValueError(f"{text!r} is not a finite duration; write a number and a unit, e.g. \"60d\"")
+        if text < 0:
+            raise ValueError(f"{text!r}: a duration cannot be negative; write a number and a unit, e.g. \"30d\"")
         raise ValueError(f"{text!r} has no unit; write it as a string such as \"{text}d\"")
     return parse_duration(text)
 
@@ -71,19 +75,19 @@ Money = Annotated[float, Field(ge=0.0), AfterValidator(_finite), Field(json_sche
 PositiveFloat = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0), AfterValidator(_finite)]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def _name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
-            f"{value!r} is not a usable name; use letters, digits, '-', '_' and '.', "
+            f"{value!r} is not a usable name; use letters, digits, '-' and '_' (no '.' or spaces), "
             "starting with a letter or digit"
         )
     return value
 
 
-Name = Annotated[str, AfterValidator(_name)]
+Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"unit": "name"})]
 
 
 class Strict(BaseModel):

@@ -20,7 +20,7 @@ from .base import (
 )
 from .detector import ABTest, Fault, Metrics, Monitoring, Policy, Rules
 from .labels import Labels
-from .world import Compromise, Crew, Population, StaticCrew
+from .world import DEFAULT_STRATEGY, Compromise, Crew, Population, StaticCrew
 
 
 class Scenario(Strict):
@@ -68,7 +68,7 @@ class Scenario(Strict):
         """Crew groups get a default name and strategy before validation, so both are in the resolved file."""
         if isinstance(data, dict) and isinstance(data.get("crews"), list):
             crews = [
-                {"name": f"crews-{i + 1}", "strategy": "static", **crew} if isinstance(crew, dict) else crew
+                {"name": f"crews-{i + 1}", "strategy": DEFAULT_STRATEGY, **crew} if isinstance(crew, dict) else crew
                 for i, crew in enumerate(data["crews"])
             ]
             data = {**data, "crews": crews}

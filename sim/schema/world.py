@@ -127,6 +127,11 @@ class Dynamics(Strict):
 
 
 class _Crew(Strict):
+    """A crew group: crews that buy stolen cards and cash them out with the group's tactics.
+
+    `strategy` picks how the crews choose a tactic and an amount; without it a group is `static`.
+    """
+
     name: Name | None = Field(None, description="name of this crew group (default `crews-<i>`)")
     count: int = Field(1, ge=0, le=10_000, description="crews in this group at the start")
     cards_per_day: NonNegativeFloat = Field(
@@ -207,8 +212,10 @@ class MimicCrew(_Crew):
     amount_factor: PositiveFloat = Field(1.5, le=100, description="attempt amount relative to the victim's usual")
 
 
+DEFAULT_STRATEGY = "static"  # a crew group without `strategy` (filled in before validation: Scenario._name_crews)
 Crew = Annotated[
-    StaticCrew | CardTestingCrew | ProberCrew | BanditCrew | MimicCrew, Field(discriminator="strategy")
+    StaticCrew | CardTestingCrew | ProberCrew | BanditCrew | MimicCrew,
+    Field(discriminator="strategy", json_schema_extra={"default": DEFAULT_STRATEGY}),
 ]
 STRATEGY_NAMES = ("static", "card_testing", "prober", "bandit", "mimic")
 
