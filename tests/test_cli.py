@@ -98,6 +98,12 @@ def test_help_and_version(capsys):
     assert main(["--version"]) == 0
 
 
+def test_error_text_is_printed_literally(capsys):
+    """Brackets in a message are text, not terminal markup (rich would drop "[and 1 more problem]")."""
+    assert main(["validate", str(ROOT / "scenarios" / "quickstart.toml"), "--set", "horizon=3", "--set", "tick=2"]) == 2
+    assert "[and 1 more problem]" in capsys.readouterr().err
+
+
 def test_unknown_option_exits_2(capsys):
     assert main(["run", "x.toml", "--bogus"]) == 2
 
