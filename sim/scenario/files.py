@@ -1,0 +1,78 @@
+"""Scenario files: read (every failure a :class:`ScenarioError`), validate, resolve."""
+
+from __future__ import annotations
+
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+from ..schema import Scenario
+from .errors import ScenarioError, _readable
+from .overrides import apply_overrides
+
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file into a dict, turning every failure into a :class:`ScenarioError`."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(path, "", "no such file")
+    if path.is_dir():
+        raise ScenarioError(path, "", "is a directory; give a scenario file (.toml)")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ScenarioError(path, "", f"cannot be read: {error.strerror}") from None
+    if not data.strip():
+        raise ScenarioError(path, "", "is empty; a scenario needs at least `name = \"...\"`")
+    if b"\x00" in data:
+        raise ScenarioError(path, "", "is a binary file, not a TOML text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "is not UTF-8 text; scenario files are TOML text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(path, "", f"is not valid TOML: {error}") from None
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override (``key.path=value`` strings) and validate a scenario file."""
+    raw = read_toml(path)
+    raw = apply_overrides(raw, overrides, path)
+    return validate(raw, path)
+
+
+def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
+    """Validate a raw dict into a :class:`Scenario`, or raise one readable :class:`ScenarioError`."""
+    return validate_model(Scenario, raw, file)
+
+
+def validate_model(model: type[M], raw: Mapping[str, Any], file: str | Path) -> M:
+    """Validate ``raw`` against any of our schemas, with errors for people."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise _readable(error, model, raw, file) from None
+
+
+def resolved_dict(scenario: Scenario, version: str) -> dict[str, Any]:
+    """Every key with its value, defaults filled in, ready to write as TOML."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["fraudsim_version"] = version
+    return data
+
+
+def resolved_toml(scenario: Scenario, version: str) -> str:
+    """The scenario as TOML with every default filled in; reading it back gives the same run."""
+    header = (
+        "# Resolved by fraudsim: every default filled in. Running this file reproduces the run.\n"
+    )
+    return header + tomli_w.dumps(resolved_dict(scenario, version))
