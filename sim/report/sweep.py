@@ -174,7 +174,6 @@ KEY_NAMES = {
     "labels.investigators.count": "the number of investigators",
     "labels.maturity.window": "the maturity window",
     "ab.share_b": "B's share of cards",
-    "crews.crew.strategy": "the crews' strategy",
 }
 
 
@@ -182,6 +181,8 @@ def key_name(column: str) -> str:
     """A swept key in words, where we know one."""
     if column in KEY_NAMES:
         return KEY_NAMES[column]
+    if column.startswith("crews.") and column.endswith(".strategy"):
+        return "the crews' strategy"
     if column.startswith("arms.") and column.endswith(".every"):
         return f"{column.split('.')[1]}'s retraining interval"
     return f"`{column}`"
