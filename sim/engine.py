@@ -311,7 +311,11 @@ class Engine:
                 np.array([alert.tx_id], np.int64), np.array([SOURCE_CODE["investigator"]], np.int8),
                 np.array([review.verdict], np.int8), np.array([now]), np.array([alert.t]),
             ))  # fmt: skip
-            if review.verdict == 1:
+            if review.verdict == 1:  # a fraud label before maturity: the transaction won't mature as legitimate
+                due = alert.t + self.scenario.labels.maturity.window
+                waiting = self.world.queue.withdraw_maturity(alert.tx_id, due)
+                if waiting and alert.is_fraud and self.recorder is not None:
+                    self.recorder.maturity_withdrawn(alert.t)
                 blocked = self.world.crews.block(np.array([alert.card]))
                 if self.recorder is not None:
                     self.recorder.blocked(now, blocked)
@@ -416,7 +420,8 @@ def warm_up(
         queue=LabelQueue(),
     )
     engine = Engine(scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress)
-    engine.collected = _Collected(since=-longest_batch_window(scenario))
+    # Label events arriving from the history's start (its eventual labels) or the longest batch window's.
+    engine.collected = _Collected(since=-max(scenario.history, longest_batch_window(scenario)))
     first_history_id = [0]
     engine.at(-scenario.history, lambda: first_history_id.__setitem__(0, world.store.next_id))
     engine.run()

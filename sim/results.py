@@ -240,6 +240,12 @@ class ArmRecorder:
             row[_COL["fraud_labelled_legit"]] += int((maturity & truth).sum())
         self.coverage.label_created(events.tx_id, events.value, events.label_at)
 
+    def maturity_withdrawn(self, tx_time: float) -> None:
+        """A fraud transaction (at ``tx_time``) whose maturity label was withdrawn because an
+        investigator's fraud verdict came first: it no longer matures as legitimate."""
+        if (row := self._row(tx_time)) is not None:
+            row[_COL["fraud_labelled_legit"]] -= 1
+
     def labels(self, events: LabelEvents, delivered_at: float | None) -> None:
         """Label events handed to the learner at ``delivered_at`` (None: still pending at the end)."""
         if delivered_at is not None and (row := self._row(delivered_at)) is not None:

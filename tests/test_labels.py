@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.cli import main
 from sim.feedback.labels import SOURCE_CODE, LabelEvents, LabelModel, LabelQueue
 from sim.schema import Labels
 from sim.units import DAY
+
+from .conftest import TINY, write_scenario
 
 
 def _events(tx_id, label_at):
@@ -74,3 +79,40 @@ def test_chargeback_after_maturity_is_a_correction_and_late_ones_are_never_filed
         np.arange(1), np.zeros(1), np.array([True]), np.array([False]), late.draw(np.random.default_rng(0), 1)
     )
     assert events.source.tolist() == [SOURCE_CODE["maturity"]]
+
+
+def test_a_withdrawn_maturity_label_never_arrives():
+    queue = LabelQueue()
+    maturity, report = SOURCE_CODE["maturity"], SOURCE_CODE["customer_report"]
+    arrive = np.array([10 * DAY, 10 * DAY, 2 * DAY])
+    queue.push(LabelEvents(np.array([1, 2, 3]), np.array([maturity, maturity, report], np.int8),
+                           np.array([0, 0, 1], np.int8), arrive, np.zeros(3)))  # fmt: skip
+    assert queue.withdraw_maturity(1, 10 * DAY)
+    assert not queue.withdraw_maturity(3, 10 * DAY)  # a report, not a maturity label, is waiting for 3
+    assert [int(x) for x in queue.pending().tx_id] == [3, 2]
+    assert [int(x) for x in queue.pop_due(11 * DAY).tx_id] == [3, 2]
+    assert len(queue.pending()) == 0
+
+
+@pytest.mark.slow
+def test_an_investigators_fraud_verdict_stops_the_maturity_label(tmp_path):
+    """Approved fraud that an investigator confirms is not later labelled legitimate by maturity,
+    and the daily count of fraud maturing as legitimate counts only the maturity labels that come."""
+    world = {**TINY, "replications": 1, "horizon": "8d", "policy": {"alert_threshold": 0.0},
+             "labels": {**TINY["labels"], "maturity": {"window": "3d"}, "customer_report": {"share": 0.0},
+                        "chargeback": {"share": 0.0},
+                        "investigators": {"count": 20, "hours": "24/7", "queue_limit": 100000}},
+             "arms": [{"name": "rules", "learner": "rules"}]}  # fmt: skip
+    out = tmp_path / "out"
+    path = write_scenario(tmp_path / "w.toml", world)
+    assert main(["run", str(path), "--out", str(out), "--ledger", "--quiet", "--no-report", "--workers", "1"]) == 0
+    labels = pl.read_parquet(out / "labels.parquet")
+    verdicts = labels.filter((pl.col("source") == "investigator") & (pl.col("value") == 1))
+    confirmed = set(verdicts["tx_id"].to_list())
+    matured = set(labels.filter(pl.col("source") == "maturity")["tx_id"].to_list())
+    assert len(confirmed) > 20 and len(matured) > 1000
+    assert not confirmed & matured
+    transactions = pl.read_parquet(out / "transactions.parquet")
+    fraud_matured = transactions.filter(pl.col("is_fraud") & pl.col("tx_id").is_in(list(matured)))
+    daily = pl.read_parquet(out / "daily.parquet")
+    assert daily["fraud_labelled_legit"].sum() == fraud_matured.height > 0

@@ -70,6 +70,19 @@ def test_history_is_labelled_and_both_classes_present(warmed):
     assert len(history.arrived) > 0 and history.arrived.label_at.max() <= 0
 
 
+def test_the_history_does_not_depend_on_the_other_arms():
+    """Every first model learns the history's eventual labels, whatever batch windows the arms
+    have: a batch arm with a short window (or none at all) must not drop labels that arrived early."""
+    base = {**TINY, "replications": 1, "warmup": "40d"}
+    online = {"name": "online", "learner": "online"}
+    short = {"name": "short", "learner": "batch", "every": "2d", "window": "2d"}
+    histories = [warm_up(scenario, Streams(scenario.seed, 0))[1]
+                 for scenario in (validate({**base, "arms": arms}, "tiny") for arms in ([online], [online, short]))]
+    alone, with_batch = histories
+    assert alone.y.sum() > 50  # the history's fraud, reports arriving within days included
+    assert np.array_equal(alone.y, with_batch.y) and np.array_equal(alone.X, with_batch.X)
+
+
 def test_batch_retrains_every_period_and_deploys_after_lag(warmed):
     scenario, streams, world, history = warmed
     arm = scenario.arm("batch").model_copy(update={"deploy_lag": 3600.0})

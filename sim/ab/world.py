@@ -168,6 +168,9 @@ class ABRecorder:
     def labels_created(self, *_) -> None:
         pass
 
+    def maturity_withdrawn(self, *_) -> None:
+        pass
+
     def blocked(self, *_) -> None:
         pass
 

@@ -197,6 +197,7 @@ class LabelQueue:
     """
 
     def __init__(self) -> None:
+        self._withdrawn: set[int] = set()  # tx ids whose waiting maturity label will be dropped
         self._day: int | None = None
         self._today = LabelEvents.empty()  # arriving on the current day, by arrival time
         self._cursor = 0  # events of ``_today`` before it have been popped
@@ -213,7 +214,34 @@ class LabelQueue:
         copy.__dict__.update(self.__dict__)
         copy._extra, copy._later = list(self._extra), list(self._later)
         copy._by_day = {day: list(parts) for day, parts in self._by_day.items()}
+        copy._withdrawn = set(self._withdrawn)
         return copy
+
+    def withdraw_maturity(self, tx_id: int, due: float) -> bool:
+        """A fraud label (an investigator's verdict) came before transaction ``tx_id`` matured: its
+        maturity label (due at ``due``) is dropped and never arrives. Returns whether one was waiting
+        (none is when a report or a chargeback was already scheduled first)."""
+        day = int(np.floor(due / DAY))
+        parts = [*self._later, *self._extra, *(p for d in (day - 1, day, day + 1) for p in self._by_day.get(d, ()))]
+        if self._day is not None and day - 1 <= self._day <= day + 1:
+            parts.append(self._today.take(slice(self._cursor, None)))
+        maturity = SOURCE_CODE["maturity"]
+        if not any(((part.tx_id == tx_id) & (part.source == maturity)).any() for part in parts):
+            return False
+        self._withdrawn.add(tx_id)
+        return True
+
+    def _without_withdrawn(self, events: LabelEvents, forget: bool) -> LabelEvents:
+        """``events`` without withdrawn maturity labels (``forget``: they are gone for good)."""
+        if not self._withdrawn or len(events) == 0:
+            return events
+        withdrawn = np.fromiter(self._withdrawn, np.int64, len(self._withdrawn))
+        hit = (events.source == SOURCE_CODE["maturity"]) & np.isin(events.tx_id, withdrawn)
+        if not hit.any():
+            return events
+        if forget:
+            self._withdrawn.difference_update(events.tx_id[hit].tolist())
+        return events.take(~hit)
 
     def push(self, events: LabelEvents) -> None:
         if len(events) == 0:
@@ -264,7 +292,7 @@ class LabelQueue:
             self._extra = [extra.take(~arrived)] if not arrived.all() else []
             due = LabelEvents.concat([due, extra.take(arrived)])
         self._size -= len(due)
-        return due.sorted()
+        return self._without_withdrawn(due.sorted(), forget=True)
 
     def pending(self, from_tx_id: int = 0) -> LabelEvents:
         """The pending events of transactions from ``from_tx_id`` on, in arrival order (left in the queue)."""
@@ -272,7 +300,7 @@ class LabelQueue:
                  *(e for v in self._by_day.values() for e in v)]  # fmt: skip
         if from_tx_id > 0:
             parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
-        return LabelEvents.concat(parts).sorted()
+        return self._without_withdrawn(LabelEvents.concat(parts).sorted(), forget=False)
 
     def drain(self, from_tx_id: int = 0) -> LabelEvents:
         """Remove every pending event; return those of transactions from ``from_tx_id`` on, in arrival order."""
