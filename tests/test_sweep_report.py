@@ -45,6 +45,10 @@ def test_crossover_names_where_the_edge_disappears():
     results, sweep = _results([-0.3, -0.2, -0.1, -0.05])
     (finding,) = crossover(results, sweep, "online")
     assert finding.startswith("online cost less than batch-weekly whatever")
+    results, sweep = _results([-0.3, 0.0, 0.1, 0.2])
+    (finding,) = crossover(results, sweep, "online")
+    assert "disappears once the median chargeback delay reaches 1 day" in finding
+    assert "; further on, batch-weekly is clearly cheaper: +10% (95% CI" in finding and finding.endswith("at 30 days.")
 
 
 def test_sweep_report_builds(tmp_path):

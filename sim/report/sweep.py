@@ -226,7 +226,12 @@ def _ordered(rows: list[dict], reference: str, other: str, what: str) -> str:
     text = (f"{reference}'s edge over {other} disappears once {what} reaches {rows[gone]['_label']}: "
             f"{_show(rows[gone - 1])}, but {_show(rows[gone])}")  # fmt: skip
     later = [r["_label"] for r, c in zip(rows[gone:], clear[gone:], strict=True) if c]
-    return text + (f" (a smaller edge shows again at {', '.join(later)})." if later else ".")
+    if later:
+        text += f" (a smaller edge shows again at {', '.join(later)})"
+    reversed_ = [r for r in rows[gone:] if r["low"] > 0]
+    if reversed_:
+        text += f"; further on, {other} is clearly cheaper: {', '.join(_show(r) for r in reversed_)}"
+    return text + "."
 
 
 def _unordered(rows: list[dict], reference: str, other: str) -> str:
