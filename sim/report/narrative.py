@@ -370,6 +370,9 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
             f"but paid {format_money(arms[least_fraud]['friction']['mean'], currency)} in false declines, against "
             f"{format_money(arms[ranking[0]]['friction']['mean'], currency)} for {ranking[0]}."
         )
+    idle = idle_detectors_finding(arms)
+    if idle:
+        out.append(idle)
     if coverage is not None:
         median, eventual = median_label_age(coverage)
         if median is not None:
@@ -397,6 +400,23 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
         out.append(f"In money, {worst['arm']} {direction}-estimated the fraud it let through by "
                    f"{abs(worst['ratio'] - 1):.0%} (it expected {worst['ratio']:.2f}× what happened).")  # fmt: skip
     return out
+
+
+IDLE_APPROVAL = 0.95  # models that approve this share of fraud attempts (or more) barely take part
+
+
+def idle_detectors_finding(arms: dict) -> str | None:
+    """When every model (rules aside) approved nearly all fraud attempts, say so: the arms'
+    fraud losses then differ through what the crews do and how fast cards are blocked, not
+    through the models' declines."""
+    shares = {a: e["counts"]["fraud_approved"] / e["counts"]["fraud_attempts"]
+              for a, e in arms.items() if e["learner"] != "rules" and e["counts"]["fraud_attempts"] > 0}  # fmt: skip
+    if not shares or min(shares.values()) < IDLE_APPROVAL:
+        return None
+    listed = ", ".join(f"{arm} {share:.1%}" for arm, share in sorted(shares.items(), key=lambda kv: kv[1]))
+    return (f"The models declined almost no fraud: they approved {listed} of fraud attempts. Their scores "
+            "rarely reached the decline threshold, so what stopped fraud here was cards being blocked once "
+            "fraud on them was reported, not the models' declines.")
 
 
 def tactic_shift(crews: pl.DataFrame) -> str | None:
