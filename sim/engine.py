@@ -276,7 +276,8 @@ class Engine:
         if len(fraud):
             fraud_ids = due.tx_id[fraud]
             cards = world.store.card(fraud_ids)
-            world.features.learn_labels(world.store.merchant(fraud_ids), cards, due.value[fraud], due.label_at[fraud])
+            world.features.learn_labels(fraud_ids, world.store.merchant(fraud_ids), cards, due.value[fraud],
+                                        due.label_at[fraud], oldest_id=world.store.live_from)  # fmt: skip
             blocking = np.isin(due.source[fraud], BLOCKING_SOURCES)
             if blocking.any():
                 blocked = world.crews.block(cards[blocking])

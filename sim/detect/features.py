@@ -57,19 +57,21 @@ class FeatureState:
     habit_n = _card_column(_HABIT_N, "approved purchases in the card's amount habit (capped)")
     habit_mean = _card_column(_HABIT_MEAN, "mean log amount of the card's approved purchases")
     habit_m2 = _card_column(_HABIT_M2, "sum of squared deviations of those log amounts")
-    card_frauds = _card_column(_CARD_FRAUDS, "decayed count of the card's arrived fraud labels")
+    card_frauds = _card_column(_CARD_FRAUDS, "decayed count of the card's fraud-labelled transactions")
     card_frauds_at = _card_column(_CARD_FRAUDS_AT, "time of the card's last fraud label")
 
     def __init__(self, customers: int, merchants: int, config: PopulationConfig):
         self._cards = np.zeros((customers, 8))
         self.merchant_transactions = np.zeros(merchants)  # decayed
-        self.merchant_frauds = np.zeros(merchants)  # fraud labels arrived, decayed
+        self.merchant_frauds = np.zeros(merchants)  # fraud-labelled transactions, decayed
         self._decayed_at: float | None = None
         self.category_n = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT)  # approved amounts per category
         self.category_sum = np.full(len(CATEGORIES), CATEGORY_PRIOR_COUNT * float(np.log(config.amount_median)))
         self.prior_mean = float(np.log(config.amount_median))
         self.prior_var = float(config.amount_sigma**2 + config.amount_spread**2)
         self._order: tuple[Transactions, np.ndarray] | None = None  # the last batch's attempts by card
+        self._fraud_labelled: set[int] = set()  # transactions already counted in the fraud features
+        self._pruned_on: int | None = None
 
     # ----------------------------------------------------------------- reading
 
@@ -189,19 +191,31 @@ class FeatureState:
         state[:, _HABIT_N] = n
         self._cards[cards] = state
 
-    def learn_labels(self, merchant: np.ndarray, card: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
-        """Arrived fraud labels raise their merchant's fraud rate (fraud labels per transaction
-        seen there: transactions are counted at once, so the rate does not wait for maturity
-        labels) and their card's decayed count of fraud labels (events in arrival order)."""
-        fraud = value == 1
-        np.add.at(self.merchant_frauds, merchant[fraud], 1.0)
-        cards = self._cards
-        for c, at in zip(card[fraud].tolist(), label_at[fraud].tolist(), strict=True):  # few: fraud labels only
+    def learn_labels(self, tx_id: np.ndarray, merchant: np.ndarray, card: np.ndarray, value: np.ndarray,
+                     label_at: np.ndarray, oldest_id: int = 0) -> None:  # fmt: skip
+        """Arrived fraud labels raise their merchant's fraud rate (fraud-labelled transactions per
+        transaction seen there: transactions are counted at once, so the rate does not wait for
+        maturity labels) and their card's decayed count of fraud-labelled transactions (in arrival
+        order). A transaction counts once, however many fraud labels it gets (a verdict, then a
+        report). ``oldest_id``: no label can arrive for an earlier transaction any more."""
+        fraud = np.flatnonzero(value == 1)  # few: fraud labels only
+        if len(fraud) == 0:
+            return
+        counted, cards = self._fraud_labelled, self._cards
+        day = int(label_at[fraud[0]] // DAY)
+        if day != self._pruned_on:  # once a day: forget transactions too old to get a label
+            self._fraud_labelled = counted = {i for i in counted if i >= oldest_id}
+            self._pruned_on = day
+        for tx, m, c, at in zip(tx_id[fraud].tolist(), merchant[fraud].tolist(), card[fraud].tolist(),
+                                label_at[fraud].tolist(), strict=True):  # fmt: skip
+            if tx in counted:
+                continue
+            counted.add(tx)
+            self.merchant_frauds[m] += 1.0
             cards[c, _CARD_FRAUDS] = (
                 cards[c, _CARD_FRAUDS] * np.exp(-(at - cards[c, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S) + 1
             )
             cards[c, _CARD_FRAUDS_AT] = at
-
 
 def _starts(sorted_values: np.ndarray) -> np.ndarray:
     """True where a run of equal values begins."""

@@ -66,6 +66,11 @@ class FeatureStore:
     def next_id(self) -> int:
         return self._next
 
+    @property
+    def live_from(self) -> int:
+        """The oldest transaction id that may still get a label."""
+        return self._live_from
+
     def fork(self) -> FeatureStore:
         """A copy: both share the rows so far, read-only, and write new rows apart."""
         if self._ring is not None:

@@ -26,6 +26,7 @@ from .strategies import Context, Plan, StaticStrategy, TacticTable, make_strateg
 from .traffic import Transactions
 
 RECENT_PROFIT_DAYS = 7.0
+BREACH_KEY = 1  # the crew group's stream key for breaches, apart from crew entries (day alone)
 
 
 @dataclass
@@ -303,7 +304,7 @@ class CrewGroup:
         if self.crews:
             for breach in self.config.breaches:
                 if day * DAY <= breach.at < (day + 1) * DAY:
-                    rng = self.streams.get("crew_group", self.index, day)
+                    rng = self.streams.get("crew_group", self.index, day, BREACH_KEY)  # not the entries' stream
                     cards = rng.integers(self.customers, size=breach.cards)
                     self._share_out(cards, np.full(breach.cards, breach.at), paid=True)
             for cards, usable_from in self._pending_leaks:
