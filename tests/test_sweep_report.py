@@ -13,22 +13,29 @@ from sim.report.sweep import build_sweep_report, crossover, paired
 DELAYS = [("1h", 3600.0), ("1d", 86400.0), ("7d", 604800.0), ("30d", 2592000.0)]
 
 
-def _results(edge_by_point: list[float]) -> tuple[pl.DataFrame, dict]:
-    """online costs (1 + edge) × batch at each point, with small replication noise."""
-    rng = np.random.default_rng(0)
+def _synthetic(points: list[dict], edges: list[float], seed: int) -> pl.DataFrame:
+    """online costs (1 + edge) × batch at each point (``points``: its grid columns), with small
+    replication noise."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for point, ((text, seconds), edge) in enumerate(zip(DELAYS, edge_by_point, strict=True)):
+    for point, (values, edge) in enumerate(zip(points, edges, strict=True)):
         for replication in range(5):
             base = 100_000 + 5_000 * replication
             for arm, learner, factor in (("online", "online", 1 + edge), ("batch-weekly", "batch", 1.0)):
                 cost = base * factor * (1 + 0.005 * rng.standard_normal())
-                rows.append({"point": point, "point_key": f"k{point}", "labels.chargeback.delay.median": text,
-                             "labels.chargeback.delay.median_s": seconds, "arm": arm, "learner": learner,
+                rows.append({"point": point, "point_key": f"k{point}", **values, "arm": arm, "learner": learner,
                              "replication": replication, "fraud_loss": 0.7 * cost, "total_cost": cost})  # fmt: skip
+    return pl.DataFrame(rows)
+
+
+def _results(edge_by_point: list[float]) -> tuple[pl.DataFrame, dict]:
+    """A sweep of the chargeback delay; online costs (1 + edge) × batch at each point."""
+    points = [{"labels.chargeback.delay.median": text, "labels.chargeback.delay.median_s": seconds}
+              for text, seconds in DELAYS]  # fmt: skip
     sweep = {"sweep": "synthetic", "description": "a <test>", "points": [{"point": i} for i in range(4)],
              "grid": [{"key": "labels.chargeback.delay.median", "column": "labels.chargeback.delay.median",
                        "seconds_column": "labels.chargeback.delay.median_s", "in": "grid"}]}  # fmt: skip
-    return pl.DataFrame(rows), sweep
+    return _synthetic(points, edge_by_point, seed=0), sweep
 
 
 def test_paired_differences_are_relative_and_paired():
@@ -66,23 +73,14 @@ STRATEGIES = ["static", "card_testing", "prober", "bandit"]
 def _grid_results(edges: dict[tuple[str, int], float]) -> tuple[pl.DataFrame, dict]:
     """A two-key sweep: the crews' strategy (words, the x axis) × the number of investigators
     (a second key, so one panel per value); online costs (1 + edge) × batch at each point."""
-    rng = np.random.default_rng(1)
-    rows, points = [], []
-    for point, ((strategy, investigators), edge) in enumerate(edges.items()):
-        points.append({"point": point})
-        for replication in range(5):
-            base = 100_000 + 5_000 * replication
-            for arm, learner, factor in (("online", "online", 1 + edge), ("batch-weekly", "batch", 1.0)):
-                cost = base * factor * (1 + 0.005 * rng.standard_normal())
-                rows.append({"point": point, "point_key": f"k{point}", "crews.crew.strategy": strategy,
-                             "labels.investigators.count": investigators, "arm": arm, "learner": learner,
-                             "replication": replication, "fraud_loss": 0.7 * cost, "total_cost": cost})  # fmt: skip
-    sweep = {"sweep": "grid", "description": "two keys", "points": points,
+    points = [{"crews.crew.strategy": strategy, "labels.investigators.count": investigators}
+              for strategy, investigators in edges]  # fmt: skip
+    sweep = {"sweep": "grid", "description": "two keys", "points": [{"point": i} for i in range(len(points))],
              "grid": [{"key": "crews.crew.strategy", "column": "crews.crew.strategy", "seconds_column": None,
                        "in": "grid"},
                       {"key": "labels.investigators.count", "column": "labels.investigators.count",
                        "seconds_column": None, "in": "grid"}]}  # fmt: skip
-    return pl.DataFrame(rows), sweep
+    return _synthetic(points, list(edges.values()), seed=1), sweep
 
 
 def test_words_on_the_x_axis_and_a_second_key_as_panels():
