@@ -12,7 +12,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -76,21 +76,40 @@ def atomic_directory(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> It
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-def replace_file(path: Path, data: bytes | str) -> None:
-    """Write ``path`` all at once: a reader (or a crash) sees the old file or the new one, never
-    half of one."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+    """Write ``target`` through ``write(temporary path)`` in the same directory, flush it to disk,
+    then rename it into place: readers (or a crash) see the old file or the new one, never half
+    of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
     try:
-        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        temporary.replace(path)
-    finally:
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
+        with open(temporary, "rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def replace_file(path: Path, data: bytes | str) -> None:
+    """:func:`atomic_write` of ``data`` (text as UTF-8)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    atomic_write(Path(path), lambda temporary: temporary.write_bytes(raw))
 
 
 def write_json(path: Path, data: object) -> None:

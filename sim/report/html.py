@@ -337,19 +337,15 @@ before day 0 so that labels were arriving in steady state.</p>
 
 @contextlib.contextmanager
 def pdf_pages(directory: Path, wanted: bool) -> Iterator[PdfPages | None]:
-    """``report.pdf``'s pages (None if not ``wanted``), written beside it and moved into place
-    only if everything succeeds."""
+    """``report.pdf``'s pages (None if not ``wanted``), built in memory and written whole only if
+    everything succeeds."""
     if not wanted:
         yield None
         return
-    temporary = directory / ".report.pdf.tmp"
-    pages = PdfPages(temporary, metadata={"Creator": "fraudsim", "CreationDate": None})
-    try:
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"Creator": "fraudsim", "CreationDate": None}) as pages:
         yield pages
-        pages.close()
-        temporary.replace(directory / "report.pdf")
-    finally:
-        temporary.unlink(missing_ok=True)
+    replace_file(directory / "report.pdf", buffer.getvalue())
 
 
 __all__ = ["SECTIONS", "build_report"]

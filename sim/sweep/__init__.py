@@ -20,6 +20,7 @@ Modules: :mod:`.points` (the grid resolved into scenarios, their resume keys),
 atomically), :mod:`.run` (the unit of work and the sweep itself).
 """
 
+from ..outputs import atomic_write
 from .executors import DaskCluster, Executor, InProcess, LocalProcesses, make_executor
 from .points import Point, SweepError, SweepPlan, expand, plan_sweep, point_key
 from .run import (
@@ -32,7 +33,7 @@ from .run import (
     run_point,
     run_sweep,
 )
-from .store import ResultStore, atomic_write
+from .store import ResultStore
 
 __all__ = [
     "DaskCluster",

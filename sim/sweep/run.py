@@ -13,12 +13,12 @@ from typing import Any
 import polars as pl
 
 from ..experiment import run_replication, totals
-from ..outputs import write_json, write_parquet
+from ..outputs import atomic_write, write_json, write_parquet
 from ..schema import Scenario
 from ..units import parse_duration
 from .executors import Executor, make_executor
 from .points import SweepError, SweepPlan
-from .store import ResultStore, _exclusive, atomic_write
+from .store import ResultStore, _exclusive
 
 SCHEMA_VERSION = 1
 

@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from ..outputs import write_parquet
+from ..outputs import atomic_write, write_parquet
 from ..scenario import resolved_toml
 from ..schema import Scenario
 from .points import SweepError, Task
-
-
-def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Write ``target`` through ``write(temporary path)`` in the same directory, flush it to disk,
-    then rename it into place: readers see the old file or the new one, never half of one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        os.chmod(
-            temporary, 0o666 & ~_umask()
-        )  # mkstemp makes it private; give it a normal file's mode
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 @dataclass(frozen=True)
