@@ -197,7 +197,7 @@ class LabelQueue:
     """
 
     def __init__(self) -> None:
-        self._withdrawn: set[int] = set()  # tx ids whose waiting maturity label will be dropped
+        self._withdrawn = np.zeros(0, np.int64)  # tx ids (sorted) whose waiting maturity label will be dropped
         self._day: int | None = None
         self._today = LabelEvents.empty()  # arriving on the current day, by arrival time
         self._cursor = 0  # events of ``_today`` before it have been popped
@@ -214,7 +214,6 @@ class LabelQueue:
         copy.__dict__.update(self.__dict__)
         copy._extra, copy._later = list(self._extra), list(self._later)
         copy._by_day = {day: list(parts) for day, parts in self._by_day.items()}
-        copy._withdrawn = set(self._withdrawn)
         return copy
 
     def withdraw_maturity(self, tx_id: int, due: float) -> bool:
@@ -228,19 +227,18 @@ class LabelQueue:
         maturity = SOURCE_CODE["maturity"]
         if not any(((part.tx_id == tx_id) & (part.source == maturity)).any() for part in parts):
             return False
-        self._withdrawn.add(tx_id)
+        self._withdrawn = np.union1d(self._withdrawn, [tx_id])  # replaced, never changed in place: copies share it
         return True
 
     def _without_withdrawn(self, events: LabelEvents, forget: bool) -> LabelEvents:
         """``events`` without withdrawn maturity labels (``forget``: they are gone for good)."""
-        if not self._withdrawn or len(events) == 0:
+        if len(self._withdrawn) == 0 or len(events) == 0:
             return events
-        withdrawn = np.fromiter(self._withdrawn, np.int64, len(self._withdrawn))
-        hit = (events.source == SOURCE_CODE["maturity"]) & np.isin(events.tx_id, withdrawn)
+        hit = (events.source == SOURCE_CODE["maturity"]) & np.isin(events.tx_id, self._withdrawn)
         if not hit.any():
             return events
         if forget:
-            self._withdrawn.difference_update(events.tx_id[hit].tolist())
+            self._withdrawn = np.setdiff1d(self._withdrawn, events.tx_id[hit])
         return events.take(~hit)
 
     def push(self, events: LabelEvents) -> None:
