@@ -143,10 +143,10 @@ def heat_map(results: pl.DataFrame, sweep: dict, reference: str) -> Figure:
     """Relative total-cost difference of ``reference`` against every other arm at every point:
     a row per other arm (and per combination of the other grid keys), a column per value of the
     first."""
-    _, axis = layout(results, sweep)
+    frame, axis = layout(results, sweep)
     others = [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]
     tables = {other: paired(results, sweep, reference, other) for other in others}
-    panels = _panels(layout(results, sweep)[0])
+    panels = _panels(frame)
     rows = [(other, panel) for panel in panels for other in others]
     matrix = np.full((len(rows), len(axis.ticks)), np.nan)
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(rows) + 1.8))
