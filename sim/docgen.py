@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from .scenario.errors import unannotated
 from .schema import Delay, Scenario, Strict
 
 HEADER = """# Scenario reference
@@ -50,12 +51,6 @@ PLURALS = {"duration": "durations", "name": "names", "money": "amounts of money"
 
 
 # --------------------------------------------------------------------------- reading the schema
-
-
-def _strip(annotation: Any) -> Any:
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
 
 
 def _is_model(annotation: Any) -> bool:
@@ -88,7 +83,7 @@ def _unit(field: FieldInfo) -> str | None:
 
 def _element(annotation: Any) -> tuple[Any, bool]:
     """What a field holds, Annotated kept: ``X`` for ``X``, ``X | None`` and ``list[X]``; and whether a list."""
-    annotation = _strip(annotation)
+    annotation = unannotated(annotation)
     if typing.get_origin(annotation) is list:
         return typing.get_args(annotation)[0], True
     if _is_union(annotation):
@@ -100,7 +95,7 @@ def _element(annotation: Any) -> tuple[Any, bool]:
 
 def _nested(field: FieldInfo) -> type[BaseModel] | None:
     """The model a field holds, directly, optionally or as a list of them."""
-    inner = _strip(_element(field.annotation)[0])
+    inner = unannotated(_element(field.annotation)[0])
     return inner if _is_model(inner) else None
 
 
@@ -122,19 +117,19 @@ class Union:
 
 def _union(field: FieldInfo) -> Union | None:
     """The discriminated union of tables a field holds (directly, optionally or as a list), if any."""
-    if field.discriminator and _is_union(_strip(field.annotation)):
-        return _make_union(_strip(field.annotation), field.discriminator, field.json_schema_extra)
+    if field.discriminator and _is_union(unannotated(field.annotation)):
+        return _make_union(unannotated(field.annotation), field.discriminator, field.json_schema_extra)
     inner = _element(field.annotation)[0]
     if typing.get_origin(inner) is not typing.Annotated:
         return None
     for meta in typing.get_args(inner)[1:]:
         if isinstance(meta, FieldInfo) and isinstance(meta.discriminator, str):
-            return _make_union(_strip(inner), meta.discriminator, meta.json_schema_extra)
+            return _make_union(unannotated(inner), meta.discriminator, meta.json_schema_extra)
     return None
 
 
 def _make_union(annotation: Any, tag: str, extra: Any) -> Union:
-    variants = tuple(_strip(a) for a in typing.get_args(annotation))
+    variants = tuple(unannotated(a) for a in typing.get_args(annotation))
     default = extra.get("default") if isinstance(extra, dict) else None
     return Union(variants, tag, default)
 
@@ -146,7 +141,7 @@ def _type_name(annotation: Any, unit: str | None = None) -> str:
     unit = unit or _unit_of(annotation)
     if unit:
         return unit
-    annotation = _strip(annotation)
+    annotation = unannotated(annotation)
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return " \\| ".join(f"`{a!r}`".replace("'", '"') for a in typing.get_args(annotation))
@@ -323,7 +318,7 @@ def _document_union(union: Union, prefix: str, title: str, about: str) -> list[s
 
 
 def _document_delays() -> list[str]:
-    union = _make_union(_strip(Delay), "dist", None)
+    union = _make_union(unannotated(Delay), "dist", None)
     out = [
         f"## {DELAYS}",
         "",

@@ -109,16 +109,17 @@ def _locate(loc: tuple, raw: Any, model: type[BaseModel]) -> tuple[str, Any, Any
     return ".".join(parts), annotation, node
 
 
-def _strip(annotation: Any) -> Any:
+def unannotated(annotation: Any) -> Any:
+    """``X`` for ``Annotated[X, ...]`` (nested ones too), else the annotation itself."""
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     return annotation
 
 
 def _members(annotation: Any) -> list[Any]:
-    annotation = _strip(annotation)
+    annotation = unannotated(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return [_strip(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return [unannotated(a) for a in typing.get_args(annotation) if a is not type(None)]
     return [annotation]
 
 
