@@ -39,7 +39,7 @@ from .feedback.labels import SOURCE_CODE, Draws, LabelEvents, LabelModel, LabelQ
 from .learn.learners import History, Learner, ModelEvent, RulesLearner, make_learner
 from .metrics import log_loss
 from .results import ArmRecorder
-from .rng import Streams
+from .rng import GARBAGE_SCORES_KEY, Streams, stable_key
 from .schema import BATCH_LEARNERS, Arm, Fault, Scenario
 from .units import DAY
 from .world.crews import Attempts, Crews
@@ -216,7 +216,7 @@ class Engine:
         that scores ``by_card`` (an A/B test's two arms) is given the transactions' cards."""
         p = self.learner.predict_proba(X, cards) if self.by_card else self.learner.predict_proba(X)
         if any(f.kind == "garbage_scores" for f in self._active_faults(now)):
-            p = self.streams.get("learner", 10_000, int(now // self.scenario.tick)).random(len(X))
+            p = self.streams.get("learner", GARBAGE_SCORES_KEY, int(now // self.scenario.tick)).random(len(X))
         if self.monitor.active:
             values = {w.config.signal: signal_value(w.config.signal, X, p)
                       for w in self.monitor.watches if w.config.signal != "label_error"}  # fmt: skip
@@ -384,16 +384,15 @@ def longest_batch_window(scenario: Scenario) -> float:
 def warmup_length(scenario: Scenario) -> float:
     """How long the world runs under ``rules`` before t = 0.
 
-    ``auto``: long enough that every label source and every batch window is in
-    steady state at t = 0 — the longest label delay plus the longest batch
-    window, plus a month for the features' decayed counts to settle — and never
-    shorter than the history.
+    ``auto``: long enough that every label source is in steady state over the
+    history — the longest label delay plus the history, plus a month for the
+    features' decayed counts to settle. It depends on the world alone, never on
+    the arms, so an arm's world is the same whatever arms run beside it.
     """
     if scenario.warmup != "auto":
         return float(scenario.warmup)
     delay = LabelModel(scenario.labels).longest_delay
-    steady = np.ceil((delay + longest_batch_window(scenario) + FEATURES_SETTLE_S) / DAY) * DAY
-    return float(max(scenario.history, steady))
+    return float(np.ceil((delay + scenario.history + FEATURES_SETTLE_S) / DAY) * DAY)
 
 
 def labels_per_day(scenario: Scenario) -> float:
@@ -421,7 +420,8 @@ def warm_up(
         queue=LabelQueue(),
     )
     engine = Engine(scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress)
-    # Label events arriving from the history's start (its eventual labels) or the longest batch window's.
+    # Label events arriving from the history's start (its eventual labels) or the longest batch window's
+    # (collecting them changes nothing in the world).
     engine.collected = _Collected(since=-max(scenario.history, longest_batch_window(scenario)))
     first_history_id = [0]
     engine.at(-scenario.history, lambda: first_history_id.__setitem__(0, world.store.next_id))
@@ -450,10 +450,8 @@ def arm_retention(scenario: Scenario) -> float:
 
 
 def arm_learner(scenario: Scenario, arm: Arm, streams: Streams, labels_per_day: float) -> Learner:
-    """The arm's learner, seeded by the arm's place in the scenario (the same in every world)."""
-    names = [a.name for a in scenario.arms]
-    index = names.index(arm.name) if arm.name in names else len(names)
-    seed = int(streams.get("learner", index).integers(2**31))
+    """The arm's learner, seeded by the arm's name (the same whatever arms run beside it)."""
+    seed = int(streams.get("learner", stable_key(arm.name)).integers(2**31))
     return make_learner(arm, scenario.rules, labels_per_day, seed)
 
 

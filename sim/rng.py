@@ -16,6 +16,7 @@ False
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,19 @@ COMPONENTS = {
     "crew_group": 10,
     "compromise": 11,
 }
+
+
+# Keys within a component's streams.
+GARBAGE_SCORES_KEY = -1  # "learner": a garbage-scores fault's scores (arms' own keys are stable_key(name) >= 0)
+
+
+def stable_key(name: str) -> int:
+    """A key for a name that never changes between runs or Python processes (``hash`` does).
+
+    >>> stable_key("online") == stable_key("online"), stable_key("online") == stable_key("static")
+    (True, False)
+    """
+    return zlib.crc32(name.encode("utf-8"))
 
 
 def _key(value: int) -> int:

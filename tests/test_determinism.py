@@ -48,3 +48,26 @@ def test_resolved_file_reproduces_the_run(tiny_run, tmp_path):
     again = _run(tiny_run / "scenario.resolved.toml", tmp_path / "d", "--workers", "1")
     assert again["summary.json"] == (tiny_run / "summary.json").read_bytes()
     assert again["daily.parquet"] == (tiny_run / "daily.parquet").read_bytes()
+
+
+def test_an_arm_gives_the_same_bytes_alone_or_beside_others(tmp_path):
+    """The world never depends on the arm list: the warm-up does not follow the longest batch
+    window, and a learner's seed follows its name, not its place (a long-window batch arm and
+    a seeded gradient-boosting arm beside it change nothing for the others)."""
+    import polars as pl
+
+    from tests.conftest import TINY, write_scenario
+
+    base = {**TINY, "replications": 1, "horizon": "3d"}
+    gbm = {"name": "gbm", "learner": "batch", "model": "gbm", "every": "1d", "window": "7d"}
+    others = [{"name": "long", "learner": "batch", "every": "1d", "window": "40d"},
+              {"name": "online", "learner": "online"}]
+    alone = write_scenario(tmp_path / "alone.toml", {**base, "arms": [gbm]})
+    beside = write_scenario(tmp_path / "beside.toml", {**base, "arms": [*others, gbm]})
+    for path in (alone, beside):
+        assert main(["run", str(path), "--out", str(tmp_path / path.stem), "--quiet", "--no-report",
+                     "--workers", "1"]) == 0
+    for table in ("daily.parquet", "quality_daily.parquet", "crews.parquet", "arms.parquet"):
+        mine = pl.read_parquet(tmp_path / "alone" / table)
+        theirs = pl.read_parquet(tmp_path / "beside" / table).filter(pl.col("arm") == "gbm")
+        assert mine.equals(theirs), table
