@@ -17,7 +17,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", help="also write the measurements here")
+    parser.add_argument("--keep", help="keep the run's output directory here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "run"
+        out = Path(args.keep) if args.keep else Path(scratch) / "run"
         command = [str(Path(sys.executable).parent / "fraudsim"), "run", args.scenario, "--no-report",
                    "--replications", str(args.replications), "--workers", str(args.workers), "--out", str(out)]
         for item in args.overrides + ([f"seed={args.seed}"] if args.seed is not None else []):

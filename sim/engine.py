@@ -34,22 +34,31 @@ from .detect.models import RiverLogistic, RulesModel
 from .detect.monitor import Monitor, signal_value
 from .detect.policy import decide
 from .detect.store import FeatureStore
+from .feedback.blocking import CardBlocks
 from .feedback.investigators import Alert, AlertDesk, Review
 from .feedback.labels import SOURCE_CODE, Draws, LabelEvents, LabelModel, LabelQueue
-from .learn.learners import History, Learner, ModelEvent, RulesLearner, make_learner
+from .learn.learners import (
+    LABEL_WINDOW_SALT,
+    TRUTH_SOURCE,
+    History,
+    Learner,
+    ModelEvent,
+    RulesLearner,
+    make_learner,
+    window_keep,
+)
 from .metrics import log_loss
 from .results import ArmRecorder
-from .rng import GARBAGE_SCORES_KEY, Streams, stable_key
-from .schema import BATCH_LEARNERS, Arm, Fault, Scenario
+from .rng import GARBAGE_SCORES_KEY, Streams, stable_key, uniform_hash
+from .schema import BATCH_LEARNERS, Arm, Fault, OracleArm, Scenario
 from .units import DAY
 from .world.crews import Attempts, Crews
+from .world.innovation import invent
 from .world.population import Population, build_population
 from .world.traffic import Transactions, draw_day
 
 FEATURES_SETTLE_S = 30 * DAY
 
-# Fraud labels from these sources make the issuer block (reissue) the card.
-BLOCKING_SOURCES = np.array([SOURCE_CODE[s] for s in ("customer_report", "chargeback", "decline_confirmation")])
 
 
 @dataclass
@@ -61,6 +70,7 @@ class World:
     crews: Crews
     store: FeatureStore
     queue: LabelQueue
+    blocks: CardBlocks
 
 
 @dataclass
@@ -90,6 +100,9 @@ class _Collected:
 
     since: float
     parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)
+    truth_since: float = np.inf  # and every transaction's truth from then on, for the oracles' windows
+    truth_keep: float = 1.0  # share of legitimate transactions kept (by a stable hash, as a window keeps them)
+    truth: list[tuple[np.ndarray, LabelEvents, np.ndarray]] = field(default_factory=list)  # X, truth, declined
 
 
 class Engine:
@@ -116,7 +129,7 @@ class Engine:
         self.recorder = recorder
         self.start, self.end = start, end
         self.progress = progress
-        self.labels = LabelModel(scenario.labels)
+        self.labels = LabelModel(scenario.labels, scenario.blocking)
         self.model_events: list[ModelEvent] = []
         self.transactions = 0
         self.collected: _Collected | None = None
@@ -179,6 +192,7 @@ class Engine:
         ids = world.store.append(X, tx.merchant, tx.card, now)
         world.features.record(tx, velocity, ~decisions.declined, world.population.merchant_category)
         self._tell_crews(decisions.declined)
+        world.blocks.notice(tx.t, tx.card, tx.is_fraud & ~decisions.declined, draws.notice, draws.notice_delay)
         world.crews.skim(tx, ~decisions.declined, draws.leak)
         events = self.labels.events(ids, tx.t, tx.is_fraud, decisions.declined, draws)
         world.queue.push(events)
@@ -190,14 +204,22 @@ class Engine:
             ])  # fmt: skip
         if self.learner.feedback.startswith("truth"):
             known = ~decisions.declined if self.learner.feedback == "truth_censored" else np.ones(len(tx), bool)
-            truth = LabelEvents(ids[known], np.full(int(known.sum()), -1, np.int8), tx.is_fraud[known].astype(np.int8),
-                                np.full(int(known.sum()), now + self.scenario.tick), tx.t[known])  # fmt: skip
-            self._truth = (X[known], truth)
+            self._truth = (X[known], self._truth_events(ids, tx, now, known))
+        collected = self.collected
+        if collected is not None and now >= collected.truth_since:
+            keep = tx.is_fraud | (uniform_hash(ids, LABEL_WINDOW_SALT) < collected.truth_keep)
+            collected.truth.append((X[keep], self._truth_events(ids, tx, now, keep), decisions.declined[keep]))
         if self.recorder is not None:
             self.recorder.tick(now, tx, ids, p, decisions, staleness=now - self.learner.newest_label_at,
                                falling_back=self.monitor.falling_back)  # fmt: skip
             self.recorder.labels_created(events, int(ids[0]), tx.is_fraud)
         self.transactions += len(tx)
+
+    def _truth_events(self, ids: np.ndarray, tx: Transactions, now: float, rows: np.ndarray) -> LabelEvents:
+        """The true labels of the tick's transactions at ``rows``, known at the next tick."""
+        n = int(np.count_nonzero(rows))
+        return LabelEvents(ids[rows], np.full(n, TRUTH_SOURCE, np.int8), tx.is_fraud[rows].astype(np.int8),
+                           np.full(n, now + self.scenario.tick), tx.t[rows])  # fmt: skip
 
     def _break_features(self, X: np.ndarray, now: float) -> None:
         """Injected feature faults: a missing feature reads 0; a constant one reads its value."""
@@ -268,19 +290,21 @@ class Engine:
             X, truth = self._truth
             self.learner.learn(self._learning_layout(X), truth, now)
             self._truth = None
+        noticed = world.blocks.pop_due(now)
+        blocked = world.crews.block(noticed) if len(noticed) else 0
         due = world.queue.pop_due(now)
         if len(due) == 0:
+            if blocked and self.recorder is not None:
+                self.recorder.blocked(now, blocked)
             return
         fraud = np.flatnonzero(due.value == 1)
-        blocked = 0
         if len(fraud):
             fraud_ids = due.tx_id[fraud]
-            cards = world.store.card(fraud_ids)
-            world.features.learn_labels(fraud_ids, world.store.merchant(fraud_ids), cards, due.value[fraud],
+            world.features.learn_labels(fraud_ids, world.store.merchant(fraud_ids), due.value[fraud],
                                         due.label_at[fraud], oldest_id=world.store.live_from)  # fmt: skip
-            blocking = np.isin(due.source[fraud], BLOCKING_SOURCES)
+            blocking = world.blocks.blocks_on(due.source[fraud])
             if blocking.any():
-                blocked = world.crews.block(cards[blocking])
+                blocked += world.crews.block(world.store.card(fraud_ids[blocking]))
         label_error = any(w.config.signal == "label_error" for w in self.monitor.watches)
         if self.learner.feedback == "labels" or label_error or self.collected is not None:
             X = world.store.features(due.tx_id)
@@ -317,9 +341,10 @@ class Engine:
                 waiting = self.world.queue.withdraw_maturity(alert.tx_id, due)
                 if waiting and alert.is_fraud and self.recorder is not None:
                     self.recorder.maturity_withdrawn(alert.t)
-                blocked = self.world.crews.block(np.array([alert.card]))
-                if self.recorder is not None:
-                    self.recorder.blocked(now, blocked)
+                if self.scenario.blocking.investigator:
+                    blocked = self.world.crews.block(np.array([alert.card]))
+                    if self.recorder is not None:
+                        self.recorder.blocked(now, blocked)
         if self.recorder is not None:
             self.recorder.review(review, now)
 
@@ -415,14 +440,20 @@ def warm_up(
     world = World(
         population=population,
         features=FeatureState(population.customers, population.merchants, scenario.population),
-        crews=Crews(scenario.crews, scenario.compromises, population, streams),
+        crews=Crews(scenario.crews, scenario.compromises, population, streams,
+                    invent(scenario.innovation, -length, scenario.horizon, population, streams.get("innovation"))),
         store=FeatureStore(len(FEATURES), retention, _expected_rows(scenario, retention)),
         queue=LabelQueue(),
+        blocks=CardBlocks(scenario.blocking),
     )
     engine = Engine(scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress)
     # Label events arriving from the history's start (its eventual labels) or the longest batch window's
     # (collecting them changes nothing in the world).
     engine.collected = _Collected(since=-max(scenario.history, longest_batch_window(scenario)))
+    oracles = [arm for arm in scenario.arms if isinstance(arm, OracleArm)]
+    if oracles:  # the truth of the longest oracle window, kept as thinly as the thickest window keeps it
+        engine.collected.truth_since = -max(arm.window for arm in oracles)
+        engine.collected.truth_keep = max(window_keep(arm, labels_per_day(scenario)) for arm in oracles)
     first_history_id = [0]
     engine.at(-scenario.history, lambda: first_history_id.__setitem__(0, world.store.next_id))
     engine.run()
@@ -440,8 +471,11 @@ def _history(world: World, collected: _Collected, first_id: int) -> History:
     order = np.lexsort((mine.label_at, mine.tx_id))
     latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
     final = mine.take(latest)
+    truth = LabelEvents.concat([events for _, events, _ in collected.truth])
+    truth_X = np.concatenate([X for X, _, _ in collected.truth]) if collected.truth else arrived_X[:0]
+    truth_declined = np.concatenate([d for _, _, d in collected.truth]) if collected.truth else np.zeros(0, bool)
     return History(X=world.store.features(final.tx_id), y=final.value.astype(np.int8), arrived=arrived,
-                   arrived_X=arrived_X)  # fmt: skip
+                   arrived_X=arrived_X, truth=truth, truth_X=truth_X, truth_declined=truth_declined)  # fmt: skip
 
 
 def arm_retention(scenario: Scenario) -> float:

@@ -152,7 +152,9 @@ def _warm(scenario: Scenario, replication: int,
     they are fitted once and shared by every arm); the warm-up's transactions and seconds."""
     started = time.perf_counter()
     world, history = warm_up(scenario, Streams(scenario.seed, replication), progress)
-    for kind in sorted({getattr(arm, "model", None) for arm in scenario.arms} & {"logistic", "gbm"}):
+    kinds = {"logistic" if getattr(arm, "model", None) == "laplace" else getattr(arm, "model", None)
+             for arm in scenario.arms}  # fmt: skip
+    for kind in sorted(kinds & {"logistic", "gbm"}):
         history.first_model(kind)
     return world, history, world.store.next_id, time.perf_counter() - started
 
@@ -358,11 +360,58 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
         "arms": arms,
         "differences": paired_differences(per_rep, ranking),
     }
+    fresh = fresh_labels(scenario, per_rep)
+    if fresh is not None:
+        summary["fresh_labels"] = fresh
     if scenario.ab is not None:
         from .ab.summary import summarize_ab
 
         summary["ab"] = summarize_ab(scenario, [run.ab for run in experiment.runs])
     return summary
+
+
+def ratio_interval(saved: np.ndarray, headroom: np.ndarray) -> dict[str, float | None]:
+    """mean(saved) / mean(headroom) over paired replications, with a 95 % interval by the delta
+    method (Student t on the residuals saved − R × headroom); null bounds with one replication or
+    no headroom.
+
+    >>> ratio_interval(np.array([5.0, 6.0, 7.0]), np.array([10.0, 10.0, 10.0]))
+    {'mean': 0.6, 'ci_low': 0.351586, 'ci_high': 0.848414}
+    """
+    mean_headroom = float(np.mean(headroom))
+    if mean_headroom == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None}
+    ratio = float(np.mean(saved)) / mean_headroom
+    if len(saved) < 2:
+        return {"mean": _round(ratio), "ci_low": None, "ci_high": None}
+    _, low, high = t_interval((saved - ratio * headroom) / abs(mean_headroom))
+    return {"mean": _round(ratio), "ci_low": _round(ratio + low), "ci_high": _round(ratio + high)}
+
+
+def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> dict | None:
+    """The value of fresh labels: what the oracle (every true label at once) saves over the static
+    model (no label after the history), and the share of that each other arm recovers, by total
+    cost and by fraud loss, paired by replication. None unless the run has both arms."""
+    static = next((a.name for a in scenario.arms if a.learner == "static"), None)
+    oracle = next((a.name for a in scenario.arms if a.learner == "oracle"), None)
+    if static is None or oracle is None:
+        return None
+    by_arm = {arm.name: per_rep.filter(pl.col("arm") == arm.name).sort("replication") for arm in scenario.arms}
+    entry: dict[str, object] = {"static": static, "oracle": oracle, "headroom": {}, "recovered": {}}
+    for name in ("total_cost", "fraud_loss"):
+        base = by_arm[static][name].to_numpy()
+        headroom = base - by_arm[oracle][name].to_numpy()
+        entry["headroom"][name] = interval(headroom)
+        entry["headroom"][f"{name}_relative"] = interval(headroom / np.maximum(base, 1e-9))
+    for arm in scenario.arms:
+        if arm.name in (static, oracle):
+            continue
+        entry["recovered"][arm.name] = {
+            name: ratio_interval(by_arm[static][name].to_numpy() - by_arm[arm.name][name].to_numpy(),
+                                 by_arm[static][name].to_numpy() - by_arm[oracle][name].to_numpy())
+            for name in ("total_cost", "fraud_loss")
+        }  # fmt: skip
+    return entry
 
 
 def paired_differences(per_rep: pl.DataFrame, ranking: list[str]) -> list[dict]:

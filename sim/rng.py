@@ -33,6 +33,7 @@ COMPONENTS = {
     "learner": 9,
     "crew_group": 10,
     "compromise": 11,
+    "innovation": 12,
 }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.engine import run_arm, warm_up
-from sim.learn.learners import BatchLearner, OnlineLearner
+from sim.learn.learners import OnlineLearner, make_learner
 from sim.results import ArmRecorder
 from sim.rng import Streams
 from sim.scenario import validate
@@ -58,8 +58,7 @@ def warmed():
 def test_no_label_before_its_arrival(warmed, arm_name):
     scenario, streams, world, history = warmed
     arm = scenario.arm(arm_name)
-    inner = BatchLearner(arm, 1000.0) if arm.learner == "batch" else OnlineLearner(arm)
-    spy = Spy(inner)
+    spy = Spy(make_learner(arm, scenario.rules, 1000.0))
     run_arm(scenario, arm, streams, world, history, ArmRecorder(scenario, arm_name, 0), learner=spy)
     assert spy.calls > 0
 
@@ -121,7 +120,8 @@ def test_prior_reweighting_damps_a_burst_of_fraud_labels(warmed):
 
 
 LEARNER_ARMS = [
-    {"name": "online-logistic", "learner": "online"},
+    {"name": "online-laplace", "learner": "online"},
+    {"name": "online-logistic", "learner": "online", "model": "logistic"},
     {"name": "online-tree", "learner": "online", "model": "hoeffding_tree", "negative_share": 0.2},
     {"name": "online-forest", "learner": "online", "model": "forest", "trees": 3, "negative_share": 0.1},
     {"name": "batch-logistic", "learner": "batch", "every": "2d", "window": "7d"},
@@ -131,6 +131,7 @@ LEARNER_ARMS = [
     {"name": "split", "learner": "split", "every": "3d", "window": "7d", "feedback_window": "7d"},
     {"name": "static-gbm", "learner": "static", "model": "gbm"},
     {"name": "oracle", "learner": "oracle", "censored": True},
+    {"name": "oracle-refit", "learner": "oracle", "model": "logistic"},
     {"name": "rules", "learner": "rules"},
 ]  # fmt: skip
 

@@ -1,10 +1,15 @@
 """Point-in-time features: what the issuer knew about a transaction when it was scored.
 
 Card velocity counts the card's earlier attempts with a one-day exponential
-decay, exactly, even within a tick. A card's amount habit, a merchant's fraud
-rate and the card's fraud labels are taken as of the start of the tick; the
-last two are built only from label events that have arrived (DESIGN §4). The features
-stored with a transaction are exactly those it was scored with (float32).
+decay, exactly, even within a tick. A card's amount habit and a merchant's
+fraud rate are taken as of the start of the tick; the fraud rate is built only
+from label events that have arrived (docs/concepts.md, "Features"). The
+features stored with a transaction are exactly those it was scored with
+(float32).
+
+Besides the category's one-hot columns, second-degree interactions let a linear
+model describe a tactic ("gift cards, online, at night, €200–400"): the channel,
+the night and the log amount, each times the category.
 """
 
 from __future__ import annotations
@@ -20,19 +25,21 @@ NUMERIC_FEATURES = (
     "log_amount",
     "hour_sin",
     "hour_cos",
+    "night",
     "cnp",
     "cnp_log_amount",
     "attempts_1d",
     "amount_vs_habit",
     "amount_vs_category",
     "merchant_fraud_rate",
-    "card_fraud_labels",
 )
-FEATURES = NUMERIC_FEATURES + tuple(f"category_{c}" for c in CATEGORIES)
+# Per category, in CATEGORIES order: the one-hot column, then its interactions.
+CATEGORY_BLOCKS = ("category", "cnp_x", "night_x", "log_amount_x")
+FEATURES = NUMERIC_FEATURES + tuple(f"{block}_{c}" for block in CATEGORY_BLOCKS for c in CATEGORIES)
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
+NIGHT_HOURS = (0, 6)  # local hours [start, end) that count as night
 
 VELOCITY_DECAY_S = DAY
-CARD_LABEL_DECAY_S = 30 * DAY
 MERCHANT_HALFLIFE_S = 30 * DAY
 HABIT_PRIOR_COUNT = 3.0
 HABIT_MAX_COUNT = 50.0  # a card's habit remembers about its last 50 approved purchases
@@ -41,8 +48,8 @@ MERCHANT_PRIOR_RATE = 0.002
 CATEGORY_PRIOR_COUNT = 100.0
 
 
-# Per-card state, one row of 8 float64 per card: a tick's gathers touch one cache line per card.
-_VELOCITY, _VELOCITY_AT, _HABIT_N, _HABIT_MEAN, _HABIT_M2, _CARD_FRAUDS, _CARD_FRAUDS_AT = range(7)
+# Per-card state, one row of 8 float64 per card (5 used): a tick's gathers touch one cache line per card.
+_VELOCITY, _VELOCITY_AT, _HABIT_N, _HABIT_MEAN, _HABIT_M2 = range(5)
 
 
 def _card_column(index: int, doc: str) -> property:
@@ -57,8 +64,6 @@ class FeatureState:
     habit_n = _card_column(_HABIT_N, "approved purchases in the card's amount habit (capped)")
     habit_mean = _card_column(_HABIT_MEAN, "mean log amount of the card's approved purchases")
     habit_m2 = _card_column(_HABIT_M2, "sum of squared deviations of those log amounts")
-    card_frauds = _card_column(_CARD_FRAUDS, "decayed count of the card's fraud-labelled transactions")
-    card_frauds_at = _card_column(_CARD_FRAUDS_AT, "time of the card's last fraud label")
 
     def __init__(self, customers: int, merchants: int, config: PopulationConfig):
         self._cards = np.zeros((customers, 8))
@@ -85,27 +90,34 @@ class FeatureState:
         card, merchant, amount, t = tx.card, tx.merchant, tx.amount, tx.t
         state = self._cards[card]
         log_amount = np.log1p(amount)
-        angle = 2 * np.pi * (t % DAY) / DAY
+        seconds = t % DAY
+        angle = 2 * np.pi * seconds / DAY
+        night = (seconds >= NIGHT_HOURS[0] * 3600.0) & (seconds < NIGHT_HOURS[1] * 3600.0)
         X[:, 0] = log_amount
         X[:, 1] = np.sin(angle)
         X[:, 2] = np.cos(angle)
-        X[:, 3] = tx.cnp
-        X[:, 4] = tx.cnp * log_amount
+        X[:, 3] = night
+        X[:, 4] = tx.cnp
+        X[:, 5] = tx.cnp * log_amount
         velocity = self._velocity(tx, state)
-        X[:, 5] = velocity
+        X[:, 6] = velocity
         n_card = state[:, _HABIT_N]
         weight = n_card + HABIT_PRIOR_COUNT
         mean = (n_card * state[:, _HABIT_MEAN] + HABIT_PRIOR_COUNT * self.prior_mean) / weight
         var = (state[:, _HABIT_M2] + HABIT_PRIOR_COUNT * self.prior_var) / weight
         log_raw = np.log(amount)
-        X[:, 6] = (log_raw - mean) / np.sqrt(var)
+        X[:, 7] = (log_raw - mean) / np.sqrt(var)
         category = merchant_category[merchant]
-        X[:, 7] = log_raw - (self.category_sum / self.category_n)[category]
+        X[:, 8] = log_raw - (self.category_sum / self.category_n)[category]
         frauds = self.merchant_frauds[merchant] + MERCHANT_PRIOR_TRANSACTIONS * MERCHANT_PRIOR_RATE
-        X[:, 8] = np.log(frauds / (self.merchant_transactions[merchant] + MERCHANT_PRIOR_TRANSACTIONS))
-        X[:, 9] = state[:, _CARD_FRAUDS] * np.exp(-(t - state[:, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S)
+        X[:, 9] = np.log(frauds / (self.merchant_transactions[merchant] + MERCHANT_PRIOR_TRANSACTIONS))
         X[:, len(NUMERIC_FEATURES) :] = 0.0
-        X[np.arange(n), len(NUMERIC_FEATURES) + category] = 1.0
+        rows, blocks = np.arange(n), len(CATEGORIES)
+        start = len(NUMERIC_FEATURES) + category
+        X[rows, start] = 1.0
+        X[rows, start + blocks] = tx.cnp
+        X[rows, start + 2 * blocks] = night
+        X[rows, start + 3 * blocks] = log_amount
         return X, velocity
 
     def _by_card(self, tx: Transactions) -> np.ndarray:
@@ -191,31 +203,26 @@ class FeatureState:
         state[:, _HABIT_N] = n
         self._cards[cards] = state
 
-    def learn_labels(self, tx_id: np.ndarray, merchant: np.ndarray, card: np.ndarray, value: np.ndarray,
-                     label_at: np.ndarray, oldest_id: int = 0) -> None:  # fmt: skip
+    def learn_labels(self, tx_id: np.ndarray, merchant: np.ndarray, value: np.ndarray, label_at: np.ndarray,
+                     oldest_id: int = 0) -> None:  # fmt: skip
         """Arrived fraud labels raise their merchant's fraud rate (fraud-labelled transactions per
         transaction seen there: transactions are counted at once, so the rate does not wait for
-        maturity labels) and their card's decayed count of fraud-labelled transactions (in arrival
-        order). A transaction counts once, however many fraud labels it gets (a verdict, then a
-        report). ``oldest_id``: no label can arrive for an earlier transaction any more."""
+        maturity labels). A transaction counts once, however many fraud labels it gets (a verdict,
+        then a report). ``oldest_id``: no label can arrive for an earlier transaction any more."""
         fraud = np.flatnonzero(value == 1)  # few: fraud labels only
         if len(fraud) == 0:
             return
-        counted, cards = self._fraud_labelled, self._cards
+        counted = self._fraud_labelled
         day = int(label_at[fraud[0]] // DAY)
         if day != self._pruned_on:  # once a day: forget transactions too old to get a label
             self._fraud_labelled = counted = {i for i in counted if i >= oldest_id}
             self._pruned_on = day
-        for tx, m, c, at in zip(tx_id[fraud].tolist(), merchant[fraud].tolist(), card[fraud].tolist(),
-                                label_at[fraud].tolist(), strict=True):  # fmt: skip
+        for tx, m in zip(tx_id[fraud].tolist(), merchant[fraud].tolist(), strict=True):
             if tx in counted:
                 continue
             counted.add(tx)
             self.merchant_frauds[m] += 1.0
-            cards[c, _CARD_FRAUDS] = (
-                cards[c, _CARD_FRAUDS] * np.exp(-(at - cards[c, _CARD_FRAUDS_AT]) / CARD_LABEL_DECAY_S) + 1
-            )
-            cards[c, _CARD_FRAUDS_AT] = at
+
 
 def _starts(sorted_values: np.ndarray) -> np.ndarray:
     """True where a run of equal values begins."""

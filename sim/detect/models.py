@@ -224,11 +224,13 @@ class SklearnModel:
         else:
             self.estimator = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
         self.fitted = False
+        self.n_features_in = 0
         self.constant = 0.5
         self.shift = 0.0  # log of the fraud weight applied while fitting (the prior correction)
 
     def fit(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> SklearnModel:
         y = y.astype(int)
+        self.n_features_in = X.shape[1]
         weight = np.ones(len(y)) if weight is None else weight.astype(np.float64)
         if len(np.unique(y)) < 2:  # one class only: predict its (weighted) rate
             self.constant = float(np.clip(np.average(y, weights=weight), 1e-6, 1 - 1e-6)) if len(y) else 0.5
@@ -247,6 +249,15 @@ class SklearnModel:
         if factor != 1.0:
             self.shift = _prior_shift(self._raw(X), y, weight, start=float(np.log(factor)))
         return self
+
+    def raw_coefficients(self) -> tuple[np.ndarray, float]:
+        """A fitted logistic model as weights on the unscaled columns and an intercept (prior
+        correction included): ``σ(X @ coef + intercept)`` is :meth:`predict_proba`."""
+        if not self.fitted:
+            return np.zeros(self.n_features_in), float(_logit(np.array([self.constant]))[0])
+        scaler, regression = self.estimator[0], self.estimator[-1]
+        coef = regression.coef_[0] / scaler.scale_
+        return coef, float(regression.intercept_[0] - np.dot(coef, scaler.mean_) - self.shift)
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
         """The fitted log-odds, before the prior correction."""

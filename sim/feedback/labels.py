@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..columns import Columns, stable_order
+from ..schema import Blocking as BlockingConfig
 from ..schema import Labels as LabelsConfig
 from ..units import DAY
 from .delays import build_delay
@@ -73,6 +74,8 @@ class Draws:
         "verdict",  # uniform: does the investigator err
         "explore",  # uniform: the policy's exploration coin
         "leak",  # uniform: does a skimmed card leak
+        "notice",  # uniform: does the cardholder notice an approved fraud (and have the card blocked)
+        "notice_delay",
     )
 
     def __init__(self, values: np.ndarray):
@@ -96,8 +99,9 @@ for _row, _name in enumerate(Draws.NAMES):
 class LabelModel:
     """Turns transactions, decisions and their draws into label events."""
 
-    def __init__(self, config: LabelsConfig):
+    def __init__(self, config: LabelsConfig, blocking: BlockingConfig | None = None):
         self.config = config
+        self.notice_delay = build_delay((blocking or BlockingConfig()).cardholder.delay)
         self.report_delay = build_delay(config.customer_report.delay)
         self.chargeback_delay = build_delay(config.chargeback.delay)
         self.confirm_delay = build_delay(config.decline_confirmation.delay)
@@ -122,6 +126,8 @@ class LabelModel:
         values[7] = rng.random(n)  # verdict
         values[8] = rng.random(n)  # explore
         values[9] = rng.random(n)  # leak
+        values[10] = rng.random(n)  # notice
+        values[11] = self.notice_delay.sample(rng, n)
         return Draws(values)
 
     def events(

@@ -9,7 +9,7 @@ probabilities; what differs is when and from what it learns:
 - ``hybrid`` is a batch model recalibrated online from arriving labels;
 - ``split`` averages a model of investigators' feedback and one of delayed labels;
 - ``static`` never learns after the history;
-- ``oracle`` learns the true label of every transaction at the next tick;
+- ``oracle`` refits daily on the true label of every transaction, each known at the next tick;
 - ``rules`` applies the scenario's thresholds and never learns.
 
 The engine calls :meth:`Learner.learn` only with events whose arrival time has
@@ -26,6 +26,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ..detect.features import FEATURES
+from ..detect.laplace import LaplaceLogistic
 from ..detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..rng import uniform_hash
@@ -33,6 +34,8 @@ from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, Rule
 
 FEEDBACK_SOURCES = np.array([SOURCE_CODE["investigator"], SOURCE_CODE["decline_confirmation"]])
 LONG_RUN_HALFLIFE_S = 180 * 86400.0
+LABEL_WINDOW_SALT = 3  # the stable hash that picks which legitimate rows a label window keeps
+TRUTH_SOURCE = -1  # the source code of the truth fed to oracles (no label source delivers it)
 TREE_HISTORY_ROWS = 20_000
 
 
@@ -55,18 +58,35 @@ class History:
     first model of each kind is fitted on them once and shared by every arm.
     ``arrived``/``arrived_X``: the label events that arrived before t = 0
     within the longest batch window, as a batch learner's starting buffer.
+    ``truth``/``truth_X``/``truth_declined``: the true label of every transaction of
+    the longest oracle window (legitimate ones thinned as the windows thin them), as
+    an oracle's starting buffer.
     """
 
     X: np.ndarray
     y: np.ndarray
     arrived: LabelEvents
     arrived_X: np.ndarray
+    truth: LabelEvents = field(default_factory=LabelEvents.empty)  # every transaction's truth, for oracles
+    truth_X: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURES)), np.float32))
+    truth_declined: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
+    _beliefs: dict[float, LaplaceLogistic] = field(default_factory=dict, compare=False, repr=False)
 
     def first_model(self, kind: str = "logistic") -> SklearnModel:
         if kind not in self._models:
             self._models[kind] = SklearnModel(kind).fit(self.X, self.y)
         return self._models[kind]
+
+    def first_belief(self, prior_precision: float) -> LaplaceLogistic:
+        """The first logistic model as a Laplace belief: its weights, and the precision the
+        history gives them (computed once, shared by every arm; copy before learning)."""
+        if prior_precision not in self._beliefs:
+            belief = LaplaceLogistic(self.X.shape[1], prior_precision=prior_precision)
+            coef, intercept = self.first_model("logistic").raw_coefficients()
+            belief.warm_start(self.X, self.y, coef, intercept)
+            self._beliefs[prior_precision] = belief
+        return self._beliefs[prior_precision]
 
 
 class Learner(Protocol):
@@ -94,14 +114,13 @@ class OnlineLearner:
     """A river model: logistic regression warm-started as the history's model, or a tree or
     forest that first learns a sample of the history; then it learns every arrived event."""
 
-    def __init__(self, arm: OnlineArm | OracleArm, seed: int = 0, features: Sequence[str] = FEATURES):
+    def __init__(self, arm: OnlineArm, seed: int = 0, features: Sequence[str] = FEATURES):
         self.name = arm.name
         self.arm = arm
-        if isinstance(arm, OracleArm):
-            self.feedback = "truth_censored" if arm.censored else "truth"
-        else:
-            self.feedback = "labels"
-        if arm.model == "logistic":
+        self.feedback = "truth" if arm.truth else "labels"
+        if arm.model == "laplace":
+            self.model = LaplaceLogistic(len(features), arm.halflife, arm.prior_precision)
+        elif arm.model == "logistic":
             self.model = RiverLogistic(features, optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling,
                                        intercept_lr=arm.intercept_lr)  # fmt: skip
         else:
@@ -111,7 +130,11 @@ class OnlineLearner:
         self._seen_at = 0.0
 
     def start(self, history: History) -> None:
-        if isinstance(self.model, RiverLogistic):
+        if isinstance(self.model, LaplaceLogistic):
+            first = history.first_belief(self.model.prior_precision)
+            self.model.mean, self.model.precision = first.mean.copy(), first.precision.copy()
+            self.model.restart(0.0)
+        elif isinstance(self.model, RiverLogistic):
             self.model.warm_start(history.first_model("logistic"), len(history.y))
         else:
             keep = self._keep(np.arange(len(history.y)), history.y)
@@ -125,7 +148,7 @@ class OnlineLearner:
 
     def predict_proba(self, X):
         p = self.model.predict_proba(X)
-        if isinstance(self.model, RiverLogistic):
+        if isinstance(self.model, RiverLogistic | LaplaceLogistic):
             return p
         # Trees saw only a share s of the legitimate events, which multiplies the fraud odds by
         # 1/s; multiply them back by s (river's forest overrides sample weights, so no weights).
@@ -134,7 +157,7 @@ class OnlineLearner:
 
     def _keep(self, ids: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Trees learn every fraud event and a stable-hash share of the others."""
-        if isinstance(self.model, RiverLogistic):
+        if isinstance(self.model, RiverLogistic | LaplaceLogistic):
             return np.ones(len(y), bool)
         return (y == 1) | (uniform_hash(ids, 5) < self.arm.negative_share)
 
@@ -143,11 +166,14 @@ class OnlineLearner:
             return
         y = events.value
         weights = self._weights(y, now)
-        if not isinstance(self.model, RiverLogistic):
-            keep = self._keep(events.tx_id, y)
-            X, y = X[keep], y[keep]
-            weights = None if weights is None else weights[keep]
-        self.model.learn(X, y, weights)
+        if isinstance(self.model, LaplaceLogistic):
+            self.model.learn(X, y, weights, now)
+        else:
+            if not isinstance(self.model, RiverLogistic):
+                keep = self._keep(events.tx_id, y)
+                X, y = X[keep], y[keep]
+                weights = None if weights is None else weights[keep]
+            self.model.learn(X, y, weights)
         self.newest_label_at = max(self.newest_label_at, float(events.label_at.max()))
 
     def _weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
@@ -191,7 +217,7 @@ class LabelWindow:
         self._chunks: list[tuple[np.ndarray, LabelEvents]] = []
 
     def add(self, X: np.ndarray, events: LabelEvents) -> None:
-        keep = (events.value == 1) | (uniform_hash(events.tx_id, 3) < self.keep_negative)
+        keep = (events.value == 1) | (uniform_hash(events.tx_id, LABEL_WINDOW_SALT) < self.keep_negative)
         if keep.any():
             self._chunks.append((X[keep], events.take(keep)))
 
@@ -219,6 +245,12 @@ class LabelWindow:
         self._chunks = [chunk for chunk in self._chunks if chunk[1].label_at.max() > time]
 
 
+def window_keep(arm: BatchArm | HybridArm | SplitArm | OracleArm, labels_per_day: float) -> float:
+    """The share of legitimate label events a batch arm's window keeps, so that it holds about
+    ``max_rows`` rows."""
+    return min(1.0, arm.max_rows / max(labels_per_day * arm.window / 86400.0, 1.0))
+
+
 class BatchLearner:
     """A scikit-learn model retrained on a schedule from a window of arrived label events."""
 
@@ -228,8 +260,7 @@ class BatchLearner:
         self.name = arm.name
         self.arm = arm
         self.seed = seed
-        expected = max(labels_per_day * arm.window / 86400.0, 1.0)
-        self.window = LabelWindow(min(1.0, arm.max_rows / expected))
+        self.window = LabelWindow(window_keep(arm, labels_per_day))
         self.model: SklearnModel = SklearnModel(arm.model)
         self._next_retrain = arm.every
         self._pending: list[tuple[float, object, float]] = []
@@ -272,6 +303,23 @@ class BatchLearner:
             self.newest_label_at = max(self.newest_label_at, newest)
             events.append(ModelEvent(now, "deploy"))
         return events
+
+
+class OracleLearner(BatchLearner):
+    """A batch model refitted every ``every`` on the true label of every transaction of the
+    window, each known the tick after the transaction (``censored``: declined ones never)."""
+
+    def __init__(self, arm: OracleArm, labels_per_day: float, seed: int = 0):
+        super().__init__(arm, labels_per_day, seed)
+        self.feedback = "truth_censored" if arm.censored else "truth"
+
+    def start(self, history: History) -> None:
+        self.model = copy.deepcopy(history.first_model(self.arm.model))
+        self.newest_label_at = 0.0
+        keep = history.truth.label_at > -self.arm.window
+        if self.arm.censored:
+            keep &= ~history.truth_declined
+        self.window.add(history.truth_X[keep], history.truth.take(keep))
 
 
 class HybridLearner(BatchLearner):
@@ -399,8 +447,16 @@ def make_learner(arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0,
     """The learner an arm describes; ``features`` names the feature columns (default: the
     simulator's ``FEATURES``; a replay passes the columns of the user's stream)."""
     match arm:
-        case OnlineArm() | OracleArm():
+        case OnlineArm():
             return OnlineLearner(arm, seed, FEATURES if features is None else features)
+        case OracleArm(model="laplace"):
+            online = OnlineArm(name=arm.name, model="laplace", halflife=f"{arm.halflife!r}s",
+                               prior_precision=arm.prior_precision, truth=True)  # fmt: skip
+            learner = OnlineLearner(online, seed, FEATURES if features is None else features)
+            learner.feedback = "truth_censored" if arm.censored else "truth"
+            return learner
+        case OracleArm():
+            return OracleLearner(arm, labels_per_day, seed)
         case HybridArm():
             return HybridLearner(arm, labels_per_day, seed)
         case SplitArm():

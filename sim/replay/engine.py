@@ -32,6 +32,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..detect.laplace import LaplaceLogistic
 from ..detect.models import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..learn.learners import (
@@ -131,6 +132,11 @@ def merged_order(time: np.ndarray, label_at: np.ndarray, boundaries: np.ndarray,
     index = np.concatenate([labelled, b_index, rows])
     order = np.lexsort((index, arrival, sub, at, pos))
     return sub[order].astype(np.int8), index[order]
+
+
+def sees_truth(arm: Arm) -> bool:
+    """Whether the arm learns each label at once (the oracle, an online arm fed the truth)."""
+    return isinstance(arm, OracleArm) or getattr(arm, "truth", False)
 
 
 def schedule(arm: Arm, end: float, tick: float | None = None) -> np.ndarray:
@@ -236,17 +242,17 @@ def replay_arms(line: Timeline, arms: Sequence[Arm], features: Sequence[str], mo
         started = clock.perf_counter()
         learner = make_learner(arm, Rules(), labels_per_day, seed, features)
         learner.start(history)
-        label_at = line.time if isinstance(arm, OracleArm) else line.label_at
+        label_at = line.time if sees_truth(arm) else line.label_at
         events: list[ModelEvent] = []
         if mode == "batch":
             ticks = np.arange(int(end // tick) + 2) * tick
             if not isinstance(learner, OnlineLearner | HybridLearner) and getattr(arm, "every", tick) >= tick:
                 ticks = schedule(arm, end, tick)  # the other ticks would change nothing: skip them
             scores, events = _walk(learner, line, label_at, ticks, True, advance)
-        elif isinstance(learner, OnlineLearner):
+        elif isinstance(learner, OnlineLearner) and not isinstance(learner.model, LaplaceLogistic):
             scores = _exact_river(learner, line, label_at, advance)
         else:
-            per_label = isinstance(learner, HybridLearner)  # only the hybrid's scores move with each label
+            per_label = isinstance(learner, HybridLearner | OnlineLearner)  # scores that move with each label
             scores, events = _walk(learner, line, label_at, schedule(arm, end), not per_label, advance)
         runs.append(LearnerRun(arm.name, arm.learner, scores, label_at[line.first:].copy(), tuple(events),
                                clock.perf_counter() - started))  # fmt: skip

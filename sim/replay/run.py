@@ -21,9 +21,9 @@ import polars as pl
 from .. import metrics
 from ..detect.policy import decide, decline_cost
 from ..outputs import atomic_directory, write_json, write_parquet
-from ..schema import Arm, OnlineArm, OracleArm, Policy
+from ..schema import Arm, OnlineArm, Policy
 from ..units import DAY, format_duration
-from .engine import LearnerRun, Mode, Progress, Timeline, replay_arms
+from .engine import LearnerRun, Mode, Progress, Timeline, replay_arms, sees_truth
 from .stream import ReplayError, Stream, StreamSpec, read_stream
 
 # Batch mode: an online logistic learner takes one summed step per tick, which matches the exact
@@ -113,9 +113,9 @@ def batch_warnings(line: Timeline, arms: Sequence[Arm], tick: float) -> list[str
 
     warnings = []
     for arm in arms:
-        if not (isinstance(arm, OnlineArm | OracleArm) and arm.model == "logistic"):
+        if not (isinstance(arm, OnlineArm) and arm.model == "logistic"):
             continue
-        labels = busiest((line.time if isinstance(arm, OracleArm) else line.label_at)[line.first:])
+        labels = busiest((line.time if sees_truth(arm) else line.label_at)[line.first:])
         if arm.lr * labels > BATCH_STEP_LIMIT:
             warnings.append(f"{arm.name}: up to {labels:,} labels reach the learner in one {format_duration(tick)} "
                             f"tick; with lr {arm.lr:g} its summed step (lr × labels = {arm.lr * labels:.0f}) is past "
@@ -133,14 +133,14 @@ def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]
     of the scored rows, the metrics mostly measure the starting models. The oracle, whose labels
     arrive at once, is left out: a replay of oracles alone gets no warning.
     """
-    if all(isinstance(arm, OracleArm) for arm in arms):
+    if all(sees_truth(arm) for arm in arms):
         return []
     time, label_at = line.time[line.first:], line.label_at[line.first:]
     scored = len(time)
     learned = int((np.minimum.accumulate(label_at)[:-1] <= time[1:]).sum())  # earliest arrival so far ≤ row time
     if learned >= LEARNING_SHARE_LIMIT * scored:
         return []
-    oracle = any(isinstance(arm, OracleArm) for arm in arms)
+    oracle = any(sees_truth(arm) for arm in arms)
     learners = "the learners other than the oracle (which learns each label at once)" if oracle else "the learners"
     basis = ("from the --history alone" if line.first
              else "without a model, as there is no --history (0.5; online trees 0)")  # fmt: skip

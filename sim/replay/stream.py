@@ -142,7 +142,8 @@ def load_delay_file(path: str | Path) -> LabelDelay:
 
 REPLAY_LEARNERS = ("online", "batch", "hybrid", "split", "static", "oracle")
 # A replay starts cold, as river does, so online logistic models take river's own defaults.
-RIVER_DEFAULTS = {"lr": 0.01, "intercept_lr": 0.01}
+# Replays keep river's logistic model (their exact mode is river's own delayed progressive validation).
+RIVER_DEFAULTS = {"model": "logistic", "lr": 0.01, "intercept_lr": 0.01}
 DEFAULT_ARMS = (OnlineArm(name="online", **RIVER_DEFAULTS), BatchArm(name="batch-weekly", every="7d", window="60d"))
 
 
@@ -155,7 +156,7 @@ class _ArmsFile(Strict):
 
 
 def _river_defaults(entry: object) -> object:
-    if isinstance(entry, dict) and entry.get("learner") in ("online", "oracle"):
+    if isinstance(entry, dict) and entry.get("learner") == "online":
         return {**RIVER_DEFAULTS, **entry}
     return entry
 

@@ -106,6 +106,34 @@ def cost_split_figure(arm_totals: pl.DataFrame, arms: list[str], currency: str) 
     return fig
 
 
+def fresh_labels_figure(recovered: pl.DataFrame, arms: list[str]) -> Figure:
+    """Where each arm falls between never learning (0, the static model) and instant truth (1, the
+    oracle), by total cost and by fraud loss, with 95 % intervals. ``recovered``: columns arm,
+    measure (total_cost, fraud_loss), mean, ci_low, ci_high."""
+    order = [a for a in arms if a in set(recovered["arm"].to_list())][::-1]  # best at the top
+    colors = arm_colors(arms)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.5 * len(order) + 1.9), sharey=True)
+    for ax, (measure, title) in zip(axes, (("total_cost", "by total cost"), ("fraud_loss", "by fraud loss")),
+                                    strict=True):  # fmt: skip
+        frame = recovered.filter(pl.col("measure") == measure)
+        for y, arm in enumerate(order):
+            row = frame.filter(pl.col("arm") == arm)
+            if row.height == 0 or row["mean"][0] is None:
+                continue
+            mean, low, high = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
+            ax.barh(y, mean, color=colors[arm], alpha=0.85)
+            if low is not None:
+                ax.errorbar(mean, y, xerr=[[mean - low], [high - mean]], color="black", capsize=3, lw=1)
+        for x, label in ((0.0, "static"), (1.0, "oracle")):
+            ax.axvline(x, color="#444444", lw=1, ls="--")
+            ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_yticks(range(len(order)), order)
+        ax.set_title(f"share of instant truth's saving recovered, {title}", fontsize=9, pad=14)
+    fig.tight_layout()
+    return fig
+
+
 def _total(means: pl.DataFrame, arm: str) -> float:
     row = means.filter(pl.col("arm") == arm)
     return float(row["fraud_loss"].item() + row["friction"].item() + row["review_cost"].item())

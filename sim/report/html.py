@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import polars as pl
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
@@ -49,6 +50,17 @@ def _cumulative(column: str, title: str, caption: Callable[[dict], str]):
         return fig, caption(run.summary)
 
     return build
+
+
+def _fresh_labels(run: RunData):
+    fresh = run.summary.get("fresh_labels")
+    if fresh is None or not fresh["recovered"]:
+        return narrative.fresh_labels_finding(run.summary)
+    rows = [{"arm": arm, "measure": measure, **entry[measure]}
+            for arm, entry in fresh["recovered"].items() for measure in ("total_cost", "fraud_loss")]  # fmt: skip
+    frame = pl.DataFrame(rows, schema={"arm": pl.String, "measure": pl.String, "mean": pl.Float64,
+                                       "ci_low": pl.Float64, "ci_high": pl.Float64})  # fmt: skip
+    return figures.fresh_labels_figure(frame, run.ranking), narrative.fresh_labels_finding(run.summary)
 
 
 def _coverage(run: RunData):
@@ -124,6 +136,7 @@ def _timeline(run: RunData):
 
 
 SECTIONS = (
+    Section("The value of fresh labels", "fresh_labels.png", _fresh_labels),
     Section("Cumulative fraud loss", "fraud_loss.png",
             _cumulative("fraud_loss", "Cumulative fraud loss per arm", narrative.fraud_loss_caption)),
     Section("Cumulative total cost", "total_cost.png",

@@ -350,10 +350,49 @@ def difference_finding(summary: dict, entry: dict) -> str:
     return text + f" over {days}."
 
 
+def _share(entry: dict) -> str:
+    """A share with its interval, in words ("62% (95% CI 40% to 84%)")."""
+    text = f"{entry['mean']:.0%}"
+    if entry.get("ci_low") is not None:
+        text += f" (95% CI {entry['ci_low']:.0%} to {entry['ci_high']:.0%})"
+    return text
+
+
+def fresh_labels_finding(summary: dict) -> str:
+    """What fresh labels are worth here: the oracle's saving over static, and where each arm falls
+    between the two, by total cost and by fraud loss; without those arms, how to add them."""
+    fresh = summary.get("fresh_labels")
+    if fresh is None:
+        return ('This run cannot say what fresh labels are worth: add an arm `{name = "oracle", learner = '
+                '"oracle"}` (every true label at once) and an arm `{name = "static", learner = "static"}` (no '
+                "label after the history), and the report measures each arm between the two.")
+    static, oracle, days = fresh["static"], fresh["oracle"], f"{summary['horizon_days']:g} days"
+    headroom = fresh["headroom"]["total_cost_relative"]
+    low = headroom.get("ci_low")
+    if low is not None and low <= 0:
+        text = (f"Instant truth ({oracle}) was not clearly cheaper than never learning again ({static}) over "
+                f"{days} (it saved {_share(headroom)} of {static}'s total cost): in this world fresh labels "
+                "are worth little, so no way of retraining can be worth much more.")
+        return text
+    text = (f"Fresh labels are worth up to {_share(headroom)} of {static}'s total cost over {days}: that is what "
+            f"instant truth ({oracle}) saved over never learning again ({static}).")
+    recovered = fresh["recovered"]
+    parts = [f"{arm} recovered {_share(entry['total_cost'])} of it" for arm, entry in recovered.items()
+             if entry["total_cost"]["mean"] is not None]  # fmt: skip
+    if parts:
+        text += " " + "; ".join(parts).capitalize() + "."
+    fraud = fresh["headroom"]["fraud_loss_relative"]
+    fraud_parts = [f"{arm} {_share(entry['fraud_loss'])}" for arm, entry in recovered.items()
+                   if entry["fraud_loss"]["mean"] is not None]  # fmt: skip
+    text += f" By fraud loss the oracle saved {_share(fraud)}"
+    text += f"; of that, {', '.join(fraud_parts)}." if fraud_parts else "."
+    return text
+
+
 def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, crews: pl.DataFrame | None,
              quality: pl.DataFrame | None) -> list[str]:  # fmt: skip
     """The report's headline findings, each computed from the run's numbers."""
-    out = [ranking_sentence(summary)]
+    out = [ranking_sentence(summary), fresh_labels_finding(summary)]
     ranking = summary["ranking"]
     by_pair = {(d["baseline"], d["arm"]): d for d in summary.get("differences", [])}
     for arm in ranking[1:4]:

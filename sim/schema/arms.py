@@ -16,11 +16,18 @@ class _Arm(Strict):
 
 
 class _River(_Arm):
-    model: Literal["logistic", "hoeffding_tree", "forest"] = Field(
-        "logistic",
-        description="river model: `logistic` (StandardScaler | LogisticRegression), `hoeffding_tree` "
-        "(HoeffdingAdaptiveTreeClassifier) or `forest` (ARFClassifier); trees learn and score row by row, "
-        "so they are much slower",
+    model: Literal["laplace", "logistic", "hoeffding_tree", "forest"] = Field(
+        "laplace",
+        description="`laplace`: Bayesian logistic regression, one Newton step per tick with forgetting (numpy; "
+        "see docs/concepts.md); river models: `logistic` (StandardScaler | LogisticRegression, SGD), "
+        "`hoeffding_tree` (HoeffdingAdaptiveTreeClassifier) or `forest` (ARFClassifier); trees learn and score "
+        "row by row, so they are much slower",
+    )
+    halflife: Duration = Field(
+        "14d", description="`laplace`: half-life of the evidence; shorter follows drift faster and forgets more"
+    )
+    prior_precision: PositiveFloat = Field(
+        1.0, le=1e6, description="`laplace`: precision of the weak prior every weight decays toward (L2 strength)"
     )
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights (logistic)")
     lr: PositiveFloat = Field(0.002, description="learning rate per label event (logistic; see docs/concepts.md)")
@@ -43,13 +50,10 @@ class OnlineArm(_River):
         "so a burst of fast fraud labels (legitimate ones arrive only at maturity) does not inflate scores",
     )
     reweight_window: Duration = Field("7d", description="half-life of the recent share used by `prior`")
-
-
-class OracleArm(_River):
-    """Learns online from the true label of every transaction at the next tick: no delay."""
-
-    learner: Literal["oracle"] = "oracle"
-    censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
+    truth: bool = Field(
+        False, description="learn every transaction's true label at the next tick instead of the label events: "
+        "online learning without delay, a diagnostic (the `oracle` arm is the bound)",
+    )
 
 
 class _Batch(_Arm):
@@ -72,6 +76,23 @@ class _Batch(_Arm):
         if self.every <= 0 or self.window <= 0:
             raise ValueError("`every` and `window` must be longer than 0s")
         return self
+
+
+class OracleArm(_Batch):
+    """The truth at once: every transaction's true label arrives the tick after it. With `laplace`
+    (the default) the online Bayesian learner takes it every tick; with `logistic` or `gbm` the model
+    is refitted on all of it every `every` over `window`. No arm learns from more or fresher labels,
+    so the oracle bounds what fresh labels can save (docs/concepts.md, docs/calibration.md)."""
+
+    learner: Literal["oracle"] = "oracle"
+    model: Literal["laplace", "logistic", "gbm"] = Field(
+        "laplace", description="`laplace`: the online learner of `online` arms, fed the truth every tick; "
+        "`logistic` or `gbm`: a scikit-learn refit on the truth every `every`",
+    )
+    every: Duration = Field("1d", description="time between refits on the truth (`logistic`, `gbm`)")
+    halflife: Duration = Field("14d", description="`laplace`: half-life of the evidence")
+    prior_precision: PositiveFloat = Field(1.0, le=1e6, description="`laplace`: precision of the weak prior")
+    censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
 
 
 class BatchArm(_Batch):
@@ -111,7 +132,7 @@ class RulesArm(_Arm):
 Arm = Annotated[
     OnlineArm | BatchArm | HybridArm | SplitArm | StaticArm | OracleArm | RulesArm, Field(discriminator="learner")
 ]
-BATCH_LEARNERS = (BatchArm, HybridArm, SplitArm)
+BATCH_LEARNERS = (BatchArm, HybridArm, SplitArm, OracleArm)
 
 DEFAULT_ARMS = (
     OnlineArm(name="online"),

@@ -88,6 +88,38 @@ class Investigators(Strict):
         return self
 
 
+class CardholderNotice(Strict):
+    """The cardholder notices approved fraud on the card (an app notification, a statement line)
+    and calls the issuer, who blocks the card at once."""
+
+    share: Share = Field(
+        0.8, description="share of approved fraud the cardholder notices (DOMAIN §2: households detect 54 % first, "
+        "and 82 % of bank-found fraud is found after the customer calls)",
+    )
+    delay: Delay = Field(
+        default_factory=lambda: _lognormal("2d", 1.0),
+        description="time from the fraudulent transaction to the call that blocks the card",
+    )
+
+
+BLOCKING_LABEL_SOURCES = ("customer_report", "chargeback", "decline_confirmation")
+
+
+class Blocking(Strict):
+    """When the issuer blocks (reissues) a stolen card: its own process, apart from the labels the
+    learners receive, so that varying a label delay changes what the models know, not how fast
+    cards die."""
+
+    cardholder: CardholderNotice = Field(default_factory=CardholderNotice, description="cardholders who notice")
+    investigator: bool = Field(True, description="an investigator's fraud verdict blocks the card at once")
+    labels: list[Literal["customer_report", "chargeback", "decline_confirmation"]] = Field(
+        default_factory=lambda: ["decline_confirmation"],
+        description="fraud labels from these sources also block the card when they arrive (a confirmed "
+        "decline is the issuer's own contact with the cardholder); add `customer_report` and `chargeback` "
+        "to tie blocking to the label delays, as fraudsim did before",
+    )
+
+
 class Labels(Strict):
     """Where the truth comes from, and when."""
 

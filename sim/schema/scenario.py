@@ -19,8 +19,8 @@ from .base import (
     Warmup,
 )
 from .detector import ABTest, Fault, Metrics, Monitoring, Policy, Rules
-from .labels import Labels
-from .world import DEFAULT_STRATEGY, Compromise, Crew, Population, StaticCrew
+from .labels import Blocking, Labels
+from .world import DEFAULT_STRATEGY, Compromise, Crew, Innovation, Population, StaticCrew
 
 
 class Scenario(Strict):
@@ -44,8 +44,10 @@ class Scenario(Strict):
     currency: Literal["EUR", "USD", "GBP"] = Field("EUR", description="currency of every amount")
     population: Population = Field(default_factory=Population, description="customers and merchants")
     crews: list[Crew] = Field(default_factory=lambda: [StaticCrew(name="crews-1")], description="fraud crews")
+    innovation: Innovation = Field(default_factory=Innovation, description="crews inventing new tactics")
     compromises: list[Compromise] = Field(default_factory=list, description="skimmed merchants leaking cards")
     labels: Labels = Field(default_factory=Labels, description="label sources and delays")
+    blocking: Blocking = Field(default_factory=Blocking, description="when stolen cards are blocked")
     policy: Policy = Field(default_factory=Policy, description="decision rule and costs")
     rules: Rules = Field(default_factory=Rules, description="the rules baseline")
     metrics: Metrics = Field(default_factory=Metrics, description="model-quality measurement")

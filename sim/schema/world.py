@@ -18,6 +18,7 @@ from .base import (
     Share,
     Strict,
 )
+from .delays import Delay, LognormalDelay
 
 
 class Season(Strict):
@@ -78,6 +79,9 @@ class Tactic(Strict):
     available_from: Duration | None = Field(
         None, description="the tactic exists only from this time after t = 0 (a new scheme appears); always if unset"
     )
+    available_until: Duration | None = Field(
+        None, description="the tactic is no longer used from this time after t = 0; never ends if unset"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Tactic:
@@ -86,6 +90,9 @@ class Tactic(Strict):
         start, end = self.hours
         if not (0 <= start <= 23 and 1 <= end <= 24) or start == end:
             raise ValueError("`hours` must be [start, end) with 0 <= start <= 23, 1 <= end <= 24, start != end")
+        if (self.available_from is not None and self.available_until is not None
+                and self.available_until <= self.available_from):  # fmt: skip
+            raise ValueError("`available_until` must come after `available_from`")
         return self
 
 
@@ -218,6 +225,44 @@ Crew = Annotated[
     Field(discriminator="strategy", json_schema_extra={"default": DEFAULT_STRATEGY}),
 ]
 STRATEGY_NAMES = ("static", "card_testing", "prober", "bandit", "mimic")
+
+
+class Innovation(Strict):
+    """Crews invent tactics: new combinations of merchant category, channel, hours and amount band,
+    drawn from the whole space, each alive for a while and open to every crew group (mimics aside).
+
+    New tactics arrive as a Poisson process from the warm-up's start to the horizon, drawn from
+    their own stream (the same in every arm). While alive a tactic gets `weight` in the fixed mix
+    of static, card-testing and prober crews; bandit crews try it because it is new and keep to
+    it while it pays. Some tactics cash out at a few merchants only (complicit or weakly protected
+    shops), whose label-fed fraud rate can then betray them.
+    """
+
+    enabled: bool = Field(True, description="crews invent tactics; `false`: only the configured tactics")
+    every: Duration = Field("3d", description="mean time between new tactics")
+    lifetime: Delay = Field(
+        default_factory=lambda: LognormalDelay(median="12d", sigma=0.5),
+        description="how long a new tactic stays in use (the scheme is burnt, the mules move on)",
+    )
+    weight: PositiveFloat = Field(10.0, le=1000, description="a live new tactic's weight in the fixed mixes")
+    cnp_share: Share = Field(0.75, description="share of new tactics that are card-not-present (DOMAIN §1: 73–79 %)")
+    night_share: Share = Field(
+        0.3, description="share of new tactics limited to the night, 0–6 h (DOMAIN §5: the fraud rate peaks at 2–6 am)"
+    )
+    amount_bands: list[tuple[Money, Money]] = Field(
+        default_factory=lambda: [(5.0, 40.0), (20.0, 120.0), (50.0, 250.0), (100.0, 400.0)],
+        min_length=1, description="amount bands [min, max] a new tactic draws from (one each)",
+    )  # fmt: skip
+    cashout_share: Share = Field(0.3, description="share of new tactics that cash out at a few merchants only")
+    cashout_merchants: int = Field(3, ge=1, le=100, description="merchants such a tactic uses")
+
+    @model_validator(mode="after")
+    def _check(self) -> Innovation:
+        if self.enabled and self.every <= 0:
+            raise ValueError("`every` must be longer than 0s (or set `enabled = false`)")
+        if any(high < low for low, high in self.amount_bands):
+            raise ValueError("`amount_bands`: each band is [min, max] with max >= min")
+        return self
 
 
 class Compromise(Strict):

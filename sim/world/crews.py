@@ -13,6 +13,7 @@ Each crew draws from its own stream keyed by (crew, day); group decisions from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..rng import Streams
 from ..schema import CATEGORIES, Compromise
 from ..schema import Crew as CrewConfig
 from ..units import DAY
+from .innovation import NewTactic
 from .population import Population
 from .strategies import Context, Plan, StaticStrategy, TacticTable, make_strategy, tactic_table
 from .traffic import Transactions
@@ -128,8 +130,9 @@ class Crew:
         self._day: int | None = None
         self._rng: np.random.Generator | None = None
         self._book = DayBook(tactic_attempts=np.zeros(len(tactics)))
-        self._intensity: dict[tuple[float, float, bool], np.ndarray] = {}
-        self._available_to_all = float(tactics.available_from.max())  # every tactic exists from then
+        self._intensity: dict[tuple[float, float], np.ndarray] = {}  # by time of day, within one epoch
+        self._changes = tactics.changes()  # the set of tactics in use is constant between these times
+        self._epoch = -1
 
     # ----------------------------------------------------------------- the day
 
@@ -179,31 +182,36 @@ class Crew:
         slots, serial, card = self.wallet.usable_cards(now)
         if len(slots) == 0:
             return None
-        key = (now % DAY, tick, bool(now >= self._available_to_all))
-        intensity = self._intensity.get(key) if key[2] else None
+        epoch = int(np.searchsorted(self._changes, now, side="right"))
+        if epoch != self._epoch:
+            self._intensity, self._epoch = {}, epoch
+        key = (now % DAY, tick)
+        intensity = self._intensity.get(key)
         if intensity is None:
-            intensity = self.tactics.intensity(now, tick)
-            if key[2]:
-                self._intensity[key] = intensity
+            intensity = self._intensity[key] = self.tactics.intensity(now, tick)
         plan = self.strategy.choose(self._rng, Context(now, tick, slots, serial, card, intensity, population))
         return plan if len(plan) else None
 
     def place(self, plan: Plan, tick: float, population: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where, through which channel and when in the tick each attempt of ``plan`` happens, where
-        the strategy left it open: a random merchant of the tactic's category, the tactic's channel,
-        a uniform time."""
+        the strategy left it open: a merchant of the tactic's category chosen as honest customers
+        choose (by popularity: crews blend into busy shops, so no merchant draws fraud merely for
+        being small) or one of the tactic's cash-out merchants, the tactic's channel, a uniform time."""
         rng = self._rng
         merchant = plan.merchant.copy()
         unset = merchant < 0
-        category = self.tactics.category[plan.tactic]
-        categories = set(category[unset].tolist())
-        if len(categories) == 1 and unset.all():  # the usual case: one category, every merchant open
-            pool = population.merchants_by_category[categories.pop()]
-            merchant = pool[rng.integers(len(pool), size=len(merchant))]
-        for c in sorted(categories):  # category by category
-            where = np.flatnonzero(unset & (category == c))
-            pool = population.merchants_by_category[c]
-            merchant[where] = pool[rng.integers(len(pool), size=len(where))]
+        pools = self.tactics.merchants
+        cashing_out = [k for k in sorted(set(plan.tactic[unset].tolist())) if pools[k] is not None]
+        chosen = unset & ~np.isin(plan.tactic, cashing_out) if cashing_out else unset
+        for category in sorted(set(self.tactics.category[plan.tactic[chosen]].tolist())):  # category by category
+            where = np.flatnonzero(chosen & (self.tactics.category[plan.tactic] == category))
+            if len(where):
+                cdf = population.popularity_cdf[category]
+                merchant[where] = population.merchants_by_category[category][
+                    np.minimum(cdf.searchsorted(rng.random(len(where)), side="right"), len(cdf) - 1)]
+        for k in cashing_out:
+            where = np.flatnonzero(unset & (plan.tactic == k))
+            merchant[where] = pools[k][rng.integers(len(pools[k]), size=len(where))]
         cnp = np.where(plan.cnp >= 0, plan.cnp == 1, self.tactics.cnp[plan.tactic])
         offset = np.where(np.isnan(plan.offset), tick * rng.random(len(plan)), plan.offset)
         return merchant, cnp, offset
@@ -272,10 +280,11 @@ class CrewGroup:
     """Crews sharing a configuration: scheduled breaches are split among them, and with
     `dynamics` they enter and leave with profit."""
 
-    def __init__(self, index: int, config: CrewConfig, streams: Streams, customers: int, ids: CrewIds):
+    def __init__(self, index: int, config: CrewConfig, streams: Streams, customers: int, ids: CrewIds,
+                 invented: Sequence[NewTactic] = ()):  # fmt: skip
         self.index = index
         self.config = config
-        self.tactics = tactic_table(config)
+        self.tactics = tactic_table(config, invented)
         self.streams = streams
         self.customers = customers
         self._ids = ids
@@ -352,9 +361,11 @@ class Crews:
     """Every crew group of the world, and the skimmed merchants that feed them."""
 
     def __init__(self, configs: list[CrewConfig], compromises: list[Compromise], population: Population,
-                 streams: Streams):  # fmt: skip
+                 streams: Streams, invented: Sequence[NewTactic] = ()):  # fmt: skip
         ids = CrewIds()
-        self.groups = [CrewGroup(i, config, streams, population.customers, ids) for i, config in enumerate(configs)]
+        self.invented = tuple(invented)
+        self.groups = [CrewGroup(i, config, streams, population.customers, ids, invented)
+                       for i, config in enumerate(configs)]  # fmt: skip
         self._by_name = {group.config.name: group for group in self.groups}
         self.compromises = [_Skim(c, population, streams.get("compromise", i)) for i, c in enumerate(compromises)]
         self._day: int | None = None

@@ -49,6 +49,7 @@ class Population:
     merchant_category: np.ndarray  # (merchants,) category index
     merchant_popularity: np.ndarray  # (merchants,) probability a random purchase goes there
     merchants_by_category: tuple[np.ndarray, ...]  # merchant ids of each category
+    popularity_cdf: tuple[np.ndarray, ...]  # per category, the cumulative popularity of its merchants (ends at 1)
 
     def __deepcopy__(self, memo) -> Population:
         return self  # never modified: every copy of a world shares it
@@ -104,4 +105,10 @@ def build_population(config: PopulationConfig, rng: np.random.Generator) -> Popu
         merchant_category=category.astype(np.int8),
         merchant_popularity=popularity,
         merchants_by_category=by_category,
+        popularity_cdf=tuple(_cdf(popularity[ids]) for ids in by_category),
     )
+
+
+def _cdf(weights: np.ndarray) -> np.ndarray:
+    cdf = np.cumsum(weights)
+    return cdf / cdf[-1] if len(cdf) else cdf

@@ -13,8 +13,9 @@ Strategies: ``static`` (fixed mix), ``card_testing`` (test charges first),
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from ..units import DAY, HOUR
 from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
 from .traffic import DIURNAL
 
+if TYPE_CHECKING:
+    from .innovation import NewTactic
+
 
 @dataclass(frozen=True)
 class TacticTable:
@@ -46,6 +50,8 @@ class TacticTable:
     weight: np.ndarray  # relative share of attempts (static mix)
     velocity: np.ndarray  # attempts per card per day while using the tactic
     available_from: np.ndarray  # the tactic exists from this time (-inf: always)
+    available_until: np.ndarray  # and is used until this time (inf: for ever)
+    merchants: tuple[np.ndarray | None, ...]  # the merchants a tactic cashes out at (None: any of its category)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -55,20 +61,30 @@ class TacticTable:
         a tactic limited to some hours concentrates its daily attempts there."""
         first = int((now % DAY) // HOUR)
         covered = (first + np.arange(max(1, int(round(tick / HOUR))))) % 24
-        return self.hours[:, covered].mean(axis=1) * 24.0 / self.hours.sum(axis=1) * (now >= self.available_from)
+        alive = (now >= self.available_from) & (now < self.available_until)
+        return self.hours[:, covered].mean(axis=1) * 24.0 / self.hours.sum(axis=1) * alive
+
+    def changes(self) -> np.ndarray:
+        """The sorted times at which a tactic appears or ends (the set in use is constant between them)."""
+        times = np.concatenate([self.available_from, self.available_until])
+        return np.unique(times[np.isfinite(times)])
 
 
-def tactic_table(config: CrewConfig) -> TacticTable:
-    """The group's configured tactics, plus the ones its strategy adds (a test charge, a mimic)."""
-    always = -np.inf
+def tactic_table(config: CrewConfig, invented: Sequence[NewTactic] = ()) -> TacticTable:
+    """The group's configured tactics, the world's invented ones, and the ones its strategy adds
+    (a test charge, last; a mimic, alone: mimics use no tactics and invent none)."""
+    always, never = -np.inf, np.inf
     rows = [(t.name, CATEGORIES.index(t.category), t.channel == "cnp", t.amount_min, t.amount_max, t.hours,
              t.weight, t.velocity or config.attempts_per_day,
-             always if t.available_from is None else t.available_from) for t in config.tactics]  # fmt: skip
+             always if t.available_from is None else t.available_from,
+             never if t.available_until is None else t.available_until, None) for t in config.tactics]  # fmt: skip
+    rows += [(t.name, t.category, t.cnp, t.amount_min, t.amount_max, t.hours, t.weight, config.attempts_per_day,
+              t.available_from, t.available_until, t.merchants) for t in invented]  # fmt: skip
     if isinstance(config, CardTestingCrew):
         rows.append(("card-test", CATEGORIES.index(config.test_category), True, 0.5, config.test_amount_max,
-                     (0, 24), 0.0, config.tests_per_day, always))  # fmt: skip
+                     (0, 24), 0.0, config.tests_per_day, always, never, None))  # fmt: skip
     if isinstance(config, MimicCrew):
-        rows = [("mimic", 0, False, 0.0, 0.0, (0, 24), 1.0, config.attempts_per_day, always)]
+        rows = [("mimic", 0, False, 0.0, 0.0, (0, 24), 1.0, config.attempts_per_day, always, never, None)]
     hours = np.zeros((len(rows), 24), bool)
     for k, row in enumerate(rows):
         start, end = row[5]
@@ -79,7 +95,8 @@ def tactic_table(config: CrewConfig) -> TacticTable:
         names=tuple(column[0]), category=np.array(column[1]), cnp=np.array(column[2], bool),
         amount_min=np.array(column[3], float), amount_max=np.array(column[4], float), hours=hours,
         weight=np.array(column[6], float), velocity=np.array(column[7], float),
-        available_from=np.array(column[8], float),
+        available_from=np.array(column[8], float), available_until=np.array(column[9], float),
+        merchants=tuple(column[10]),
     )  # fmt: skip
 
 

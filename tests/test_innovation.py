@@ -1,0 +1,137 @@
+"""Fraud that keeps moving: invented tactics, merchants chosen as crews choose them, and card
+blocking on its own clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from sim.engine import warmup_length
+from sim.rng import Streams
+from sim.scenario import load_scenario
+from sim.schema import Innovation
+from sim.schema import Population as PopulationConfig
+from sim.units import DAY
+from sim.world.innovation import invent
+from sim.world.population import build_population
+
+from .test_crews import _config, _run, _world
+
+POPULATION = build_population(PopulationConfig(customers=500, merchants=400), np.random.default_rng(0))
+
+
+def _invented(seed: int = 1, **config) -> list:
+    config = {"every": "6d", "lifetime": {"dist": "lognormal", "median": "24d", "sigma": 0.5}, **config}
+    return invent(Innovation(**config), -300 * DAY, 100 * DAY, POPULATION, np.random.default_rng(seed))
+
+
+def test_inventions_are_a_poisson_process_over_the_whole_space():
+    """Over 400 days at one per 6 days, the count is Poisson(66.7): within ±4 SD; each tactic lives
+    for its drawn lifetime; many categories, both channels and the night all occur."""
+    counts = [len(_invented(seed)) for seed in range(20)]
+    mean = 400 / 6
+    assert all(abs(c - mean) < 4 * np.sqrt(mean) for c in counts), counts
+    # 20 draws of a Poisson: their sum is Poisson(20 × mean); a two-sided 99.9 % bound
+    low, high = stats.poisson.ppf([0.0005, 0.9995], 20 * mean)
+    assert low <= sum(counts) <= high
+    tactics = [t for seed in range(20) for t in _invented(seed)]
+    assert all(t.available_from < t.available_until for t in tactics)
+    lifetimes = np.array([t.available_until - t.available_from for t in tactics]) / DAY
+    assert abs(np.median(lifetimes) - 24) < 3  # the lognormal's median, 24 days (n ≈ 1,300)
+    assert len({t.category for t in tactics}) == 8 and {t.cnp for t in tactics} == {True, False}
+    night = np.mean([t.hours == (0, 6) for t in tactics])
+    assert abs(night - 0.3) < 4 * np.sqrt(0.3 * 0.7 / len(tactics))
+    cashout = [t for t in tactics if t.merchants is not None]
+    assert all(np.isin(t.merchants, POPULATION.merchants_by_category[t.category]).all() for t in cashout)
+
+
+def test_inventions_are_deterministic_and_can_be_switched_off():
+    first, second = _invented(3), _invented(3)
+    assert [t.name for t in first] == [t.name for t in second]
+    assert _invented(3, enabled=False) == []
+
+
+def test_a_tactic_is_used_only_while_it_is_alive():
+    from sim.world.strategies import tactic_table
+
+    new = _invented(4)
+    table = tactic_table(_config("static"), new)
+    assert len(table) == 5 + len(new)
+    for k, tactic in enumerate(new, start=5):
+        assert table.intensity(tactic.available_from - 3600.0, 3600.0)[k] == 0
+        assert table.intensity(tactic.available_until, 3600.0)[k] == 0
+        middle = (tactic.available_from + tactic.available_until) / 2
+        hour = 3600.0 * (tactic.hours[0] + 1)  # an hour when the tactic attacks, on the middle day of its life
+        assert table.intensity(middle - middle % DAY + hour, 3600.0)[k] > 0
+
+
+def test_crews_choose_merchants_as_customers_do():
+    """Within a category, a crew's merchant is drawn by popularity (as honest purchases are), so no
+    merchant draws fraud merely for being small: the share at each merchant matches its popularity
+    (chi-square test at 0.1 %), and a uniform choice would fail the same test."""
+    from sim.world.crews import Crew
+    from sim.world.strategies import Plan, tactic_table
+
+    config = _config("static")
+    crew = Crew(0, "c", config, tactic_table(config), Streams(1, 0), POPULATION.customers, None)
+    crew.open_day(0)
+    n = 20_000
+    plan = Plan(slot=np.zeros(n, np.intp), serial=np.zeros(n, np.int64), tactic=np.zeros(n, np.int16),
+                amount=np.ones(n), merchant=np.full(n, -1, np.int32), cnp=np.full(n, -1, np.int8),
+                offset=np.full(n, np.nan))  # fmt: skip
+    merchant, _, _ = crew.place(plan, 3600.0, POPULATION)
+    category = int(crew.tactics.category[0])
+    pool = POPULATION.merchants_by_category[category]
+    assert np.isin(merchant, pool).all()
+    observed = np.array([(merchant == m).sum() for m in pool])
+    popularity = POPULATION.merchant_popularity[pool] / POPULATION.merchant_popularity[pool].sum()
+    assert stats.chisquare(observed, n * popularity).pvalue > 1e-3
+    assert stats.chisquare(observed, np.full(len(pool), n / len(pool))).pvalue < 1e-3
+
+
+@pytest.mark.slow
+def test_invented_tactics_absent_from_the_history_are_used_after_it(tmp_path):
+    """Tactics invented after t = 0 cannot be in the history; crews use them once they exist and
+    never before (crews.parquet counts each tactic's attempts per day)."""
+    crews = [{"name": "c", "strategy": "static", "count": 3, "cards_per_day": 2}]
+    world = _world("invent", crews, horizon="30d", **{"innovation.every": "3d", "seed": 8})
+    out = _run(tmp_path, world)
+    crews_daily = pl.read_parquet(out / "crews.parquet")
+    scenario = load_scenario(out / "scenario.resolved.toml")
+    population = build_population(scenario.population, Streams(8, 0).get("population"))
+    new = invent(scenario.innovation, -warmup_length(scenario), scenario.horizon, population,
+                 Streams(8, 0).get("innovation"))  # fmt: skip
+    later = [t for t in new if 0 < t.available_from < scenario.horizon - 2 * DAY]
+    assert len(later) >= 5
+    used = 0
+    for tactic in later:
+        column = "tactic_" + tactic.name.replace("-", "_")
+        share = crews_daily.filter(pl.col("replication") == 0).group_by("day").agg(pl.col(column).sum()).sort("day")
+        before = share.filter(pl.col("day") < int(tactic.available_from // DAY))[column].sum()
+        after = share.filter(pl.col("day") > int(tactic.available_from // DAY))[column].sum()
+        assert before == 0, tactic.name
+        used += after > 0
+    assert used == len(later)
+
+
+@pytest.mark.slow
+def test_the_label_delay_reaches_the_models_not_the_cards(tmp_path):
+    """With the rules detector (which reads no label) and static crews, nothing in the world can
+    depend on the chargeback delay but card blocking. By default cards are blocked by cardholders
+    who notice, so 1-hour and 30-day chargebacks lose the same fraud to the euro; tying blocking to
+    chargebacks (as fraudsim did before) makes the fast labels save money."""
+    crews = [{"name": "c", "strategy": "static", "count": 3, "cards_per_day": 3}]
+    losses = {}
+    for blocking in ("own clock", "chargebacks"):
+        for median in ("1h", "30d"):
+            changes = {"labels.chargeback.share": 0.9, "labels.customer_report.share": 0.0,
+                       "labels.chargeback.delay": {"dist": "lognormal", "median": median, "sigma": 0.5}}
+            if blocking == "chargebacks":
+                changes["blocking.labels"] = ["chargeback"]
+            name = f"block-{blocking.replace(' ', '-')}-{median}"
+            arms = pl.read_parquet(_run(tmp_path, _world(name, crews, **changes)) / "arms.parquet")
+            losses[blocking, median] = float(arms["fraud_loss"].sum())
+    assert losses["own clock", "1h"] == losses["own clock", "30d"]
+    assert losses["chargebacks", "1h"] < 0.8 * losses["chargebacks", "30d"]
