@@ -96,7 +96,7 @@ def test_invented_tactics_absent_from_the_history_are_used_after_it(tmp_path):
     """Tactics invented after t = 0 cannot be in the history; crews use them once they exist and
     never before (crews.parquet counts each tactic's attempts per day)."""
     crews = [{"name": "c", "strategy": "static", "count": 3, "cards_per_day": 2}]
-    world = _world("invent", crews, horizon="30d", **{"innovation.every": "3d", "seed": 8})
+    world = _world("invent", crews, horizon="30d", **{"innovation.enabled": True, "innovation.every": "3d", "seed": 8})
     out = _run(tmp_path, world)
     crews_daily = pl.read_parquet(out / "crews.parquet")
     scenario = load_scenario(out / "scenario.resolved.toml")
@@ -135,3 +135,20 @@ def test_the_label_delay_reaches_the_models_not_the_cards(tmp_path):
             losses[blocking, median] = float(arms["fraud_loss"].sum())
     assert losses["own clock", "1h"] == losses["own clock", "30d"]
     assert losses["chargebacks", "1h"] < 0.8 * losses["chargebacks", "30d"]
+
+
+def test_a_crew_attacks_as_often_whatever_tactics_exist_that_it_no_longer_uses():
+    """The tactics in use share all the weight: a static crew's attempt rate at a time when no
+    invented tactic is alive equals its rate with the configured tactics alone."""
+    from sim.world.strategies import StaticStrategy, tactic_table
+
+    config = _config("static")
+    new = [t for t in _invented(5)]
+    quiet = next(t for t in np.arange(-300, 100) * DAY + 12 * 3600.0
+                 if not any(n.available_from <= t < n.available_until for n in new))  # fmt: skip
+    rates = []
+    for table in (tactic_table(config), tactic_table(config, new)):
+        total, _ = StaticStrategy(config, table)._mix(table.intensity(quiet, 3600.0))
+        rates.append(total)
+    assert rates[1] == pytest.approx(rates[0])
+    assert rates[0] == pytest.approx(config.attempts_per_day * 24 * 3600.0 / DAY, rel=0.5)

@@ -91,7 +91,7 @@ def test_an_override_of_a_missing_list_entry_names_it():
     assert "no entry 'x' in faults" in error.message and "valid list" not in error.message
     error = _error("crews.static.breaches.first.at=1d")
     assert "no entry 'first' in crews.static.breaches" in error.message
-    assert "entries are: online, batch-weekly" in _error("arms.onlin.lr=0.1").message
+    assert "entries are: oracle, online, batch-daily, batch-weekly" in _error("arms.onlin.lr=0.1").message
 
 
 def test_replacing_an_entry_with_a_value_names_the_entry():

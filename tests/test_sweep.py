@@ -100,12 +100,12 @@ def test_every_bundled_sweep_plans(path):
 
 def test_the_label_delay_sweep_is_valid():
     plan = plan_sweep(load_sweep(ROOT / "scenarios" / "sweeps" / "label_delay.toml"))
-    assert len(plan.points) >= 6 and plan.sweep.replications == 5
+    assert len(plan.points) >= 5 and plan.sweep.replications >= 4
     first = plan.points[0].scenario
-    assert [arm.name for arm in first.arms] == ["online", "batch-daily", "batch-weekly", "batch-monthly"]
+    assert [arm.name for arm in first.arms] == ["online", "batch-daily", "batch-weekly", "static"]
     assert first.labels.customer_report.share == 0.0
     medians = [p.scenario.labels.chargeback.delay.median for p in plan.points]
-    assert medians == sorted(medians) and medians[0] < 3600 and medians[-1] >= 60 * 86400
+    assert medians == sorted(medians) and medians[0] <= 3600 and medians[-1] >= 60 * 86400
 
 
 # --------------------------------------------------------------------------- bad sweep files

@@ -27,8 +27,7 @@ True
 from __future__ import annotations
 
 import numpy as np
-
-from .models import _sigmoid
+from scipy.special import expit as _sigmoid  # overflow-free: a new column's early weights can be large
 
 NEWTON_STEPS = 4  # per batch, at most: from a warm start, one or two reach the mode
 

@@ -185,8 +185,9 @@ def blocks_caption(arm_totals: pl.DataFrame, summary: dict) -> str:
     mean = arm_totals.group_by("arm").agg(pl.col("cards_blocked").mean(), pl.col("fraud_approved").mean())
     most = mean.sort("cards_blocked", descending=True).row(0)
     return (
-        "A fraud verdict, a cardholder's report, a chargeback or a confirmed decline makes the issuer block the "
-        "card; a crew holding it loses it and every attempt it would still have made. Running totals per arm. "
+        "The issuer blocks a stolen card when its cardholder notices fraud and calls, when an investigator "
+        "confirms fraud, or when a fraud label from a source in `blocking.labels` arrives; a crew holding it "
+        "loses it and every attempt it would still have made. Running totals per arm. "
         f"{most[0]} blocked the most stolen cards, {most[1]:,.0f} over the horizon on average."
     )
 
@@ -454,8 +455,8 @@ def idle_detectors_finding(arms: dict) -> str | None:
         return None
     listed = ", ".join(f"{arm} {share:.1%}" for arm, share in sorted(shares.items(), key=lambda kv: kv[1]))
     return (f"The models declined almost no fraud: they approved {listed} of fraud attempts. Their scores "
-            "rarely reached the decline threshold, so what stopped fraud here was cards being blocked once "
-            "fraud on them was reported, not the models' declines.")
+            "rarely reached the decline threshold, so what stopped fraud here was cards being blocked (cardholders "
+            "noticing, investigators' verdicts), not the models' declines.")
 
 
 def tactic_shift(crews: pl.DataFrame) -> str | None:

@@ -76,7 +76,7 @@ def load_sweep(path: str | Path, overrides: Iterable[str] = ()) -> Sweep:
 
     >>> sweep = load_sweep(Path(__file__).parents[2] / "scenarios" / "sweeps" / "label_delay.toml")
     >>> sweep.name, sweep.replications, sweep.grid["labels.chargeback.delay.median"][0]
-    ('label_delay', 5, '15m')
+    ('label_delay', 4, '1h')
     """
     path = Path(path)
     spec = validate_model(SweepFile, read_toml(path), path)

@@ -57,12 +57,16 @@ class TacticTable:
         return len(self.names)
 
     def intensity(self, now: float, tick: float) -> np.ndarray:
-        """Per tactic, the multiplier on its attempt rate in the tick starting at ``now``:
-        a tactic limited to some hours concentrates its daily attempts there."""
+        """Per tactic, the multiplier on its share of attempts in the tick starting at ``now``: 0
+        unless the tactic is in use; a tactic limited to some hours concentrates its daily attempts
+        there; and the tactics in use share all the weight (so a crew's attempt rate does not fall
+        because tactics it no longer uses exist in the table)."""
         first = int((now % DAY) // HOUR)
         covered = (first + np.arange(max(1, int(round(tick / HOUR))))) % 24
         alive = (now >= self.available_from) & (now < self.available_until)
-        return self.hours[:, covered].mean(axis=1) * 24.0 / self.hours.sum(axis=1) * alive
+        weight = float(self.weight[alive].sum())
+        scale = float(self.weight.sum()) / weight if weight > 0 else 1.0
+        return self.hours[:, covered].mean(axis=1) * 24.0 / self.hours.sum(axis=1) * alive * scale
 
     def changes(self) -> np.ndarray:
         """The sorted times at which a tactic appears or ends (the set in use is constant between them)."""

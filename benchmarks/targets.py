@@ -1,0 +1,158 @@
+"""The calibration targets of docs/calibration.md, measured on the final code.
+
+    .venv/bin/python benchmarks/targets.py quickstart --seed 4242          # the quickstart world
+    .venv/bin/python benchmarks/targets.py label_delay --seed 4242         # the label-delay sweep's base
+
+Each prints a Markdown table (target, measured, 95 % interval, met?) that docs/calibration.md
+carries as it is. ``quickstart`` runs scenarios/quickstart.toml at 90 days with its own arms;
+``label_delay`` runs the sweep's base (its [set] block applied) at three chargeback delays with
+online, daily and weekly batch and static arms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import tomli_w
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from sim.metrics import t_interval  # noqa: E402
+
+DELAYS = ("1h", "7d", "90d")
+DELAY_ARMS = ('arms=[{name="online",learner="online"},{name="batch-daily",learner="batch",every="1d"},'
+              '{name="batch-weekly",learner="batch",every="7d"},{name="static",learner="static"}]')
+
+
+def run(scenario: Path, out: Path, seed: int, replications: int, overrides: list[str]) -> Path:
+    command = [str(Path(sys.executable).parent / "fraudsim"), "run", str(scenario), "--no-report", "--quiet",
+               "--replications", str(replications), "--workers", "2", "--out", str(out), "--set", f"seed={seed}"]
+    for item in overrides:
+        command += ["--set", item]
+    subprocess.run(command, check=True)
+    return out
+
+
+def saving(arms: pl.DataFrame, arm: str, column: str = "total_cost", baseline: str = "static") -> np.ndarray:
+    """Per replication, the arm's saving over the baseline as a share of the baseline's figure."""
+    base = arms.filter(pl.col("arm") == baseline).sort("replication")[column].to_numpy()
+    mine = arms.filter(pl.col("arm") == arm).sort("replication")[column].to_numpy()
+    return (base - mine) / base
+
+
+def _interval(values: np.ndarray, scale: float = 100.0, unit: str = " %") -> tuple[str, str, float, float]:
+    mean, low, high = (float(v) * scale for v in t_interval(values))
+    return f"{mean:+.1f}{unit}", f"{low:+.1f} to {high:+.1f}{unit}", low, high
+
+
+def _auc(quality: pl.DataFrame, arm: str, first: bool, horizon: int) -> np.ndarray:
+    days = (0, 9) if first else (horizon - 10, horizon - 1)
+    frame = quality.filter((pl.col("arm") == arm) & (pl.col("view") == "eventual") & pl.col("day").is_between(*days))
+    return frame.group_by("replication").agg(pl.col("roc_auc").mean()).sort("replication")["roc_auc"].to_numpy()
+
+
+def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
+    arms = pl.read_parquet(out / "arms.parquet")
+    daily = pl.read_parquet(out / "daily.parquet")
+    quality = pl.read_parquet(out / "quality_daily.parquet")
+    horizon = int(daily["day"].max()) + 1
+    static = arms.filter(pl.col("arm") == "static").sort("replication")
+    rows = []
+    share = (static["fraud_attempts"] / static["transactions"]).to_numpy()
+    mean, interval, low, high = _interval(share, 100, " %")
+    rows.append(("fraud 0.05–0.5 % of transactions (static arm)", mean.lstrip("+"), interval,
+                 low >= 0.05 and high <= 0.5))
+    value = (static["fraud_amount_attempted"] / static["fraud_attempts"]).to_numpy()
+    mean, interval, low, high = _interval(value, 1.0, " €")
+    rows.append(("value per fraud attempt €50–250 (docs/domain-facts.md: €87 per EEA fraud, £204 per UK case)",
+                 mean.lstrip("+"), interval, low >= 50 and high <= 250))
+    third = horizon // 3
+    per_day = daily.filter(pl.col("arm") == "static").group_by("replication").agg(
+        first=(pl.col("fraud_attempts").filter(pl.col("day") < third).sum()
+               / pl.col("transactions").filter(pl.col("day") < third).sum()),
+        last=(pl.col("fraud_attempts").filter(pl.col("day") >= horizon - third).sum()
+              / pl.col("transactions").filter(pl.col("day") >= horizon - third).sum())).sort("replication")
+    ratio = (per_day["last"] / per_day["first"]).to_numpy()
+    mean, interval, low, high = _interval(ratio, 1.0, "×")
+    rows.append(("fraud volume flat: last third ÷ first third of the horizon within 0.67–1.5×", mean.lstrip("+"),
+                 interval, low >= 0.67 and high <= 1.5))
+    mean, interval, low, _ = _interval(saving(arms, "oracle"))
+    rows.append(("headroom: the oracle at least 15 % cheaper than static, interval above zero", mean, interval,
+                 float(np.mean(saving(arms, "oracle"))) >= 0.15 and low > 0))
+    for arm in [a for a in arms["arm"].unique(maintain_order=True).to_list() if a not in ("static", "oracle")]:
+        difference = (arms.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
+                      - arms.filter(pl.col("arm") == "oracle").sort("replication")["total_cost"].to_numpy())
+        _, _, _, high_d = _interval(difference, 1.0, "")
+        mean, interval, low, _ = _interval(saving(arms, arm))
+        label = f"{arm}: saving over static" + (" clearly positive (freshness pays)" if arm == "batch-daily" else "")
+        met = low > 0 if arm == "batch-daily" else None
+        rows.append((label, mean, interval, met))
+        rows.append((f"the oracle at or below {arm} (paired interval of {arm} − oracle not below zero)",
+                     "", "", high_d >= 0))
+    drops = {arm: _auc(quality, arm, True, horizon) - _auc(quality, arm, False, horizon)
+             for arm in ("static", "oracle")}  # fmt: skip
+    mean, interval, low, _ = _interval(drops["static"] - drops["oracle"], 1.0, "")
+    rows.append(("static's ROC AUC falls over the horizon against the oracle's (first − last 10 days, static − oracle)",
+                 mean, interval, low > 0))
+    return rows
+
+
+def label_delay_rows(outs: dict[str, Path]) -> list[tuple[str, str, str, bool]]:
+    rows = []
+    savings: dict[tuple[str, str], np.ndarray] = {}
+    for delay, out in outs.items():
+        arms = pl.read_parquet(out / "arms.parquet")
+        for arm in ("online", "batch-daily", "batch-weekly"):
+            savings[arm, delay] = saving(arms, arm)
+            mean, interval, low, high = _interval(savings[arm, delay])
+            if delay == DELAYS[0]:
+                goal, met = "clearly positive", low > 0
+            elif delay == DELAYS[-1]:
+                goal, met = "indistinguishable from zero", low <= 0 <= high
+            else:
+                goal, met = "smaller than at 1 h", float(np.mean(savings[arm, delay])) < float(
+                    np.mean(savings[arm, DELAYS[0]]))
+            rows.append((f"{arm} saving over static, chargebacks {delay}: {goal}", mean, interval, met))
+        fraud = arms.filter(pl.col("arm") != "static")
+        declined = (1 - fraud["fraud_approved"] / fraud["fraud_attempts"]).to_numpy()
+        mean, interval, low, _ = _interval(declined, 100, " %")
+        rows.append((f"the learned detectors decline a visible share of fraud (≥ 5 %), chargebacks {delay}",
+                     mean.lstrip("+"), interval, low >= 5))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("world", choices=("quickstart", "label_delay"))
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--replications", type=int, default=4)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.world == "quickstart":
+            out = run(ROOT / "scenarios/quickstart.toml", Path(scratch) / "q", args.seed, args.replications, [])
+            rows = quickstart_rows(out)
+        else:
+            table = tomllib.loads((ROOT / "scenarios/sweeps/label_delay.toml").read_text())["set"]
+            fixed = [f"{key}={tomli_w.dumps({'v': value}).split('=', 1)[1].strip()}"
+                     for key, value in table.items() if key != "arms"]  # fmt: skip
+            outs = {delay: run(ROOT / "scenarios/quickstart.toml", Path(scratch) / delay, args.seed, args.replications,
+                               [*fixed, f"labels.chargeback.delay.median={delay}", DELAY_ARMS])
+                    for delay in DELAYS}  # fmt: skip
+            rows = label_delay_rows(outs)
+    print(f"\n{args.world}, seed {args.seed}, {args.replications} replications\n")
+    print("| target | measured | 95 % interval | met? |")
+    print("| --- | --- | --- | --- |")
+    for target, mean, interval, met in rows:
+        print(f"| {target} | {mean} | {interval} | {'—' if met is None else 'yes' if met else '**no**'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The science the default world must show, at seeds of these tests' own (docs/calibration.md
+names the seeds the world was tuned on; these are not among them).
+
+Each claim is a paired comparison over replications (common random numbers), decided by its
+95 % Student-t interval, as the reports decide them: the claim holds when the interval lies on
+its side of zero.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from sim.cli import main
+from sim.metrics import t_interval
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "scenarios" / "quickstart.toml"
+SEED = 90210  # not a tuning seed
+
+
+def _run(out: Path, *settings: str) -> pl.DataFrame:
+    args = ["run", str(QUICKSTART), "--out", str(out), "--quiet", "--no-report", "--workers", "2",
+            "--set", f"seed={SEED}", "--set", "horizon=60d"]  # fmt: skip
+    for setting in settings:
+        args += ["--set", setting]
+    assert main(args) == 0
+    return pl.read_parquet(out / "arms.parquet")
+
+
+def _saving(arms: pl.DataFrame, arm: str, baseline: str = "static") -> tuple[float, float, float]:
+    """The arm's saving in total cost over the baseline, per replication as a share of the
+    baseline's cost: mean and 95 % interval."""
+    base = arms.filter(pl.col("arm") == baseline).sort("replication")["total_cost"].to_numpy()
+    mine = arms.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
+    return tuple(float(v) for v in t_interval((base - mine) / base))
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory) -> pl.DataFrame:
+    arms = ('arms=[{name="oracle",learner="oracle"},{name="online",learner="online"},'
+            '{name="batch-daily",learner="batch",every="1d"},{name="static",learner="static"}]')
+    return _run(tmp_path_factory.mktemp("science") / "quickstart", arms)
+
+
+@pytest.mark.slow
+def test_instant_truth_is_worth_money(quickstart):
+    """Headroom: the oracle (every true label at once) costs clearly less than a model that never
+    learns again. Fails where the repertoire never moves (the oracle saved 3 %, interval across zero)."""
+    mean, low, _ = _saving(quickstart, "oracle")
+    assert low > 0, (mean, low)
+
+
+@pytest.mark.slow
+def test_daily_retraining_beats_a_frozen_model(quickstart):
+    mean, low, _ = _saving(quickstart, "batch-daily")
+    assert low > 0, (mean, low)
+
+
+@pytest.mark.slow
+def test_the_oracle_bounds_every_arm(quickstart):
+    """No arm is clearly cheaper than the oracle: for each, the paired interval of
+    (arm − oracle) in total cost reaches zero or above."""
+    oracle = quickstart.filter(pl.col("arm") == "oracle").sort("replication")["total_cost"].to_numpy()
+    for arm in ("online", "batch-daily", "static"):
+        mine = quickstart.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
+        _, _, high = t_interval(mine - oracle)
+        assert high >= 0, arm
+        assert np.mean(mine - oracle) > -0.02 * np.mean(oracle), arm  # and not cheaper on average by much
+
+
+@pytest.fixture(scope="module")
+def delays(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """The label_delay sweep's base (chargebacks the only fraud label) at 1-hour and 30-day delays."""
+    base = ["labels.customer_report.share=0.0", "labels.chargeback.share=0.9", "labels.investigators.count=0",
+            'arms=[{name="online",learner="online"},{name="batch-daily",learner="batch",every="1d"},'
+            '{name="static",learner="static"}]']  # fmt: skip
+    root = tmp_path_factory.mktemp("delays")
+    return {delay: _run(root / delay, *base, f"labels.chargeback.delay.median={delay}") for delay in ("1h", "30d")}
+
+
+def _edge_fades(delays: dict[str, pl.DataFrame], arm: str) -> tuple[float, float, float]:
+    """The arm's saving over static at 1-hour chargebacks minus its saving at 30-day ones, paired
+    by replication: mean and 95 % interval."""
+    gains = []
+    for delay in ("1h", "30d"):
+        arms = delays[delay]
+        base = arms.filter(pl.col("arm") == "static").sort("replication")["total_cost"].to_numpy()
+        mine = arms.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
+        gains.append((base - mine) / base)
+    return tuple(float(v) for v in t_interval(gains[0] - gains[1]))
+
+
+@pytest.mark.slow
+def test_online_learnings_edge_fades_with_the_label_delay(delays):
+    """The label-delay lesson for online learning: its saving over static is larger at 1-hour than
+    at 30-day chargebacks."""
+    mean, low, _ = _edge_fades(delays, "online")
+    assert low > 0, (mean, low)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not met at 60 days and 4 replications: daily batch's edge at 1 h is not "
+                   "clearly larger than at 30 d (docs/calibration.md); strict, so meeting it fails this test")
+def test_daily_batchs_edge_fades_with_the_label_delay(delays):
+    mean, low, _ = _edge_fades(delays, "batch-daily")
+    assert low > 0, (mean, low)
