@@ -47,9 +47,10 @@ def saving(arms: pl.DataFrame, arm: str, column: str = "total_cost", baseline: s
     return (base - mine) / base
 
 
-def _interval(values: np.ndarray, scale: float = 100.0, unit: str = " %") -> tuple[str, str, float, float]:
+def _interval(values: np.ndarray, scale: float = 100.0, unit: str = " %",
+              digits: int = 1) -> tuple[str, str, float, float]:  # fmt: skip
     mean, low, high = (float(v) * scale for v in t_interval(values))
-    return f"{mean:+.1f}{unit}", f"{low:+.1f} to {high:+.1f}{unit}", low, high
+    return f"{mean:+.{digits}f}{unit}", f"{low:+.{digits}f} to {high:+.{digits}f}{unit}", low, high
 
 
 def _auc(quality: pl.DataFrame, arm: str, first: bool, horizon: int) -> np.ndarray:
@@ -98,7 +99,7 @@ def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
                      "", "", high_d >= 0))
     drops = {arm: _auc(quality, arm, True, horizon) - _auc(quality, arm, False, horizon)
              for arm in ("static", "oracle")}  # fmt: skip
-    mean, interval, low, _ = _interval(drops["static"] - drops["oracle"], 1.0, "")
+    mean, interval, low, _ = _interval(drops["static"] - drops["oracle"], 1.0, "", digits=3)
     rows.append(("static's ROC AUC falls over the horizon against the oracle's (first − last 10 days, static − oracle)",
                  mean, interval, low > 0))
     return rows

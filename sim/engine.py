@@ -2,8 +2,9 @@
 
 The traffic process wakes at every tick boundary and, in this order:
 
-1. hands the label events that arrived by now to the learner and to the
-   features (so nothing is learnt before it arrives); fraud labels block cards;
+1. blocks the cards whose block is due (cardholders who noticed fraud), then
+   hands the label events that arrived by now to the learner and to the
+   features (so nothing is learnt before it arrives);
 2. lets the learner retrain or deploy if its schedule says so;
 3. draws the tick's honest transactions (from the day's batch) and the crews'
    attempts, computes point-in-time features, scores them with the deployed
@@ -58,7 +59,6 @@ from .world.population import Population, build_population
 from .world.traffic import Transactions, draw_day
 
 FEATURES_SETTLE_S = 30 * DAY
-
 
 
 @dataclass

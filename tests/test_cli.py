@@ -23,7 +23,8 @@ def test_quickstart_at_a_short_horizon(tmp_path, capsys):
                    "--set", "horizon=3d", "--set", "replications=2", "--set", "population.customers=3000"])  # fmt: skip
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["ranking"]) == {"online", "batch-weekly", "static", "rules"}
+    assert set(summary["ranking"]) == {"oracle", "online", "batch-daily", "batch-weekly", "static", "rules"}
+    assert summary["fresh_labels"]["static"] == "static" and summary["fresh_labels"]["oracle"] == "oracle"
     assert all(arm["total_cost"]["ci_low"] is not None for arm in summary["arms"].values())
     assert "index.html" in capsys.readouterr().out
     assert (out / "index.html").exists()

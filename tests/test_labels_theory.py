@@ -170,6 +170,8 @@ def test_censoring_and_blocked_cards(tmp_path):
         "labels.customer_report.delay": {"dist": "exponential", "mean": "6h"},
         "labels.decline_confirmation.share": 0.5, "policy.alert_threshold": 0.05,
         "labels.investigators.hours": "24/7",
+        # blocking tied to the labels (the ledger records them), not to cardholders noticing (it does not)
+        "blocking.labels": ["customer_report", "chargeback", "decline_confirmation"], "blocking.cardholder.share": 0.0,
     })  # fmt: skip
     scenario, out = _run(tmp_path, world)
     tx = pl.read_parquet(out / "transactions.parquet")
