@@ -378,10 +378,10 @@ def fresh_labels_finding(summary: dict) -> str:
     text = (f"Fresh labels are worth up to {_share(headroom)} of {static}'s total cost over {days}: that is what "
             f"instant truth ({oracle}) saved over never learning again ({static}).")
     recovered = fresh["recovered"]
-    parts = [f"{arm} recovered {_share(entry['total_cost'])} of it" for arm, entry in recovered.items()
+    parts = [f"{arm} recovered {_share(entry['total_cost'])}" for arm, entry in recovered.items()
              if entry["total_cost"]["mean"] is not None]  # fmt: skip
     if parts:
-        text += " " + "; ".join(parts).capitalize() + "."
+        text += " Of that saving, " + "; ".join(parts) + "."
     fraud = fresh["headroom"]["fraud_loss_relative"]
     fraud_parts = [f"{arm} {_share(entry['fraud_loss'])}" for arm, entry in recovered.items()
                    if entry["fraud_loss"]["mean"] is not None]  # fmt: skip
