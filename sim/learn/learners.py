@@ -3,13 +3,14 @@
 Every learner starts from the same history and serves the deployed model's
 probabilities; what differs is when and from what it learns:
 
-- ``online`` learns each tick's arrived label events (river);
+- ``online`` learns each tick's arrived label events (the Laplace learner, or river's models);
 - ``batch`` retrains every ``every`` on the label events that arrived within
   ``window`` and deploys the new model ``deploy_lag`` later (scikit-learn);
 - ``hybrid`` is a batch model recalibrated online from arriving labels;
 - ``split`` averages a model of investigators' feedback and one of delayed labels;
 - ``static`` never learns after the history;
-- ``oracle`` refits daily on the true label of every transaction, each known at the next tick;
+- ``oracle`` learns the true label of every transaction at the next tick (the online Laplace
+  learner, or a scikit-learn refit every ``every``);
 - ``rules`` applies the scenario's thresholds and never learns.
 
 The engine calls :meth:`Learner.learn` only with events whose arrival time has
