@@ -270,8 +270,13 @@ class BatchLearner:
     def start(self, history: History) -> None:
         self.model = copy.deepcopy(history.first_model(self.arm.model))
         self.newest_label_at = 0.0
-        keep = history.arrived.label_at > -self.arm.window
-        self.window.add(history.arrived_X[keep], history.arrived.take(keep))
+        X, events = self._first_window(history)
+        keep = events.label_at > -self.arm.window
+        self.window.add(X[keep], events.take(keep))
+
+    def _first_window(self, history: History) -> tuple[np.ndarray, LabelEvents]:
+        """What the window starts with: the label events that arrived before t = 0."""
+        return history.arrived_X, history.arrived
 
     def predict_proba(self, X):
         return self.model.predict_proba(X)
@@ -314,13 +319,12 @@ class OracleLearner(BatchLearner):
         super().__init__(arm, labels_per_day, seed)
         self.feedback = "truth_censored" if arm.censored else "truth"
 
-    def start(self, history: History) -> None:
-        self.model = copy.deepcopy(history.first_model(self.arm.model))
-        self.newest_label_at = 0.0
-        keep = history.truth.label_at > -self.arm.window
-        if self.arm.censored:
-            keep &= ~history.truth_declined
-        self.window.add(history.truth_X[keep], history.truth.take(keep))
+    def _first_window(self, history: History) -> tuple[np.ndarray, LabelEvents]:
+        """The history's truth (of approved transactions only, when ``censored``)."""
+        if not self.arm.censored:
+            return history.truth_X, history.truth
+        known = ~history.truth_declined
+        return history.truth_X[known], history.truth.take(known)
 
 
 class HybridLearner(BatchLearner):

@@ -39,6 +39,12 @@ class _River(_Arm):
         "fraud odds are multiplied by it when scoring, so probabilities stay calibrated",
     )
 
+    @model_validator(mode="after")
+    def _positive_halflife(self) -> _River:
+        if self.halflife <= 0:
+            raise ValueError("`halflife` must be longer than 0s")
+        return self
+
 
 class OnlineArm(_River):
     """A river model that learns from each tick's arrived label events."""
@@ -73,6 +79,8 @@ class _Batch(_Arm):
 
     @model_validator(mode="after")
     def _check(self) -> _Batch:
+        if getattr(self, "halflife", 1.0) <= 0:
+            raise ValueError("`halflife` must be longer than 0s")
         if self.every <= 0 or self.window <= 0:
             raise ValueError("`every` and `window` must be longer than 0s")
         return self

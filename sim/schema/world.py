@@ -239,7 +239,7 @@ class Innovation(Strict):
     """
 
     enabled: bool = Field(True, description="crews invent tactics; `false`: only the configured tactics")
-    every: Duration = Field("3d", description="mean time between new tactics")
+    every: Duration = Field("3d", description="mean time between new tactics (at least 1h)")
     lifetime: Delay = Field(
         default_factory=lambda: LognormalDelay(median="12d", sigma=0.5),
         description="how long a new tactic stays in use (the scheme is burnt, the mules move on)",
@@ -258,8 +258,8 @@ class Innovation(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Innovation:
-        if self.enabled and self.every <= 0:
-            raise ValueError("`every` must be longer than 0s (or set `enabled = false`)")
+        if self.enabled and self.every < 3600:
+            raise ValueError("`every` must be at least 1h (or set `enabled = false`)")
         if any(high < low for low, high in self.amount_bands):
             raise ValueError("`amount_bands`: each band is [min, max] with max >= min")
         return self

@@ -24,7 +24,7 @@ from ..schema import Crew as CrewConfig
 from ..units import DAY
 from .innovation import NewTactic
 from .population import Population
-from .strategies import Context, Plan, StaticStrategy, TacticTable, make_strategy, tactic_table
+from .strategies import Context, Plan, StaticStrategy, TacticTable, _choice, make_strategy, tactic_table
 from .traffic import Transactions
 
 RECENT_PROFIT_DAYS = 7.0
@@ -206,9 +206,8 @@ class Crew:
         for category in sorted(set(self.tactics.category[plan.tactic[chosen]].tolist())):  # category by category
             where = np.flatnonzero(chosen & (self.tactics.category[plan.tactic] == category))
             if len(where):
-                cdf = population.popularity_cdf[category]
-                merchant[where] = population.merchants_by_category[category][
-                    np.minimum(cdf.searchsorted(rng.random(len(where)), side="right"), len(cdf) - 1)]
+                cdf = population.popularity_cdf[category]  # ends at exactly 1: every draw lands in the pool
+                merchant[where] = population.merchants_by_category[category][_choice(rng, cdf, len(where))]
         for k in cashing_out:
             where = np.flatnonzero(unset & (plan.tactic == k))
             merchant[where] = pools[k][rng.integers(len(pools[k]), size=len(where))]
@@ -363,7 +362,6 @@ class Crews:
     def __init__(self, configs: list[CrewConfig], compromises: list[Compromise], population: Population,
                  streams: Streams, invented: Sequence[NewTactic] = ()):  # fmt: skip
         ids = CrewIds()
-        self.invented = tuple(invented)
         self.groups = [CrewGroup(i, config, streams, population.customers, ids, invented)
                        for i, config in enumerate(configs)]  # fmt: skip
         self._by_name = {group.config.name: group for group in self.groups}
