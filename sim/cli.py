@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
-from .outputs import SWEEP_MARKERS, OutputError, check_output_dir
+from .outputs import REPORT_ERROR, SWEEP_MARKERS, OutputError, ReportError, check_output_dir
 from .scenario import ScenarioError, load_scenario
 
 err = Console(stderr=True, highlight=False)
@@ -145,7 +145,7 @@ def scenarios(directory) -> None:
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--pdf", is_flag=True, help="Also write report.pdf: every figure with its caption, one per page.")
 def report(directory, pdf) -> None:
-    """Rebuild the report of a run or sweep DIRECTORY from its saved tables, without re-running."""
+    """Rebuild the report of a run, replay or sweep DIRECTORY from its saved tables, without re-running."""
     import json
     import tomllib
 
@@ -157,20 +157,29 @@ def report(directory, pdf) -> None:
     damaged = (pl.exceptions.PolarsError, OSError, json.JSONDecodeError, tomllib.TOMLDecodeError)
     folder = Path(directory)
     sweep = (folder / "results.parquet").exists() and (folder / "sweep.json").exists()
+    replay = (folder / "replay.json").exists()
     missing = [name for name in REQUIRED if not (folder / name).exists()]
-    if missing and not sweep:
-        raise UserError(f"{directory}: not a fraudsim run or sweep directory (missing {', '.join(missing)})")
+    if missing and not (sweep or replay):
+        raise UserError(f"{directory}: not a fraudsim run, replay or sweep directory "
+                        f"(missing {', '.join(missing)})")
     try:
         if sweep:
             from .report.sweep import build_sweep_report
 
             target = build_sweep_report(folder, pdf=pdf)
+        elif replay:
+            from .report.replay import build_replay_report
+
+            if pdf:
+                raise UserError(f"{directory}: --pdf is for run and sweep reports; a replay's report is one page")
+            target = build_replay_report(folder)
         else:
             target = build_report(folder, pdf=pdf)
     except damaged as error:
         reason = (str(error).splitlines() or [""])[0]
         raise UserError(f"{directory}: a saved table cannot be read, so the report was not rebuilt "
                         f"({type(error).__name__}: {reason})") from None
+    (folder / REPORT_ERROR).unlink(missing_ok=True)  # the failure it recorded is mended
     out.print(f"Wrote [bold]{target}[/]" + (f" and [bold]{folder / 'report.pdf'}[/]" if pdf else ""), soft_wrap=True)
 
 
@@ -358,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     except OutputError as error:
         UserError(str(error)).show()
         return UserError.exit_code
+    except ReportError as error:  # not the user's input: exit 1, but the tables are safe and it says where
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        return 1
     except click.exceptions.Abort:
         err.print("aborted")
         return 130

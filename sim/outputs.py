@@ -1,7 +1,9 @@
 """Write a run directory atomically: build it in a temporary directory, then rename.
 
-Nothing that was there before is lost or left half-written: if anything fails,
-the temporary directory is removed and the old output stays as it was.
+Nothing that was there before is lost or left half-written: if the simulation or a table
+fails, the temporary directory is removed and the old output stays as it was. A failure while
+drawing the report does not cost the run: its tables are kept, the error is saved beside them
+and :class:`ReportError` says where.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +28,17 @@ class OutputError(Exception):
 
 RUN_MARKERS = ("run_info.json",)  # what a run's or a replay's directory holds
 SWEEP_MARKERS = ("sweep.json", "points")  # a sweep's, finished or not
+REPORT_ERROR = "report_error.txt"  # the traceback of a report that failed, beside the kept tables
+
+
+class ReportError(Exception):
+    """The run's tables were written but its report failed (the command line exits 1)."""
+
+    def __init__(self, directory: Path, reason: str) -> None:
+        super().__init__(f"the run finished and its tables are in {directory}, but its report failed ({reason}); "
+                         f"the details are in {Path(directory) / REPORT_ERROR}. Rebuild the report with "
+                         f"`fraudsim report {directory}` once the cause is fixed.")
+        self.directory = Path(directory)
 
 
 def check_output_dir(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> None:
@@ -184,13 +198,11 @@ def write_run(
         summary = summarize(scenario, experiment)
         write_json(work / "summary.json", summary)
         simulated = time.perf_counter() - started
-        report_seconds = 0.0
+        report_seconds, report_error = 0.0, None
         if report:
             from .report.html import build_report
 
-            report_started = time.perf_counter()
-            build_report(work)
-            report_seconds = time.perf_counter() - report_started
+            report_seconds, report_error = build_kept(work, build_report)
         arm_tx = sum(a.transactions for a in experiment.arm_runs)
         arm_seconds = sum(a.seconds for a in experiment.arm_runs)
         warm_tx = sum(r.warmup_transactions for r in experiment.runs)
@@ -214,8 +226,25 @@ def write_run(
                 for a in experiment.arm_runs
             ],
             "versions": _versions(),
+            **({"report_error": report_error} if report_error else {}),
         })  # fmt: skip
+    if report_error:
+        raise ReportError(out_dir, report_error)
     return summary
+
+
+def build_kept(work: Path, build: Callable[[Path], object]) -> tuple[float, str | None]:
+    """Build the report of the tables in ``work``; a failure is saved beside them rather than
+    raised, so that the tables survive it. Returns the seconds taken and the error, if any."""
+    import time
+
+    started = time.perf_counter()
+    try:
+        build(work)
+    except Exception as error:  # a bug in the report must not cost the run its tables
+        (work / REPORT_ERROR).write_text(traceback.format_exc(), encoding="utf-8")
+        return time.perf_counter() - started, f"{type(error).__name__}: {error}"
+    return time.perf_counter() - started, None
 
 
 def _versions() -> dict[str, str]:

@@ -52,7 +52,7 @@ def test_report_rebuilds_from_tables(tiny_run, capsys):
 
 def test_report_refuses_a_non_run_directory(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
-    assert "not a fraudsim run or sweep directory" in capsys.readouterr().err
+    assert "not a fraudsim run, replay or sweep directory" in capsys.readouterr().err
 
 
 def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tmp_path, capsys):
@@ -65,6 +65,29 @@ def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tm
     assert "a saved table cannot be read" in message and "Traceback" not in message
     assert (damaged / "index.html").read_bytes() == page
     assert not [p.name for p in damaged.iterdir() if p.name.startswith(".")]
+
+
+def test_a_report_that_crashes_keeps_the_run_and_its_old_output_is_replaced_whole(tiny_file, tmp_path, capsys,
+                                                                               monkeypatch):  # fmt: skip
+    import sim.report.html
+
+    target = tmp_path / "run"
+
+    def broken(directory, pdf=False):
+        raise ValueError("a caption formats a missing AUC")
+
+    monkeypatch.setattr(sim.report.html, "build_report", broken)
+    assert main(["run", str(tiny_file), "--out", str(target), "--quiet"]) == 1
+    message = capsys.readouterr().err
+    assert "tables are in" in message and "a caption formats a missing AUC" in message and "Traceback" not in message
+    for name in ("daily.parquet", "arms.parquet", "summary.json", "run_info.json"):
+        assert (target / name).exists(), name
+    assert not (target / "index.html").exists()
+    assert "ValueError" in (target / "report_error.txt").read_text()
+    assert json.loads((target / "run_info.json").read_text())["report_error"].startswith("ValueError")
+    monkeypatch.undo()
+    assert main(["report", str(target)]) == 0
+    assert (target / "index.html").exists() and not (target / "report_error.txt").exists()
 
 
 def test_an_output_directory_of_other_files_is_refused_before_running(tiny_file, tmp_path, capsys, monkeypatch):

@@ -202,6 +202,23 @@ def test_warnings_are_in_the_report(tmp_path):
     assert warnings and "<strong>Warnings.</strong>" in page and html.escape(warnings[0]) in page
 
 
+def test_a_replay_report_that_crashes_keeps_the_tables(tmp_path, capsys, monkeypatch):
+    import sim.report.replay
+
+    def broken(directory):
+        raise KeyError("roc_auc")
+
+    monkeypatch.setattr(sim.report.replay, "build_replay_report", broken)
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "-q", "--out", tmp_path / "out") == 1
+    assert "tables are in" in " ".join(capsys.readouterr().err.split())
+    assert (tmp_path / "out" / "predictions.parquet").exists() and not (tmp_path / "out" / "index.html").exists()
+    monkeypatch.undo()
+    from sim.cli import main as fraudsim
+
+    assert fraudsim(["report", str(tmp_path / "out")]) == 0 and (tmp_path / "out" / "index.html").exists()
+
+
 def test_an_output_directory_of_other_files_is_refused(tmp_path, capsys):
     path = bad_stream(tmp_path, "ok.csv", GOOD)
     (tmp_path / "mine").mkdir()

@@ -20,7 +20,7 @@ import polars as pl
 
 from .. import metrics
 from ..detect.policy import decide, decline_cost
-from ..outputs import atomic_directory, write_json, write_parquet
+from ..outputs import ReportError, atomic_directory, build_kept, write_json, write_parquet
 from ..schema import Arm, OnlineArm, Policy
 from ..units import DAY, format_duration
 from .engine import LearnerRun, Mode, Progress, Timeline, replay_arms, sees_truth
@@ -242,15 +242,15 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         write_parquet(work / "reliability.parquet", reliability_table(runs, y, amount))
         write_parquet(work / "model_events.parquet", _events_table(runs, origin))
         write_json(work / "replay.json", summary)
-        report_seconds = 0.0
+        report_seconds, report_error = 0.0, None
         if report:
             from ..report.replay import build_replay_report
 
-            report_started = clock.perf_counter()
-            build_replay_report(work)
-            report_seconds = clock.perf_counter() - report_started
-        write_json(work / "run_info.json", _run_info(len(stream), runs, read_seconds, report_seconds,
-                                                     clock.perf_counter() - started))  # fmt: skip
+            report_seconds, report_error = build_kept(work, build_replay_report)
+        info = _run_info(len(stream), runs, read_seconds, report_seconds, clock.perf_counter() - started)
+        write_json(work / "run_info.json", {**info, **({"report_error": report_error} if report_error else {})})
+    if report_error:
+        raise ReportError(Path(out_dir), report_error)
     return summary
 
 
