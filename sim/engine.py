@@ -53,9 +53,9 @@ from .results import ArmRecorder
 from .rng import GARBAGE_SCORES_KEY, Streams, stable_key, uniform_hash
 from .schema import BATCH_LEARNERS, Arm, Fault, OracleArm, Scenario
 from .units import DAY
-from .world.crews import Attempts, Crews
+from .world.crews import Attempts, Crews, draw_skims
 from .world.innovation import invent
-from .world.population import Population, build_population
+from .world.population import Population, build_population, with_movers
 from .world.traffic import Transactions, draw_day
 
 FEATURES_SETTLE_S = 30 * DAY
@@ -435,13 +435,16 @@ def warm_up(
 ) -> tuple[World, History]:
     """Run the world under ``rules`` up to t = 0; return it and the history every arm starts from."""
     length = warmup_length(scenario)
-    population = build_population(scenario.population, streams.get("population"))
+    population = with_movers(build_population(scenario.population, streams.get("population")), scenario.population,
+                             -length, streams.get("drift"))  # fmt: skip
     retention = max(LabelModel(scenario.labels).longest_delay, scenario.history) + scenario.tick
     world = World(
         population=population,
         features=FeatureState(population.customers, population.merchants, scenario.population),
         crews=Crews(scenario.crews, scenario.compromises, population, streams,
-                    invent(scenario.innovation, -length, scenario.horizon, population, streams.get("innovation"))),
+                    invent(scenario.innovation, -length, scenario.horizon, population, streams.get("innovation")),
+                    draw_skims(scenario.skimming, -length, scenario.horizon, population,
+                               [crew.name for crew in scenario.crews], streams.get("skimming"))),
         store=FeatureStore(len(FEATURES), retention, _expected_rows(scenario, retention)),
         queue=LabelQueue(),
         blocks=CardBlocks(scenario.blocking),

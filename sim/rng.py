@@ -34,6 +34,8 @@ COMPONENTS = {
     "crew_group": 10,
     "compromise": 11,
     "innovation": 12,
+    "drift": 13,
+    "skimming": 14,
 }
 
 

@@ -17,6 +17,7 @@ import re
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
+YEAR = 365 * DAY
 
 UNITS: dict[str, float] = {
     "s": 1.0,

@@ -100,6 +100,7 @@ def _world(name: str, crews: list[dict], **changes) -> dict:
         "rules": {"max_amount": 1e6, "max_cnp_amount": 1e6, "max_risky_amount": 1e6, "max_velocity": 1e6},
         "labels": {"investigators": {"count": 0}},
         "innovation": {"enabled": False},  # these tests are about the strategies; tests/test_innovation.py turns it on
+        "skimming": {"enabled": False},  # only the compromises a test configures
         "crews": crews, "arms": [{"name": "rules", "learner": "rules"}],
     }  # fmt: skip
     for key, value in changes.items():
@@ -178,6 +179,29 @@ def test_skimmed_merchants_leak_cards_to_their_crew_group(tmp_path):
     joined = fraud.join(first_seen, on="customer", how="left")
     assert joined["skimmed_at"].null_count() == 0  # every victim had bought during the compromise
     assert (joined["t"] >= joined["skimmed_at"] + 2 * DAY).all()  # and was used only after the delay
+
+
+def test_random_compromises_arrive_at_their_rate_at_busy_merchants():
+    from sim.schema import Skimming
+    from sim.world.crews import draw_skims
+
+    population = build_population(PopulationConfig(customers=500, merchants=400), np.random.default_rng(0))
+    span = 4000 * DAY
+    skims = draw_skims(Skimming(every="10d"), -span / 2, span / 2, population, ["a", "b"], np.random.default_rng(1))
+    assert abs(len(skims) - 400) < 4 * math.sqrt(400)  # Poisson
+    assert all(-span / 2 <= s.start < s.end and s.delay > 0 and len(s.merchants) == 1 for s in skims)
+    assert [s.start for s in skims] == sorted(s.start for s in skims)
+    # Drawn by popularity: the chosen merchants' mean popularity is E[p²]/E[p] per draw, well above the mean 1/M.
+    chosen = population.merchant_popularity[[int(s.merchants[0]) for s in skims]]
+    p = population.merchant_popularity
+    expected, spread = float(np.sum(p * p)), float(np.sqrt(np.sum(p * p * p) - np.sum(p * p) ** 2))
+    assert abs(chosen.mean() - expected) < 4 * spread / math.sqrt(len(skims))
+    assert expected > 1.5 / population.merchants
+    groups = [s.crews for s in skims]
+    assert abs(groups.count("a") - len(skims) / 2) < 4 * math.sqrt(len(skims) / 4)
+    median_window = float(np.median([s.end - s.start for s in skims]))
+    assert 5.7 * DAY < median_window < 8.3 * DAY  # lognormal, median 7 d: its sample median's SE is 0.3 d
+    assert draw_skims(Skimming(enabled=False), 0, span, population, ["a"], np.random.default_rng(1)) == []
 
 
 def test_mimic_copies_the_victims_habits():

@@ -3,7 +3,7 @@
 The engine takes a :class:`Scenario`, never a path or a dict. Only
 :mod:`sim.scenario` reads files. Every field carries a description and, where
 it has one, a unit; `docs/scenario-reference.md` is generated from them
-(`python -m sim.docgen`). Defaults come from `../shared/DOMAIN.md`; the
+(`python -m sim.docgen`). Defaults come from `docs/domain-facts.md`; the
 reference cites the facts behind them.
 """
 

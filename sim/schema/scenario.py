@@ -20,7 +20,7 @@ from .base import (
 )
 from .detector import ABTest, Fault, Metrics, Monitoring, Policy, Rules
 from .labels import Blocking, Labels
-from .world import DEFAULT_STRATEGY, Compromise, Crew, Innovation, Population, StaticCrew
+from .world import DEFAULT_STRATEGY, Compromise, Crew, Innovation, Population, Skimming, StaticCrew
 
 
 class Scenario(Strict):
@@ -46,6 +46,7 @@ class Scenario(Strict):
     crews: list[Crew] = Field(default_factory=lambda: [StaticCrew(name="crews-1")], description="fraud crews")
     innovation: Innovation = Field(default_factory=Innovation, description="crews inventing new tactics")
     compromises: list[Compromise] = Field(default_factory=list, description="skimmed merchants leaking cards")
+    skimming: Skimming = Field(default_factory=Skimming, description="merchants compromised at random")
     labels: Labels = Field(default_factory=Labels, description="label sources and delays")
     blocking: Blocking = Field(default_factory=Blocking, description="when stolen cards are blocked")
     policy: Policy = Field(default_factory=Policy, description="decision rule and costs")

@@ -35,6 +35,25 @@ class Season(Strict):
         return self
 
 
+class HonestDrift(Strict):
+    """Honest customers change too, so a model that never learns again also misjudges them.
+
+    Some customers change their habits for good (a new job, a move, a new phone): at a random
+    time, at a constant rate from the warm-up's start, their typical amount and their taste for
+    card-not-present purchases are drawn afresh. And the whole population drifts online: every
+    customer's card-not-present share grows by `cnp_growth_per_year` (relative) a year, from the
+    configured share at t = 0. Both rates are assumptions (docs/domain-facts.md §8: which signals
+    mean fraud moves over the years; no source gives a rate per customer).
+    """
+
+    movers_per_year: float = Field(
+        0.3, ge=0, le=10, description="habit changes per customer per year (0: none; 0.3: about 7 % in 90 days)"
+    )
+    cnp_growth_per_year: float = Field(
+        0.2, ge=0, le=10, description="yearly growth of each card-not-present share, capped at 1 (0.2: 35 % → 42 %)"
+    )
+
+
 class Population(Strict):
     """Customers (one card each) and merchants."""
 
@@ -59,6 +78,7 @@ class Population(Strict):
         "retail", description="day-of-week curve: `retail` (busiest Saturday) or `flat`; t = 0 is a Monday"
     )
     seasons: list[Season] = Field(default_factory=list, description="seasonal multipliers on honest traffic")
+    drift: HonestDrift = Field(default_factory=HonestDrift, description="customers changing habits; the move online")
 
 
 class Tactic(Strict):
@@ -262,6 +282,35 @@ class Innovation(Strict):
             raise ValueError("`every` must be at least 1h (or set `enabled = false`)")
         if any(high < low for low, high in self.amount_bands):
             raise ValueError("`amount_bands`: each band is [min, max] with max >= min")
+        return self
+
+
+class Skimming(Strict):
+    """Random points of compromise: now and then a merchant is compromised (a tampered terminal, a
+    breached web shop) for days to weeks, and a share of the cards used there leaks to one crew
+    group, which can use each of them weeks after its use there.
+
+    Compromises arrive as a Poisson process from the warm-up's start to the horizon, drawn from
+    their own stream, so every arm has the same ones; the merchant is drawn by popularity (a busy
+    shop is worth skimming), the crew group at random. `[[compromises]]` adds fixed ones.
+    """
+
+    enabled: bool = Field(True, description="merchants are compromised at random; `false`: only `[[compromises]]`")
+    every: Duration = Field("20d", description="mean time between compromises (at least 1h)")
+    window: Delay = Field(
+        default_factory=lambda: LognormalDelay(median="7d", sigma=0.7),
+        description="how long a merchant stays compromised (days to weeks)",
+    )
+    leak_share: Share = Field(0.3, description="share of the cards used there that leak")
+    delay: Delay = Field(
+        default_factory=lambda: LognormalDelay(median="21d", sigma=0.5),
+        description="from a card's use at the merchant to its being usable (DOMAIN §5: weeks to months)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Skimming:
+        if self.enabled and self.every < 3600:
+            raise ValueError("`every` must be at least 1h (or set `enabled = false`)")
         return self
 
 

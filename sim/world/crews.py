@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..feedback.delays import build_delay
 from ..rng import Streams
-from ..schema import CATEGORIES, Compromise
+from ..schema import CATEGORIES, Compromise, Skimming
 from ..schema import Crew as CrewConfig
 from ..units import DAY
 from .innovation import NewTactic
@@ -360,12 +361,13 @@ class Crews:
     """Every crew group of the world, and the skimmed merchants that feed them."""
 
     def __init__(self, configs: list[CrewConfig], compromises: list[Compromise], population: Population,
-                 streams: Streams, invented: Sequence[NewTactic] = ()):  # fmt: skip
+                 streams: Streams, invented: Sequence[NewTactic] = (), skims: Sequence[Skim] = ()):  # fmt: skip
         ids = CrewIds()
         self.groups = [CrewGroup(i, config, streams, population.customers, ids, invented)
                        for i, config in enumerate(configs)]  # fmt: skip
         self._by_name = {group.config.name: group for group in self.groups}
-        self.compromises = [_Skim(c, population, streams.get("compromise", i)) for i, c in enumerate(compromises)]
+        self.compromises = [Skim.configured(c, population, streams.get("compromise", i))
+                            for i, c in enumerate(compromises)] + list(skims)  # fmt: skip
         self._day: int | None = None
 
     @property
@@ -413,7 +415,7 @@ class Crews:
         for skim in self.compromises:
             hit = skim.catches(tx, approved, leak_draw)
             if hit.any():
-                self._by_name[skim.config.crews].leak(tx.card[hit], tx.t[hit] + skim.config.delay)
+                self._by_name[skim.crews].leak(tx.card[hit], tx.t[hit] + skim.delay)
 
     def freeze(self) -> None:
         """From now on no crew adapts, including crews that enter later (see :meth:`Crew.freeze`)."""
@@ -438,16 +440,47 @@ class Crews:
         return {group.config.name: group.tactics.names for group in self.groups}
 
 
-class _Skim:
-    """One compromise: its merchants and window."""
+@dataclass(frozen=True)
+class Skim:
+    """One compromise: its merchants and window, how many of its cards leak, and to whom."""
 
-    def __init__(self, config: Compromise, population: Population, rng: np.random.Generator):
-        self.config = config
+    name: str
+    merchants: np.ndarray  # merchant ids
+    start: float
+    end: float
+    leak_share: float
+    delay: float  # from a card's use there to its being usable by the crews
+    crews: str  # the crew group that receives the cards
+
+    @staticmethod
+    def configured(config: Compromise, population: Population, rng: np.random.Generator) -> Skim:
+        """A ``[[compromises]]`` entry, its merchants drawn at random (within its category if set)."""
         pool = (population.merchants_by_category[CATEGORIES.index(config.category)] if config.category
                 else np.arange(population.merchants))  # fmt: skip
-        self.merchants = rng.choice(pool, size=min(config.merchants, len(pool)), replace=False)
+        merchants = rng.choice(pool, size=min(config.merchants, len(pool)), replace=False)
+        return Skim(config.name, merchants, config.start, config.end, config.leak_share, config.delay, config.crews)
 
     def catches(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> np.ndarray:
-        config = self.config
-        return (~tx.is_fraud & approved & (tx.t >= config.start) & (tx.t < config.end)
-                & np.isin(tx.merchant, self.merchants) & (leak_draw < config.leak_share))  # fmt: skip
+        return (~tx.is_fraud & approved & (tx.t >= self.start) & (tx.t < self.end)
+                & np.isin(tx.merchant, self.merchants) & (leak_draw < self.leak_share))  # fmt: skip
+
+
+def draw_skims(config: Skimming, start: float, end: float, population: Population, groups: Sequence[str],
+               rng: np.random.Generator) -> list[Skim]:  # fmt: skip
+    """Random points of compromise from ``start`` to ``end``: a Poisson process at one per
+    ``every``, each at one merchant drawn by popularity, leaking to a crew group drawn at random.
+    A card is usable the compromise's ``delay`` after its use there."""
+    if not config.enabled or not groups or end <= start:
+        return []
+    n = int(rng.poisson((end - start) / config.every))
+    # Every column is drawn for every compromise, in this order, so one setting never shifts another's draws.
+    begin = np.sort(start + (end - start) * rng.random(n))
+    window = build_delay(config.window).sample(rng, n)
+    delay = build_delay(config.delay).sample(rng, n)
+    cumulative = np.cumsum(population.merchant_popularity)
+    merchant = np.minimum(np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right"),
+                          population.merchants - 1)  # fmt: skip
+    group = rng.integers(len(groups), size=n)
+    return [Skim(f"skim-{k + 1:02d}", merchant[k : k + 1].astype(np.int32), float(begin[k]),
+                 float(begin[k] + window[k]), config.leak_share, float(delay[k]),
+                 groups[group[k]]) for k in range(n)]  # fmt: skip

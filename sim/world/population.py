@@ -8,12 +8,13 @@ risk profiles (DOMAIN §5–6).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..schema import CATEGORIES
 from ..schema import Population as PopulationConfig
+from ..units import YEAR
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Population:
     merchant_popularity: np.ndarray  # (merchants,) probability a random purchase goes there
     merchants_by_category: tuple[np.ndarray, ...]  # merchant ids of each category
     popularity_cdf: tuple[np.ndarray, ...]  # per category, the cumulative popularity of its merchants (ends at 1)
+    # Honest drift (see :func:`with_movers`); None: nobody changes habits.
+    move_at: np.ndarray | None = None  # (customers,) when the customer's habits change (inf: never)
+    moved_log_median: np.ndarray | None = None  # (customers,) the typical amount after the change
+    moved_cnp_affinity: np.ndarray | None = None  # (customers,) the channel taste after the change
 
     def __deepcopy__(self, memo) -> Population:
         return self  # never modified: every copy of a world shares it
@@ -107,6 +112,31 @@ def build_population(config: PopulationConfig, rng: np.random.Generator) -> Popu
         merchants_by_category=by_category,
         popularity_cdf=tuple(_cdf(popularity[ids]) for ids in by_category),
     )
+
+
+def with_movers(population: Population, config: PopulationConfig, since: float, rng: np.random.Generator) -> Population:
+    """``population`` with its movers: each customer changes habits once, at an exponential time
+    from ``since`` at ``drift.movers_per_year`` (most never do within a run); the new typical amount
+    and channel taste are fresh draws from the population's own spread.
+
+    >>> from sim.schema import Population as Config
+    >>> config = Config(customers=1000, merchants=20)
+    >>> pop = with_movers(build_population(config, np.random.default_rng(0)), config, 0.0, np.random.default_rng(1))
+    >>> 0.2 < float(np.mean(pop.move_at < 365 * 86400)) < 0.3  # 1 - exp(-0.3)
+    True
+    """
+    rate = config.drift.movers_per_year
+    if rate <= 0:
+        return population
+    n = population.customers
+    move_at = since + rng.exponential(YEAR / rate, size=n)
+    shift = rng.normal(0.0, config.amount_spread, size=n)  # a new median, as far from the old as two customers' are
+    centre = float(np.mean(population.log_median))
+    moved_log_median = centre + (population.log_median - centre) / np.sqrt(2) + shift / np.sqrt(2)
+    mean_affinity = float(np.mean(population.cnp_affinity))
+    moved_cnp_affinity = rng.gamma(4.0, 0.25, size=n) * mean_affinity
+    return replace(population, move_at=move_at, moved_log_median=moved_log_median,
+                   moved_cnp_affinity=moved_cnp_affinity)  # fmt: skip
 
 
 def _cdf(weights: np.ndarray) -> np.ndarray:

@@ -4,6 +4,8 @@ A day's traffic depends only on the population, the day and that day's keyed
 stream, so it is identical in every arm of a replication (DESIGN §7). Within a
 day, customers buy as independent Poisson processes whose rate follows the
 hour-of-day curve; the day's total follows the day-of-week curve and seasons.
+Customers drift: the movers among them (``Population.move_at``) buy with their new habits
+from their move on, and every card-not-present share grows with time (``drift``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from ..columns import Columns, stable_order
 from ..schema import Population as PopulationConfig
-from ..units import DAY, HOUR
+from ..units import DAY, HOUR, YEAR
 from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
 
 # Share of a day's purchases in each hour (busiest 12-13, quietest 3-4; DOMAIN §6).
@@ -89,11 +91,15 @@ def draw_day(population: Population, config: PopulationConfig, day: int, rng: np
     merchant[explore] = np.minimum(wander, population.merchants - 1)
 
     category = population.merchant_category[merchant]
-    log_amount = (
-        population.log_median[card] + CATEGORY_AMOUNT[category] + population.amount_sigma * rng.standard_normal(n)
-    )
+    log_median, affinity = population.log_median[card], population.cnp_affinity[card]
+    if population.move_at is not None:  # customers who changed their habits buy as they do now
+        moved = t >= population.move_at[card]
+        log_median = np.where(moved, population.moved_log_median[card], log_median)
+        affinity = np.where(moved, population.moved_cnp_affinity[card], affinity)
+    log_amount = log_median + CATEGORY_AMOUNT[category] + population.amount_sigma * rng.standard_normal(n)
     amount = np.maximum(np.round(np.exp(log_amount), 2), 0.01)
-    cnp = rng.random(n) < np.minimum(CATEGORY_CNP[category] * population.cnp_affinity[card], 1.0)
+    online = max(1.0 + config.drift.cnp_growth_per_year * day * DAY / YEAR, 0.0)  # the move online, 1 at t = 0
+    cnp = rng.random(n) < np.minimum(CATEGORY_CNP[category] * affinity * online, 1.0)
 
     order = stable_order(t)
     return Transactions(
