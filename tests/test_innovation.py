@@ -152,3 +152,57 @@ def test_a_crew_attacks_as_often_whatever_tactics_exist_that_it_no_longer_uses()
         rates.append(total)
     assert rates[1] == pytest.approx(rates[0])
     assert rates[0] == pytest.approx(config.attempts_per_day * 24 * 3600.0 / DAY, rel=0.5)
+
+
+def test_a_cash_out_merchant_s_fraud_rate_feature_rises_within_a_few_label_delays(tmp_path):
+    """A new tactic that cashes out at a few merchants (complicit or compromised shops) betrays
+    them through the label-fed `merchant_fraud_rate`. With cardholder reports after a median of
+    one day, within three days of the tactic's start the feature has risen at its merchants, and
+    not at the other merchants of the same categories.
+
+    The size of the rise, from the feature's definition: a merchant starts near its prior rate
+    (0.4 frauds in 200 transactions). A tactic gets a share of the crews' attempts around
+    weight / total weight; its fraud at one of its three merchants adds frauds per day several
+    times the prior's 0.4 while its honest traffic adds a few transactions a day, so the log rate
+    rises by well over ln 2 within three days where fraud reached the merchant at all."""
+    from sim.detect.features import MERCHANT_PRIOR_RATE, MERCHANT_PRIOR_TRANSACTIONS
+    from sim.engine import Engine, arm_learner, labels_per_day, warm_up
+
+    from .conftest import write_scenario
+
+    world = _world("cashout", [{"name": "s", "strategy": "static", "count": 3, "cards_per_day": 3}],
+                   horizon="40d", innovation={"every": "4d", "cashout_share": 1.0, "weight": 10.0},
+                   labels={"investigators": {"count": 0}, "chargeback": {"share": 0.1},
+                           "customer_report": {"share": 0.9, "delay": {"dist": "lognormal", "median": "1d",
+                                                                       "sigma": 0.5}}},
+                   **{"population.customers": 5000, "population.merchants": 500})  # fmt: skip
+    scenario = load_scenario(write_scenario(tmp_path / "cashout.toml", world))
+    streams = Streams(scenario.seed, 0)
+    state, history = warm_up(scenario, streams)
+    arm = scenario.arms[0]
+    engine = Engine(scenario, streams, state, arm_learner(scenario, arm, streams, labels_per_day(scenario)), None,
+                    0.0, scenario.horizon, None, arm.name)  # fmt: skip
+    engine.learner.start(history)
+    features, samples = state.features, {}
+
+    def sample(at: float) -> None:
+        frauds = features.merchant_frauds + MERCHANT_PRIOR_TRANSACTIONS * MERCHANT_PRIOR_RATE
+        samples[at] = np.log(frauds / (features.merchant_transactions + MERCHANT_PRIOR_TRANSACTIONS))
+
+    for day in range(int(scenario.horizon // DAY)):
+        engine.at(day * DAY, lambda at=day * DAY: sample(at))
+    engine.run()
+    invented = invent(scenario.innovation, -warmup_length(scenario), scenario.horizon, state.population,
+                      Streams(scenario.seed, 0).get("innovation"))  # fmt: skip
+    rises, others = [], []
+    for tactic in invented:
+        start = np.ceil(tactic.available_from / DAY) * DAY
+        if not (0 <= start and start + 3 * DAY < scenario.horizon and tactic.available_until > start + 3 * DAY):
+            continue
+        rise = samples[start + 3 * DAY] - samples[start]
+        rises.append(rise[tactic.merchants].max())
+        pool = state.population.merchants_by_category[tactic.category]
+        others.append(np.median(rise[np.setdiff1d(pool, tactic.merchants)]))
+    assert len(rises) >= 4, len(rises)
+    assert np.median(rises) > np.log(2), rises
+    assert abs(np.median(others)) < np.log(1.25), others
