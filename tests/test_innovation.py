@@ -197,7 +197,7 @@ def test_a_cash_out_merchant_s_fraud_rate_feature_rises_within_a_few_label_delay
     rises, others = [], []
     for tactic in invented:
         start = np.ceil(tactic.available_from / DAY) * DAY
-        if not (0 <= start and start + 3 * DAY < scenario.horizon and tactic.available_until > start + 3 * DAY):
+        if not (start >= 0 and start + 3 * DAY < scenario.horizon and tactic.available_until > start + 3 * DAY):
             continue
         rise = samples[start + 3 * DAY] - samples[start]
         rises.append(rise[tactic.merchants].max())
