@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-fast bench lint reference clean browser
+.PHONY: demo test test-fast bench lint reference clean browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ browser:
 	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	    apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
 	  echo "chromium not installed: the browser test will be skipped"
+
+# The README's screenshot, from the demo's report (run `make demo` first).
+screenshot: $(VENV)/.installed-test browser
+	$(BIN)/python benchmarks/screenshot.py reports/quickstart
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest -q
