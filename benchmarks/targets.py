@@ -134,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("world", choices=("quickstart", "label_delay"))
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--replications", type=int, default=4)
+    parser.add_argument("--keep", type=Path, help="keep the runs' output directories under this folder")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = args.keep or Path(temporary)
         if args.world == "quickstart":
             out = run(ROOT / "scenarios/quickstart.toml", Path(scratch) / "q", args.seed, args.replications, [])
             rows = quickstart_rows(out)

@@ -296,12 +296,12 @@ class Skimming(Strict):
     """
 
     enabled: bool = Field(True, description="merchants are compromised at random; `false`: only `[[compromises]]`")
-    every: Duration = Field("20d", description="mean time between compromises (at least 1h)")
+    every: Duration = Field("30d", description="mean time between compromises (at least 1h)")
     window: Delay = Field(
         default_factory=lambda: LognormalDelay(median="7d", sigma=0.7),
         description="how long a merchant stays compromised (days to weeks)",
     )
-    leak_share: Share = Field(0.3, description="share of the cards used there that leak")
+    leak_share: Share = Field(0.15, description="share of the cards used there that leak and are sold")
     delay: Delay = Field(
         default_factory=lambda: LognormalDelay(median="21d", sigma=0.5),
         description="from a card's use at the merchant to its being usable (DOMAIN §5: weeks to months)",
