@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from hypothesis import settings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Property tests: derandomized by default, so a green run here is a green run on CI (`make test`);
+# HYPOTHESIS_PROFILE=explore draws fresh examples each run, to look for new failures locally.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 

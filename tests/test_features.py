@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim.detect.features import COLUMN, VELOCITY_DECAY_S, FeatureState
+from sim.detect.features import COLUMN, HABIT_MAX_COUNT, VELOCITY_DECAY_S, FeatureState
 from sim.schema import Population
 from sim.world.traffic import Transactions
 
@@ -26,12 +26,13 @@ def _batch(rng, n, cards, start):
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 60), st.integers(1, 8))
+@example(7603, 59, 1)  # once failed: the reference ignored the 50-purchase cap the code applies
 def test_velocity_and_habits_match_brute_force(seed, n, cards):
     rng = np.random.default_rng(seed)
     state = FeatureState(cards, 5, Population())
     category = rng.integers(8, size=5)
     history: list[tuple[int, float]] = []
-    approved_amounts: dict[int, list[float]] = {c: [] for c in range(cards)}
+    habits = {c: (0.0, 0.0, 0.0) for c in range(cards)}  # purchases counted (capped), mean log amount, M2
     for tick in range(3):
         tx = _batch(rng, n, cards, tick * 3600.0)
         X, velocity = state.compute(tx, category)
@@ -41,18 +42,26 @@ def test_velocity_and_habits_match_brute_force(seed, n, cards):
                 np.exp(-(tx.t[i] - tx.t[j]) / VELOCITY_DECAY_S) for j in range(i) if tx.card[j] == tx.card[i]
             )
             assert abs(velocity[i] - expected) < 1e-9 * max(1.0, expected)
-            past = approved_amounts[int(tx.card[i])]
-            k, n_past = 3.0, len(past)
-            mean = (n_past * (np.mean(np.log(past)) if past else 0) + k * state.prior_mean) / (n_past + k)
-            m2 = float(np.sum((np.log(past) - np.mean(np.log(past))) ** 2)) if past else 0.0
+            n_past, habit_mean, m2 = habits[int(tx.card[i])]
+            k = 3.0
+            mean = (n_past * habit_mean + k * state.prior_mean) / (n_past + k)
             z = (np.log(tx.amount[i]) - mean) / np.sqrt((m2 + k * state.prior_var) / (n_past + k))
             assert abs(X[i, COLUMN["amount_vs_habit"]] - z) < 1e-4 * max(1.0, abs(z))
         approved = rng.random(n) < 0.7
         state.record(tx, velocity, approved, category)
         history += [(int(c), float(s)) for c, s in zip(tx.card, tx.t, strict=True)]
-        for c, a, ok in zip(tx.card, tx.amount, approved, strict=True):
-            if ok:
-                approved_amounts[int(c)].append(float(a))
+        for c in range(cards):  # the tick's approved purchases join the habit, older ones capped at 50
+            logs = np.log([a for a, cc, ok in zip(tx.amount, tx.card, approved, strict=True) if ok and cc == c])
+            if len(logs) == 0:
+                continue
+            n_all, habit_mean, m2 = habits[c]
+            n_old = min(n_all, HABIT_MAX_COUNT)
+            old_m2 = m2 * n_old / n_all if n_all else 0.0
+            total = n_old + len(logs)
+            merged = (n_old * habit_mean + logs.sum()) / total
+            # the sum of squared deviations of the old (down-weighted) and new purchases about the merged mean
+            m2 = old_m2 + n_old * (habit_mean - merged) ** 2 + float(np.sum((logs - merged) ** 2))
+            habits[c] = (total, merged, m2)
 
 
 def test_merchant_rate_uses_only_arrived_labels():

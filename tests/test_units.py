@@ -37,3 +37,12 @@ def test_format_round_trips_whole_seconds(seconds):
 @given(st.floats(min_value=0, max_value=1e7, allow_nan=False).map(lambda x: round(x, 3)))
 def test_format_round_trips_fractions(seconds):
     assert parse_duration(format_duration(seconds)) == pytest.approx(seconds, rel=1e-12, abs=1e-9)
+
+
+def test_property_tests_are_derandomized_unless_asked():
+    """CI must be deterministic: the conftest's default hypothesis profile derandomizes."""
+    import os
+
+    from hypothesis import settings
+
+    assert settings.default.derandomize == (os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci")
