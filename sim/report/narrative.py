@@ -135,7 +135,7 @@ def label_sources_caption(labels_daily: pl.DataFrame) -> str:
         pl.col("events").sum(), pl.col("fraud_events").sum()
     )
     mean = totals.group_by("source").agg(pl.col("events").mean(), pl.col("fraud_events").mean()).sort(
-        "events", descending=True
+        ["events", "source"], descending=[True, False]
     )
     parts = [
         f"{row[0].replace('_', ' ')} {row[1]:,.0f} ({row[2]:,.0f} saying fraud)"
@@ -267,7 +267,7 @@ def tactic_mix_caption(crews: pl.DataFrame) -> str:
 def crews_caption(crews: pl.DataFrame, currency: str) -> str:
     per_day = crews.group_by(["arm", "replication", "day"]).agg(pl.col("crew").n_unique().alias("crews"),
                                                                  pl.col("profit").sum())  # fmt: skip
-    mean = per_day.group_by("arm").agg(pl.col("crews").mean(), pl.col("profit").mean()).sort("profit")
+    mean = per_day.group_by("arm").agg(pl.col("crews").mean(), pl.col("profit").mean()).sort(["profit", "arm"])
     low, high = mean.row(0, named=True), mean.row(-1, named=True)
     return (
         "Top: crews active per day; with `dynamics`, crews join while fraud pays and leave after days without "
@@ -284,7 +284,7 @@ def crews_caption(crews: pl.DataFrame, currency: str) -> str:
 def reliability_caption(reliability: pl.DataFrame) -> str:
     sums = reliability.with_columns(gap_w=(pl.col("mean_y") - pl.col("mean_p")).abs() * pl.col("weight"))
     ece = sums.group_by(["arm", "weighting"]).agg((pl.col("gap_w").sum() / pl.col("weight").sum()).alias("ece"))
-    by_amount = ece.filter(pl.col("weighting") == "amount").sort("ece")
+    by_amount = ece.filter(pl.col("weighting") == "amount").sort(["ece", "arm"])
     best, worst = by_amount.row(0, named=True), by_amount.row(-1, named=True)
     return (
         "Scores are grouped into ten equal-width bins; each point is a bin's mean score against how often its "
@@ -301,7 +301,7 @@ def staleness_caption(daily: pl.DataFrame) -> str:
         daily.group_by("arm")
         .agg((pl.col("model_staleness_s").mean() / 86400).alias("days"))
         .drop_nulls()
-        .sort("days")
+        .sort(["days", "arm"])  # ties broken by name: the page is byte-identical run to run
     )
     parts = [f"{row[0]} {row[1]:.1f} days" for row in mean.iter_rows()]
     return (
@@ -435,7 +435,7 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
     learned = [a for a in ranking if arms[a]["learner"] != "rules"]
     calibration = calibration.filter(pl.col("arm").is_in(learned))
     if calibration.height:
-        worst = calibration.with_columns(off=(pl.col("ratio").log()).abs()).sort("off").row(-1, named=True)
+        worst = calibration.with_columns(off=(pl.col("ratio").log()).abs()).sort(["off", "arm"]).row(-1, named=True)
         direction = "over" if worst["ratio"] > 1 else "under"
         out.append(f"In money, {worst['arm']} {direction}-estimated the fraud it let through by "
                    f"{abs(worst['ratio'] - 1):.0%} (it expected {worst['ratio']:.2f}× what happened).")  # fmt: skip
