@@ -187,6 +187,7 @@ def run_all(
     per_replication = simulated_days(scenario)
     total = per_replication * scenario.replications
     experiment = Experiment(scenario)
+    workers = min(workers, scenario.replications * len(scenario.arms))  # no more processes than tasks
     if workers <= 1:
         for r in range(scenario.replications):
             base = r * per_replication

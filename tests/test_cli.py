@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,66 @@ def test_python_dash_m_sim():
     done = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True, cwd=ROOT,
                           check=False)
     assert done.returncode == 0 and "fraudsim" in done.stdout
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (Linux /proc), None if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _workers(pid: int) -> list[int]:
+    """Live pool workers among ``pid``'s children (not the resource tracker)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+            command = (entry.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in command:
+            found.append(int(entry.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_run_leaves_no_worker_processes(tiny_file, tmp_path):
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "sim", "run", str(tiny_file), "--out", str(tmp_path / "run"), "--quiet",
+               "--no-report", "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+    deadline, workers = time.monotonic() + 120, []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        workers = _workers(process.pid)
+        time.sleep(0.05)
+    assert len(workers) == 2
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10  # the workers' watch looks every half second
+    while time.monotonic() < deadline and any(_state(pid) not in (None, "Z") for pid in workers):
+        time.sleep(0.1)
+    assert [pid for pid in workers if _state(pid) not in (None, "Z")] == [], "workers outlived the killed run"
+
+
+def test_no_more_worker_processes_than_tasks(tiny_file, monkeypatch):
+    import sim.parallel
+    from sim.experiment import run_all
+    from sim.scenario import load_scenario
+
+    asked = []
+
+    def pool(workers):
+        asked.append(workers)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(sim.parallel, "process_pool", pool)
+    scenario = load_scenario(tiny_file, ['arms=[{name="rules",learner="rules"}]', "replications=3"])
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_all(scenario, workers=8)
+    assert asked == [3]  # three replications of one arm: three tasks

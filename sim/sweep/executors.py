@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .. import __version__
-from ..parallel import THREAD_VARIABLES, worker_init
+from ..parallel import THREAD_VARIABLES, process_pool
 from .points import SweepError
 
 RETRIES = 3
@@ -66,7 +62,7 @@ class LocalProcesses:
         pending = dict(enumerate(calls))
         failures = 0
         while pending:
-            pool = _pool(min(self.workers, len(pending)))
+            pool = process_pool(min(self.workers, len(pending)))
             futures = {pool.submit(function, *args): i for i, args in pending.items()}
             try:
                 for future in as_completed(futures):
@@ -98,28 +94,6 @@ class LocalProcesses:
             except BaseException:
                 _stop(pool)
                 raise
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """:func:`sim.parallel.process_pool`, with workers that exit when this process dies: a sweep
-    killed with SIGKILL would otherwise leave its workers running on as orphans."""
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_start,
-        initargs=(os.getpid(),),
-    )
-
-
-def _worker_start(parent: int) -> None:
-    worker_init()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="fraudsim-orphan-watch", daemon=True).start()
 
 
 def _stop(pool) -> None:
