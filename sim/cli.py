@@ -50,6 +50,20 @@ def _load(path: str, overrides: tuple[str, ...], extra: dict[str, object] | None
         raise UserError(str(error)) from None
 
 
+def printable(text: str) -> str:
+    """``text`` without control characters (an ANSI escape in a file must not drive the terminal)."""
+    import unicodedata
+
+    return "".join(c if c in "\n\t" or not unicodedata.category(c).startswith("C") else "?" for c in text)
+
+
+def not_empty(ctx: click.Context, param: click.Parameter, value):
+    """Refuse an empty value (``--out ""`` would otherwise silently mean "the default")."""
+    if value is not None and not str(value).strip():
+        raise click.BadParameter("must not be empty; leave the option out for its default")
+    return value
+
+
 SET_HELP = "Override a scenario key, e.g. --set horizon=30d or --set arms.online.lr=0.1 (repeatable)."
 
 
@@ -70,7 +84,7 @@ def cli() -> None:
 @click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
               help="Processes running replications, or each replication's arms, in parallel "
                    "[default: the machine's cores].")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
               help="Output directory [default: reports/<name>].")
 @click.option("--ledger", is_flag=True,
               help="Also write every transaction and label event (transactions.parquet, labels.parquet).")
@@ -134,7 +148,7 @@ def scenarios(directory) -> None:
             out.print(f"[bold]{escape(shown)}[/]  [red]unreadable[/]: {escape(error.message)}", soft_wrap=True)
             continue
         out.print(f"[bold]{escape(shown)}[/]", soft_wrap=True)
-        name, what = str(raw.get("name", "")), first_sentence(str(raw.get("description", "")))
+        name, what = printable(str(raw.get("name", ""))), printable(first_sentence(str(raw.get("description", ""))))
         line = " — ".join(part for part in (name, what) if part)
         indent = " " * 4
         wrapped = textwrap.fill(line, max(out.width, 40), initial_indent=indent, subsequent_indent=indent)
@@ -203,10 +217,10 @@ stopped resumes where it left off; --force recomputes them.
               help="Override a key of the base scenario, before the grid (repeatable).")
 @click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
               help="Local worker processes (or workers of --dask local) [default: the machine's cores].")
-@click.option("--dask", "dask_address", metavar="ADDRESS|local",
+@click.option("--dask", "dask_address", metavar="ADDRESS|local", callback=not_empty,
               help="Run on the Dask scheduler at ADDRESS (tcp://host:8786), or on a local Dask cluster.")
 @click.option("--force", is_flag=True, help="Recompute every run, even those already saved.")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
               help="Output directory [default: reports/<sweep name>].")
 @click.option("--no-report", is_flag=True, help="Write results.parquet but not the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")

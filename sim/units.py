@@ -30,7 +30,7 @@ UNITS: dict[str, float] = {
 }
 UNIT_HELP = 's, m, h, d, w, mo (30 days), y (365 days), e.g. "30s", "15m", "2h", "3d", "1mo"'
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)(s|m|h|d|w|mo|y)$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)(s|m|h|d|w|mo|y)$", re.ASCII)  # ASCII digits only
 
 
 def parse_duration(text: str) -> float:

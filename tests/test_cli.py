@@ -200,3 +200,17 @@ def test_no_more_worker_processes_than_tasks(tiny_file, monkeypatch):
     with pytest.raises(RuntimeError, match="stop here"):
         run_all(scenario, workers=8)
     assert asked == [3]  # three replications of one arm: three tasks
+
+
+@pytest.mark.parametrize("args", [["run", "{tiny}", "--out", ""], ["sweep", "{tiny}", "--dask", " "],
+                                  ["replay", "x.csv", "--time", "t", "--label", "y", "--out", ""]])  # fmt: skip
+def test_an_empty_option_is_refused_not_read_as_its_default(tiny_file, args, capsys):
+    assert main([a.replace("{tiny}", str(tiny_file)) for a in args]) == 2
+    assert "must not be empty" in capsys.readouterr().err
+
+
+def test_scenario_text_cannot_drive_the_terminal(tmp_path, capsys):
+    (tmp_path / "evil.toml").write_text('name = "evil\\u001b[2J"\ndescription = "Clears \\u001b]0;title\\u0007 it."\n')
+    assert main(["scenarios", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown and "evil?[2J" in shown

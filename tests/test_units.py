@@ -46,3 +46,11 @@ def test_property_tests_are_derandomized_unless_asked():
     from hypothesis import settings
 
     assert settings.default.derandomize == (os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci")
+
+
+def test_durations_take_ascii_digits_only():
+    import pytest
+
+    for text in ("٣d", "３h", "1٠m"):  # Arabic-Indic and full-width digits
+        with pytest.raises(ValueError):
+            parse_duration(text)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..cli import UserError, err, out, progress_bar
+from ..cli import UserError, err, not_empty, out, progress_bar
 from ..outputs import check_output_dir
 from ..scenario import ScenarioError
 from ..schema import Policy
@@ -162,7 +162,7 @@ def _print_metrics(summary: dict) -> None:
 @click.option("--decline-rate", type=click.FloatRange(0, 1), default=Policy().decline_rate, show_default=True,
               help="Money: cost of a false decline per unit of amount.")
 @click.option("--currency", default="EUR", show_default=True, help="Currency of the amounts.")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
               help="Output directory [default: reports/replay-<stream>].")
 @click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
