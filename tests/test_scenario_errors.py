@@ -135,3 +135,13 @@ def test_error_object_carries_parts():
     with pytest.raises(ScenarioError) as caught:
         validate({"name": "x", "population": {"customers": 0}}, "here.toml")
     assert (caught.value.file, caught.value.key) == ("here.toml", "population.customers")
+
+
+@pytest.mark.parametrize("text, key", [("[population]\ncustomers = true\n", "customers"),
+                                       ("replications = false\n", "replications"),
+                                       ("[policy]\nfraud_fee = true\n", "fraud_fee")])  # fmt: skip
+def test_a_boolean_is_not_a_number(tmp_path, text, key):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "x"\n' + text)
+    with pytest.raises(ScenarioError, match=f"`{key}` must be a number, not"):
+        load_scenario(path)

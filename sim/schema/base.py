@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from ..units import DAY, format_duration, parse_duration
 
@@ -91,6 +91,29 @@ Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"unit": "n
 
 
 class Strict(BaseModel):
-    """A frozen model that refuses unknown keys."""
+    """A frozen model that refuses unknown keys, and `true`/`false` where a number belongs
+    (pydantic would read `customers = true` as 1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data):
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+                    raise ValueError(f"`{name}` must be a number, not {str(value).lower()}")
+        return data
+
+
+def _numeric(annotation) -> bool:
+    """True for an int or float annotation: bare, constrained (``Annotated[int, ...]``) or optional."""
+    import types
+    import typing
+
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_numeric(arg) for arg in typing.get_args(annotation))
+    return annotation in (int, float)
