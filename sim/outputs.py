@@ -26,8 +26,13 @@ class OutputError(Exception):
     """An output directory that cannot be used without losing files (the command line exits 2)."""
 
 
-RUN_MARKERS = ("run_info.json",)  # what a run's or a replay's directory holds
+RUN_MARKERS = ("summary.json",)  # what a run's directory holds
+REPLAY_MARKERS = ("replay.json",)  # a replay's
 SWEEP_MARKERS = ("sweep.json", "points")  # a sweep's, finished or not
+KINDS = {"run": RUN_MARKERS, "replay": REPLAY_MARKERS, "sweep": SWEEP_MARKERS}
+# What an output written before run_info.json listed its files may hold.
+OLD_OUTPUT_SUFFIXES = (".parquet", ".png", ".json", ".html", ".pdf", ".toml", ".txt")
+REPORT_FILES = {"index.html", "report.pdf", "report_error.txt"}  # `fraudsim report` may add them (and PNGs) later
 REPORT_ERROR = "report_error.txt"  # the traceback of a report that failed, beside the kept tables
 
 
@@ -54,10 +59,42 @@ def check_output_dir(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> No
     if resolved == here or resolved in here.parents:
         raise OutputError(f"{target}: the output would replace the working directory (or one holding it); "
                           "choose a new directory, e.g. reports/NAME")  # fmt: skip
-    if target.is_dir() and any(target.iterdir()) and not any((target / m).exists() for m in markers):
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    if not any((target / m).exists() for m in markers):
+        kind = next((k for k, ms in KINDS.items() if any((target / m).exists() for m in ms)), None)
+        wanted = next((k for k, ms in KINDS.items() if ms == markers), "this command")
+        if kind is not None:
+            raise OutputError(f"{target}: it holds a fraudsim {kind}'s output, which a {wanted} would replace; "
+                              "choose another directory")  # fmt: skip
         raise OutputError(f"{target}: the directory has files and is not an earlier fraudsim output (no "
                           f"{' or '.join(markers)}); its files would be replaced: "
                           "choose a new or empty directory")  # fmt: skip
+    if markers != SWEEP_MARKERS:  # a run's or replay's directory is replaced whole: nothing else may be in it
+        foreign = _foreign_files(target)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise OutputError(f"{target}: it holds files fraudsim did not write ({shown}), which replacing the "
+                              "output would delete; move them or choose another directory")  # fmt: skip
+
+
+def _foreign_files(target: Path) -> list[str]:
+    """The entries of an earlier output that fraudsim did not write: those not listed in its
+    ``run_info.json`` (or, for outputs older than that list, not of the kinds fraudsim writes)."""
+    try:
+        listed = json.loads((target / "run_info.json").read_text(encoding="utf-8")).get("outputs")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    names = sorted(p.name for p in target.iterdir())
+    if isinstance(listed, list):
+        ours = set(listed) | REPORT_FILES
+        return [name for name in names if name not in ours and not name.endswith(".png")]
+    return [name for name in names if not (target / name).is_file() or Path(name).suffix not in OLD_OUTPUT_SUFFIXES]
+
+
+def output_list(work: Path) -> list[str]:
+    """The names a finished output directory holds (``run_info.json`` included): what a rerun may replace."""
+    return sorted({p.name for p in work.iterdir()} | {"run_info.json"})
 
 
 @contextlib.contextmanager
@@ -227,6 +264,7 @@ def write_run(
             ],
             "versions": _versions(),
             **({"report_error": report_error} if report_error else {}),
+            "outputs": output_list(work),
         })  # fmt: skip
     if report_error:
         raise ReportError(out_dir, report_error)

@@ -214,3 +214,25 @@ def test_scenario_text_cannot_drive_the_terminal(tmp_path, capsys):
     assert main(["scenarios", str(tmp_path)]) == 0
     shown = capsys.readouterr().out
     assert "\x1b" not in shown and "\x07" not in shown and "evil?[2J" in shown
+
+
+def test_a_rerun_never_deletes_what_fraudsim_did_not_write(tiny_file, tiny_run, tmp_path, capsys):
+    import shutil
+
+    from sim.replay.cli import main as replay
+
+    mine = tmp_path / "mine"
+    shutil.copytree(tiny_run, mine)
+    (mine / "notes.md").write_text("my thesis notes")
+    assert main(["run", str(tiny_file), "--out", str(mine), "--quiet", "--no-report"]) == 2
+    message = capsys.readouterr().err
+    assert "notes.md" in message and "did not write" in message
+    assert (mine / "notes.md").read_text() == "my thesis notes"
+    # a replay never replaces a run (nor a run a replay)
+    stream = tmp_path / "s.csv"
+    stream.write_text("t,f,y\n" + "".join(f"{i},{i % 7},{int(i % 9 == 0)}\n" for i in range(200)))
+    assert replay([str(stream), "--time", "t", "--label", "y", "--delay", "1h", "--quiet", "--out", str(tiny_run)]) == 2
+    assert "holds a fraudsim run's output" in " ".join(capsys.readouterr().err.split())
+    assert (tiny_run / "summary.json").exists()
+    info = json.loads((tiny_run / "run_info.json").read_text())
+    assert "summary.json" in info["outputs"] and "daily.parquet" in info["outputs"]

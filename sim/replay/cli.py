@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from ..cli import UserError, err, not_empty, out, progress_bar
-from ..outputs import check_output_dir
+from ..outputs import REPLAY_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 from ..schema import Policy
 from ..units import parse_duration
@@ -196,7 +196,7 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
                                   policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
                                                 decline_rate=decline_rate))  # fmt: skip
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"
-        check_output_dir(target)  # before the replay, not after it
+        check_output_dir(target, REPLAY_MARKERS)  # before the replay, not after it
         with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
             summary = replay(stream, spec, arms, settings, target, report=not no_report,

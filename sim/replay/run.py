@@ -20,7 +20,7 @@ import polars as pl
 
 from .. import metrics
 from ..detect.policy import decide, decline_cost
-from ..outputs import ReportError, atomic_directory, build_kept, write_json, write_parquet
+from ..outputs import REPLAY_MARKERS, ReportError, atomic_directory, build_kept, output_list, write_json, write_parquet
 from ..schema import Arm, OnlineArm, Policy
 from ..units import DAY, format_duration
 from .engine import LearnerRun, Mode, Progress, Timeline, replay_arms, sees_truth
@@ -232,7 +232,7 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
                                 "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
-    with atomic_directory(Path(out_dir)) as work:
+    with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
         schema = _schema(("learner", "kind", *METRICS), amount is not None)
@@ -248,7 +248,8 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
 
             report_seconds, report_error = build_kept(work, build_replay_report)
         info = _run_info(len(stream), runs, read_seconds, report_seconds, clock.perf_counter() - started)
-        write_json(work / "run_info.json", {**info, **({"report_error": report_error} if report_error else {})})
+        write_json(work / "run_info.json", {**info, **({"report_error": report_error} if report_error else {}),
+                                            "outputs": output_list(work)})  # fmt: skip
     if report_error:
         raise ReportError(Path(out_dir), report_error)
     return summary
