@@ -9,8 +9,10 @@ and :class:`ReportError` says where.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -104,7 +106,8 @@ def atomic_directory(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> It
     target = Path(target)
     check_output_dir(target, markers)
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    remove_stale(target)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     os.chmod(work, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o777 & ~_umask())
     try:
         yield work
@@ -124,6 +127,30 @@ def atomic_directory(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> It
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove the temporary directories that killed fraudsim processes left beside ``target``
+    (``.NAME.tmp-PID-*`` and ``.NAME.old-PID`` whose process is gone); returns them."""
+    removed = []
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        match = re.fullmatch(rf"\.{re.escape(target.name)}\.(?:tmp-(\d+)-.+|old-(\d+))", path.name)
+        if match and path.is_dir() and not _alive(int(match.group(1) or match.group(2))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _umask() -> int:

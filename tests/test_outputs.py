@@ -122,3 +122,25 @@ def test_paired_differences_match_the_per_replication_totals(tiny_run):
     assert entry["total_cost_relative"]["mean"] == pytest.approx(((a - b) / b).mean(), abs=1e-6)
     arms = len(summary["arms"])
     assert len(summary["differences"]) == arms * (arms - 1) // 2
+
+
+def test_temporary_directories_of_killed_runs_are_removed_at_the_next_start(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from sim.outputs import atomic_directory
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has exited
+    target = tmp_path / "run"
+    stale = [tmp_path / f".run.tmp-{pid}-abc", tmp_path / f".run.old-{pid}"]
+    live = tmp_path / f".run.tmp-{os.getppid()}-xyz"  # a live process's: left alone
+    other = tmp_path / f".runs.tmp-{pid}-abc"  # another output's
+    for path in (*stale, live, other):
+        path.mkdir()
+        (path / "daily.parquet").write_text("half")
+    with atomic_directory(target) as work:
+        (work / "summary.json").write_text("{}")
+    assert not any(p.exists() for p in stale)
+    assert live.exists() and other.exists() and (target / "summary.json").exists()
