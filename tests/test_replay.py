@@ -390,3 +390,12 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
     oracle = replay_warnings(path, tmp_path / "oracle", "--delay", "30d", "--learner", "oracle")
     assert oracle == []  # the oracle's labels arrive at once
     assert replay_warnings(path, tmp_path / "enough", "--delay", "17d", "--learner", "online") == []
+
+
+def test_a_currency_is_a_code_not_markup(tmp_path, capsys):
+    path = bad_stream(tmp_path, "ok.csv", GOOD)
+    for currency in ("<script>x</script>", "$"):
+        assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--currency", currency, "-q",
+                   "--out", tmp_path / "out") == 2  # fmt: skip
+        assert "EUR" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

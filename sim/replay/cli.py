@@ -15,7 +15,7 @@ from rich.table import Table
 from ..cli import UserError, err, not_empty, out, progress_bar
 from ..outputs import REPLAY_MARKERS, check_output_dir
 from ..scenario import ScenarioError
-from ..schema import Policy
+from ..schema import CURRENCIES, Policy
 from ..units import parse_duration
 from .stream import (
     DEFAULT_ARMS,
@@ -161,7 +161,8 @@ def _print_metrics(summary: dict) -> None:
               help="Money: fixed cost of declining a legitimate transaction.")
 @click.option("--decline-rate", type=click.FloatRange(0, 1), default=Policy().decline_rate, show_default=True,
               help="Money: cost of a false decline per unit of amount.")
-@click.option("--currency", default="EUR", show_default=True, help="Currency of the amounts.")
+@click.option("--currency", type=click.Choice(CURRENCIES), default="EUR", show_default=True,
+              help="Currency of the amounts (as in a scenario's `currency`).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
               help="Output directory [default: reports/replay-<stream>].")
 @click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")

@@ -72,6 +72,8 @@ Warmup = Annotated[
 ]
 
 Money = Annotated[float, Field(ge=0.0), AfterValidator(_finite), Field(json_schema_extra={"unit": "money"})]
+Currency = Literal["EUR", "USD", "GBP"]
+CURRENCIES = get_args(Currency)
 PositiveFloat = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0), AfterValidator(_finite)]
 

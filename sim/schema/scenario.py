@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -13,6 +13,7 @@ from .base import (
     MAX_HORIZON,
     MAX_TRANSACTIONS_PER_RUN,
     MAX_WARMUP,
+    Currency,
     Duration,
     Name,
     Strict,
@@ -41,7 +42,7 @@ class Scenario(Strict):
     tick: Duration = Field(
         "15m", description="micro-batch length: the model is constant within a tick; must divide a day"
     )
-    currency: Literal["EUR", "USD", "GBP"] = Field("EUR", description="currency of every amount")
+    currency: Currency = Field("EUR", description="currency of every amount")
     population: Population = Field(default_factory=Population, description="customers and merchants")
     crews: list[Crew] = Field(default_factory=lambda: [StaticCrew(name="crews-1")], description="fraud crews")
     innovation: Innovation = Field(default_factory=Innovation, description="crews inventing new tactics")
