@@ -354,6 +354,8 @@ def _print_summary(summary: dict) -> None:
         table.add_row(str(entry["rank"]), arm, with_interval(entry["total_cost"]),
                       with_interval(entry["fraud_loss"]), short_money(entry["friction"]["mean"], currency))  # fmt: skip
     out.print(table)
+    for warning in summary.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if "ab" in summary:
         from .report.ab import finding
 

@@ -368,6 +368,14 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
         from .ab.summary import summarize_ab
 
         summary["ab"] = summarize_ab(scenario, [run.ab for run in experiment.runs])
+    skipped: dict[str, int] = {}
+    for arm_run in experiment.arm_runs:
+        for event in arm_run.model_events:
+            if event.kind == "skipped":
+                skipped[arm_run.arm] = skipped.get(arm_run.arm, 0) + 1
+    if skipped:  # a model that could not learn was never deployed: say so
+        summary["warnings"] = [f"{arm}: {n} retrain(s) skipped over all replications for want of labels of a class "
+                               "(min_labels); the model already serving stayed" for arm, n in sorted(skipped.items())]
     return summary
 
 

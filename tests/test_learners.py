@@ -207,3 +207,23 @@ def test_split_learner_averages_a_feedback_and_a_delayed_model(contract_world):
     assert isinstance(learner.model, _Average) and learner.model.weight == 0.5
     # The feedback model (fraud-rich alerts) is shifted down to the delayed labels' base rate.
     assert learner.model.first.shift < -1.0
+
+
+def test_a_retrain_without_enough_labels_of_a_class_keeps_the_serving_model(tiny_file, tmp_path, capsys):
+    """Never deploy a model that could not learn: with `min_labels` above what any window holds,
+    every retrain is skipped (with its reason), nothing is deployed, and the run says so."""
+    import json
+
+    import polars as pl
+
+    from sim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", str(tiny_file), "--out", str(out), "--no-report", "--workers", "1", "--set",
+                 'arms=[{name="batch",learner="batch",every="1d",window="3d",min_labels=100000}]']) == 0  # fmt: skip
+    events = pl.read_parquet(out / "model_events.parquet")
+    assert set(events["kind"]) == {"skipped"}
+    assert events["detail"].str.contains("min_labels").all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert "skipped" in summary["warnings"][0]
+    assert "retrain(s) skipped" in capsys.readouterr().err

@@ -370,7 +370,9 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
     path = tmp_path / "short.csv"
     frame.write_csv(path)
     never = replay_warnings(path, tmp_path / "never", "--delay", "30d")
-    assert never == ["no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
+    skipped = [w for w in never if "retrain(s) skipped" in w]  # the weekly batch learner has nothing to learn
+    assert skipped and all(w.startswith("batch-weekly: ") for w in skipped)
+    assert [w for w in never if w not in skipped] == ["no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
                      "span 20.0 days): the learners learn nothing during the replay and score every row without a "
                      "model, as there is no --history (0.5; online trees 0); give a longer stream or shorter label "
                      "delays"]  # fmt: skip
@@ -379,7 +381,7 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
 
     time = np.sort(frame["ts"].to_numpy())
     after = int((time >= time[0] + 19 * DAY).sum())  # the first label arrives 19 days after the first row
-    few = replay_warnings(path, tmp_path / "few", "--delay", "19d")
+    few = [w for w in replay_warnings(path, tmp_path / "few", "--delay", "19d") if "retrain(s) skipped" not in w]
     assert len(few) == 1 and few[0].startswith(f"only {after:,} of 2,000 scored rows ({after / 2000:.1%}, fewer "
                                                "than 10%) are scored after a label has arrived (label delay: "
                                                "constant 19d;")  # fmt: skip
@@ -399,3 +401,17 @@ def test_a_currency_is_a_code_not_markup(tmp_path, capsys):
                    "--out", tmp_path / "out") == 2  # fmt: skip
         assert "EUR" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_retrain_on_one_class_keeps_the_history_model(tmp_path, stream_csv):
+    """The textbook trap: a weekly batch learner whose first windows hold no fraud label must not
+    replace its model by a constant; the skipped retrains are recorded and warned about."""
+    arms = tmp_path / "arms.toml"
+    arms.write_text('name = "one-class"\n[[arms]]\nname = "weekly"\nlearner = "batch"\nevery = "1d"\nwindow = "1d"\n'
+                    "min_labels = 1000000\n")  # fmt: skip
+    predictions = replay_ok(stream_csv, tmp_path / "out", "--arms", arms, "--history", "2d", "--delay", "1h")
+    events = pl.read_parquet(tmp_path / "out" / "model_events.parquet")
+    assert set(events["kind"]) == {"skipped"}
+    warnings = json.loads((tmp_path / "out" / "replay.json").read_text())["warnings"]
+    assert any("weekly: " in w and "skipped" in w for w in warnings)
+    assert predictions["score"].n_unique() > 100  # the history model still ranks: never a constant

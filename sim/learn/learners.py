@@ -300,9 +300,15 @@ class BatchLearner:
         events: list[ModelEvent] = []
         if now >= self._next_retrain:
             model, rows, positives, newest = self.fit(now)
-            self._pending.append((now + self.arm.deploy_lag, model, newest))
             self._next_retrain += self.arm.every
-            events.append(ModelEvent(now, "retrain", rows, positives))
+            short = min(positives, rows - positives) < self.arm.min_labels
+            if short:  # a model that could not learn is never deployed: the one serving stays
+                events.append(ModelEvent(now, "skipped", rows, positives,
+                                         f"{positives} fraud and {rows - positives} legitimate labels (a retrain "
+                                         f"needs {self.arm.min_labels} of each: min_labels)"))  # fmt: skip
+            else:
+                self._pending.append((now + self.arm.deploy_lag, model, newest))
+                events.append(ModelEvent(now, "retrain", rows, positives))
         while self._pending and self._pending[0][0] <= now:
             _, model, newest = self._pending.pop(0)
             self.deploy(model)

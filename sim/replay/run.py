@@ -201,6 +201,17 @@ def predictions_table(stream: Stream, runs: Sequence[LearnerRun], first: int) ->
     return pl.concat(parts).with_columns(pl.col("label_at").fill_nan(None))
 
 
+def skipped_warnings(runs: Sequence[LearnerRun]) -> list[str]:
+    """One warning per learner whose retrains were skipped for want of labels of a class."""
+    warnings = []
+    for run in runs:
+        skipped = [e for e in run.model_events if e.kind == "skipped"]
+        if skipped:
+            warnings.append(f"{run.name}: {len(skipped)} retrain(s) skipped and the deployed model kept, the first "
+                            f"because the window held {skipped[0].detail}; consider a longer --history or window")
+    return warnings
+
+
 def _events_table(runs: Sequence[LearnerRun], origin: float) -> pl.DataFrame:
     rows = [(run.name, origin + e.time, e.kind, e.rows, e.positives) for run in runs for e in run.model_events]
     schema = {"learner": pl.String, "time": pl.Float64, "kind": pl.String, "rows": pl.Int64, "positives": pl.Int64}
@@ -232,6 +243,7 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
                                 "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
+    summary["warnings"] += skipped_warnings(runs)
     with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]

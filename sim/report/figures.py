@@ -449,7 +449,8 @@ def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) 
     """Per arm (replication 0): retrains, deploys, drift alarms, and the spans spent on the rules."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(arms) + 1.6))
     first = events.filter(pl.col("replication") == events["replication"].min()) if events.height else events
-    markers = {"retrain": ("|", "#1f77b4"), "deploy": ("^", "#2ca02c"), "drift": ("x", "#d62728")}
+    markers = {"retrain": ("|", "#1f77b4"), "skipped": ("s", "#7f7f7f"), "deploy": ("^", "#2ca02c"),
+               "drift": ("x", "#d62728")}  # fmt: skip
     for row, arm in enumerate(arms):
         mine = first.filter(pl.col("arm") == arm).sort("time")
         start = None

@@ -322,6 +322,9 @@ def timeline_caption(events: pl.DataFrame) -> str:
         f"{count.get('retrain', 0)} retrains, {count.get('drift', 0)} drift alarms and "
         f"{count.get('fallback', 0)} fallbacks."
     )
+    if count.get("skipped"):
+        text += (f" {count['skipped']} retrain(s) were skipped (■): their window lacked labels of one class, so "
+                 "the model already serving stayed.")
     return text
 
 

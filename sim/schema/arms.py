@@ -76,6 +76,10 @@ class _Batch(_Arm):
         None, description="weight fraud labels by this factor (`balanced`: as many as legitimate ones) when "
         "fitting; the prior correction then shifts the log-odds back so probabilities stay calibrated",
     )
+    min_labels: int = Field(
+        10, ge=1, le=1_000_000, description="fewest labels of each class a retrain needs: with fewer in the "
+        "window it is skipped (recorded as `skipped` in model_events) and the deployed model stays",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> _Batch:
