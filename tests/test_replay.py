@@ -372,7 +372,8 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
     never = replay_warnings(path, tmp_path / "never", "--delay", "30d")
     skipped = [w for w in never if "retrain(s) skipped" in w]  # the weekly batch learner has nothing to learn
     assert skipped and all(w.startswith("batch-weekly: ") for w in skipped)
-    assert [w for w in never if w not in skipped] == ["no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
+    assert [w for w in never if w not in skipped] == [
+                     "no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
                      "span 20.0 days): the learners learn nothing during the replay and score every row without a "
                      "model, as there is no --history (0.5; online trees 0); give a longer stream or shorter label "
                      "delays"]  # fmt: skip
