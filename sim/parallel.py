@@ -44,3 +44,14 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     this process is alive."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=worker_init, initargs=(os.getpid(),))  # fmt: skip
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut a pool down without waiting for calls still running (after an error or Ctrl-C): its
+    workers, this process's only child processes, are terminated."""
+    workers = multiprocessing.active_children()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(5)

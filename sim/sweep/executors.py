@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .. import __version__
-from ..parallel import THREAD_VARIABLES, process_pool
+from ..parallel import THREAD_VARIABLES, process_pool, stop_pool
 from .points import SweepError
 
 RETRIES = 3
@@ -90,21 +90,10 @@ class LocalProcesses:
                 logging.getLogger(__name__).warning(
                     "a worker process died; retrying %d unfinished run(s)", len(pending)
                 )
-                _stop(pool)
+                stop_pool(pool)
             except BaseException:
-                _stop(pool)
+                stop_pool(pool)
                 raise
-
-
-def _stop(pool) -> None:
-    """Shut a pool down without waiting for calls still running (after an error or Ctrl-C)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(5)
 
 
 @dataclass
