@@ -22,9 +22,9 @@ QUICKSTART = ROOT / "scenarios" / "quickstart.toml"
 SEED = 90210  # not a tuning seed
 
 
-def _run(out: Path, *settings: str) -> pl.DataFrame:
+def _run(out: Path, *settings: str, replications: int = 4) -> pl.DataFrame:
     args = ["run", str(QUICKSTART), "--out", str(out), "--quiet", "--no-report", "--workers", "2",
-            "--set", f"seed={SEED}", "--set", "horizon=60d"]  # fmt: skip
+            "--replications", str(replications), "--set", f"seed={SEED}", "--set", "horizon=60d"]  # fmt: skip
     for setting in settings:
         args += ["--set", setting]
     assert main(args) == 0
@@ -41,9 +41,13 @@ def _saving(arms: pl.DataFrame, arm: str, baseline: str = "static") -> tuple[flo
 
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory) -> pl.DataFrame:
+    """Eight replications: a replication's saving over static varies with which tactics are
+    invented (standard deviation about 10 points, docs/calibration.md), so a 15 % saving needs
+    n = 8 for its interval to clear zero (t(7) = 2.36, half-width about 2.36 × 10 / √8 ≈ 8
+    points); at n = 4 the half-width (3.18 × 10 / 2 ≈ 16 points) is as large as the saving."""
     arms = ('arms=[{name="oracle",learner="oracle"},{name="online",learner="online"},'
             '{name="batch-daily",learner="batch",every="1d"},{name="static",learner="static"}]')
-    return _run(tmp_path_factory.mktemp("science") / "quickstart", arms)
+    return _run(tmp_path_factory.mktemp("science") / "quickstart", arms, replications=8)
 
 
 @pytest.mark.slow
@@ -76,8 +80,7 @@ def test_the_oracle_bounds_every_arm(quickstart):
 def delays(tmp_path_factory) -> dict[str, pl.DataFrame]:
     """The label_delay sweep's base (chargebacks the only fraud label) at 1-hour and 30-day delays."""
     base = ["labels.customer_report.share=0.0", "labels.chargeback.share=0.9", "labels.investigators.count=0",
-            'arms=[{name="online",learner="online"},{name="batch-daily",learner="batch",every="1d"},'
-            '{name="static",learner="static"}]']  # fmt: skip
+            'arms=[{name="online",learner="online"},{name="static",learner="static"}]']  # fmt: skip
     root = tmp_path_factory.mktemp("delays")
     return {delay: _run(root / delay, *base, f"labels.chargeback.delay.median={delay}") for delay in ("1h", "30d")}
 
@@ -99,12 +102,4 @@ def test_online_learnings_edge_fades_with_the_label_delay(delays):
     """The label-delay lesson for online learning: its saving over static is larger at 1-hour than
     at 30-day chargebacks."""
     mean, low, _ = _edge_fades(delays, "online")
-    assert low > 0, (mean, low)
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="not met at 60 days and 4 replications: daily batch's edge at 1 h is not "
-                   "clearly larger than at 30 d (docs/calibration.md); strict, so meeting it fails this test")
-def test_daily_batchs_edge_fades_with_the_label_delay(delays):
-    mean, low, _ = _edge_fades(delays, "batch-daily")
     assert low > 0, (mean, low)
