@@ -377,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="fraudsim", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
+    except click.UsageError as error:  # click's own (unknown option, missing argument): one line too
+        command = error.ctx.command_path if error.ctx else "fraudsim"
+        message = " ".join(error.format_message().split())
+        UserError(f"{command}: {message} (see '{command} --help')").show()
+        return UserError.exit_code
     except click.ClickException as error:
         error.show()
         return error.exit_code

@@ -129,8 +129,19 @@ def test_error_text_is_printed_literally(capsys):
     assert "[and 1 more problem]" in capsys.readouterr().err
 
 
-def test_unknown_option_exits_2(capsys):
-    assert main(["run", "x.toml", "--bogus"]) == 2
+@pytest.mark.parametrize(("args", "words"), [
+    (["run", "x.toml", "--bogus"], ["fraudsim run:", "No such option '--bogus'", "'fraudsim run --help'"]),
+    (["frobnicate"], ["fraudsim:", "No such command 'frobnicate'"]),
+    (["run"], ["fraudsim run:", "Missing argument 'FILE'"]),
+    (["run", "x.toml", "--workers", "x"], ["'x' is not a valid integer"]),
+])  # fmt: skip
+def test_click_usage_errors_are_one_line_exit_2(capsys, args, words):
+    assert main(args) == 2
+    output = capsys.readouterr()
+    lines = output.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), output.err
+    for word in words:
+        assert word in lines[0]
 
 
 def test_python_dash_m_sim():

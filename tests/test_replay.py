@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -416,3 +417,10 @@ def test_a_batch_retrain_on_one_class_keeps_the_history_model(tmp_path, stream_c
     warnings = json.loads((tmp_path / "out" / "replay.json").read_text())["warnings"]
     assert any("weekly: " in w and "skipped" in w for w in warnings)
     assert predictions["score"].n_unique() > 100  # the history model still ranks: never a constant
+
+
+def test_a_pipe_as_the_stream_is_refused_not_read(tmp_path, capsys):
+    path = tmp_path / "stream.csv"
+    os.mkfifo(path)  # reading it would block until a writer comes
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "out") == 2
+    assert "is not a regular file" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 import tomli_w
@@ -85,6 +86,9 @@ FILE_CASES = [
     ("empty file", "   \n", ["is empty"]),
     ("binary file", b"\x00\x01\x02PK", ["binary"]),
     ("not UTF-8", b"name = \"\xff\xfe\"", ["not UTF-8"]),
+    ("nested too deep", "a = " + "[" * 5000 + "]" * 5000, ["more than 16 levels deep"]),  # tomllib recursed
+    ("nested deep but parsed", "a = " + "[" * 100 + "]" * 100, ["more than 16 levels deep"]),
+    ("too large", "# " + "x" * 1_000_001, ["larger than 1000 kB"]),
 ]
 
 
@@ -95,6 +99,25 @@ def test_unreadable_files(tmp_path, capsys, what, text, words):
     assert status == 2 and "Traceback" not in output and str(path) in output
     for word in words:
         assert word in output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_device_is_refused_not_read_forever(tmp_path, capsys, kind):
+    path = tmp_path / "scenario.toml"
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would block until a writer comes
+    else:
+        path.symlink_to("/dev/zero")  # reading it would never end
+    for command in ("validate", "run", "sweep"):
+        status, output = _run_cli(capsys, command, str(path))
+        assert status == 2 and "is not a regular file" in output and str(path) in output
+
+
+def test_a_deeply_nested_override_is_refused(tiny_file, capsys):
+    for depth in (20, 5000):
+        status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "crews.x=" + "[" * depth + "]" * depth)
+        assert status == 2 and "--set crews.x" in output and "more than 16 levels deep" in output
+        assert "Traceback" not in output
 
 
 def test_missing_file_and_directory(tmp_path, capsys):

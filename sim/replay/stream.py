@@ -217,6 +217,8 @@ def _read(path: Path) -> pl.DataFrame:
         raise ReplayError(path, "no such file")
     if path.is_dir():
         raise ReplayError(path, "is a directory; give a .csv or .parquet file")
+    if not path.is_file():
+        raise ReplayError(path, "is not a regular file (a pipe, device or socket); give a .csv or .parquet file")
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ReplayError(path, f"unknown file type {path.suffix!r}; give a .csv or .parquet file")

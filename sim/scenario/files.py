@@ -13,7 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from ..schema import Scenario
 from .errors import ScenarioError, _readable
-from .overrides import apply_overrides
+from .overrides import MAX_DEPTH, apply_overrides, too_deep
+
+MAX_BYTES = 1_000_000  # a scenario is a page of text; the bundled ones are under 10 kB
 
 M = typing.TypeVar("M", bound=BaseModel)
 
@@ -25,7 +27,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(path, "", "no such file")
     if path.is_dir():
         raise ScenarioError(path, "", "is a directory; give a scenario file (.toml)")
+    if not path.is_file():
+        raise ScenarioError(path, "", "is not a regular file (a pipe, device or socket); give a scenario file (.toml)")
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScenarioError(path, "", f"is larger than {MAX_BYTES // 1000} kB; a scenario is a short TOML text")
         data = path.read_bytes()
     except OSError as error:
         raise ScenarioError(path, "", f"cannot be read: {error.strerror}") from None
@@ -38,9 +44,14 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ScenarioError(path, "", "is not UTF-8 text; scenario files are TOML text") from None
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(path, "", f"is not valid TOML: {error}") from None
+    except RecursionError:
+        raw = None
+    if raw is None or too_deep(raw):
+        raise ScenarioError(path, "", f"nests tables or lists more than {MAX_DEPTH} levels deep")
+    return raw
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:

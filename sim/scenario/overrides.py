@@ -15,6 +15,25 @@ from pydantic import BaseModel
 from ..schema import Scenario
 from .errors import ScenarioError, _element, _entry_label, _field, _is_list_of_tables, _variant
 
+MAX_DEPTH = 16  # tables and lists within each other; the schema itself goes four deep
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether tables and lists nest more than ``limit`` levels (checked without recursion).
+
+    >>> too_deep({"a": [[1]]}, limit=3), too_deep({"a": [[{"b": 1}]]}, limit=3)
+    (False, True)
+    """
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [v for item in level for v in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(v, (dict, list))]  # fmt: skip
+    return False
+
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``key.path=value``; the value is read as TOML, else kept as a string.
@@ -37,11 +56,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ValueError(f"{text!r}: write overrides as key.path=value, e.g. horizon=30d")
     try:
         parsed = _toml_value(value)
+    except RecursionError:
+        parsed = None
     except tomllib.TOMLDecodeError:
         if value[:1] not in ("[", "{", '"', "'"):
             parsed = value  # a bare string: 30d, online
         else:
             raise ValueError(_toml_hint(key, value)) from None
+    if parsed is None or too_deep(parsed):
+        raise ValueError(f"the value nests lists or tables more than {MAX_DEPTH} levels deep")
     return key.split("."), parsed
 
 
