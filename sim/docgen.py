@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -38,7 +39,8 @@ path and what is allowed. Override any key from the command line with
 `scenario.resolved.toml` with every default filled in.
 
 **Durations** are strings with a unit: `30s`, `15m`, `2h`, `3d`, `2w`, `1mo` (30 days),
-`1y` (365 days); a bare number is refused (except 0). **Names** (of the scenario, arms, crew
+`1y` (365 days), at most 10 years; a bare number is refused (except 0). Every number has
+the range its type column shows: the model runs anywhere within it. **Names** (of the scenario, arms, crew
 groups, tactics…) use letters, digits, `-` and `_`, starting with a letter or digit. **Money**
 is in the scenario's `currency`. Defaults come from the sourced facts
 in [`docs/domain-facts.md`](domain-facts.md) (referred to as DOMAIN §n: §1 fraud
@@ -158,10 +160,56 @@ def _type_name(annotation: Any, unit: str | None = None) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def _constraints(field: FieldInfo) -> list[Any]:
+    """The field's own constraints and those of the annotated types it is built of."""
+    found = list(field.metadata)
+
+    def collect(annotation: Any) -> None:
+        if typing.get_origin(annotation) is typing.Annotated:
+            for meta in typing.get_args(annotation)[1:]:
+                found.extend(meta.metadata if isinstance(meta, FieldInfo) else [meta])
+            collect(typing.get_args(annotation)[0])
+        elif _is_union(annotation):
+            for member in typing.get_args(annotation):
+                collect(member)
+
+    collect(field.annotation)
+    return found
+
+
+def _range(field: FieldInfo) -> str:
+    """The allowed range of a numeric key, e.g. ``0 < x ≤ 10`` (empty for other keys)."""
+    metas = _constraints(field)
+    lows = [(m.ge, "≤") for m in metas if isinstance(m, annotated_types.Ge)]
+    lows += [(m.gt, "<") for m in metas if isinstance(m, annotated_types.Gt)]
+    highs = [(m.le, "≤") for m in metas if isinstance(m, annotated_types.Le)]
+    highs += [(m.lt, "<") for m in metas if isinstance(m, annotated_types.Lt)]
+    if not lows and not highs:
+        return ""
+    low = max(lows, key=lambda b: (b[0], b[1] == "<")) if lows else None
+    high = min(highs, key=lambda b: (b[0], b[1] == "≤")) if highs else None
+    text = "x"
+    if low:
+        text = f"{_number(low[0])} {low[1]} {text}"
+    if high:
+        text = f"{text} {high[1]} {_number(high[0])}"
+    return text
+
+
+def _number(value: float) -> str:
+    if value == 2**63 - 1:
+        return "2⁶³ − 1"
+    if float(value).is_integer() and abs(value) < 1e6:
+        return f"{int(value):,}".replace(",", " ")
+    return f"{value:g}"
+
+
 def _kind(field: FieldInfo) -> str:
     union = _union(field)
     if union is None:
-        return _type_name(field.annotation, _unit(field))
+        kind = _type_name(field.annotation, _unit(field))
+        bounds = _range(field)
+        return f"{kind} ({bounds})" if bounds else kind
     many = _element(field.annotation)[1]
     if union.is_delay:
         table = "delay tables" if many else "delay table"

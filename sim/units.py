@@ -18,6 +18,7 @@ MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
 YEAR = 365 * DAY
+MAX_DURATION = 10 * YEAR  # no delay, window or horizon needs more; longer ones exhaust memory
 
 UNITS: dict[str, float] = {
     "s": 1.0,
@@ -49,9 +50,14 @@ def parse_duration(text: str) -> float:
     if match is None:
         raise ValueError(f"{text!r} is not a duration; write a number and a unit: {UNIT_HELP}")
     seconds = float(match.group(1)) * UNITS[match.group(2)]
-    if not math.isfinite(seconds):
-        raise ValueError(f"{text!r} is too long a duration")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION:
+        raise ValueError(f"{_short(text)} is too long a duration; durations are at most 10 years (3650d)")
     return seconds
+
+
+def _short(text: str) -> str:
+    """The text as typed, cut to a readable length."""
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def format_duration(seconds: float) -> str:

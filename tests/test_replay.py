@@ -424,3 +424,21 @@ def test_a_pipe_as_the_stream_is_refused_not_read(tmp_path, capsys):
     os.mkfifo(path)  # reading it would block until a writer comes
     assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "out") == 2
     assert "is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--threshold", "nan"], "'nan' is not a finite number"),
+    (["--amount", "f1", "--fraud-fee", "nan"], "'nan' is not a finite number"),
+    (["--delay", "9" * 300 + "d"], "is too long a duration"),  # once an OSError: file name too long
+])  # fmt: skip
+def test_non_finite_and_overlong_options_exit_2(tmp_path, capsys, args, expected):
+    path = bad_stream(tmp_path, "s.csv", GOOD)
+    delay = [] if "--delay" in args else ["--delay", "1h"]
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--out", tmp_path / "out", "--quiet", *delay, *args) == 2
+    assert expected in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_stream_spanning_centuries_is_refused(tmp_path, capsys):
+    path = bad_stream(tmp_path, "s.csv", "ts,f1,is_fraud\n1e300,0.5,0\n1,0.2,1\n")  # once a huge retrain schedule
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "out") == 2
+    assert "a stream may span at most 100 years" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.units import DAY, UNITS, format_duration, parse_duration
+from sim.units import DAY, MAX_DURATION, UNITS, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -26,12 +26,23 @@ def test_refuses_malformed(text):
 
 @given(st.integers(min_value=0, max_value=10**6), st.sampled_from(sorted(UNITS)))
 def test_number_times_unit(count, unit):
-    assert parse_duration(f"{count}{unit}") == count * UNITS[unit]
+    if count * UNITS[unit] > MAX_DURATION:
+        with pytest.raises(ValueError, match="at most 10 years"):
+            parse_duration(f"{count}{unit}")
+    else:
+        assert parse_duration(f"{count}{unit}") == count * UNITS[unit]
 
 
-@given(st.integers(min_value=0, max_value=10**9))
+@given(st.integers(min_value=0, max_value=int(MAX_DURATION)))
 def test_format_round_trips_whole_seconds(seconds):
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_durations_stop_at_ten_years():
+    assert parse_duration("3650d") == MAX_DURATION
+    for text in ("3651d", "11y", "1e300d"):
+        with pytest.raises(ValueError, match="too long a duration"):
+            parse_duration(text)
 
 
 @given(st.floats(min_value=0, max_value=1e7, allow_nan=False).map(lambda x: round(x, 3)))

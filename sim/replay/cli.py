@@ -7,6 +7,7 @@ it in-process and returns the exit status.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -79,6 +80,16 @@ def _duration(option: str, text: str) -> float:
         raise UserError(f"{option}: {error}") from None
 
 
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses ``nan`` (which every comparison lets through) and ``inf``."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def _delay(delay: str | None, column: str | None) -> LabelDelay:
     if delay is not None and column is not None:
         raise UserError("give the label delay once: --delay or --delay-column, not both")
@@ -87,13 +98,20 @@ def _delay(delay: str | None, column: str | None) -> LabelDelay:
     if delay is None:
         raise UserError("give the label delay: --delay-column COL (seconds per row), a constant such as "
                         "--delay 7d (or --delay 0s), or a distribution file: --delay delays.toml")  # fmt: skip
-    if delay.lower().endswith(".toml") or Path(delay).is_file():
+    if delay.lower().endswith(".toml") or _is_file(delay):
         return load_delay_file(delay)
     try:
         seconds = parse_duration(delay)
     except ValueError as error:
         raise UserError(f"--delay: {error}; or give a delay distribution file (.toml)") from None
     return LabelDelay(constant_s=seconds)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:  # a name too long to be a file's
+        return False
 
 
 def _arms(arms_file: str | None, learner: str | None, name: str | None, options: dict) -> list:
@@ -153,13 +171,13 @@ def _print_metrics(summary: dict) -> None:
               help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md).")
 @click.option("--tick", default=None, metavar="DURATION",
               help=f"Micro-batch length; only with --batch [default: {DEFAULT_TICK}].")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--threshold", type=FiniteRange(0, 1), default=0.5, show_default=True,
               help="Score at which recall and specificity flag a row.")
-@click.option("--fraud-fee", type=click.FloatRange(0), default=Policy().fraud_fee, show_default=True,
+@click.option("--fraud-fee", type=FiniteRange(0), default=Policy().fraud_fee, show_default=True,
               help="Money: cost of a fraud on top of its amount.")
-@click.option("--decline-fixed", type=click.FloatRange(0), default=Policy().decline_fixed, show_default=True,
+@click.option("--decline-fixed", type=FiniteRange(0), default=Policy().decline_fixed, show_default=True,
               help="Money: fixed cost of declining a legitimate transaction.")
-@click.option("--decline-rate", type=click.FloatRange(0, 1), default=Policy().decline_rate, show_default=True,
+@click.option("--decline-rate", type=FiniteRange(0, 1), default=Policy().decline_rate, show_default=True,
               help="Money: cost of a false decline per unit of amount.")
 @click.option("--currency", type=click.Choice(CURRENCIES), default="EUR", show_default=True,
               help="Currency of the amounts (as in a scenario's `currency`).")

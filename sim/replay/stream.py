@@ -27,11 +27,12 @@ from pydantic import Field
 from ..feedback.delays import DelayDistribution, build_delay
 from ..scenario import ScenarioError, read_toml, validate_model
 from ..schema import Arm, BatchArm, Delay, OnlineArm, OracleArm, Strict
-from ..units import format_duration
+from ..units import YEAR, format_duration
 
 __all__ = ["LabelDelay", "ReplayError", "Stream", "StreamSpec", "arm_from_options", "load_arms",
            "load_delay_file", "read_stream"]  # fmt: skip
 
+MAX_SPAN = 100 * YEAR  # retrain schedules and daily tables grow with the span
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 TIMESTAMP_FORMATS = ("%+", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                      "%Y-%m-%d")  # fmt: skip
@@ -274,6 +275,15 @@ class _Checker:
         return values
 
     def times(self, name: str) -> tuple[np.ndarray, bool]:
+        values, temporal = self._times(name)
+        span = float(values.max() - values.min()) if len(values) else 0.0
+        if span > MAX_SPAN:
+            unit = "" if temporal else " (numeric times are seconds)"
+            raise ReplayError(self.path, f"spans {span / YEAR:.3g} years{unit}; a stream may span at most "
+                              f"{MAX_SPAN / YEAR:.0f} years", name, csv=self.csv)  # fmt: skip
+        return values, temporal
+
+    def _times(self, name: str) -> tuple[np.ndarray, bool]:
         series = self.column(name, "time")
         if series.dtype.is_temporal():
             if series.dtype == pl.Date:

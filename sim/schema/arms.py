@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Duration, Name, PositiveFloat, Share, Strict
+from .base import Duration, LearningRate, Name, PositiveFloat, Share, Strict
 
 
 class _Arm(Strict):
@@ -30,8 +30,8 @@ class _River(_Arm):
         1.0, le=1e6, description="`laplace`: precision of the weak prior every weight decays toward (L2 strength)"
     )
     optimizer: Literal["sgd", "adam"] = Field("sgd", description="river optimizer for the weights (logistic)")
-    lr: PositiveFloat = Field(0.002, description="learning rate per label event (logistic; see docs/concepts.md)")
-    intercept_lr: PositiveFloat = Field(0.002, description="learning rate of the intercept, per label event (logistic)")
+    lr: LearningRate = Field(0.002, description="learning rate per label event (logistic; see docs/concepts.md)")
+    intercept_lr: LearningRate = Field(0.002, description="learning rate of the intercept, per label event (logistic)")
     scaling: bool = Field(True, description="standardise features online before the model (logistic)")
     trees: int = Field(5, ge=1, le=100, description="trees in the forest (`forest`)")
     negative_share: Share = Field(
@@ -70,7 +70,8 @@ class _Batch(_Arm):
     window: Duration = Field("60d", description="train on label events that arrived within this window")
     deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
     max_rows: int = Field(
-        200_000, ge=100, description="cap on training rows: negatives are subsampled and reweighted above it"
+        200_000, ge=100, le=100_000_000,
+        description="cap on training rows: negatives are subsampled and reweighted above it",
     )
     class_weight: PositiveFloat | Literal["balanced"] | None = Field(
         None, description="weight fraud labels by this factor (`balanced`: as many as legitimate ones) when "
@@ -117,7 +118,7 @@ class HybridArm(_Batch):
     """A batch model whose output is recalibrated online (Platt scaling) from arriving labels."""
 
     learner: Literal["hybrid"] = "hybrid"
-    recalibration_lr: PositiveFloat = Field(0.002, description="learning rate of the recalibration, per label event")
+    recalibration_lr: LearningRate = Field(0.002, description="learning rate of the recalibration, per label event")
 
 
 class SplitArm(_Batch):

@@ -71,11 +71,18 @@ Warmup = Annotated[
     Field(json_schema_extra={"unit": "duration or \"auto\""}),
 ]
 
-Money = Annotated[float, Field(ge=0.0), AfterValidator(_finite), Field(json_schema_extra={"unit": "money"})]
+# Every number has a finite range the model can run with (issue: features overflowed at 1e308).
+MAX_MONEY = 1e9
+MAX_FACTOR = 1e6
+Money = Annotated[
+    float, Field(ge=0.0, le=MAX_MONEY), AfterValidator(_finite), Field(json_schema_extra={"unit": "money"})
+]
 Currency = Literal["EUR", "USD", "GBP"]
 CURRENCIES = get_args(Currency)
-PositiveFloat = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
-NonNegativeFloat = Annotated[float, Field(ge=0.0), AfterValidator(_finite)]
+PositiveFloat = Annotated[float, Field(gt=0.0, le=MAX_FACTOR), AfterValidator(_finite)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0, le=MAX_FACTOR), AfterValidator(_finite)]
+LearningRate = Annotated[float, Field(gt=0.0, le=10.0), AfterValidator(_finite)]
+LogSpread = Annotated[float, Field(gt=0.0, le=4.0), AfterValidator(_finite)]  # sd of a log; e^4 ≈ 55×
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -93,10 +100,10 @@ Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"unit": "n
 
 
 class Strict(BaseModel):
-    """A frozen model that refuses unknown keys, and `true`/`false` where a number belongs
-    (pydantic would read `customers = true` as 1)."""
+    """A frozen model that refuses unknown keys, `true`/`false` where a number belongs (pydantic
+    would read `customers = true` as 1), and `nan` or `inf` for any number."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -98,7 +98,7 @@ class Fault(Strict):
 
     kind: Literal["feature_missing", "feature_constant", "garbage_scores"] = Field(description="what breaks")
     feature: str | None = Field(None, description="the feature that breaks (feature faults)")
-    value: float = Field(0.0, description="the constant a `feature_constant` fault writes")
+    value: float = Field(0.0, ge=-1e6, le=1e6, description="the constant a `feature_constant` fault writes")
     start: Duration = Field(description="when it breaks, from t = 0")
     end: Duration | None = Field(None, description="when it is fixed (never if unset)")
     arms: list[Name] | None = Field(None, description="arms affected (all if unset)")

@@ -72,7 +72,7 @@ class Investigators(Strict):
         description="time to review one alert (DOMAIN §3: median 10 min, mean about 15 min)",
     )
     queue_limit: int = Field(
-        1000, ge=1, description="alerts waiting at most; beyond it the lowest expected loss is dropped"
+        1000, ge=1, le=10_000_000, description="alerts waiting at most; beyond it the lowest expected loss is dropped"
     )
     miss_rate: Share = Field(0.05, description="share of fraud an investigator judges legitimate")
     false_alarm_rate: Share = Field(0.01, description="share of honest alerts an investigator judges fraud")

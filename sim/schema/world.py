@@ -11,6 +11,7 @@ from .base import (
     MAX_MERCHANTS,
     Category,
     Duration,
+    LogSpread,
     Money,
     Name,
     NonNegativeFloat,
@@ -66,8 +67,8 @@ class Population(Strict):
         2.0, description="gamma shape of per-customer daily rates (smaller = more heterogeneous)"
     )
     amount_median: Money = Field(25.0, gt=0, description="median honest amount (DOMAIN §6)")
-    amount_sigma: PositiveFloat = Field(0.8, description="spread of log(amount) within a customer")
-    amount_spread: PositiveFloat = Field(0.6, description="spread of customers' log median amounts")
+    amount_sigma: LogSpread = Field(0.8, description="spread of log(amount) within a customer")
+    amount_spread: LogSpread = Field(0.6, description="spread of customers' log median amounts")
     cnp_share: Share = Field(0.35, description="mean share of card-not-present transactions")
     preferred_merchants: int = Field(8, ge=1, le=100, description="merchants a customer returns to")
     explore: Share = Field(0.1, description="share of transactions at a merchant outside the preferred set")
@@ -139,12 +140,14 @@ class Dynamics(Strict):
     """Crews follow the money: they enter while fraud pays and leave when it stops paying."""
 
     max_count: int = Field(ge=1, le=10_000, description="most crews of this group at any time")
-    min_count: int = Field(0, ge=0, description="fewest crews of this group at any time")
+    min_count: int = Field(0, ge=0, le=100_000, description="fewest crews of this group at any time")
     entry_per_month: NonNegativeFloat = Field(
         4.0, description="new crews per month when a crew's recent daily profit equals `profit_scale`"
     )
     profit_scale: Money = Field(100.0, gt=0, description="daily profit per crew that attracts `entry_per_month`")
-    leave_after: int = Field(5, ge=1, description="a crew leaves after this many days in a row without profit")
+    leave_after: int = Field(
+        5, ge=1, le=10_000, description="a crew leaves after this many days in a row without profit"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Dynamics:
@@ -167,7 +170,7 @@ class _Crew(Strict):
     breach_every: Duration | None = Field(
         None, description="mean time between random breaches sold to the group (Poisson); none if unset"
     )
-    breach_size: int = Field(200, ge=1, description="cards in each random breach")
+    breach_size: int = Field(200, ge=1, le=MAX_CUSTOMERS, description="cards in each random breach")
     breaches: list[Breach] = Field(default_factory=list, description="breaches at fixed times")
     card_cost: Money = Field(10.0, description="what a crew pays per stolen card (an assumption; no source)")
     attempt_cost: Money = Field(0.5, description="a crew's cost per attempt (time, bots, mules' share)")
@@ -175,7 +178,7 @@ class _Crew(Strict):
         3.0, le=1000, description="attempts per active card per day (DOMAIN §5: about 3)"
     )
     spree: Duration = Field("4d", description="how long a crew keeps using a card (DOMAIN §5: 2–7 days)")
-    max_declines: int = Field(3, ge=1, description="declines after which a crew abandons a card")
+    max_declines: int = Field(3, ge=1, le=10_000, description="declines after which a crew abandons a card")
     tactics: list[Tactic] = Field(
         default_factory=lambda: list(DEFAULT_TACTICS), min_length=1, description="the tactics in play"
     )
@@ -321,7 +324,7 @@ class Compromise(Strict):
     """
 
     name: Name = Field(description="the compromise's name")
-    merchants: int = Field(1, ge=1, description="merchants compromised (chosen at random)")
+    merchants: int = Field(1, ge=1, le=MAX_MERCHANTS, description="merchants compromised (chosen at random)")
     category: Category | None = Field(None, description="restrict the compromised merchants to a category")
     start: Duration = Field(description="start of the compromise, from t = 0")
     end: Duration = Field(description="end of the compromise")
