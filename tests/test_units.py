@@ -40,7 +40,7 @@ def test_format_round_trips_whole_seconds(seconds):
 
 def test_durations_stop_at_ten_years():
     assert parse_duration("3650d") == MAX_DURATION
-    for text in ("3651d", "11y", "1e300d"):
+    for text in ("3651d", "11y", "9" * 400 + "d"):
         with pytest.raises(ValueError, match="too long a duration"):
             parse_duration(text)
 
