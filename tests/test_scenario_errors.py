@@ -212,3 +212,23 @@ def test_every_number_in_the_schema_has_a_finite_range():
     assert not unbounded, unbounded
     paths = {path for path, _ in _numeric_keys(Scenario)}
     assert {"arms.lr", "crews.tactics.weight", "population.customers"} <= paths  # the walk reaches them
+
+
+def test_a_scenario_too_big_for_this_machine_is_refused_with_the_estimate(tiny_file, capsys):
+    """The memory estimate counts fraud too: breaches of ten million cards a day (fine for the
+    honest-traffic guard) are refused at validation, naming the estimate and the limit."""
+    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "crews.static.breach_every=1d",
+                              "--set", "crews.static.breach_size=10000000")  # fmt: skip
+    assert status == 2 and "population:" in output and "fraud cards" in output and "this machine has" in output
+
+
+def test_the_memory_estimate_grows_with_each_part():
+    from sim.memory import estimate, too_big
+
+    base = {"name": "m", "horizon": "10d", "population": {"customers": 2000, "merchants": 200}}
+    small = estimate(validate(base, "inline"))
+    for change in ({"population": {"customers": 20000, "merchants": 200}}, {"history": "120d"},
+                   {"crews": [{"name": "c", "breach_every": "1d", "breach_size": 100000}]}):  # fmt: skip
+        assert estimate(validate({**base, **change}, "inline")).total > small.total, change
+    assert too_big(validate(base, "inline"), limit=small.total) is None
+    assert "needs about" in too_big(validate(base, "inline"), limit=small.total / 2)

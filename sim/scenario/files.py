@@ -62,8 +62,15 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 
 def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
-    """Validate a raw dict into a :class:`Scenario`, or raise one readable :class:`ScenarioError`."""
-    return validate_model(Scenario, raw, file)
+    """Validate a raw dict into a :class:`Scenario`, or raise one readable :class:`ScenarioError`
+    (also when one replication would need more memory than this machine has)."""
+    from ..memory import too_big
+
+    scenario = validate_model(Scenario, raw, file)
+    problem = too_big(scenario)
+    if problem is not None:
+        raise ScenarioError(file, "population", problem)
+    return scenario
 
 
 def validate_model(model: type[M], raw: Mapping[str, Any], file: str | Path) -> M:
