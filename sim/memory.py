@@ -1,12 +1,13 @@
 """How much memory one replication of a scenario needs, estimated before it runs.
 
-A coarse model, calibrated on the quickstart world with one static arm over 30 days (peak
-resident memory 1.25 GB at 20,000 customers and 3.34 GB at 60,000, measured with
-``/usr/bin/time -f %M fraudsim run scenarios/quickstart.toml --workers 1 --replications 1 --set
-population.customers=N ...``; the estimate gives 1.3 and 3.4 GB): a fixed base for the interpreter and libraries; per customer and per merchant,
-their habits and features; the labelled history kept for the first models; the pending-label
-store, which holds every scored transaction until its last label can arrive; and every fraud
-card the crews and breaches bring (each with its attempts). Validation refuses a scenario whose
+A coarse model, calibrated on the quickstart world with one static arm over 30 days: peak
+resident memory 1.25 GB at 20,000 customers and 3.34 GB at 60,000 (``/usr/bin/time -f %M
+fraudsim run scenarios/quickstart.toml --workers 1 --replications 1 --set
+population.customers=N ...``), where the estimate gives 1.3 and 3.4 GB. Its parts: a fixed
+base for the interpreter and libraries; per customer and per merchant, their habits and
+features; the labelled history kept for the first models; the pending-label store, which
+holds every scored transaction until its last label can arrive; and every fraud card the
+crews and breaches bring (each with its attempts). Validation refuses a scenario whose
 estimate exceeds this machine's memory, naming both.
 
 >>> from sim.scenario import validate
