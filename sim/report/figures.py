@@ -214,7 +214,8 @@ def class_mix_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
     truth = mean.group_by("day").agg(pl.col("fraud_attempts").sum() / pl.col("transactions").sum()).sort("day")
     ax.plot(truth["day"].to_numpy() + 1, truth.to_series(1).to_numpy(), color="black", ls=":", lw=1.5,
             label="fraud share of transactions")  # fmt: skip
-    ax.set_yscale("log")
+    if (truth.to_series(1) > 0).any():  # a fraud-free world has nothing to put on a log scale
+        ax.set_yscale("log")
     ax.set_xlabel("day")
     ax.set_title("The class mix a learner sees")
     ax.legend(frameon=False, fontsize=8)

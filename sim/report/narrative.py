@@ -102,7 +102,7 @@ def median_label_age(coverage: pl.DataFrame) -> tuple[float | None, float]:
     mean = coverage.filter(pl.col("group") == "fraud").group_by("age_s").agg(
         pl.col("share_labelled_fraud").mean()).sort("age_s")  # fmt: skip
     ages, shares = mean["age_s"].to_numpy(), mean["share_labelled_fraud"].to_numpy()
-    if len(shares) == 0 or shares[-1] <= 0:
+    if len(shares) == 0 or not shares[-1] > 0:  # no fraud (nan) or none labelled
         return None, 0.0
     half = shares[-1] / 2
     index = int(np.searchsorted(shares, half))
@@ -114,7 +114,10 @@ def median_label_age(coverage: pl.DataFrame) -> tuple[float | None, float]:
 
 def coverage_caption(coverage: pl.DataFrame) -> str:
     mean = coverage.filter(pl.col("group") == "fraud").group_by("age").agg(pl.col("share_labelled_fraud").mean())
-    share = {row[0]: row[1] for row in mean.iter_rows()}
+    share = {row[0]: row[1] for row in mean.iter_rows() if row[1] is not None}
+    if not share:
+        return ("No fraud occurred in this run, so there are no fraud labels to follow; the dashed lines show "
+                "what share of honest transactions had any label by a given age (most arrive at maturity).")
     median, eventual = median_label_age(coverage)
     text = (
         "Each line follows the fraud transactions of the horizon and shows what share had been labelled as "
@@ -155,7 +158,10 @@ def class_mix_caption(daily: pl.DataFrame) -> str:
                                      pl.col("fraud_attempts").sum(), pl.col("transactions").sum())  # fmt: skip
     label_share = float(sums["fraud_labels_arrived"].sum() / max(sums["labels_arrived"].sum(), 1))
     tx_share = float(sums["fraud_attempts"].sum() / max(sums["transactions"].sum(), 1))
-    ratio = label_share / tx_share if tx_share else float("nan")
+    if not tx_share:
+        return ("The share of fraud among the labels that reach a learner each day, against the share of fraud "
+                "among transactions. No fraud occurred in this run, so every label was legitimate.")
+    ratio = label_share / tx_share
     return (
         "The share of fraud among the labels that reach a learner each day (coloured), against the share of "
         "fraud among transactions (dotted). Fraud labels arrive in days, legitimate ones only at maturity, and "
@@ -206,19 +212,28 @@ def noise_caption(arm_totals: pl.DataFrame) -> str:
     )
 
 
+def defined(value: float | None, spec: str) -> str:
+    """``value`` formatted, or "undefined" where a metric has no value (ROC AUC over one class).
+
+    >>> defined(0.5, ".0%"), defined(None, ".3f"), defined(float("nan"), ".3f")
+    ('50%', 'undefined', 'undefined')
+    """
+    return "undefined" if value is None or not np.isfinite(value) else format(value, spec)
+
+
 def quality_caption(quality: pl.DataFrame) -> str:
     mean = quality.group_by(["arm", "view"]).agg(pl.col("roc_auc").mean(), pl.col("recall").mean())
 
-    def value(view: str, column: str) -> float:
-        return float(mean.filter(pl.col("view") == view)[column].mean())
+    def value(view: str, column: str, spec: str) -> str:
+        return defined(mean.filter(pl.col("view") == view)[column].mean(), spec)
 
     return (
         "Each day, the model is measured on the transactions of the trailing window. Solid: against the truth. "
         "Dashed: as the team's dashboard must, with the labels known that day — approved transactions without "
         "a fraud label yet count as legitimate, and declined ones without a confirmation are left out because "
-        f"their truth never comes. Averaged over arms and days, ROC AUC was {value('eventual', 'roc_auc'):.3f} "
-        f"in truth and {value('known', 'roc_auc'):.3f} as seen; recall (share of fraud declined) was "
-        f"{value('eventual', 'recall'):.0%} in truth and {value('known', 'recall'):.0%} as seen: the fraud a "
+        f"their truth never comes. Averaged over arms and days, ROC AUC was {value('eventual', 'roc_auc', '.3f')} "
+        f"in truth and {value('known', 'roc_auc', '.3f')} as seen; recall (share of fraud declined) was "
+        f"{value('eventual', 'recall', '.0%')} in truth and {value('known', 'recall', '.0%')} as seen: the fraud a "
         "model stops is the fraud it never hears about."
     )
 
@@ -301,9 +316,12 @@ def staleness_caption(daily: pl.DataFrame) -> str:
         daily.group_by("arm")
         .agg((pl.col("model_staleness_s").mean() / 86400).alias("days"))
         .drop_nulls()
+        .drop_nans()
         .sort(["days", "arm"])  # ties broken by name: the page is byte-identical run to run
     )
     parts = [f"{row[0]} {row[1]:.1f} days" for row in mean.iter_rows()]
+    if not parts:
+        parts = ["no model learned from a label (a rules detector has no labels to age)"]
     return (
         "How old is what the deployed model knows? For each day, the time since the newest label event it was "
         "trained on. An online learner is as fresh as its labels; a batch model ages until its next deploy; a "
@@ -366,6 +384,8 @@ def fresh_labels_finding(summary: dict) -> str:
     """What fresh labels are worth here: the oracle's saving over static, and where each arm falls
     between the two, by total cost and by fraud loss; without those arms, how to add them."""
     fresh = summary.get("fresh_labels")
+    if not any(arm["counts"]["fraud_attempts"] for arm in summary["arms"].values()):
+        return NO_FRAUD
     if fresh is None:
         return ('This run cannot say what fresh labels are worth: add an arm `{name = "oracle", learner = '
                 '"oracle"}` (every true label at once) and an arm `{name = "static", learner = "static"}` (no '
@@ -393,9 +413,16 @@ def fresh_labels_finding(summary: dict) -> str:
     return text
 
 
+NO_FRAUD = ("No fraud occurred in this run, so the arms differ only in friction and reviews: what "
+            "declining and reviewing honest customers cost. Fraud loss, the value of fresh labels and every "
+            "fraud metric are undefined here; add crews (`[[crews]]`) to compare detectors.")
+
+
 def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, crews: pl.DataFrame | None,
              quality: pl.DataFrame | None) -> list[str]:  # fmt: skip
     """The report's headline findings, each computed from the run's numbers."""
+    if not daily["fraud_attempts"].sum():
+        return [ranking_sentence(summary), NO_FRAUD]
     out = [ranking_sentence(summary), fresh_labels_finding(summary)]
     ranking = summary["ranking"]
     by_pair = {(d["baseline"], d["arm"]): d for d in summary.get("differences", [])}
