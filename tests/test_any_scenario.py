@@ -73,10 +73,7 @@ def _default(path: tuple):
 def _set(raw: dict, path: tuple, value) -> None:
     node: Any = raw
     for part in path[:-1]:
-        if isinstance(part, int):
-            node = node[part]
-        else:
-            node = node.setdefault(part, {})
+        node = node[part] if isinstance(part, int) else node.setdefault(part, {})
     node[path[-1]] = value
 
 
