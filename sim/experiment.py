@@ -9,7 +9,6 @@ work a sweep distributes; it returns plain data and is picklable.
 from __future__ import annotations
 
 import pickle
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
@@ -24,6 +23,7 @@ from .ab.run import ABReplication, per_transaction, run_ab, world_runs
 from .engine import World, run_arm, warm_up, warmup_length
 from .learn.learners import History, ModelEvent
 from .metrics import t_interval
+from .outputs import scratch_directory
 from .results import NOT_SUMMED, ArmRecorder
 from .rng import Streams
 from .schema import Arm, Scenario
@@ -247,7 +247,7 @@ def _run_tasks(pool: Executor, workers: int, scenario: Scenario, ledger_dir: Pat
         if progress is not None:
             progress(done[0])
 
-    with tempfile.TemporaryDirectory(prefix="fraudsim-") as scratch:
+    with scratch_directory() as scratch:
         pending = {pool.submit(_warm_task, scenario, r, scratch): ("warm", r, 0) for r in range(1, replications)}
         for _ in range(workers - len(pending)):
             pool.submit(_start_worker)  # start the idle workers now, not when the first arms are ready

@@ -141,6 +141,19 @@ def remove_stale(target: Path) -> list[Path]:
     return removed
 
 
+SCRATCH = "fraudsim-"  # the system temp folder's working directories: fraudsim-PID-*
+
+
+def scratch_directory() -> tempfile.TemporaryDirectory:
+    """A working directory in the system temp folder, named by this process, after removing
+    those that killed fraudsim processes left there."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"):
+        match = re.fullmatch(rf"{SCRATCH}(\d+)-.+", path.name)
+        if match and path.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-")
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

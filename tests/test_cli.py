@@ -247,3 +247,23 @@ def test_a_rerun_never_deletes_what_fraudsim_did_not_write(tiny_file, tiny_run, 
     assert (tiny_run / "summary.json").exists()
     info = json.loads((tiny_run / "run_info.json").read_text())
     assert "summary.json" in info["outputs"] and "daily.parquet" in info["outputs"]
+
+
+def test_scratch_directories_of_killed_runs_are_removed_live_ones_kept(tmp_path, monkeypatch):
+    """A run killed with SIGKILL leaves its warm-start directory (fraudsim-PID-*) in the system
+    temp folder; the next run removes it, and leaves a live process's alone."""
+    import tempfile
+
+    from sim.outputs import scratch_directory
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"fraudsim-{int(dead.stdout)}-abc"
+    live = tmp_path / f"fraudsim-{os.getppid()}-def"
+    for folder in (stale, live):
+        (folder / "replication-0.pickle").parent.mkdir()
+        (folder / "replication-0.pickle").write_bytes(b"warm")
+    with scratch_directory() as mine:
+        assert Path(mine).name.startswith(f"fraudsim-{os.getpid()}-")
+        assert not stale.exists() and live.exists()
+    assert not Path(mine).exists()
