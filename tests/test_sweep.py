@@ -351,3 +351,36 @@ def test_dask_local_cluster_gives_the_local_bytes_and_survives_a_lost_worker(tmp
     DaskCluster("local", 2).map(flaky, [(str(tmp_path / "died"), value) for value in range(4)], results.__setitem__)
     assert (tmp_path / "died").exists()
     assert results == {0: 0, 1: 10, 2: 20, 3: 30}
+
+
+def test_a_dask_address_must_be_tcp_or_tls(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    assert sweep(path, tmp_path / "out", "--dask", "http://10.0.0.5:8786") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "tcp://HOST:PORT or tls://HOST:PORT" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_plain_tcp_to_another_machine_is_warned_about_once(caplog, monkeypatch):
+    from sim.sweep import executors
+
+    monkeypatch.setattr(executors, "_warned", [])
+    with caplog.at_level("WARNING"):
+        executors._check_address("tcp://127.0.0.1:8786")
+        executors._check_address("tls://10.0.0.5:8786")
+        assert not caplog.records  # this machine, or encrypted and authenticated
+        executors._check_address("tcp://10.0.0.5:8786")
+        executors._check_address("tcp://10.0.0.6:8786")
+    assert len(caplog.records) == 1 and "run code in this process" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("reply", [None, ["0.1"], {"w1": 3}, {"w1": "x" * 10_000}])
+def test_a_malformed_worker_reply_is_one_line(reply):
+    from sim.sweep import executors
+
+    class Client:
+        def run(self, function):
+            return reply
+
+    with pytest.raises(executors.SweepError, match="reply to the version check is malformed"):
+        executors._check_workers(Client(), "tcp://10.0.0.5:8786")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -161,6 +163,7 @@ class DaskCluster:
                 self.workers = workers
                 client = stack.enter_context(Client(cluster))
             else:
+                _check_address(self.address)
                 try:
                     client = stack.enter_context(Client(self.address, timeout="15s"))
                 except (OSError, TimeoutError, ValueError) as error:
@@ -179,6 +182,33 @@ class DaskCluster:
             yield client
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_address(address: str) -> None:
+    """Only Dask's TCP and TLS transports; a plain-TCP scheduler on another machine is warned
+    about once: results come back as pickles, so the cluster runs code in this process.
+
+    >>> _check_address("tls://10.0.0.5:8786")
+    >>> _check_address("http://10.0.0.5:8786")
+    Traceback (most recent call last):
+    ...
+    sim.sweep.points.SweepError: --dask http://10.0.0.5:8786: give `local` or a scheduler address tcp://HOST:PORT or tls://HOST:PORT
+    """  # noqa: E501
+    parts = urllib.parse.urlsplit(address)
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        raise SweepError(f"--dask {address}: give `local` or a scheduler address tcp://HOST:PORT or tls://HOST:PORT")
+    if parts.scheme == "tcp" and parts.hostname not in (*LOCAL_HOSTS, socket.gethostname()) and not _warned:
+        _warned.append(address)
+        logging.getLogger(__name__).warning(
+            "--dask %s: plain TCP to another machine; anyone who can reach the scheduler or a worker can "
+            "run code in this process (results come back as pickles). Use tls:// with Dask's TLS settings "
+            "on an untrusted network (docs/sweeps.md)", address)  # fmt: skip
+
+
+_warned: list[str] = []
+
+
 def _worker_version() -> str:
     import sim
 
@@ -193,6 +223,9 @@ def _check_workers(client, address: str) -> None:
             f"--dask {address}: the workers cannot run fraudsim ({type(error).__name__}: {error}); "
             "install the same fraudsim on every worker"
         ) from None
+    if not isinstance(versions, dict) or not all(isinstance(v, str) and len(v) < 100 for v in versions.values()):
+        raise SweepError(f"--dask {address}: the workers' reply to the version check is malformed; "
+                         "is this a Dask cluster running fraudsim?")  # fmt: skip
     wrong = sorted({v for v in versions.values() if v != __version__})
     if wrong:
         raise SweepError(
