@@ -165,10 +165,10 @@ def report(directory, pdf) -> None:
 
     import polars as pl
 
-    from .report.data import REQUIRED
+    from .report.data import REQUIRED, DamagedOutput
     from .report.html import build_report
 
-    damaged = (pl.exceptions.PolarsError, OSError, json.JSONDecodeError, tomllib.TOMLDecodeError)
+    damaged = (pl.exceptions.PolarsError, OSError, json.JSONDecodeError, tomllib.TOMLDecodeError, DamagedOutput)
     folder = Path(directory)
     sweep = (folder / "results.parquet").exists() and (folder / "sweep.json").exists()
     replay = (folder / "replay.json").exists()

@@ -56,11 +56,17 @@ def test_report_refuses_a_non_run_directory(tmp_path, capsys):
     assert "not a fraudsim run, replay or sweep directory" in capsys.readouterr().err
 
 
-def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tmp_path, capsys):
+@pytest.mark.parametrize(("name", "content"), [
+    ("daily.parquet", b"PAR1 not really parquet"),
+    ("summary.json", b"{bad"),
+    ("summary.json", b"[1, 2]"),  # valid JSON of the wrong shape: once a TypeError traceback
+    ("summary.json", b'{"ranking": 3}'),
+])  # fmt: skip
+def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tmp_path, capsys, name, content):
     damaged = tmp_path / "damaged"
     shutil.copytree(tiny_run, damaged)
     page = (damaged / "index.html").read_bytes()
-    (damaged / "daily.parquet").write_bytes(b"PAR1 not really parquet")
+    (damaged / name).write_bytes(content)
     assert main(["report", str(damaged)]) == 2
     message = capsys.readouterr().err
     assert "a saved table cannot be read" in message and "Traceback" not in message

@@ -36,6 +36,19 @@ class RunData:
         return list(self.summary["ranking"])
 
 
+class DamagedOutput(ValueError):
+    """A saved file fraudsim wrote that no longer has the shape it wrote."""
+
+
+def read_json(path: Path, keys: tuple[str, ...]) -> dict:
+    """A JSON object fraudsim wrote, with at least ``keys`` (else :class:`DamagedOutput`)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    missing = [key for key in keys if key not in data] if isinstance(data, dict) else list(keys)
+    if missing:
+        raise DamagedOutput(f"{path.name} is not the file fraudsim wrote (no {', '.join(missing)})")
+    return data
+
+
 REQUIRED = ("summary.json", "scenario.resolved.toml", "daily.parquet", "arms.parquet")
 
 
@@ -48,7 +61,7 @@ def load_run(directory: Path) -> RunData:
     directory = Path(directory)
     return RunData(
         directory=directory,
-        summary=json.loads((directory / "summary.json").read_text(encoding="utf-8")),
+        summary=read_json(directory / "summary.json", ("ranking", "arms", "currency", "horizon_days")),
         scenario=tomllib.loads((directory / "scenario.resolved.toml").read_text(encoding="utf-8")),
         daily=pl.read_parquet(directory / "daily.parquet"),
         arms=pl.read_parquet(directory / "arms.parquet"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from ..units import format_money, human_duration
+from .data import read_json
 from .figures import arm_colors, plt
 from .html import STYLE, _png
 
@@ -151,7 +151,7 @@ def _warnings(warnings: list[str]) -> str:
 def build_replay_report(directory: Path) -> Path:
     """Write ``index.html`` into a replay ``directory`` from its saved tables."""
     directory = Path(directory)
-    summary = json.loads((directory / "replay.json").read_text(encoding="utf-8"))
+    summary = read_json(directory / "replay.json", ("stream", "currency", "learners"))
     predictions = pl.read_parquet(directory / "predictions.parquet")
     metrics = pl.read_parquet(directory / "metrics.parquet")
     daily = pl.read_parquet(directory / "metrics_daily.parquet")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from ..metrics import t_interval
 from ..outputs import replace_file
 from ..units import format_duration, format_money, human_duration
 from . import figures
+from .data import read_json
 from .html import STYLE, _png, pdf_page, pdf_pages, text_page
 
 
@@ -297,7 +297,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
     ``directory`` from ``results.parquet`` and ``sweep.json``."""
     directory = Path(directory)
     results = pl.read_parquet(directory / "results.parquet")
-    sweep = json.loads((directory / "sweep.json").read_text(encoding="utf-8"))
+    sweep = read_json(directory / "sweep.json", ())
     currency = "EUR"
     arms = results["arm"].unique(maintain_order=True).to_list()
     learners = dict(zip(results["arm"].to_list(), results["learner"].to_list(), strict=False))
