@@ -384,3 +384,13 @@ def test_a_malformed_worker_reply_is_one_line(reply):
 
     with pytest.raises(executors.SweepError, match="reply to the version check is malformed"):
         executors._check_workers(Client(), "tcp://10.0.0.5:8786")
+
+
+def test_a_file_where_the_sweep_keeps_its_runs_is_refused_in_one_line(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "points").write_text("mine", encoding="utf-8")  # once a NotADirectoryError traceback
+    assert sweep(path, tmp_path / "out", "--workers", "1") == 2
+    err = capsys.readouterr().err
+    assert "is a file where the sweep keeps its saved runs" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "out" / "points").read_text(encoding="utf-8") == "mine"

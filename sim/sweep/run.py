@@ -99,7 +99,11 @@ def run_sweep(
     out_dir = Path(out_dir)
     executor = executor or make_executor()
     with _exclusive(out_dir):
-        store = ResultStore(out_dir / "points")
+        points = out_dir / "points"
+        if points.exists() and not points.is_dir():
+            raise SweepError(f"{points}: is a file where the sweep keeps its saved runs (a folder); "
+                             "move it, or choose another --out")  # fmt: skip
+        store = ResultStore(points)
         store.clean()
         tasks = plan.tasks()
         pending = [task for task in tasks if force or store.load(task) is None]
