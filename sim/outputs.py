@@ -9,6 +9,7 @@ and :class:`ReportError` says where.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import os
@@ -57,6 +58,9 @@ def check_output_dir(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> No
     for part in (target, *target.parents):
         if part.exists() and not part.is_dir():
             raise OutputError(f"{target}: {part} is a file, not a directory; choose another output directory")
+    existing = next(part for part in (target, *target.parents, Path(".")) if part.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: {existing} is not writable; choose another output directory")
     resolved, here = target.resolve(), Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
         raise OutputError(f"{target}: the output would replace the working directory (or one holding it); "
@@ -99,18 +103,30 @@ def output_list(work: Path) -> list[str]:
     return sorted({p.name for p in work.iterdir()} | {"run_info.json"})
 
 
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> Iterator[Path]:
     """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``
     (which :func:`check_output_dir` must accept), with the permissions a new directory gets."""
     target = Path(target)
     check_output_dir(target, markers)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(target)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(target)
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    except OSError as error:
+        raise OutputError(f"{target}: cannot be created ({error.strerror}); choose another output directory") from None
     os.chmod(work, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o777 & ~_umask())
     try:
         yield work
+    except OSError as error:
+        shutil.rmtree(work, ignore_errors=True)
+        if error.errno not in WRITE_ERRORS:
+            raise
+        kept = "the previous output is unchanged" if target.exists() else "nothing was written"
+        raise OutputError(f"{target}: could not be written ({error.strerror}); {kept}") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

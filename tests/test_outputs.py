@@ -144,3 +144,32 @@ def test_temporary_directories_of_killed_runs_are_removed_at_the_next_start(tmp_
         (work / "summary.json").write_text("{}")
     assert not any(p.exists() for p in stale)
     assert live.exists() and other.exists() and (target / "summary.json").exists()
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_previous_output(tmp_path):
+    import errno
+    import os
+
+    from sim.outputs import OutputError, atomic_directory
+
+    target = tmp_path / "out"
+    with atomic_directory(target) as work:
+        (work / "summary.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"could not be written \(No space left on device\); the previous output"):
+        with atomic_directory(target) as work:
+            (work / "summary.json").write_text('{"new": 1}', encoding="utf-8")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert (target / "summary.json").read_text(encoding="utf-8") == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary directory left
+
+
+def test_an_unwritable_output_is_refused_before_running(tiny_file, tmp_path, capsys, monkeypatch):
+    import os
+
+    from sim import outputs
+    from sim.cli import main
+
+    real = os.access  # as if read-only (root writes anywhere)
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: not mode & os.W_OK and real(path, mode))
+    assert main(["run", str(tiny_file), "--out", str(tmp_path / "ro" / "x"), "--quiet"]) == 2
+    assert "is not writable" in capsys.readouterr().err
