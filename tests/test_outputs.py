@@ -155,10 +155,10 @@ def test_a_full_disk_is_one_line_and_keeps_the_previous_output(tmp_path):
     target = tmp_path / "out"
     with atomic_directory(target) as work:
         (work / "summary.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(OutputError, match=r"could not be written \(No space left on device\); the previous output"):
-        with atomic_directory(target) as work:
-            (work / "summary.json").write_text('{"new": 1}', encoding="utf-8")
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    full = pytest.raises(OutputError, match=r"could not be written \(No space left on device\); the previous output")
+    with full, atomic_directory(target) as work:
+        (work / "summary.json").write_text('{"new": 1}', encoding="utf-8")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert (target / "summary.json").read_text(encoding="utf-8") == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary directory left
 
