@@ -442,3 +442,45 @@ def test_a_stream_spanning_centuries_is_refused(tmp_path, capsys):
     path = bad_stream(tmp_path, "s.csv", "ts,f1,is_fraud\n1e300,0.5,0\n1,0.2,1\n")  # once a huge retrain schedule
     assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "out") == 2
     assert "a stream may span at most 100 years" in capsys.readouterr().err
+
+
+def _export(rows: int = 400) -> pl.DataFrame:
+    """A full export in the textbook's shape: a pandas index column named '', ids, time codes, the
+    label, a fraud-scenario column (the label in disguise) and two honest features."""
+    rng = np.random.default_rng(5)
+    fraud = (rng.random(rows) < 0.1).astype(int)
+    seconds = np.sort(rng.integers(0, 30 * 86400, rows))
+    return pl.DataFrame({
+        "": np.arange(rows), "TRANSACTION_ID": np.arange(rows) + 1000, "CUSTOMER_ID": rng.integers(0, 50, rows),
+        "TERMINAL_ID": rng.integers(0, 80, rows), "TX_TIME_SECONDS": seconds, "TX_TIME_DAYS": seconds // 86400,
+        "TX_AMOUNT": np.round(rng.lognormal(3, 1, rows) + 40 * fraud, 2), "TX_FRAUD": fraud,
+        "TX_FRAUD_SCENARIO": fraud * rng.integers(1, 4, rows), "risk": rng.random(rows) + 0.3 * fraud,
+    })  # fmt: skip
+
+
+def test_the_default_features_leave_out_ids_indexes_and_time_codes_and_warn_of_leakage(tmp_path, capsys):
+    """Issue: every numeric column of a full export became a feature (AUC 1.000, no warning)."""
+    path = tmp_path / "export.csv"
+    _export().write_csv(path)
+    assert run(path, "--time", "TX_TIME_SECONDS", "--label", "TX_FRAUD", "--delay", "1h", "--out",
+               tmp_path / "out", "--no-report") == 0  # fmt: skip
+    summary = json.loads((tmp_path / "out" / "replay.json").read_text(encoding="utf-8"))
+    assert summary["stream"]["features"] == ["TX_AMOUNT", "TX_FRAUD_SCENARIO", "risk"]
+    assert set(summary["stream"]["excluded_features"]) == {"", "TRANSACTION_ID", "CUSTOMER_ID", "TERMINAL_ID",
+                                                           "TX_TIME_DAYS"}  # fmt: skip
+    assert "time code" in summary["stream"]["excluded_features"]["TX_TIME_DAYS"]
+    leaks = [w for w in summary["warnings"] if w.startswith("possible leakage")]
+    assert len(leaks) == 1 and "'TX_FRAUD_SCENARIO'" in leaks[0]
+    err = " ".join(capsys.readouterr().err.split())
+    assert "features (3): TX_AMOUNT, TX_FRAUD_SCENARIO, risk; left out: '' (a row index" in err
+    assert "possible leakage: feature 'TX_FRAUD_SCENARIO'" in err
+
+
+def test_named_features_are_taken_as_given(tmp_path):
+    path = tmp_path / "export.csv"
+    _export().write_csv(path)
+    assert run(path, "--time", "TX_TIME_SECONDS", "--label", "TX_FRAUD", "--delay", "1h", "--out", tmp_path / "out",
+               "--features", "CUSTOMER_ID,risk", "--no-report", "--quiet") == 0  # fmt: skip
+    summary = json.loads((tmp_path / "out" / "replay.json").read_text(encoding="utf-8"))
+    assert summary["stream"]["features"] == ["CUSTOMER_ID", "risk"] and summary["stream"]["excluded_features"] == {}
+    assert not [w for w in summary["warnings"] if w.startswith("possible leakage")]

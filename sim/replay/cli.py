@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..cli import UserError, err, not_empty, out, progress_bar
@@ -219,8 +220,8 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
         with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
             summary = replay(stream, spec, arms, settings, target, report=not no_report,
-                             progress=lambda done, total: progress.update(task, completed=done,
-                                                                         total=total))  # fmt: skip
+                             progress=lambda done, total: progress.update(task, completed=done, total=total),
+                             announce=None if quiet else lambda line: err.print(escape(line), soft_wrap=True))
     except (ReplayError, ScenarioError) as error:
         raise UserError(str(error)) from None
     for warning in summary["warnings"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import platform
 import time as clock
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,6 +212,47 @@ def skipped_warnings(runs: Sequence[LearnerRun]) -> list[str]:
     return warnings
 
 
+LEAKAGE_AUC = 0.995  # a feature this good on its own is more likely computed from the label than predictive
+
+
+def features_line(stream: Stream) -> str:
+    """The features a replay uses, and the columns the default left out with why."""
+    line = f"features ({len(stream.features)}): {', '.join(stream.features)}"
+    if stream.excluded:
+        line += "; left out: " + ", ".join(f"{name!r} ({why})" for name, why in stream.excluded.items())
+        line += "; name features with --features to choose them yourself"
+    return line
+
+
+def leakage_warnings(stream: Stream) -> list[str]:
+    """A warning per feature that on its own separates the labels arriving within the stream almost
+    perfectly (ROC AUC of the feature as a score, either way round, at least ``LEAKAGE_AUC``).
+
+    >>> import numpy as np
+    >>> from sim.replay.stream import LabelDelay, Stream, StreamSpec
+    >>> y = np.array([0, 1] * 10, np.int8)
+    >>> X = np.c_[y * 5.0, np.arange(20.0) % 3]
+    >>> s = Stream("s.csv", StreamSpec("t", "y", LabelDelay(constant_s=0.0)), np.arange(20), np.arange(20.0),
+    ...            y, np.zeros(20), X, ("outcome", "noise"), {}, None, False)
+    >>> [w.split(":")[1].split(" alone")[0] for w in leakage_warnings(s)]
+    [" feature 'outcome'"]
+    """
+    known = stream.label_at <= stream.time[-1]
+    y = stream.label[known]
+    if len(y) == 0 or y.min() == y.max():
+        return []
+    warnings = []
+    for k, name in enumerate(stream.features):
+        values, codes = np.unique(stream.X[known, k], return_inverse=True)
+        auc = metrics.roc_auc(y, codes / max(len(values) - 1, 1))
+        if max(auc, 1 - auc) >= LEAKAGE_AUC:
+            warnings.append(f"possible leakage: feature {name!r} alone separates fraud from legitimate almost "
+                            f"perfectly (ROC AUC {max(auc, 1 - auc):.3f} as a score on its own, on the labels "
+                            "that arrive); a column computed from the label or the outcome does that: leave it "
+                            "out with --features")  # fmt: skip
+    return warnings
+
+
 def _events_table(runs: Sequence[LearnerRun], origin: float) -> pl.DataFrame:
     rows = [(run.name, origin + e.time, e.kind, e.rows, e.positives) for run in runs for e in run.model_events]
     schema = {"learner": pl.String, "time": pl.Float64, "kind": pl.String, "rows": pl.Int64, "positives": pl.Int64}
@@ -219,14 +260,17 @@ def _events_table(runs: Sequence[LearnerRun], origin: float) -> pl.DataFrame:
 
 
 def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings, out_dir: Path,
-           report: bool = True, progress: Progress | None = None) -> dict:  # fmt: skip
+           report: bool = True, progress: Progress | None = None,
+           announce: Callable[[str], None] | None = None) -> dict:  # fmt: skip
     """Read a stream, replay every arm on it, and write the output directory atomically.
 
     Returns the content of ``replay.json``. A bad stream raises :class:`ReplayError` before anything
-    is written.
+    is written. ``announce`` is told the features chosen (and those left out) once the stream is read.
     """
     started = clock.perf_counter()
     stream = read_stream(path, spec)
+    if announce is not None:
+        announce(features_line(stream))
     origin = float(stream.time[0]) + settings.history
     line = Timeline(stream.time, stream.label_at, stream.label, stream.X, stream.row, origin)
     first = line.first
@@ -244,6 +288,7 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
                                 "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
     summary["warnings"] += skipped_warnings(runs)
+    summary["warnings"] += leakage_warnings(stream)
     with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
@@ -282,7 +327,8 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
             "file": stream.path, "rows": len(stream), "history_rows": first, "scored_rows": len(stream) - first,
             "frauds": int(stream.label[first:].sum()), "start": origin, "end": end, "days": (end - origin) / DAY,
             "time_column": spec.time, "timestamps": stream.timestamps, "label_column": spec.label,
-            "features": list(stream.features), "amount_column": spec.amount, "delay": spec.delay.description,
+            "features": list(stream.features), "excluded_features": stream.excluded,
+            "amount_column": spec.amount, "delay": spec.delay.description,
             "median_delay_s": float(np.median(finite)) if len(finite) else None,
             "labels_arrived_by_end": int((label_at <= end).sum()),
             "labels_pending_at_end": int((label_at > end).sum()),

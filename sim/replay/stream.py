@@ -17,6 +17,7 @@ and, optionally, an amount and a column of label delays in seconds. Every proble
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,7 @@ class Stream:
     delay: np.ndarray  # float64 seconds, >= 0, inf = never
     X: np.ndarray  # float64 (rows, features), C order
     features: tuple[str, ...]
+    excluded: dict[str, str]  # columns left out of the default features, with the reason
     amount: np.ndarray | None
     timestamps: bool  # the time column held timestamps, not seconds
 
@@ -338,9 +340,15 @@ class _Checker:
         return values.astype(np.int8)
 
 
-def _default_features(frame: pl.DataFrame, taken: set[str]) -> tuple[str, ...]:
-    """Every numeric or boolean column not taken; a text column whose values are mostly numbers
-    counts too, so that a stray value is reported with its row rather than the column dropped."""
+_ID_NAME = re.compile(r"(?i)(^|[_\W])(id|ids|uuid|guid|key)$|^(id|uuid)[_\W]|[a-z]Id$")
+_INDEX_NAMES = ("", "index", "level_0")
+
+
+def _default_features(frame: pl.DataFrame, taken: set[str], time: np.ndarray) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Every numeric or boolean column not taken, except those that look like a row index, an
+    identifier or a time code (each returned with the reason it was left out): as features they
+    leak or mean nothing. A text column whose values are mostly numbers counts too, so that a
+    stray value is reported with its row rather than the column dropped."""
 
     def numeric(name: str, dtype: pl.DataType) -> bool:
         if dtype.is_numeric() or dtype == pl.Boolean:
@@ -351,7 +359,42 @@ def _default_features(frame: pl.DataFrame, taken: set[str]) -> tuple[str, ...]:
         parsed = values.str.strip_chars().cast(pl.Float64, strict=False).is_not_null().sum()
         return len(values) > 0 and parsed >= len(values) / 2
 
-    return tuple(name for name, dtype in frame.schema.items() if name not in taken and numeric(name, dtype))
+    order = np.argsort(time, kind="stable")
+    chosen, excluded = [], {}
+    for name, dtype in frame.schema.items():
+        if name in taken or not numeric(name, dtype):
+            continue
+        reason = _not_a_feature(name, frame[name], order)
+        if reason:
+            excluded[name] = reason
+        else:
+            chosen.append(name)
+    return tuple(chosen), excluded
+
+
+def _not_a_feature(name: str, column: pl.Series, order: np.ndarray) -> str | None:
+    """Why a column is left out of the default features, or None.
+
+    >>> _not_a_feature("TRANSACTION_ID", pl.Series([5, 9, 2]), np.arange(3))
+    'an identifier (by its name)'
+    >>> _not_a_feature("amount", pl.Series([5.0, 9.0, 5.0]), np.arange(3))
+    """
+    if name.strip().lower() in _INDEX_NAMES or name.startswith("Unnamed:"):
+        return "a row index (by its name)"
+    if _ID_NAME.search(name.strip()):
+        return "an identifier (by its name)"
+    if not column.dtype.is_numeric() or column.null_count() or len(column) < 20:
+        return None
+    values = column.to_numpy()
+    if column.dtype.is_integer():
+        steps = np.arange(len(values))
+        if np.array_equal(values, steps) or np.array_equal(values, steps + 1):
+            return "a row index (0, 1, 2, … in file order)"
+        if column.n_unique() == len(values):
+            return "an identifier (a different integer on every row)"
+    if column.n_unique() > 1 and bool(np.all(np.diff(values[order]) >= 0)):
+        return "a time code (it only grows with the time column)"
+    return None
 
 
 def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
@@ -372,7 +415,11 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         parts = ", ".join(f"{role} {name!r}" for role, name in roles.items())
         raise ReplayError(path, f"the time, label, delay and amount columns must be different columns (got {parts})")
     taken = {spec.time, spec.label} | ({spec.delay.column} if spec.delay.column else set())
-    features = spec.features if spec.features is not None else _default_features(frame, taken)
+    time, timestamps = check.times(spec.time)
+    if spec.features is not None:
+        features, excluded = spec.features, {}
+    else:
+        features, excluded = _default_features(frame, taken, time)
     if not features:
         raise ReplayError(path, "has no numeric column left to use as a feature; name them with --features")
     if len(set(features)) != len(features):
@@ -383,7 +430,6 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
             raise ReplayError(path, f"{name!r} is the time, label or delay column and cannot also be a feature")
         check.column(name, "feature")
 
-    time, timestamps = check.times(spec.time)
     label = check.labels(spec.label)
     delay = _delays(check, spec.delay, frame.height)
     amount = None
@@ -401,7 +447,7 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
     order = np.argsort(time, kind="stable")
     return Stream(
         path=str(path), spec=spec, row=order.astype(np.int64), time=time[order], label=label[order],
-        delay=delay[order], X=np.ascontiguousarray(X[order]), features=tuple(features),
+        delay=delay[order], X=np.ascontiguousarray(X[order]), features=tuple(features), excluded=excluded,
         amount=None if amount is None else amount[order], timestamps=timestamps,
     )  # fmt: skip
 
