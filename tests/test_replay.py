@@ -393,6 +393,8 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
     assert len(history) == 1 and "score every row from the --history alone" in history[0]
     oracle = replay_warnings(path, tmp_path / "oracle", "--delay", "30d", "--learner", "oracle")
     assert oracle == []  # the oracle's labels arrive at once
+    static = replay_warnings(path, tmp_path / "static", "--delay", "30d", "--learner", "static", "--history", "2d")
+    assert static == []  # a static learner is not meant to learn (it once got "the learners learn nothing")
     assert replay_warnings(path, tmp_path / "enough", "--delay", "17d", "--learner", "online") == []
 
 

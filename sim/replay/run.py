@@ -131,17 +131,19 @@ def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]
     mode's rule; in batch mode labels wait for the next tick boundary, so fewer rows may see one).
     With no such row, no learner learns during the replay; with fewer than ``LEARNING_SHARE_LIMIT``
     of the scored rows, the metrics mostly measure the starting models. The oracle, whose labels
-    arrive at once, is left out: a replay of oracles alone gets no warning.
+    arrive at once, and the static learner, which is not meant to learn, are left out: a replay of
+    those alone gets no warning.
     """
-    if all(sees_truth(arm) for arm in arms):
+    learning = [arm for arm in arms if not sees_truth(arm) and arm.learner != "static"]
+    if not learning:
         return []
     time, label_at = line.time[line.first:], line.label_at[line.first:]
     scored = len(time)
     learned = int((np.minimum.accumulate(label_at)[:-1] <= time[1:]).sum())  # earliest arrival so far ≤ row time
     if learned >= LEARNING_SHARE_LIMIT * scored:
         return []
-    oracle = any(sees_truth(arm) for arm in arms)
-    learners = "the learners other than the oracle (which learns each label at once)" if oracle else "the learners"
+    names = ", ".join(arm.name for arm in learning)
+    learners = f"the learners ({names})" if len(learning) < len(arms) else "the learners"
     basis = ("from the --history alone" if line.first
              else "without a model, as there is no --history (0.5; online trees 0)")  # fmt: skip
     where = f"label delay: {delay}; the scored rows span {(time[-1] - time[0]) / DAY:.1f} days"
