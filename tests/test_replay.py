@@ -142,6 +142,8 @@ GOOD = "ts,f1,is_fraud\n" + "".join(f"{t},{t / 4},{t % 2}\n" for t in range(8)) 
      "column 'ts', row 0 (line 2): '0' is not a time"),
     ("", ["--label", "is_fraud"], "is empty"),
     ("ts,f1,is_fraud\n", ["--label", "is_fraud"], "has a header but no rows"),
+    (GOOD.replace("\n2,0.5,0", "\n2,1e308,0"), ["--label", "is_fraud"],  # once nan scores and a traceback
+     "column 'f1', row 2 (line 4): 1e+308 is beyond ±1e+15"),
 ])  # fmt: skip
 def test_bad_input_exits_2_naming_file_column_and_row(tmp_path, capsys, text, args, expected):
     path = bad_stream(tmp_path, "bad.csv", text)

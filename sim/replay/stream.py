@@ -33,6 +33,7 @@ from ..units import YEAR, format_duration
 __all__ = ["LabelDelay", "ReplayError", "Stream", "StreamSpec", "arm_from_options", "load_arms",
            "load_delay_file", "read_stream"]  # fmt: skip
 
+MAX_FEATURE = 1e15  # squares and sums of squares stay far from float64's limit
 MAX_SPAN = 100 * YEAR  # retrain schedules and daily tables grow with the span
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 TIMESTAMP_FORMATS = ("%+", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
@@ -444,6 +445,10 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         infinite = ~np.isfinite(X[:, k])
         if infinite.any():
             check.fail(name, "is infinite; features must be finite numbers", infinite)
+        huge = np.abs(X[:, k]) > MAX_FEATURE
+        if huge.any():
+            check.fail(name, f"is beyond ±{MAX_FEATURE:.0e}; larger features overflow the learners' scaling "
+                       "(rescale the column, e.g. to thousands)", huge)  # fmt: skip
     order = np.argsort(time, kind="stable")
     return Stream(
         path=str(path), spec=spec, row=order.astype(np.int64), time=time[order], label=label[order],
