@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/targets.py quickstart --seed 4242          # the quickstart world
     .venv/bin/python benchmarks/targets.py label_delay --seed 4242         # the label-delay sweep's base
 
-Each prints a Markdown table (target, measured, 95 % interval, met?) that docs/calibration.md
-carries as it is. ``quickstart`` runs scenarios/quickstart.toml at 90 days with its own arms;
+``--keep DIR`` keeps the runs' output directories; ``--reuse DIR`` measures those again
+without running (after a change to what is measured). Each prints a Markdown table (target,
+measured, 95 % interval, met?) that docs/calibration.md carries as it is. ``quickstart`` runs scenarios/quickstart.toml at 90 days with its own arms;
 ``label_delay`` runs the sweep's base (its [set] block applied) at three chargeback delays with
 online, daily and weekly batch and static arms.
 """
@@ -38,6 +39,19 @@ def run(scenario: Path, out: Path, seed: int, replications: int, overrides: list
         command += ["--set", item]
     subprocess.run(command, check=True)
     return out
+
+
+def _reused(folder: Path):
+    """A stand-in for :func:`run` that checks a kept run matches the request and returns it."""
+
+    def kept(scenario: Path, out: Path, seed: int, replications: int, overrides: list[str]) -> Path:
+        resolved = tomllib.loads((out / "scenario.resolved.toml").read_text(encoding="utf-8"))
+        if (resolved["seed"], resolved["replications"]) != (seed, replications):
+            raise SystemExit(f"{out}: kept with seed {resolved['seed']} and {resolved['replications']} "
+                             f"replications, not {seed} and {replications}")  # fmt: skip
+        return out
+
+    return kept
 
 
 def saving(arms: pl.DataFrame, arm: str, column: str = "total_cost", baseline: str = "static") -> np.ndarray:
@@ -121,6 +135,8 @@ def label_delay_rows(outs: dict[str, Path]) -> list[tuple[str, str, str, bool]]:
                 goal, met = "smaller than at 1 h", float(np.mean(savings[arm, delay])) < float(
                     np.mean(savings[arm, DELAYS[0]]))
             rows.append((f"{arm} saving over static, chargebacks {delay}: {goal}", mean, interval, met))
+            mean, interval, _, _ = _interval(saving(arms, arm, "fraud_loss"))
+            rows.append((f"{arm} saving in fraud loss over static, chargebacks {delay}", mean, interval, None))
         fraud = arms.filter(pl.col("arm") != "static")
         declined = (1 - fraud["fraud_approved"] / fraud["fraud_attempts"]).to_numpy()
         mean, interval, low, _ = _interval(declined, 100, " %")
@@ -135,9 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="keep the runs' output directories under this folder")
+    parser.add_argument("--reuse", type=Path, help="measure the runs kept earlier with --keep in this folder "
+                        "(same world, seed and replications) instead of running them again")  # fmt: skip
     args = parser.parse_args(argv)
+    global run
+    if args.reuse is not None:
+        run = _reused(args.reuse)
     with tempfile.TemporaryDirectory() as temporary:
-        scratch = args.keep or Path(temporary)
+        scratch = args.reuse or args.keep or Path(temporary)
         if args.world == "quickstart":
             out = run(ROOT / "scenarios/quickstart.toml", Path(scratch) / "q", args.seed, args.replications, [])
             rows = quickstart_rows(out)
