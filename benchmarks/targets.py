@@ -5,9 +5,10 @@
 
 ``--keep DIR`` keeps the runs' output directories; ``--reuse DIR`` measures those again
 without running (after a change to what is measured). Each prints a Markdown table (target,
-measured, 95 % interval, met?) that docs/calibration.md carries as it is. ``quickstart`` runs scenarios/quickstart.toml at 90 days with its own arms;
-``label_delay`` runs the sweep's base (its [set] block applied) at three chargeback delays with
-online, daily and weekly batch and static arms.
+measured, 95 % interval, met?) that docs/calibration.md carries as it is. ``quickstart`` runs
+scenarios/quickstart.toml at 90 days with its own arms; ``label_delay`` runs the sweep's base
+(its [set] block applied) at three chargeback delays with online, daily and weekly batch and
+static arms.
 """
 
 from __future__ import annotations
