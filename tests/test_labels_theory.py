@@ -74,7 +74,7 @@ def _flat_world(**changes):
         "name": "flat", "seed": 21, "tick": "1h", "history": "2d", "warmup": "2d", "replications": 1,
         "population": {"customers": 2000, "merchants": 100, "diurnal": "flat", "weekly": "flat"},
         "crews": [],
-        "rules": {"max_amount": 1e9, "max_cnp_amount": 1e9, "max_risky_amount": 1e9, "max_velocity": 1e9},
+        "rules": {"max_amount": 1e9, "max_cnp_amount": 1e9, "max_risky_amount": 1e9, "max_velocity": 1e6},
         "arms": [{"name": "rules", "learner": "rules"}],
     }  # fmt: skip
     for key, value in changes.items():

@@ -434,6 +434,7 @@ def test_a_pipe_as_the_stream_is_refused_not_read(tmp_path, capsys):
     (["--threshold", "nan"], "'nan' is not a finite number"),
     (["--amount", "f1", "--fraud-fee", "nan"], "'nan' is not a finite number"),
     (["--delay", "9" * 300 + "d"], "is too long a duration"),  # once an OSError: file name too long
+    (["--learner", "batch", "--model", "gbm", "--seed", str(2**32)], "is not in the range 0<=x<=4294967295"),
 ])  # fmt: skip
 def test_non_finite_and_overlong_options_exit_2(tmp_path, capsys, args, expected):
     path = bad_stream(tmp_path, "s.csv", GOOD)

@@ -232,3 +232,10 @@ def test_the_memory_estimate_grows_with_each_part():
         assert estimate(validate({**base, **change}, "inline")).total > small.total, change
     assert too_big(validate(base, "inline"), limit=small.total) is None
     assert "needs about" in too_big(validate(base, "inline"), limit=small.total / 2)
+
+
+def test_fewer_merchants_than_categories_is_refused(tiny_file, capsys):
+    """With one merchant, invented cash-out tactics found no merchant of their category and the
+    run died in the warm-up (IndexError) after validation said ok."""
+    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "population.merchants=7")
+    assert status == 2 and "population.merchants" in output and "greater than or equal to 8" in output

@@ -160,7 +160,7 @@ def _print_metrics(summary: dict) -> None:
 @click.option("--delay", metavar="DURATION|FILE",
               help="Label delay: a constant (7d, 0s) or a TOML file with a `delay` distribution.")
 @click.option("--delay-column", metavar="COL", help="Label delay per row, in seconds (inf: never arrives).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of seeded models (trees, forests, gradient boosting); drawn delays use their file's seed.")
 @click.option("--learner", type=click.Choice(REPLAY_LEARNERS), help="One learner, configured by the options below.")
 @click.option("--name", metavar="NAME", help="The learner's name [default: the learner].")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import (
+    CATEGORIES,
     MAX_CUSTOMERS,
     MAX_MERCHANTS,
     Category,
@@ -59,7 +60,10 @@ class Population(Strict):
     """Customers (one card each) and merchants."""
 
     customers: int = Field(20_000, ge=1, le=MAX_CUSTOMERS, description="number of cardholders")
-    merchants: int = Field(2_000, ge=1, le=MAX_MERCHANTS, description="number of merchants")
+    merchants: int = Field(
+        2_000, ge=len(CATEGORIES), le=MAX_MERCHANTS,
+        description="number of merchants (at least one per category, so crews always find a target)",
+    )
     tx_per_customer_day: PositiveFloat = Field(
         0.5, le=100, description="mean honest transactions per customer per day (DOMAIN §6: 11–23 a month)"
     )
