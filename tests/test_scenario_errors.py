@@ -239,3 +239,13 @@ def test_fewer_merchants_than_categories_is_refused(tiny_file, capsys):
     run died in the warm-up (IndexError) after validation said ok."""
     status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "population.merchants=7")
     assert status == 2 and "population.merchants" in output and "greater than or equal to 8" in output
+
+
+def test_an_automatic_warm_up_over_three_years_is_refused(tiny_file, capsys):
+    """A 10-year maturity window validated and then simulated ten years of warm-up (the explicit
+    warm-up was capped at 3y; the automatic one was not)."""
+    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "labels.maturity.window=3650d")
+    assert status == 2 and ": warmup:" in output and "over the 3y limit" in output
+    status, _ = _run_cli(capsys, "validate", str(tiny_file), "--set", "labels.maturity.window=3650d",
+                         "--set", "warmup=30d")  # fmt: skip
+    assert status == 0

@@ -64,9 +64,16 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
     """Validate a raw dict into a :class:`Scenario`, or raise one readable :class:`ScenarioError`
     (also when one replication would need more memory than this machine has)."""
+    from ..engine import warmup_length
     from ..memory import too_big
+    from ..schema.base import MAX_WARMUP
+    from ..units import format_duration
 
     scenario = validate_model(Scenario, raw, file)
+    if scenario.warmup == "auto" and warmup_length(scenario) > MAX_WARMUP:
+        raise ScenarioError(file, "warmup", f"\"auto\" would run {format_duration(warmup_length(scenario))} before "
+                            "t = 0 (the longest label delay or maturity window, plus the history and 30 days), "
+                            "over the 3y limit; shorten the label windows or set warmup")  # fmt: skip
     problem = too_big(scenario)
     if problem is not None:
         raise ScenarioError(file, "population", problem)

@@ -37,7 +37,7 @@ class Scenario(Strict):
     warmup: Warmup = Field(
         "auto",
         description="time the world runs under `rules` before t = 0 so the label stream is in steady "
-        "state; `auto` = longest label delay + history + 30 days (never depends on the arms)",
+        "state; `auto` = longest label delay + history + 30 days (never depends on the arms); at most 3y",
     )
     tick: Duration = Field(
         "15m", description="micro-batch length: the model is constant within a tick; must divide a day"
