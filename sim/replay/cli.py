@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import UserError, err, not_empty, out, progress_bar
+from ..cli import UserError, err, not_empty, out, printable, progress_bar
 from ..outputs import REPLAY_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 from ..schema import CURRENCIES, Policy
@@ -219,9 +219,10 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
         check_output_dir(target, REPLAY_MARKERS)  # before the replay, not after it
         with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
+            announce = None if quiet else lambda line: err.print(escape(printable(line)), soft_wrap=True)
             summary = replay(stream, spec, arms, settings, target, report=not no_report,
                              progress=lambda done, total: progress.update(task, completed=done, total=total),
-                             announce=None if quiet else lambda line: err.print(escape(line), soft_wrap=True))
+                             announce=announce)
     except (ReplayError, ScenarioError) as error:
         raise UserError(str(error)) from None
     for warning in summary["warnings"]:

@@ -341,7 +341,8 @@ class _Checker:
         return values.astype(np.int8)
 
 
-_ID_NAME = re.compile(r"(?i)(^|[_\W])(id|ids|uuid|guid|key)$|^(id|uuid)[_\W]|[a-z]Id$")
+_ID_NAME = re.compile(r"(?i)(?:^|[_\W])(?:id|ids|uuid|guid|key)$|^(?:id|uuid)[_\W]")
+_CAMEL_ID = re.compile(r"[a-z](?:Id|ID)$")  # customerId: case matters (amount_paid is not an id)
 _INDEX_NAMES = ("", "index", "level_0")
 
 
@@ -378,11 +379,13 @@ def _not_a_feature(name: str, column: pl.Series, order: np.ndarray) -> str | Non
 
     >>> _not_a_feature("TRANSACTION_ID", pl.Series([5, 9, 2]), np.arange(3))
     'an identifier (by its name)'
-    >>> _not_a_feature("amount", pl.Series([5.0, 9.0, 5.0]), np.arange(3))
+    >>> _not_a_feature("customerId", pl.Series([5, 9, 2]), np.arange(3))
+    'an identifier (by its name)'
+    >>> _not_a_feature("amount_paid", pl.Series([5.0, 9.0, 5.0]), np.arange(3))
     """
     if name.strip().lower() in _INDEX_NAMES or name.startswith("Unnamed:"):
         return "a row index (by its name)"
-    if _ID_NAME.search(name.strip()):
+    if _ID_NAME.search(name.strip()) or _CAMEL_ID.search(name.strip()):
         return "an identifier (by its name)"
     if not column.dtype.is_numeric() or column.null_count() or len(column) < 20:
         return None
