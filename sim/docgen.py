@@ -40,8 +40,9 @@ path and what is allowed. Override any key from the command line with
 
 **Durations** are strings with a unit: `30s`, `15m`, `2h`, `3d`, `2w`, `1mo` (30 days),
 `1y` (365 days), at most 10 years; a bare number is refused (except 0). Every number has
-the range its type column shows: the model runs anywhere within it. **Names** (of the scenario, arms, crew
-groups, tactics…) use letters, digits, `-` and `_`, starting with a letter or digit. **Money**
+the range its type column shows: the model runs anywhere within it. **Names** (of the
+scenario, arms, crew groups, tactics…) use letters, digits, `-` and `_`, starting with a
+letter or digit. **Money**
 is in the scenario's `currency`. Defaults come from the sourced facts
 in [`docs/domain-facts.md`](domain-facts.md) (referred to as DOMAIN §n: §1 fraud
 rates, §2 label delays, §3 investigations, §4 costs, §5 fraudster behaviour, §6 legitimate

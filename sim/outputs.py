@@ -18,7 +18,7 @@ import shutil
 import stat
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -148,10 +148,17 @@ def atomic_directory(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> It
 def remove_stale(target: Path) -> list[Path]:
     """Remove the temporary directories that killed fraudsim processes left beside ``target``
     (``.NAME.tmp-PID-*`` and ``.NAME.old-PID`` whose process is gone); returns them."""
+    pattern = rf"\.{re.escape(target.name)}\.(?:tmp-(\d+)-.+|old-(\d+))"
+    return _remove_dead(target.parent.glob(f".{glob.escape(target.name)}.*"), pattern)
+
+
+def _remove_dead(paths: Iterable[Path], pattern: str) -> list[Path]:
+    """Remove the directories among ``paths`` whose name matches ``pattern`` with the pid (its
+    first group that matched) of a process that is gone; returns them."""
     removed = []
-    for path in target.parent.glob(f".{glob.escape(target.name)}.*"):
-        match = re.fullmatch(rf"\.{re.escape(target.name)}\.(?:tmp-(\d+)-.+|old-(\d+))", path.name)
-        if match and path.is_dir() and not _alive(int(match.group(1) or match.group(2))):
+    for path in paths:
+        match = re.fullmatch(pattern, path.name)
+        if match and path.is_dir() and not _alive(int(next(g for g in match.groups() if g))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -163,10 +170,7 @@ SCRATCH = "fraudsim-"  # the system temp folder's working directories: fraudsim-
 def scratch_directory() -> tempfile.TemporaryDirectory:
     """A working directory in the system temp folder, named by this process, after removing
     those that killed fraudsim processes left there."""
-    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"):
-        match = re.fullmatch(rf"{SCRATCH}(\d+)-.+", path.name)
-        if match and path.is_dir() and not _alive(int(match.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
+    _remove_dead(Path(tempfile.gettempdir()).glob(f"{SCRATCH}*"), rf"{SCRATCH}(\d+)-.+")
     return tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-")
 
 

@@ -70,8 +70,9 @@ def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
     from ..units import format_duration
 
     scenario = validate_model(Scenario, raw, file)
-    if scenario.warmup == "auto" and warmup_length(scenario) > MAX_WARMUP:
-        raise ScenarioError(file, "warmup", f"\"auto\" would run {format_duration(warmup_length(scenario))} before "
+    warmup = warmup_length(scenario)
+    if scenario.warmup == "auto" and warmup > MAX_WARMUP:
+        raise ScenarioError(file, "warmup", f"\"auto\" would run {format_duration(warmup)} before "
                             "t = 0 (the longest label delay or maturity window, plus the history and 30 days), "
                             "over the 3y limit; shorten the label windows or set warmup")  # fmt: skip
     problem = too_big(scenario)
