@@ -204,6 +204,27 @@ def test_random_compromises_arrive_at_their_rate_at_busy_merchants():
     assert draw_skims(Skimming(enabled=False), 0, span, population, ["a"], np.random.default_rng(1)) == []
 
 
+def test_a_compromise_leaks_at_most_its_cap_over_every_tick():
+    from sim.world.crews import Crews, Skim
+    from sim.world.traffic import Transactions
+
+    skims = [Skim("capped", np.array([3], np.int32), 0.0, 10 * DAY, 1.0, DAY, "c", max_cards=7),
+             Skim("open", np.array([4], np.int32), 0.0, 10 * DAY, 1.0, DAY, "c")]  # fmt: skip
+    crews = Crews([_config("static", count=1, cards_per_day=0)], [], POPULATION, Streams(1, 0), skims=skims)
+
+    def tick(start: float, n: int) -> Transactions:
+        honest = np.full(n, -1)
+        return Transactions(start + np.arange(n, dtype=float), np.arange(n, dtype=np.int32), np.repeat([3, 4], n // 2)
+                            .astype(np.int32), np.full(n, 20.0), np.zeros(n, bool), honest.astype(np.int32),
+                            honest.astype(np.int16), honest.astype(np.int64))  # fmt: skip
+
+    for start in (0.0, HOUR, 2 * HOUR):  # 5 cards at each merchant per tick: the cap binds in the second
+        crews.skim(tick(start, 10), np.ones(10, bool), np.zeros(10))
+    leaked = np.concatenate([cards for cards, _ in crews.groups[0]._pending_leaks])
+    assert list(crews._leaked) == [7, 15]
+    assert len(leaked) == 22 and set(leaked[:5]) == {0, 1, 2, 3, 4}  # the first cards caught, in order
+
+
 def test_mimic_copies_the_victims_habits():
     config = _config("mimic", amount_factor=1.0)
     strategy = make_strategy(config, tactic_table(config))

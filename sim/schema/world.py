@@ -309,6 +309,11 @@ class Skimming(Strict):
         description="how long a merchant stays compromised (days to weeks)",
     )
     leak_share: Share = Field(0.15, description="share of the cards used there that leak and are sold")
+    max_cards: int = Field(
+        300, ge=1, le=10_000_000,
+        description="cards one compromise leaks at most (a crew group buys a lot it can cash out; a busy shop "
+        "compromised for weeks would otherwise leak thousands and one replication's fraud would swamp the rest)",
+    )
     delay: Delay = Field(
         default_factory=lambda: LognormalDelay(median="21d", sigma=0.5),
         description="from a card's use at the merchant to its being usable (DOMAIN §5: weeks to months)",

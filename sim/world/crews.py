@@ -368,6 +368,7 @@ class Crews:
         self._by_name = {group.config.name: group for group in self.groups}
         self.compromises = [Skim.configured(c, population, streams.get("compromise", i))
                             for i, c in enumerate(compromises)] + list(skims)  # fmt: skip
+        self._leaked = np.zeros(len(self.compromises), np.int64)  # cards each compromise has leaked
         self._day: int | None = None
 
     @property
@@ -411,10 +412,14 @@ class Crews:
         return blocked
 
     def skim(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> None:
-        """Honest cards used at compromised merchants leak to the compromise's crew group."""
-        for skim in self.compromises:
-            hit = skim.catches(tx, approved, leak_draw)
-            if hit.any():
+        """Honest cards used at compromised merchants leak to the compromise's crew group (the
+        first ``max_cards`` a compromise catches, when it has a cap)."""
+        for k, skim in enumerate(self.compromises):
+            hit = np.flatnonzero(skim.catches(tx, approved, leak_draw))
+            if skim.max_cards is not None:
+                hit = hit[: max(skim.max_cards - int(self._leaked[k]), 0)]
+            if len(hit):
+                self._leaked[k] += len(hit)
                 self._by_name[skim.crews].leak(tx.card[hit], tx.t[hit] + skim.delay)
 
     def freeze(self) -> None:
@@ -451,6 +456,7 @@ class Skim:
     leak_share: float
     delay: float  # from a card's use there to its being usable by the crews
     crews: str  # the crew group that receives the cards
+    max_cards: int | None = None  # cards it leaks at most (None: every card it catches)
 
     @staticmethod
     def configured(config: Compromise, population: Population, rng: np.random.Generator) -> Skim:
@@ -468,8 +474,8 @@ class Skim:
 def draw_skims(config: Skimming, start: float, end: float, population: Population, groups: Sequence[str],
                rng: np.random.Generator) -> list[Skim]:  # fmt: skip
     """Random points of compromise from ``start`` to ``end``: a Poisson process at one per
-    ``every``, each at one merchant drawn by popularity, leaking to a crew group drawn at random.
-    A card is usable the compromise's ``delay`` after its use there."""
+    ``every``, each at one merchant drawn by popularity, leaking to a crew group drawn at random
+    at most ``max_cards`` cards. A card is usable the compromise's ``delay`` after its use there."""
     if not config.enabled or not groups or end <= start:
         return []
     n = int(rng.poisson((end - start) / config.every))
@@ -483,4 +489,4 @@ def draw_skims(config: Skimming, start: float, end: float, population: Populatio
     group = rng.integers(len(groups), size=n)
     return [Skim(f"skim-{k + 1:02d}", merchant[k : k + 1].astype(np.int32), float(begin[k]),
                  float(begin[k] + window[k]), config.leak_share, float(delay[k]),
-                 groups[group[k]]) for k in range(n)]  # fmt: skip
+                 groups[group[k]], config.max_cards) for k in range(n)]  # fmt: skip
