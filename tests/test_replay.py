@@ -392,11 +392,13 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
     assert "warning: only" in capsys.readouterr().err
 
     history = replay_warnings(path, tmp_path / "history", "--delay", "30d", "--history", "2d", "--learner", "online")
-    assert len(history) == 1 and "score every row from the --history alone" in history[0]
+    unknown = history[0]  # no history label has arrived by its end: the first model has nothing to fit
+    assert unknown.startswith("by the end of the --history, 0 of its ") and "start from a constant score" in unknown
+    assert len(history) == 2 and "score every row from the --history alone" in history[1]
     oracle = replay_warnings(path, tmp_path / "oracle", "--delay", "30d", "--learner", "oracle")
     assert oracle == []  # the oracle's labels arrive at once
     static = replay_warnings(path, tmp_path / "static", "--delay", "30d", "--learner", "static", "--history", "2d")
-    assert static == []  # a static learner is not meant to learn (it once got "the learners learn nothing")
+    assert static == [unknown]  # not "the learners learn nothing": a static learner is not meant to learn
     assert replay_warnings(path, tmp_path / "enough", "--delay", "17d", "--learner", "online") == []
 
 
@@ -489,3 +491,38 @@ def test_named_features_are_taken_as_given(tmp_path):
     summary = json.loads((tmp_path / "out" / "replay.json").read_text(encoding="utf-8"))
     assert summary["stream"]["features"] == ["CUSTOMER_ID", "risk"] and summary["stream"]["excluded_features"] == {}
     assert not [w for w in summary["warnings"] if w.startswith("possible leakage")]
+
+
+def test_the_history_knows_only_the_labels_arrived_by_its_end_and_the_rest_arrive_later(tmp_path):
+    """``--history 2d --delay 1d`` on a stream starting at 08:00: the history is the first two calendar
+    days; its first model is fitted on the rows labelled by their end (those before day 1); the other
+    history labels reach a daily batch learner's window at its first retrain (they were once lost)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    path = tmp_path / "late.csv"
+    drifting_stream(rows=3000, days=6.0).with_columns(pl.col("ts") + 8 * 3600).write_csv(path)
+    arms = tmp_path / "arms.toml"
+    arms.write_text('name = "h"\n[[arms]]\nname = "static"\nlearner = "static"\n'
+                    '[[arms]]\nname = "daily"\nlearner = "batch"\nevery = "1d"\nwindow = "60d"\n')  # fmt: skip
+    predictions = replay_ok(path, tmp_path / "out", "--arms", arms, "--history", "2d", "--delay", "1d",
+                            "--features", "f1,f2,f3")  # fmt: skip
+    stream = json.loads((tmp_path / "out" / "replay.json").read_text())["stream"]
+    assert stream["start"] == 2 * DAY  # midnight of day 2, not 08:00
+    frame = pl.read_csv(path)
+    time, X, y = frame["ts"].to_numpy(), frame.select(FEATURES).to_numpy(), frame["is_fraud"].to_numpy()
+    assert stream["history_rows"] == int((time < 2 * DAY).sum())
+
+    order = np.argsort(time, kind="stable")  # fraudsim fits the rows in time order
+    known = order[time[order] + DAY <= 2 * DAY]
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(X[known], y[known])
+    static = predictions.filter(pl.col("learner") == "static")
+    assert static.height == int((time >= 2 * DAY).sum())
+    expected = reference.predict_proba(X[static["row"].to_numpy()])[:, 1]
+    np.testing.assert_allclose(static["score"].to_numpy(), expected, rtol=0, atol=1e-9)
+
+    retrains = pl.read_parquet(tmp_path / "out" / "model_events.parquet").filter(
+        (pl.col("learner") == "daily") & (pl.col("kind") == "retrain"))
+    at = 3 * DAY  # the first retrain, a day after the origin, has every label arrived by then
+    assert retrains["rows"][0] == int(((time + DAY <= at) & (time < at)).sum())

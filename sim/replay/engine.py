@@ -76,11 +76,13 @@ class Timeline:
         return LabelEvents(self.tx_id[index], np.full(len(index), REPLAY_SOURCE, np.int8), self.label[index],
                            label_at[index] - self.origin, self.time[index] - self.origin)  # fmt: skip
 
-    def history(self) -> History:
-        """The rows before ``first`` with their labels; those arrived by the origin seed batch windows."""
+    def history(self, label_at: np.ndarray) -> History:
+        """What a learner knows at the origin: the history rows whose labels arrived by then (by
+        ``label_at``). The first model is fitted on them and batch windows start with them; the
+        other history labels arrive later, on their delay (see :func:`merged_order`)."""
         rows = np.arange(self.first)
-        arrived = rows[self.label_at[rows] <= self.origin]
-        return History(self.X[rows], self.label[rows], self.events(arrived, self.label_at), self.X[arrived])
+        arrived = rows[label_at[rows] <= self.origin]
+        return History(self.X[arrived], self.label[arrived], self.events(arrived, label_at), self.X[arrived])
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,8 +98,9 @@ class LearnerRun:
 
 
 def merged_order(time: np.ndarray, label_at: np.ndarray, boundaries: np.ndarray, first: int = 0,
-                 at_boundaries: bool = False) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Scored rows (from ``first``), their labels and ``boundaries`` in processing order.
+                 at_boundaries: bool = False, origin: float = np.inf) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Scored rows (from ``first``), their labels and ``boundaries`` in processing order; with an
+    ``origin``, also the labels of history rows (before ``first``) that arrive after it.
 
     Returns ``(kind, index)``: ``kind`` is LABEL (0), BOUNDARY (1) or ROW (2); ``index`` the row
     or boundary. Label i comes before row j when j > i and ``label_at[i] <= time[j]``; before a
@@ -111,19 +114,21 @@ def merged_order(time: np.ndarray, label_at: np.ndarray, boundaries: np.ndarray,
     """
     n = len(time)
     rows = np.arange(first, n)
+    late = np.flatnonzero(label_at[:first] > origin)  # history rows whose labels arrive after the origin
+    sources = np.concatenate([late, rows])
     b_pos = np.searchsorted(time, boundaries, side="left")
     keep_b = b_pos < n
     if at_boundaries:
-        k = np.maximum(np.searchsorted(boundaries, label_at[rows], side="left"),
-                       np.searchsorted(boundaries, time[rows], side="right"))  # fmt: skip
+        k = np.maximum(np.searchsorted(boundaries, label_at[sources], side="left"),
+                       np.searchsorted(boundaries, time[sources], side="right"))  # fmt: skip
         keep = k < len(boundaries)
         keep[keep] = keep_b[k[keep]]
         l_pos, l_time = b_pos[k[keep]], boundaries[k[keep]]
     else:
-        l_pos = np.maximum(rows + 1, np.searchsorted(time, label_at[rows], side="left"))
+        l_pos = np.maximum(sources + 1, np.searchsorted(time, label_at[sources], side="left"))
         keep = l_pos < n
-        l_pos, l_time = l_pos[keep], label_at[rows][keep]
-    labelled = rows[keep]
+        l_pos, l_time = l_pos[keep], label_at[sources][keep]
+    labelled = sources[keep]
     b_index = np.flatnonzero(keep_b)
     pos = np.concatenate([l_pos, b_pos[b_index], rows])
     at = np.concatenate([l_time, boundaries[b_index], time[rows]])
@@ -163,7 +168,7 @@ def schedule(arm: Arm, end: float, tick: float | None = None) -> np.ndarray:
 def _exact_river(learner: OnlineLearner, line: Timeline, label_at: np.ndarray,
                  progress: Callable[[int], None]) -> np.ndarray:  # fmt: skip
     """River's own per-row loop: ``predict_proba_one`` for a row, ``learn_one`` for a label."""
-    kind, index = merged_order(line.time, label_at, np.empty(0), line.first)
+    kind, index = merged_order(line.time, label_at, np.empty(0), line.first, origin=line.origin)
     model = learner.model
     logistic = isinstance(model, RiverLogistic)
     river = model.pipeline if logistic else model.model
@@ -198,7 +203,8 @@ def _walk(learner: Learner, line: Timeline, label_at: np.ndarray, boundaries: np
     """Any learner through the protocol: runs of rows scored in one call, labels learned one by one
     (or, with ``at_boundaries``, all at their boundary), ``at_boundary`` at each boundary.
     ``boundaries`` are relative to the origin."""
-    kind, index = merged_order(line.time, label_at, line.origin + boundaries, line.first, at_boundaries)
+    kind, index = merged_order(line.time, label_at, line.origin + boundaries, line.first, at_boundaries,
+                               line.origin)  # fmt: skip
     scores = np.empty(len(line.time) - line.first)
     events: list[ModelEvent] = []
     cuts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1], True])
@@ -236,13 +242,16 @@ def replay_arms(line: Timeline, arms: Sequence[Arm], features: Sequence[str], mo
 
     end = float(line.time[-1] - line.origin)
     labels_per_day = float(np.isfinite(line.label_at[line.first:]).sum()) / max(end / DAY, 1.0)
-    history = line.history()
+    histories = {}  # what is known at the origin: every history label (truth) or those arrived by then
     runs = []
     for arm in arms:
         started = clock.perf_counter()
         learner = make_learner(arm, Rules(), labels_per_day, seed, features)
-        learner.start(history)
-        label_at = line.time if sees_truth(arm) else line.label_at
+        truth = sees_truth(arm)
+        label_at = line.time if truth else line.label_at
+        if truth not in histories:
+            histories[truth] = line.history(label_at)
+        learner.start(histories[truth])
         events: list[ModelEvent] = []
         if mode == "batch":
             ticks = np.arange(int(end // tick) + 2) * tick

@@ -33,6 +33,7 @@ BATCH_STEP_LIMIT = 5.0
 # Labels that arrive too late to matter: warn when fewer than this share of the scored rows come
 # after a label has arrived (docs/replay.md).
 LEARNING_SHARE_LIMIT = 0.1
+HISTORY_MIN_LABELS = 10  # as a batch retrain's default min_labels
 
 SCHEMA_VERSION = 1
 CAVEAT = (
@@ -139,7 +140,10 @@ def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]
         return []
     time, label_at = line.time[line.first:], line.label_at[line.first:]
     scored = len(time)
-    learned = int((np.minimum.accumulate(label_at)[:-1] <= time[1:]).sum())  # earliest arrival so far ≤ row time
+    late = line.label_at[: line.first]
+    late = late[late > line.origin]  # history labels that arrive during the replay
+    earliest = np.minimum(np.r_[np.inf, np.minimum.accumulate(label_at)[:-1]], late.min() if len(late) else np.inf)
+    learned = int((earliest <= time).sum())  # the earliest arrival so far ≤ the row's time
     if learned >= LEARNING_SHARE_LIMIT * scored:
         return []
     names = ", ".join(arm.name for arm in learning)
@@ -154,6 +158,22 @@ def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]
             f"{LEARNING_SHARE_LIMIT:.0%}) are scored after a label has arrived ({where}): {learners} score the "
             f"rest {basis}, so the metrics mostly measure the starting models, not learning under label delay; "
             "give a longer stream or shorter label delays"]  # fmt: skip
+
+
+def history_warnings(line: Timeline, arms: Sequence[Arm]) -> list[str]:
+    """A warning when the labels of the history that have arrived by its end cannot train a model:
+    fewer than ``HISTORY_MIN_LABELS`` of a class (every learner fed delayed labels then starts from
+    a constant score)."""
+    if not line.first or all(sees_truth(arm) for arm in arms):
+        return []
+    known = line.label[: line.first][line.label_at[: line.first] <= line.origin]
+    frauds = int(known.sum())
+    if min(frauds, len(known) - frauds) >= HISTORY_MIN_LABELS:
+        return []
+    return [f"by the end of the --history, {len(known):,} of its {line.first:,} labels have arrived "
+            f"({frauds:,} fraud): too few to fit a first model (it needs {HISTORY_MIN_LABELS} of each class), so "
+            "the learners fed delayed labels start from a constant score; lengthen --history to cover the "
+            "label delay"]  # fmt: skip
 
 
 def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
@@ -261,6 +281,17 @@ def _events_table(runs: Sequence[LearnerRun], origin: float) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def history_end(time: np.ndarray, history: float) -> float:
+    """The origin, where scoring starts: ``history`` after the start of the first row's day (midnight
+    UTC for timestamps, a multiple of a day for seconds), so ``--history 7d`` is the first seven
+    calendar days; without a history, the first row's time.
+
+    >>> history_end(np.array([31.0, 90_000.0, 700_000.0]), 7 * 86400) / 86400
+    7.0
+    """
+    return float(np.floor(time[0] / DAY) * DAY + history) if history else float(time[0])
+
+
 def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings, out_dir: Path,
            report: bool = True, progress: Progress | None = None,
            announce: Callable[[str], None] | None = None) -> dict:  # fmt: skip
@@ -273,12 +304,15 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     stream = read_stream(path, spec)
     if announce is not None:
         announce(features_line(stream))
-    origin = float(stream.time[0]) + settings.history
+    origin = history_end(stream.time, settings.history)
     line = Timeline(stream.time, stream.label_at, stream.label, stream.X, stream.row, origin)
     first = line.first
     if first >= len(stream):
         raise ReplayError(path, f"the history ({format_duration(settings.history)}) covers the whole stream; "
                                 "shorten --history")  # fmt: skip
+    if settings.history and first == 0:
+        raise ReplayError(path, f"the history ({format_duration(settings.history)} from the start of the first "
+                                "row's day) ends before the first row; lengthen --history")  # fmt: skip
     read_seconds = clock.perf_counter() - started
     runs = replay_arms(line, arms, stream.features, settings.mode, settings.tick, settings.seed, progress)
     y, amount = stream.label[first:], None if stream.amount is None else stream.amount[first:]
@@ -288,6 +322,7 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     if not settings.history:
         summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
                                 "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
+    summary["warnings"] += history_warnings(line, arms)
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
     summary["warnings"] += skipped_warnings(runs)
     summary["warnings"] += leakage_warnings(stream)
