@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from sim.metrics import (
+    average_precision,
     brier_score,
+    card_precision_at_k,
     expected_calibration_error,
     log_loss,
     recall,
@@ -81,6 +83,45 @@ def test_roc_auc_matches_sklearn_with_and_without_ties(seed, weighted, decimals)
     w = amounts if weighted else None
     expected = skm.roc_auc_score(y, p, sample_weight=w)
     assert close(roc_auc(y, p, weights=w), expected)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("decimals", [None, 2, 1, 0])
+def test_average_precision_matches_sklearn_with_and_without_ties(seed, decimals):
+    y, p, _ = random_data(seed, decimals=decimals)
+    assert close(average_precision(y, p), skm.average_precision_score(y, p))
+    assert math.isnan(average_precision([0, 0, 0], [0.1, 0.5, 0.2]))
+
+
+def card_precision_brute_force(day, card, y, p, k, drop_found=True):
+    """The textbook's card precision@k, row by row in plain Python (no arrays)."""
+    found, precisions = set(), []
+    for today in sorted(set(day.tolist())):
+        best: dict[int, tuple[float, int]] = {}
+        for d, c, label, score in zip(day.tolist(), card.tolist(), y.tolist(), p.tolist(), strict=True):
+            if d == today and c not in found:
+                old_score, old_label = best.get(c, (-1.0, 0))
+                best[c] = (max(old_score, score), max(old_label, label))
+        ranked = sorted(best, key=lambda c: (-best[c][0], c))[:k]
+        hits = [c for c in ranked if best[c][1] == 1]
+        precisions.append(len(hits) / k)
+        if drop_found:
+            found.update(hits)
+    return precisions
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("k", "decimals", "drop_found"), [(5, None, True), (20, 2, True), (20, 1, False)])
+def test_card_precision_at_k_matches_a_brute_force_oracle(seed, k, decimals, drop_found):
+    rng = np.random.default_rng(seed)
+    n = 2000
+    day, card = rng.integers(0, 12, n), rng.integers(0, 150, n)  # cards buy several times a day, on many days
+    y, p, _ = random_data(seed, n=n, decimals=decimals)
+    days, precision, mean = card_precision_at_k(day, card, y, p, k, drop_found)
+    expected = card_precision_brute_force(day, card, y, p, k, drop_found)
+    assert days.tolist() == list(range(12))
+    np.testing.assert_allclose(precision, expected, rtol=0, atol=1e-12)
+    assert close(mean, float(np.mean(expected)))
 
 
 def test_roc_auc_scales_to_many_rows():

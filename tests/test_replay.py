@@ -526,3 +526,41 @@ def test_the_history_knows_only_the_labels_arrived_by_its_end_and_the_rest_arriv
         (pl.col("learner") == "daily") & (pl.col("kind") == "retrain"))
     at = 3 * DAY  # the first retrain, a day after the origin, has every label arrived by then
     assert retrains["rows"][0] == int(((time + DAY <= at) & (time < at)).sum())
+
+
+def test_average_precision_and_card_precision_at_k_are_those_of_the_scored_rows(tmp_path, capsys):
+    """With ``--card`` (text ids here) and ``--top-k``, the metrics table, the daily table and the
+    terminal carry average precision (scikit-learn's) and card precision@k (a brute force's)."""
+    from sklearn.metrics import average_precision_score
+
+    from .test_metrics import card_precision_brute_force
+
+    frame = drifting_stream(rows=3000, days=6.0)
+    cards = np.random.default_rng(3).integers(0, 200, frame.height)
+    path = tmp_path / "cards.csv"
+    frame.with_columns(pl.Series("card", [f"c{c:03d}" for c in cards])).write_csv(path)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--history", "1d", "--card", "card",
+               "--top-k", "15", "--learner", "online", "--out", tmp_path / "out", "--no-report") == 0  # fmt: skip
+    assert "CP@15" in capsys.readouterr().out
+    out = tmp_path / "out"
+    summary = json.loads((out / "replay.json").read_text())
+    assert summary["top_k"] == 15 and summary["stream"]["card_column"] == "card"
+    assert "card" not in summary["stream"]["features"]
+    predictions = pl.read_parquet(out / "predictions.parquet")
+    y, p = predictions["label"].to_numpy(), predictions["score"].to_numpy()
+    day = np.floor((predictions["time"].to_numpy() - DAY) / DAY).astype(int)
+    card = cards[predictions["row"].to_numpy()]
+    metrics = pl.read_parquet(out / "metrics.parquet").row(0, named=True)
+    assert metrics["average_precision"] == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    expected = card_precision_brute_force(day, card, y, p, 15)
+    assert metrics["card_precision"] == pytest.approx(float(np.mean(expected)), abs=1e-12)
+    daily = pl.read_parquet(out / "metrics_daily.parquet").sort("day")
+    np.testing.assert_allclose(daily["card_precision"].to_numpy(), expected, rtol=0, atol=1e-12)
+
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--top-k", "5",
+               "--out", tmp_path / "k") == 2  # fmt: skip
+    assert "--top-k only applies with --card" in capsys.readouterr().err
+    frame.with_columns(pl.Series("card", [None] + cards[1:].tolist())).write_csv(tmp_path / "hole.csv")
+    assert run(tmp_path / "hole.csv", "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--card", "card",
+               "--out", tmp_path / "hole") == 2  # fmt: skip
+    assert "every row needs its card" in capsys.readouterr().err

@@ -136,12 +136,19 @@ def _print_metrics(summary: dict) -> None:
 
     table = Table(title=f"{summary['stream']['scored_rows']:,} rows replayed ({summary['mode']})", header_style="bold")
     money = summary["stream"]["amount_column"] is not None
-    columns = ["learner", "log loss", "ROC AUC", "recall", "ECE"] + (["total cost"] if money else [])
+    k = summary["top_k"]
+    columns = (["learner", "log loss", "ROC AUC", "AP"] + ([f"CP@{k}"] if k else []) + ["recall", "ECE"]
+               + (["total cost"] if money else []))  # fmt: skip
+
+    def number(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
     for column in columns:
         table.add_column(column, justify="left" if column == "learner" else "right")
     for name, entry in summary["metrics"].items():
-        cells = [name, f"{entry['log_loss']:.4f}", "–" if entry["roc_auc"] is None else f"{entry['roc_auc']:.3f}",
-                 "–" if entry["recall"] is None else f"{entry['recall']:.3f}", f"{entry['ece']:.4f}"]  # fmt: skip
+        cells = [name, f"{entry['log_loss']:.4f}", number(entry["roc_auc"]), number(entry["average_precision"])]
+        cells += [number(entry["card_precision"])] if k else []
+        cells += [number(entry["recall"]), f"{entry['ece']:.4f}"]
         if money:
             cells.append(short_money(entry["total_cost"], summary["currency"]))
         table.add_row(*cells)
@@ -157,6 +164,11 @@ def _print_metrics(summary: dict) -> None:
               help="Label column: 0/1 or true/false (1: fraud).")
 @click.option("--features", metavar="COL,...", help="Feature columns, in order [default: every other numeric column].")
 @click.option("--amount", "amount_column", metavar="COL", help="Amount column: adds money metrics (counterfactual).")
+@click.option("--card", "card_column", metavar="COL",
+              help="Card column (numbers or text): adds card precision@k, the fraudulent share of the k cards with "
+                   "the highest score each day.")
+@click.option("--top-k", type=click.IntRange(1, 1_000_000), default=100, show_default=True,
+              help="k of card precision@k: the cards investigators check a day (with --card).")
 @click.option("--delay", metavar="DURATION|FILE",
               help="Label delay: a constant (7d, 0s) or a TOML file with a `delay` distribution.")
 @click.option("--delay-column", metavar="COL", help="Label delay per row, in seconds (inf: never arrives).")
@@ -186,7 +198,8 @@ def _print_metrics(summary: dict) -> None:
               help="Output directory [default: reports/replay-<stream>].")
 @click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
-def replay_command(stream, time_column, label_column, features, amount_column, delay, delay_column, seed, learner,
+def replay_command(stream, time_column, label_column, features, amount_column, card_column, top_k, delay,
+                   delay_column, seed, learner,
                    name, scaling, arms_file, history, batch, tick, threshold, fraud_fee, decline_fixed,
                    decline_rate, currency, out_dir, no_report, quiet, **arm_options) -> None:  # fmt: skip
     """Replay a recorded transaction STREAM (CSV or Parquet) through the learners with its label delays."""
@@ -198,6 +211,9 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
     if money and amount_column is None:
         raise UserError(f"{', '.join(money)} only apply with --amount COL (the column of amounts that money "
                         "metrics are computed from); add --amount or leave them out")  # fmt: skip
+    if context.get_parameter_source("top_k") == click.core.ParameterSource.COMMANDLINE and card_column is None:
+        raise UserError("--top-k only applies with --card COL (card precision@k ranks cards, not rows); add --card "
+                        "or leave out --top-k")  # fmt: skip
     if tick is not None and not batch:
         raise UserError("--tick only applies with --batch (the exact mode replays row by row, without ticks); "
                         "add --batch or leave out --tick")  # fmt: skip
@@ -208,11 +224,12 @@ def replay_command(stream, time_column, label_column, features, amount_column, d
     try:
         spec = StreamSpec(
             time=time_column, label=label_column, delay=_delay(delay, delay_column), amount=amount_column,
+            card=card_column,
             features=None if features is None else tuple(f.strip() for f in features.split(",") if f.strip()),
         )  # fmt: skip
         arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling})
         settings = ReplaySettings(mode="batch" if batch else "exact", tick=tick_s, history=history_s,
-                                  threshold=threshold, currency=currency, seed=seed,
+                                  threshold=threshold, currency=currency, seed=seed, top_k=top_k,
                                   policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
                                                 decline_rate=decline_rate))  # fmt: skip
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"

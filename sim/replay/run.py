@@ -51,16 +51,20 @@ SEMANTICS = {
 }
 
 
-DAILY = ("rows", "frauds", "mean_score", "log_loss", "roc_auc", "recall", "specificity", "fraud_loss", "friction")
-METRICS = ("rows", "frauds", "mean_score", "log_loss", "brier", "roc_auc", "recall", "specificity", "ece",
-           "ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction", "total_cost")  # fmt: skip
+DAILY = ("rows", "frauds", "mean_score", "log_loss", "roc_auc", "average_precision", "card_precision", "recall",
+         "specificity", "fraud_loss", "friction")  # fmt: skip
+METRICS = ("rows", "frauds", "mean_score", "log_loss", "brier", "roc_auc", "average_precision", "card_precision",
+           "recall", "specificity", "ece", "ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction",
+           "total_cost")  # fmt: skip
 MONEY = ("ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction", "total_cost")
+CARDS = ("card_precision",)  # with --card
 TYPES = {"learner": pl.String, "kind": pl.String, "day": pl.Int64, "rows": pl.Int64, "frauds": pl.Int64,
          "declined": pl.Int64}  # fmt: skip
 
 
-def _schema(columns: Sequence[str], money: bool) -> dict:
-    return {c: TYPES.get(c, pl.Float64) for c in columns if money or c not in MONEY}
+def _schema(columns: Sequence[str], money: bool, cards: bool) -> dict:
+    return {c: TYPES.get(c, pl.Float64) for c in columns
+            if (money or c not in MONEY) and (cards or c not in CARDS)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,14 +79,15 @@ class ReplaySettings:
     policy: Policy = field(default_factory=Policy)
     currency: str = "EUR"
     seed: int = 0
+    top_k: int = 100  # cards investigators check a day, for card precision@k (with a card column)
 
 
 def quality(y: np.ndarray, p: np.ndarray, amount: np.ndarray | None, threshold: float, policy: Policy) -> dict:
     """Quality and (with amounts) money of scores ``p`` on labels ``y``; undefined metrics are None.
 
     >>> q = quality(np.array([0, 1, 0, 1]), np.array([0.1, 0.8, 0.6, 0.3]), None, 0.5, Policy())
-    >>> q["rows"], q["frauds"], q["roc_auc"], q["recall"], q["specificity"]
-    (4, 2, 0.75, 0.5, 0.5)
+    >>> q["rows"], q["frauds"], q["roc_auc"], q["average_precision"], q["recall"], q["specificity"]
+    (4, 2, 0.75, 0.8333333333333333, 0.5, 0.5)
     """
 
     def value(number: float) -> float | None:
@@ -90,7 +95,8 @@ def quality(y: np.ndarray, p: np.ndarray, amount: np.ndarray | None, threshold: 
 
     out: dict = {"rows": int(len(y)), "frauds": int(y.sum()), "mean_score": float(p.mean()),
                  "log_loss": metrics.log_loss(y, p), "brier": metrics.brier_score(y, p),
-                 "roc_auc": value(metrics.roc_auc(y, p)), "recall": value(metrics.recall(y, p, threshold)),
+                 "roc_auc": value(metrics.roc_auc(y, p)), "average_precision": value(metrics.average_precision(y, p)),
+                 "recall": value(metrics.recall(y, p, threshold)),
                  "specificity": value(metrics.specificity(y, p, threshold)),
                  "ece": metrics.expected_calibration_error(y, p)}  # fmt: skip
     if amount is not None:
@@ -180,10 +186,27 @@ def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
-def daily_table(runs: Sequence[LearnerRun], time: np.ndarray, origin: float, y: np.ndarray,
-                amount: np.ndarray | None, threshold: float, policy: Policy) -> pl.DataFrame:  # fmt: skip
-    """Quality per learner and day (day 0 starts at the origin)."""
-    day = np.floor((time - origin) / DAY).astype(np.int64)
+def replay_days(time: np.ndarray, origin: float) -> np.ndarray:
+    """Each row's day; day 0 starts at the origin."""
+    return np.floor((time - origin) / DAY).astype(np.int64)
+
+
+def card_precisions(runs: Sequence[LearnerRun], day: np.ndarray, card: np.ndarray | None, y: np.ndarray,
+                    k: int) -> dict[str, tuple[dict[int, float], float]] | None:  # fmt: skip
+    """Each learner's card precision@k per day and its mean over the days (None without cards)."""
+    if card is None:
+        return None
+    out = {}
+    for run in runs:
+        days, precision, mean = metrics.card_precision_at_k(day, card, y, run.score, k)
+        out[run.name] = (dict(zip(days.tolist(), precision.tolist(), strict=True)), mean)
+    return out
+
+
+def daily_table(runs: Sequence[LearnerRun], day: np.ndarray, y: np.ndarray, amount: np.ndarray | None,
+                threshold: float, policy: Policy,
+                cards: dict[str, tuple[dict[int, float], float]] | None = None) -> pl.DataFrame:  # fmt: skip
+    """Quality per learner and day (``day``: each row's, from :func:`replay_days`)."""
     starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
     stops = np.r_[starts[1:], len(day)]
     rows = []
@@ -191,8 +214,11 @@ def daily_table(runs: Sequence[LearnerRun], time: np.ndarray, origin: float, y: 
         for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
             part = slice(start, stop)
             q = quality(y[part], run.score[part], None if amount is None else amount[part], threshold, policy)
+            if cards is not None:
+                q["card_precision"] = cards[run.name][0][int(day[start])]
             rows.append({"learner": run.name, "day": int(day[start]), **{k: q[k] for k in DAILY if k in q}})
-    return _null_nan(pl.DataFrame(rows, schema=_schema(("learner", "day", *DAILY), amount is not None)))
+    schema = _schema(("learner", "day", *DAILY), amount is not None, cards is not None)
+    return _null_nan(pl.DataFrame(rows, schema=schema))
 
 
 def reliability_table(runs: Sequence[LearnerRun], y: np.ndarray, amount: np.ndarray | None) -> pl.DataFrame:
@@ -317,6 +343,11 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     runs = replay_arms(line, arms, stream.features, settings.mode, settings.tick, settings.seed, progress)
     y, amount = stream.label[first:], None if stream.amount is None else stream.amount[first:]
     overall = {run.name: quality(y, run.score, amount, settings.threshold, settings.policy) for run in runs}
+    day = replay_days(stream.time[first:], origin)
+    cards = card_precisions(runs, day, None if stream.card is None else stream.card[first:], y, settings.top_k)
+    if cards is not None:
+        for name, (_, mean) in cards.items():
+            overall[name]["card_precision"] = mean
     summary = _summary(stream, spec, arms, settings, runs, overall, first, origin)
     summary["warnings"] = batch_warnings(line, arms, settings.tick) if settings.mode == "batch" else []
     if not settings.history:
@@ -329,9 +360,9 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
-        schema = _schema(("learner", "kind", *METRICS), amount is not None)
+        schema = _schema(("learner", "kind", *METRICS), amount is not None, cards is not None)
         write_parquet(work / "metrics.parquet", _null_nan(pl.DataFrame(metrics_rows, schema=schema)))
-        daily = daily_table(runs, stream.time[first:], origin, y, amount, settings.threshold, settings.policy)
+        daily = daily_table(runs, day, y, amount, settings.threshold, settings.policy, cards)
         write_parquet(work / "metrics_daily.parquet", daily)
         write_parquet(work / "reliability.parquet", reliability_table(runs, y, amount))
         write_parquet(work / "model_events.parquet", _events_table(runs, origin))
@@ -365,7 +396,7 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
             "frauds": int(stream.label[first:].sum()), "start": origin, "end": end, "days": (end - origin) / DAY,
             "time_column": spec.time, "timestamps": stream.timestamps, "label_column": spec.label,
             "features": list(stream.features), "excluded_features": stream.excluded,
-            "amount_column": spec.amount, "delay": spec.delay.description,
+            "amount_column": spec.amount, "card_column": spec.card, "delay": spec.delay.description,
             "median_delay_s": float(np.median(finite)) if len(finite) else None,
             "labels_arrived_by_end": int((label_at <= end).sum()),
             "labels_pending_at_end": int((label_at > end).sum()),
@@ -374,6 +405,7 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         "tick_s": settings.tick if settings.mode == "batch" else None,
         "history_s": settings.history,
         "threshold": settings.threshold,
+        "top_k": settings.top_k if spec.card is not None else None,
         "currency": settings.currency,
         "policy": settings.policy.model_dump(mode="json", include={"fraud_fee", "decline_fixed", "decline_rate"})
         if spec.amount is not None else None,

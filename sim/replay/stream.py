@@ -95,6 +95,7 @@ class StreamSpec:
     delay: LabelDelay
     features: tuple[str, ...] | None = None
     amount: str | None = None
+    card: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +113,7 @@ class Stream:
     excluded: dict[str, str]  # columns left out of the default features, with the reason
     amount: np.ndarray | None
     timestamps: bool  # the time column held timestamps, not seconds
+    card: np.ndarray | None = None  # int64 codes of the card column (equal cards, equal codes)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -277,6 +279,16 @@ class _Checker:
             self.fail(name, f"is missing (empty, null or NaN); {what}", missing)
         return values
 
+    def cards(self, name: str) -> np.ndarray:
+        """A card column (numbers or text) as int64 codes, in the order of its values."""
+        series = self.column(name, "card")
+        missing = series.is_null().to_numpy()
+        if series.dtype.is_float():
+            missing |= series.is_nan().to_numpy()
+        if missing.any():
+            self.fail(name, "is missing (empty or null); every row needs its card", missing)
+        return series.rank("dense").cast(pl.Int64).to_numpy()
+
     def times(self, name: str) -> tuple[np.ndarray, bool]:
         values, temporal = self._times(name)
         span = float(values.max() - values.min()) if len(values) else 0.0
@@ -413,12 +425,15 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         roles["delay"] = spec.delay.column
     if spec.amount is not None:
         roles["amount"] = spec.amount
+    if spec.card is not None:
+        roles["card"] = spec.card
     for role, name in roles.items():
         check.column(name, role)
     if len(set(roles.values())) < len(roles):
         parts = ", ".join(f"{role} {name!r}" for role, name in roles.items())
-        raise ReplayError(path, f"the time, label, delay and amount columns must be different columns (got {parts})")
-    taken = {spec.time, spec.label} | ({spec.delay.column} if spec.delay.column else set())
+        raise ReplayError(path, f"the time, label, delay, amount and card columns must be different columns "
+                                f"(got {parts})")  # fmt: skip
+    taken = {spec.time, spec.label} | {name for name in (spec.delay.column, spec.card) if name}
     time, timestamps = check.times(spec.time)
     if spec.features is not None:
         features, excluded = spec.features, {}
@@ -431,7 +446,8 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         raise ReplayError(path, f"features are named twice: {', '.join(twice)}")
     for name in features:
         if name in taken:
-            raise ReplayError(path, f"{name!r} is the time, label or delay column and cannot also be a feature")
+            raise ReplayError(path, f"{name!r} is the time, label, delay or card column and cannot also be a "
+                                    "feature")  # fmt: skip
         check.column(name, "feature")
 
     label = check.labels(spec.label)
@@ -452,11 +468,13 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         if huge.any():
             check.fail(name, f"is beyond ±{MAX_FEATURE:.0e}; larger features overflow the learners' scaling "
                        "(rescale the column, e.g. to thousands)", huge)  # fmt: skip
+    card = None if spec.card is None else check.cards(spec.card)
     order = np.argsort(time, kind="stable")
     return Stream(
         path=str(path), spec=spec, row=order.astype(np.int64), time=time[order], label=label[order],
         delay=delay[order], X=np.ascontiguousarray(X[order]), features=tuple(features), excluded=excluded,
         amount=None if amount is None else amount[order], timestamps=timestamps,
+        card=None if card is None else card[order],
     )  # fmt: skip
 
 

@@ -116,21 +116,33 @@ def _number(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _table(metrics: pl.DataFrame, currency: str) -> str:
+def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> str:
     """Learners ranked by log loss (a proper scoring rule: calibration and ranking together)."""
     money = "total_cost" in metrics.columns
-    head = ["rank", "learner", "kind", "rows", "frauds", "log loss", "ROC AUC", "recall", "specificity", "ECE"]
+    cards = "card_precision" in metrics.columns
+    head = ["rank", "learner", "kind", "rows", "frauds", "log loss", "ROC AUC", "average precision"]
+    head += ([f"card precision@{top_k}"] if cards else []) + ["recall", "specificity", "ECE"]
     head += ["fraud loss", "friction", "total cost"] if money else []
     rows = []
     for rank, row in enumerate(metrics.sort(["log_loss", "learner"]).iter_rows(named=True), start=1):
         cells = [str(rank), html.escape(row["learner"]), html.escape(row["kind"]), f"{row['rows']:,}",
-                 f"{row['frauds']:,}", _number(row["log_loss"], 4), _number(row["roc_auc"]), _number(row["recall"]),
-                 _number(row["specificity"]), _number(row["ece"], 4)]  # fmt: skip
+                 f"{row['frauds']:,}", _number(row["log_loss"], 4), _number(row["roc_auc"]),
+                 _number(row["average_precision"])]  # fmt: skip
+        cells += [_number(row["card_precision"])] if cards else []
+        cells += [_number(row["recall"]), _number(row["specificity"]), _number(row["ece"], 4)]
         if money:
             cells += [format_money(row[c], currency) for c in ("fraud_loss", "friction", "total_cost")]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _card_note(top_k: int | None) -> str:
+    if not top_k:
+        return ""
+    return (f" Card precision@{top_k} is the fraudulent share of the {top_k} cards with the highest score each day "
+            "(what investigators who check that many cards a day would find; a card found is left out of later "
+            "days), averaged over the days.")
 
 
 def _best(metrics: pl.DataFrame, column: str, highest: bool) -> tuple[str, float] | None:
@@ -216,8 +228,8 @@ replayed through {len(learners)} learner(s) with their labels arriving as they d
 <h2>Metrics</h2>
 <p>Every row is scored before its label is known, with the model the learner had at that moment; every metric
 counts every scored row against its label, including labels still pending at the end. Recall and specificity
-flag scores of at least {summary['threshold']:g}.</p>
-{_table(metrics, currency)}
+flag scores of at least {summary['threshold']:g}.{_card_note(summary.get("top_k"))}</p>
+{_table(metrics, currency, summary.get("top_k"))}
 {''.join(sections)}
 <h2>How the replay ran</h2>
 <p>{html.escape(how)}: {html.escape(summary['semantics'].rstrip('.'))}{html.escape(history)}.</p>
