@@ -305,7 +305,7 @@ def test_csv_end_to_end_two_learners_report_and_determinism(tmp_path):
     assert (tmp_path / "one" / "predictions.parquet").read_bytes() == (
         tmp_path / "two" / "predictions.parquet"
     ).read_bytes()
-    assert predictions.columns == ["learner", "row", "time", "label", "label_at", "amount", "score"]
+    assert predictions.columns == ["learner", "row", "time", "label", "label_at", "amount", "score", "counted"]
     assert predictions.equals(again)
     scored = frame.filter(pl.col("ts") >= frame["ts"].min() + DAY).height
     assert predictions.group_by("learner").len().sort("learner").rows() == [("batch-daily", scored), ("online", scored)]
@@ -564,3 +564,54 @@ def test_average_precision_and_card_precision_at_k_are_those_of_the_scored_rows(
     assert run(tmp_path / "hole.csv", "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--card", "card",
                "--out", tmp_path / "hole") == 2  # fmt: skip
     assert "every row needs its card" in capsys.readouterr().err
+
+
+def test_the_textbook_experiment_gives_scikit_learns_numbers_on_the_handbooks_rows(tmp_path):
+    """docs/replay.md's worked example at a fifth of its size: the replay's command selects the
+    handbook's training week and test rows (customers known to be compromised left out), and its
+    ROC AUC, average precision and card precision@100 are those of the protocol written out with
+    scikit-learn, with no warning."""
+    from sim.replay.textbook import generate, handbook_protocol, replay_arguments
+
+    stream = generate(customers=1000, terminals=2000, seed=3)
+    path = tmp_path / "textbook.parquet"
+    stream.write_parquet(path)
+    assert main([*replay_arguments(str(path), str(tmp_path / "out")), "--quiet", "--no-report"]) == 0
+    summary = json.loads((tmp_path / "out" / "replay.json").read_text())
+    assert summary["warnings"] == []
+    fraudsim = pl.read_parquet(tmp_path / "out" / "metrics.parquet").row(0, named=True)
+    reference = handbook_protocol(stream)
+    assert reference["frauds"] > 50  # enough fraud for the measures to mean something
+    for key, value in reference.items():
+        assert fraudsim[key] == pytest.approx(value, rel=0, abs=1e-9), key
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--skip-known-cards"], "--skip-known-cards needs --card COL"),
+    (["--score-from", "3d", "--score-until", "2d"], "--score-until must come after --score-from"),
+    (["--score-from", "40d"], "no scored row is left for the metrics (--score-from, --score-until)"),
+    (["--score-until", "2x"], "--score-until: '2x' is not a duration"),
+])  # fmt: skip
+def test_a_bad_evaluation_window_is_refused(tmp_path, stream_csv, capsys, args, message):
+    assert run(stream_csv, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "o",
+               *args) == 2  # fmt: skip
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_metrics_count_only_the_evaluation_window(tmp_path, stream_csv):
+    """Every row flows through the learners; the metrics count days 3–5 after the history only."""
+    predictions = replay_ok(stream_csv, tmp_path / "w", "--delay", "1h", "--history", "2d", "--learner", "online",
+                            "--score-from", "3d", "--score-until", "6d", "--no-report")  # fmt: skip
+    whole = replay_ok(stream_csv, tmp_path / "all", "--delay", "1h", "--history", "2d", "--learner", "online",
+                      "--no-report")  # fmt: skip
+    assert predictions.drop("counted").equals(whole.drop("counted"))  # the same scores: learning is untouched
+    inside = predictions.filter(pl.col("counted"))
+    assert inside["time"].min() >= 5 * DAY and inside["time"].max() < 8 * DAY
+    assert predictions.filter(~pl.col("counted"))["time"].is_between(5 * DAY, 8 * DAY, closed="left").sum() == 0
+    metrics = pl.read_parquet(tmp_path / "w" / "metrics.parquet").row(0, named=True)
+    assert metrics["rows"] == inside.height
+    from sklearn.metrics import roc_auc_score
+
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(inside["label"], inside["score"]), abs=1e-12)
+    assert sorted(pl.read_parquet(tmp_path / "w" / "metrics_daily.parquet")["day"].unique()) == [3, 4, 5]

@@ -134,7 +134,9 @@ def _arms(arms_file: str | None, learner: str | None, name: str | None, options:
 def _print_metrics(summary: dict) -> None:
     from ..units import short_money
 
-    table = Table(title=f"{summary['stream']['scored_rows']:,} rows replayed ({summary['mode']})", header_style="bold")
+    window, scored = summary["evaluation"], summary["stream"]["scored_rows"]
+    counted = f", metrics on {window['counted_rows']:,}" if window["counted_rows"] < scored else ""
+    table = Table(title=f"{scored:,} rows replayed ({summary['mode']}{counted})", header_style="bold")
     money = summary["stream"]["amount_column"] is not None
     k = summary["top_k"]
     columns = (["learner", "log loss", "ROC AUC", "AP"] + ([f"CP@{k}"] if k else []) + ["recall", "ECE"]
@@ -169,6 +171,14 @@ def _print_metrics(summary: dict) -> None:
                    "the highest score each day.")
 @click.option("--top-k", type=click.IntRange(1, 1_000_000), default=100, show_default=True,
               help="k of card precision@k: the cards investigators check a day (with --card).")
+@click.option("--score-from", default="0s", show_default=True, metavar="DURATION",
+              help="Metrics count rows from this long after the history's end (every row still flows through "
+                   "the learners).")
+@click.option("--score-until", default=None, metavar="DURATION",
+              help="Metrics count rows until this long after the history's end [default: the stream's end].")
+@click.option("--skip-known-cards", is_flag=True,
+              help="Metrics leave out rows of cards already known to be compromised (a fraud label of theirs has "
+                   "arrived), as the Fraud Detection Handbook does (with --card).")
 @click.option("--delay", metavar="DURATION|FILE",
               help="Label delay: a constant (7d, 0s) or a TOML file with a `delay` distribution.")
 @click.option("--delay-column", metavar="COL", help="Label delay per row, in seconds (inf: never arrives).")
@@ -198,7 +208,8 @@ def _print_metrics(summary: dict) -> None:
               help="Output directory [default: reports/replay-<stream>].")
 @click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
-def replay_command(stream, time_column, label_column, features, amount_column, card_column, top_k, delay,
+def replay_command(stream, time_column, label_column, features, amount_column, card_column, top_k, score_from,
+                   score_until, skip_known_cards, delay,
                    delay_column, seed, learner,
                    name, scaling, arms_file, history, batch, tick, threshold, fraud_fee, decline_fixed,
                    decline_rate, currency, out_dir, no_report, quiet, **arm_options) -> None:  # fmt: skip
@@ -214,6 +225,12 @@ def replay_command(stream, time_column, label_column, features, amount_column, c
     if context.get_parameter_source("top_k") == click.core.ParameterSource.COMMANDLINE and card_column is None:
         raise UserError("--top-k only applies with --card COL (card precision@k ranks cards, not rows); add --card "
                         "or leave out --top-k")  # fmt: skip
+    if skip_known_cards and card_column is None:
+        raise UserError("--skip-known-cards needs --card COL (the column that says whose card a row is)")
+    window = (_duration("--score-from", score_from),
+              float("inf") if score_until is None else _duration("--score-until", score_until))
+    if window[1] <= window[0]:
+        raise UserError("--score-until must come after --score-from (both count from the history's end)")
     if tick is not None and not batch:
         raise UserError("--tick only applies with --batch (the exact mode replays row by row, without ticks); "
                         "add --batch or leave out --tick")  # fmt: skip
@@ -230,6 +247,7 @@ def replay_command(stream, time_column, label_column, features, amount_column, c
         arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling})
         settings = ReplaySettings(mode="batch" if batch else "exact", tick=tick_s, history=history_s,
                                   threshold=threshold, currency=currency, seed=seed, top_k=top_k,
+                                  score_from=window[0], score_until=window[1], skip_known_cards=skip_known_cards,
                                   policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
                                                 decline_rate=decline_rate))  # fmt: skip
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import platform
 import time as clock
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +80,9 @@ class ReplaySettings:
     currency: str = "EUR"
     seed: int = 0
     top_k: int = 100  # cards investigators check a day, for card precision@k (with a card column)
+    score_from: float = 0.0  # metrics count the scored rows from this long after the history's end
+    score_until: float = float("inf")  # … until this long after it
+    skip_known_cards: bool = False  # … and leave out rows of cards with a fraud label arrived (needs a card column)
 
 
 def quality(y: np.ndarray, p: np.ndarray, amount: np.ndarray | None, threshold: float, policy: Policy) -> dict:
@@ -186,6 +189,40 @@ def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
+def known_cards(stream: Stream) -> np.ndarray:
+    """Whether each row's card is known to be compromised when the row happens: a fraud label of
+    another row of the card has arrived by then (the row's own label never counts).
+
+    >>> from types import SimpleNamespace as S
+    >>> rows = S(card=np.array([1, 1, 2, 1]), time=np.array([0.0, 5.0, 6.0, 9.0]), label=np.array([1, 0, 1, 1]),
+    ...          label_at=np.array([5.0, 8.0, 6.0, 9.0]))
+    >>> known_cards(rows).tolist()  # row 0's label arrives at 5: rows 1 and 3 of card 1; row 2's own does not count
+    [False, True, False, True]
+    """
+    fraud = np.flatnonzero(stream.label == 1)
+    order = fraud[np.lexsort((stream.label_at[fraud], stream.card[fraud]))]  # by card, then arrival
+    cards = stream.card[order]
+    starts = np.flatnonzero(np.r_[True, cards[1:] != cards[:-1]]) if len(order) else np.empty(0, np.int64)
+    twice = starts[np.diff(np.r_[starts, len(order)]) >= 2]  # cards with two fraud labels or more
+    size = int(stream.card.max()) + 1
+    first_at, first_row, second_at = np.full(size, np.inf), np.full(size, -1), np.full(size, np.inf)
+    first_at[cards[starts]], first_row[cards[starts]] = stream.label_at[order[starts]], order[starts]
+    second_at[cards[twice]] = stream.label_at[order[twice + 1]]
+    own = first_row[stream.card] == np.arange(len(stream.card))  # the card's first fraud label is the row's own
+    earliest = np.where(own, second_at[stream.card], first_at[stream.card])
+    return earliest <= stream.time
+
+
+def counted_rows(stream: Stream, first: int, origin: float, settings: ReplaySettings) -> np.ndarray:
+    """The scored rows the metrics count: inside the evaluation window and, with
+    ``skip_known_cards``, of cards not yet known to be compromised."""
+    time = stream.time[first:]
+    counted = (time >= origin + settings.score_from) & (time < origin + settings.score_until)
+    if settings.skip_known_cards:
+        counted &= ~known_cards(stream)[first:]
+    return counted
+
+
 def replay_days(time: np.ndarray, origin: float) -> np.ndarray:
     """Each row's day; day 0 starts at the origin."""
     return np.floor((time - origin) / DAY).astype(np.int64)
@@ -234,8 +271,9 @@ def reliability_table(runs: Sequence[LearnerRun], y: np.ndarray, amount: np.ndar
     return pl.concat(frames)
 
 
-def predictions_table(stream: Stream, runs: Sequence[LearnerRun], first: int) -> pl.DataFrame:
-    """One row per learner and scored row, learners in order, rows in time order."""
+def predictions_table(stream: Stream, runs: Sequence[LearnerRun], first: int, counted: np.ndarray) -> pl.DataFrame:
+    """One row per learner and scored row, learners in order, rows in time order; ``counted``:
+    whether the metrics count the row."""
     scored = slice(first, None)
     parts = []
     for run in runs:
@@ -245,6 +283,7 @@ def predictions_table(stream: Stream, runs: Sequence[LearnerRun], first: int) ->
         if stream.amount is not None:
             columns["amount"] = stream.amount[scored]
         columns["score"] = run.score
+        columns["counted"] = counted
         parts.append(pl.DataFrame(columns))
     return pl.concat(parts).with_columns(pl.col("label_at").fill_nan(None))
 
@@ -341,14 +380,20 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
                                 "row's day) ends before the first row; lengthen --history")  # fmt: skip
     read_seconds = clock.perf_counter() - started
     runs = replay_arms(line, arms, stream.features, settings.mode, settings.tick, settings.seed, progress)
-    y, amount = stream.label[first:], None if stream.amount is None else stream.amount[first:]
-    overall = {run.name: quality(y, run.score, amount, settings.threshold, settings.policy) for run in runs}
-    day = replay_days(stream.time[first:], origin)
-    cards = card_precisions(runs, day, None if stream.card is None else stream.card[first:], y, settings.top_k)
+    counted = counted_rows(stream, first, origin, settings)
+    if not counted.any():
+        raise ReplayError(path, "no scored row is left for the metrics (--score-from, --score-until"
+                                + (", --skip-known-cards" if settings.skip_known_cards else "") + ")")  # fmt: skip
+    rows = np.flatnonzero(counted) + first  # the stream rows the metrics count
+    y, amount = stream.label[rows], None if stream.amount is None else stream.amount[rows]
+    measured = [replace(run, score=run.score[counted], label_at=run.label_at[counted]) for run in runs]
+    overall = {run.name: quality(y, run.score, amount, settings.threshold, settings.policy) for run in measured}
+    day = replay_days(stream.time[rows], origin)
+    cards = card_precisions(measured, day, None if stream.card is None else stream.card[rows], y, settings.top_k)
     if cards is not None:
         for name, (_, mean) in cards.items():
             overall[name]["card_precision"] = mean
-    summary = _summary(stream, spec, arms, settings, runs, overall, first, origin)
+    summary = _summary(stream, spec, arms, settings, runs, overall, first, origin, counted)
     summary["warnings"] = batch_warnings(line, arms, settings.tick) if settings.mode == "batch" else []
     if not settings.history:
         summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
@@ -358,13 +403,13 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     summary["warnings"] += skipped_warnings(runs)
     summary["warnings"] += leakage_warnings(stream)
     with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
-        write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first))
+        write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first, counted))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
         schema = _schema(("learner", "kind", *METRICS), amount is not None, cards is not None)
         write_parquet(work / "metrics.parquet", _null_nan(pl.DataFrame(metrics_rows, schema=schema)))
-        daily = daily_table(runs, day, y, amount, settings.threshold, settings.policy, cards)
+        daily = daily_table(measured, day, y, amount, settings.threshold, settings.policy, cards)
         write_parquet(work / "metrics_daily.parquet", daily)
-        write_parquet(work / "reliability.parquet", reliability_table(runs, y, amount))
+        write_parquet(work / "reliability.parquet", reliability_table(measured, y, amount))
         write_parquet(work / "model_events.parquet", _events_table(runs, origin))
         write_json(work / "replay.json", summary)
         report_seconds, report_error = 0.0, None
@@ -381,7 +426,8 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
 
 
 def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings,
-             runs: Sequence[LearnerRun], overall: dict, first: int, origin: float) -> dict:  # fmt: skip
+             runs: Sequence[LearnerRun], overall: dict, first: int, origin: float,
+             counted: np.ndarray) -> dict:  # fmt: skip
     from .. import __version__
 
     end = float(stream.time[-1])
@@ -406,6 +452,10 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         "history_s": settings.history,
         "threshold": settings.threshold,
         "top_k": settings.top_k if spec.card is not None else None,
+        "evaluation": {"score_from_s": settings.score_from,
+                       "score_until_s": settings.score_until if np.isfinite(settings.score_until) else None,
+                       "skip_known_cards": settings.skip_known_cards, "counted_rows": int(counted.sum()),
+                       "counted_frauds": int(stream.label[first:][counted].sum())},
         "currency": settings.currency,
         "policy": settings.policy.model_dump(mode="json", include={"fraud_fee", "decline_fixed", "decline_rate"})
         if spec.amount is not None else None,

@@ -137,6 +137,19 @@ def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> str:
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _window_note(summary: dict) -> str:
+    """Which scored rows the metrics count, when not all of them."""
+    window, scored = summary.get("evaluation"), summary["stream"]["scored_rows"]
+    if not window or window["counted_rows"] == scored:
+        return ""
+    start, until = window["score_from_s"], window["score_until_s"]
+    period = (f"from {human_duration(start)} after the history's end" if start else "from the history's end")
+    period += f" until {human_duration(until)} after it" if until is not None else " to the stream's end"
+    cards = ", leaving out rows of cards already known to be compromised" if window["skip_known_cards"] else ""
+    return (f" The metrics count {window['counted_rows']:,} of the {scored:,} scored rows "
+            f"({window['counted_frauds']:,} fraud): {period}{cards}; every row still flowed through the learners.")
+
+
 def _card_note(top_k: int | None) -> str:
     if not top_k:
         return ""
@@ -228,7 +241,7 @@ replayed through {len(learners)} learner(s) with their labels arriving as they d
 <h2>Metrics</h2>
 <p>Every row is scored before its label is known, with the model the learner had at that moment; every metric
 counts every scored row against its label, including labels still pending at the end. Recall and specificity
-flag scores of at least {summary['threshold']:g}.{_card_note(summary.get("top_k"))}</p>
+flag scores of at least {summary['threshold']:g}.{_card_note(summary.get("top_k"))}{_window_note(summary)}</p>
 {_table(metrics, currency, summary.get("top_k"))}
 {''.join(sections)}
 <h2>How the replay ran</h2>
