@@ -18,7 +18,6 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sim.cli  # noqa: E402,F401  (the command line first: it registers replay)
 from sim.replay.cli import main  # noqa: E402
 from sim.replay.textbook import generate, handbook_protocol, replay_arguments  # noqa: E402
 

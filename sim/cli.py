@@ -67,7 +67,22 @@ def not_empty(ctx: click.Context, param: click.Parameter, value):
 SET_HELP = "Override a scenario key, e.g. --set horizon=30d or --set arms.online.lr=0.1 (repeatable)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group; ``replay`` is loaded when first asked for (click's lazy subcommands), so
+    ``sim.replay.cli``, which builds on this module, can be imported first."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "replay"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "replay" and name not in self.commands:
+            from .replay.cli import replay_command
+
+            self.add_command(replay_command, name="replay")
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="fraudsim")
 def cli() -> None:
     """Simulate card fraud under adaptive fraudsters and delayed labels, and compare learners.
@@ -362,13 +377,6 @@ def _print_summary(summary: dict) -> None:
         out.print(finding(summary["ab"], currency), soft_wrap=True)
 
 
-def _register_replay() -> None:
-    from .replay.cli import replay_command
-
-    cli.add_command(replay_command, name="replay")
-
-
-_register_replay()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -273,3 +273,15 @@ def test_scratch_directories_of_killed_runs_are_removed_live_ones_kept(tmp_path,
         assert Path(mine).name.startswith(f"fraudsim-{os.getpid()}-")
         assert not stale.exists() and live.exists()
     assert not Path(mine).exists()
+
+
+def test_the_replay_command_can_be_imported_first():
+    """``from sim.replay.cli import main`` in a fresh interpreter (it once failed: a circular import
+    with the command group, which registered replay at import)."""
+    import subprocess
+    import sys
+
+    code = "from sim.replay.cli import main; raise SystemExit(main(['--help']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "STREAM" in done.stdout
