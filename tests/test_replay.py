@@ -615,3 +615,45 @@ def test_the_metrics_count_only_the_evaluation_window(tmp_path, stream_csv):
 
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(inside["label"], inside["score"]), abs=1e-12)
     assert sorted(pl.read_parquet(tmp_path / "w" / "metrics_daily.parquet")["day"].unique()) == [3, 4, 5]
+
+
+def test_rankings_say_clearly_best_only_when_every_gap_is_clear():
+    from sim.replay.rankings import rankings
+    from sim.schema import Policy
+
+    rng = np.random.default_rng(0)
+    n, day = 6000, np.repeat(np.arange(12), 500)
+    y = (rng.random(n) < 0.1).astype(np.int8)
+    good = np.clip(0.1 + 0.5 * y + rng.normal(0, 0.15, n), 0.001, 0.999)
+    noise = rng.random(n)
+    twin = np.clip(good + rng.normal(0, 1e-4, n), 0.001, 0.999)  # the same model, as good to within noise
+    clear = rankings({"good": good, "noise": noise}, y, day, None, Policy())
+    assert clear["roc_auc"]["best"] == "good" and clear["roc_auc"]["clearly_best"]
+    assert clear["log_loss"]["best"] == "good" and clear["log_loss"]["clearly_best"]
+    gap = clear["roc_auc"]["others"][0]
+    assert gap["low"] <= gap["gap"] <= gap["high"] < 0
+    close = rankings({"good": good, "twin": twin}, y, day, None, Policy())
+    assert not close["roc_auc"]["clearly_best"]
+    one = rankings({"good": good}, y, day, None, Policy())
+    assert one["roc_auc"]["others"] == [] and not one["roc_auc"]["clearly_best"]
+
+
+def test_a_replay_prices_the_baselines_and_warns_when_a_learner_costs_more_than_approving_all(tmp_path, stream_csv):
+    """A batch learner without --history scores 0.5 until its first retrain, which declines nearly
+    every payment: it costs more than approving everything, and the cold start is most of its cost.
+    A lone learner is not said to rank fraud best."""
+    out = tmp_path / "cold"
+    replay_ok(stream_csv, out, "--delay", "1h", "--amount", "amount", "--learner", "batch", "--every", "7d")
+    summary = json.loads((out / "replay.json").read_text())
+    frame = pl.read_csv(stream_csv)
+    fraud = frame.filter(pl.col("is_fraud") == 1)
+    approve_all = summary["baselines"]["approve_all"]
+    assert approve_all["friction"] == 0
+    assert approve_all["fraud_loss"] == pytest.approx(float((fraud["amount"] + 25.0).sum()))
+    assert summary["baselines"]["constant_score"]["score"] == pytest.approx(frame["is_fraud"].mean())
+    warnings = summary["warnings"]
+    assert any(w.startswith("batch: its decisions cost more") for w in warnings)
+    assert any(w.startswith("batch: ") and "give --history" in w for w in warnings)
+    page = html.unescape((out / "index.html").read_text())
+    assert "ranks fraud best" not in page and "batch's ROC AUC is" in page
+    assert "Approving everything would have cost" in page

@@ -154,6 +154,10 @@ def _print_metrics(summary: dict) -> None:
         if money:
             cells.append(short_money(entry["total_cost"], summary["currency"]))
         table.add_row(*cells)
+    for key, name in (("approve_all", "(approve all)"), ("constant_score", "(no model)")):
+        if summary.get("baselines"):
+            cost = short_money(summary["baselines"][key]["total_cost"], summary["currency"])
+            table.add_row(name, *["–"] * (len(columns) - 2), cost, style="dim")
     out.print(table)
 
 

@@ -24,6 +24,7 @@ from ..outputs import REPLAY_MARKERS, ReportError, atomic_directory, build_kept,
 from ..schema import Arm, OnlineArm, Policy
 from ..units import DAY, format_duration
 from .engine import LearnerRun, Mode, Progress, Timeline, replay_arms, sees_truth
+from .rankings import baselines, money_warnings, rankings
 from .stream import ReplayError, Stream, StreamSpec, read_stream
 
 # Batch mode: an online logistic learner takes one summed step per tick, which matches the exact
@@ -394,6 +395,9 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         for name, (_, mean) in cards.items():
             overall[name]["card_precision"] = mean
     summary = _summary(stream, spec, arms, settings, runs, overall, first, origin, counted)
+    scores = {run.name: run.score for run in measured}
+    summary["baselines"] = None if amount is None else baselines(y, amount, settings.policy)
+    summary["rankings"] = rankings(scores, y, day, amount, settings.policy)
     summary["warnings"] = batch_warnings(line, arms, settings.tick) if settings.mode == "batch" else []
     if not settings.history:
         summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
@@ -402,6 +406,8 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
     summary["warnings"] += skipped_warnings(runs)
     summary["warnings"] += leakage_warnings(stream)
+    if amount is not None:
+        summary["warnings"] += money_warnings(scores, y, amount, settings.policy, bool(settings.history))
     with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first, counted))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]

@@ -79,14 +79,19 @@ def _reliability_figure(reliability: pl.DataFrame, learners: list[str]) -> Figur
     return fig
 
 
-def _money_figure(metrics: pl.DataFrame, learners: list[str], currency: str) -> Figure:
+def _money_figure(metrics: pl.DataFrame, learners: list[str], currency: str, base: dict) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(len(learners))
     frame = {row["learner"]: row for row in metrics.iter_rows(named=True)}
+    names = {"approve_all": "approve all", "constant_score": "no model"}
+    columns = learners + [names[key] for key in base]
+    frame |= {names[key]: entry for key, entry in base.items()}
+    x = np.arange(len(columns))
     for offset, column, color in ((-0.2, "fraud_loss", "#d62728"), (0.2, "friction", "#ff7f0e")):
-        ax.bar(x + offset, [frame[name][column] for name in learners], width=0.4, color=color,
+        ax.bar(x + offset, [frame[name][column] for name in columns], width=0.4, color=color,
                label=column.replace("_", " "))  # fmt: skip
-    ax.set_xticks(x, learners)
+    if base:
+        ax.axvline(len(learners) - 0.5, color="#999999", linewidth=0.8, linestyle=":")
+    ax.set_xticks(x, columns, rotation=20 if len(columns) > 4 else 0, ha="right" if len(columns) > 4 else "center")
     ax.yaxis.set_major_formatter(lambda value, _: format_money(value, currency))
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
@@ -158,12 +163,23 @@ def _card_note(top_k: int | None) -> str:
             "days), averaged over the days.")
 
 
-def _best(metrics: pl.DataFrame, column: str, highest: bool) -> tuple[str, float] | None:
-    frame = metrics.drop_nulls(column)
-    if frame.height == 0:
-        return None
-    row = frame.sort([column, "learner"], descending=[highest, False]).row(0, named=True)
-    return row["learner"], row[column]
+def _ranking(entry: dict, what: str, best_verb: str, show) -> str:
+    """A finding on one metric from replay.json's ``rankings``: the best learner, and whether it is
+    clearly best (every gap's block-bootstrap interval leaves out zero)."""
+    best, value, others = entry["best"], entry["value"], entry["others"]
+    if not others:
+        return f"Over the whole replay {best}'s {what} is {show(value)}."
+    if entry["clearly_best"]:
+        return (f"Over the whole replay {best} {best_verb} ({what} {show(value)}); every other learner's gap to it "
+                "has a 95 % interval (block bootstrap over days) that leaves out zero.")  # fmt: skip
+    close = [o for o in others if not o["clear"]]
+    first = close[0]
+    interval = ("" if first["low"] is None
+                else f", 95 % interval {show(first['low'])} to {show(first['high'])} by a block bootstrap over days")
+    names = ", ".join(o["learner"] for o in close)
+    return (f"{best} has the best {what} ({show(value)}), but not clearly: {names} "
+            f"{'is' if len(close) == 1 else 'are'} within reach ({first['learner']}'s gap "
+            f"{show(first['gap'])}{interval}).")  # fmt: skip
 
 
 def _warnings(warnings: list[str]) -> str:
@@ -184,15 +200,16 @@ def build_replay_report(directory: Path) -> Path:
     stream, currency = summary["stream"], summary["currency"]
     learners = [entry["name"] for entry in summary["learners"]]
     sections = []
-    best_auc, best_loss = _best(metrics, "roc_auc", True), _best(metrics, "log_loss", False)
+    ranks = summary.get("rankings") or {}
     caption = "Each learner's quality day by day, on every row scored that day, as the labels eventually said."
     cold = [e["name"] for e in summary["learners"] if e["learner"] in ("batch", "hybrid", "split")]
     if cold and not summary["history_s"]:
         caption += (f" Without --history, {', '.join(cold)} had no model before a first retrain and scored every row "
                     "0.5 until then.")  # fmt: skip
-    if best_auc:
-        caption += f" Over the whole replay {best_auc[0]} ranks fraud best (ROC AUC {best_auc[1]:.3f})"
-        caption += f" and {best_loss[0]} has the lowest log loss ({best_loss[1]:.4f})." if best_loss else "."
+    if "roc_auc" in ranks:
+        caption += " " + _ranking(ranks["roc_auc"], "ROC AUC", "ranks fraud best", lambda v: f"{v:.3f}")
+    if "log_loss" in ranks:
+        caption += " " + _ranking(ranks["log_loss"], "log loss", "has the lowest log loss", lambda v: f"{v:.4f}")
     sections.append(_figure("Quality over time", _quality_figure(daily, learners), caption))
     sections.append(_figure("Score distributions", _scores_figure(predictions, learners),
                             "How each learner scored fraud (red) and legitimate rows (blue); the further apart, "
@@ -202,11 +219,17 @@ def build_replay_report(directory: Path) -> Path:
                             "line, a score of 0.2 means a one-in-five chance of fraud. Expected calibration "
                             "error (ECE, in the table) is the weighted gap."))  # fmt: skip
     if "total_cost" in metrics.columns:
-        ranked = metrics.sort(["total_cost", "learner"]).row(0, named=True)
-        sections.append(_figure("Money (counterfactual)", _money_figure(metrics, learners, currency),
+        money = (_ranking(ranks["total_cost"], "total cost", "would have cost least",
+                          lambda v: format_money(v, currency)) if "total_cost" in ranks else "")  # fmt: skip
+        base = summary.get("baselines") or {}
+        if base:
+            everything, constant = base["approve_all"], base["constant_score"]
+            money += (f" Approving everything would have cost {format_money(everything['total_cost'], currency)}, "
+                      f"and the policy at a constant score (the fraud share, {constant['score']:.2%}) "
+                      f"{format_money(constant['total_cost'], currency)}.")  # fmt: skip
+        sections.append(_figure("Money (counterfactual)", _money_figure(metrics, learners, currency, base),
                                 f"Fraud approved and honest customers declined if each learner's scores had "
-                                f"decided with the expected-cost policy. {ranked['learner']} would have cost "
-                                f"least ({format_money(ranked['total_cost'], currency)}). Read the caveat "
+                                f"decided with the expected-cost policy. {money} Read the caveat "
                                 f"above: this is what the scores decide on this traffic, "
                                 f"not what they save."))  # fmt: skip
     first = summary["learners"][0]["name"]
