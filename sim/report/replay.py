@@ -35,8 +35,9 @@ def _quality_figure(daily: pl.DataFrame, learners: list[str]) -> Figure:
             ax.plot(frame["day"].to_numpy(), frame[column].to_numpy(), color=colors[name], lw=1.2, label=name)
         ax.set_title(title)
         ax.set_xlabel("day of the replay")
-    axes[0].legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()  # below the plots, where it hides no curve
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(learners), 5), frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.1 + 0.04 * ((len(learners) - 1) // 5), 1, 1))
     return fig
 
 
