@@ -20,12 +20,12 @@ from ..scenario import ScenarioError
 from ..schema import CURRENCIES, Policy
 from ..units import parse_duration
 from .stream import (
-    DEFAULT_ARMS,
     REPLAY_LEARNERS,
     LabelDelay,
     ReplayError,
     StreamSpec,
     arm_from_options,
+    default_arms,
     load_arms,
     load_delay_file,
 )
@@ -50,8 +50,9 @@ MONEY_OPTIONS = ("fraud_fee", "decline_fixed", "decline_rate", "currency")  # on
 ARM_OPTIONS = {
     "model": ("NAME", "logistic, hoeffding_tree, forest (online); logistic, gbm (batch, hybrid, split, static)"),
     "optimizer": ("NAME", "online: sgd or adam"),
-    "lr": ("NUMBER", "online: learning rate per label [default: river's, 0.01]"),
-    "intercept_lr": ("NUMBER", "online: learning rate of the intercept [default: river's, 0.01]"),
+    "lr": ("NUMBER", "online: learning rate per label [default: river's, 0.01; with --history 0.002]"),
+    "intercept_lr": ("NUMBER", "online: learning rate of the intercept [default: river's, 0.01; with --history "
+                     "0.002]"),
     "trees": ("N", "online forest: number of trees"),
     "negative_share": ("SHARE", "online trees: share of legitimate labels learned"),
     "reweight": ("NAME", "online: none or prior (weight labels by long-run over recent fraud share)"),
@@ -115,20 +116,20 @@ def _is_file(text: str) -> bool:
         return False
 
 
-def _arms(arms_file: str | None, learner: str | None, name: str | None, options: dict) -> list:
+def _arms(arms_file: str | None, learner: str | None, name: str | None, options: dict, warm: bool) -> list:
     given = {key: value for key, value in options.items() if value is not None}
     if arms_file is not None:
         if learner is not None or given:
             raise UserError("--arms FILE describes every learner; leave out --learner and its options")
-        return load_arms(arms_file)
+        return load_arms(arms_file, warm)
     if learner is None:
         if name is not None:
             raise UserError("--name names the learner of --learner; give --learner too")
         if given:
             option = "--" + next(iter(given)).replace("_", "-")
             raise UserError(f"{option} needs --learner (one of: {', '.join(REPLAY_LEARNERS)})")
-        return list(DEFAULT_ARMS)
-    return [arm_from_options(learner, name, **given)]
+        return list(default_arms(warm))
+    return [arm_from_options(learner, name, warm, **given)]
 
 
 def _print_metrics(summary: dict) -> None:
@@ -248,7 +249,7 @@ def replay_command(stream, time_column, label_column, features, amount_column, c
             card=card_column,
             features=None if features is None else tuple(f.strip() for f in features.split(",") if f.strip()),
         )  # fmt: skip
-        arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling})
+        arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling}, warm=history_s > 0)
         settings = ReplaySettings(mode="batch" if batch else "exact", tick=tick_s, history=history_s,
                                   threshold=threshold, currency=currency, seed=seed, top_k=top_k,
                                   score_from=window[0], score_until=window[1], skip_known_cards=skip_known_cards,
