@@ -169,13 +169,28 @@ def average_precision(y: ArrayLike, p: ArrayLike) -> float:
     return float(np.dot(np.diff(np.r_[0.0, hits]), precision) / positives)
 
 
+def top_cards(card: np.ndarray, y: np.ndarray, p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` cards with the highest score among some transactions (a card scores its highest
+    transaction; ties go to the smaller card id) and whether each is fraudulent (any fraud).
+
+    >>> cards, fraud = top_cards(np.array([7, 7, 8, 9]), np.array([0, 1, 0, 0]), np.array([0.2, 0.9, 0.5, 0.5]), 2)
+    >>> cards.tolist(), fraud.tolist()
+    ([7, 8], [True, False])
+    """
+    if len(card) == 0:
+        return np.empty(0, np.asarray(card).dtype), np.empty(0, bool)
+    best = (pl.DataFrame({"card": np.asarray(card), "p": np.asarray(p, np.float64), "y": np.asarray(y)})
+            .group_by("card").agg(pl.col("p").max(), pl.col("y").max())
+            .sort(["p", "card"], descending=[True, False]).head(k))  # fmt: skip
+    return best["card"].to_numpy(), best["y"].to_numpy() == 1
+
+
 def card_precision_at_k(day: np.ndarray, card: np.ndarray, y: ArrayLike, p: ArrayLike, k: int,
                         drop_found: bool = True) -> tuple[np.ndarray, np.ndarray, float]:  # fmt: skip
-    """Card precision@k: each day, a card scores the highest score of its transactions that day and
-    is fraudulent if any of them is; the ``k`` highest-scoring cards are the ones investigators with
-    capacity ``k`` check, and the day's precision is the fraudulent ones among them ÷ ``k`` (÷ ``k``
-    even on a day with fewer cards). With ``drop_found``, a fraudulent card found on one day is left
-    out of every later day (it is blocked). Ties in score go to the smaller card id.
+    """Card precision@k: each day, the ``k`` cards with the highest score (:func:`top_cards`) are
+    the ones investigators with capacity ``k`` check, and the day's precision is the fraudulent
+    ones among them ÷ ``k`` (÷ ``k`` even on a day with fewer cards). With ``drop_found``, a
+    fraudulent card found on one day is left out of every later day (it is blocked).
 
     Returns the days (ascending), their precisions, and their mean (the textbook's measure).
 
@@ -187,21 +202,20 @@ def card_precision_at_k(day: np.ndarray, card: np.ndarray, y: ArrayLike, p: Arra
     y_arr, p_arr, _ = _inputs(y, p, None)
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    cards = (pl.DataFrame({"day": np.asarray(day), "card": np.asarray(card), "y": y_arr, "p": p_arr})
-             .group_by("day", "card").agg(pl.col("p").max(), pl.col("y").max())
-             .sort(["day", "p", "card"], descending=[False, True, False]))  # fmt: skip
-    days = np.unique(cards["day"].to_numpy())
+    day, card = np.asarray(day), np.asarray(card)
+    order = np.argsort(day, kind="stable")
+    days, starts = np.unique(day[order], return_index=True)
+    stops = np.r_[starts[1:], len(order)]
     precision = np.empty(len(days))
-    found = np.empty(0, np.asarray(card).dtype)
-    for index, (_, today) in enumerate(cards.group_by("day", maintain_order=True)):
-        ids, fraud = today["card"].to_numpy(), today["y"].to_numpy()
+    found = np.empty(0, card.dtype)
+    for index, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+        rows = order[start:stop]
         if drop_found and len(found):
-            keep = ~np.isin(ids, found)
-            ids, fraud = ids[keep], fraud[keep]
-        top = fraud[:k] == 1
-        precision[index] = top.sum() / k
+            rows = rows[~np.isin(card[rows], found)]
+        cards, fraud = top_cards(card[rows], y_arr[rows], p_arr[rows], k)
+        precision[index] = fraud.sum() / k
         if drop_found:
-            found = np.concatenate([found, ids[:k][top]])
+            found = np.concatenate([found, cards[fraud]])
     return days, precision, float(precision.mean())
 
 

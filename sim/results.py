@@ -17,10 +17,11 @@ import pyarrow as pa
 
 from . import metrics
 from .detect.policy import decline_cost
+from .feedback.delays import build_delay
 from .feedback.investigators import Review, Shift
 from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
 from .ledger import Ledger, nullable
-from .quality import QualityTracker
+from .quality import DailyRanking, QualityTracker
 from .rng import uniform_hash
 from .schema import Scenario
 from .units import DAY, HOUR
@@ -43,7 +44,7 @@ AMOUNTS = (
 )  # fmt: skip
 DAILY_SUMS = COUNTS + AMOUNTS
 _COL = {name: i for i, name in enumerate(DAILY_SUMS)}
-NOT_SUMMED = ("investigator_duty_s", "model_staleness_s")  # daily values that make no sense summed
+NOT_SUMMED = ("investigator_duty_s", "model_staleness_s", "average_precision", "card_precision")  # not sums
 RELIABILITY_BINS = 10
 _RELIABILITY_EDGES = np.arange(RELIABILITY_BINS + 1) / RELIABILITY_BINS
 # The daily sums each tick adds to, in the order the engine has always added them.
@@ -129,6 +130,17 @@ class CoverageTracker:
                                           "share_labelled_fraud": pl.Float64})  # fmt: skip
 
 
+def review_capacity(scenario: Scenario) -> int | None:
+    """Cards the investigators can review in a working day (count × shift hours ÷ the mean review
+    time): the k of card precision@k; None without investigators."""
+    investigators = scenario.labels.investigators
+    if investigators.count == 0:
+        return None
+    shift = Shift(investigators.hours, investigators.days)
+    duty = max(shift.duty_seconds(day) for day in range(7))
+    return max(1, round(investigators.count * duty / build_delay(investigators.review_time).mean))
+
+
 class ArmRecorder:
     """Everything recorded about one arm in one replication."""
 
@@ -148,6 +160,7 @@ class ArmRecorder:
         self.coverage = CoverageTracker(min(1.0, COVERAGE_SAMPLE / expected))
         self.quality = QualityTracker(scenario.metrics.window, expected / self.days)
         self.staleness = np.full(self.days, np.nan)  # age of the newest label in the model, at day end
+        self.ranking = DailyRanking(self.days, review_capacity(scenario))
         self.reliability = np.zeros((2, 4, RELIABILITY_BINS))  # (count, amount) × (rows, weight, Σp, Σy)
         self._open_day = 0  # the first day whose quality is not yet measured
         self.first_tx_id: int | None = None  # the ledger covers transactions from t = 0
@@ -157,6 +170,7 @@ class ArmRecorder:
         """Measure model quality for every finished day before ``today``."""
         while self._open_day < min(today, self.days):
             self.quality.close_day(self._open_day)
+            self.ranking.close_day(self._open_day)
             self._open_day += 1
 
     def _row(self, time: float) -> np.ndarray | None:
@@ -205,6 +219,7 @@ class ArmRecorder:
             self.first_tx_id = int(ids[0])
         self.coverage.track(ids, tx.t, fraud)
         self.quality.add(ids, tx.t, p, tx.amount, fraud, declined)
+        self.ranking.add(tx.card.copy(), p.copy(), fraud.copy())
         if self.ledger is not None:
             self.ledger.append("transactions", {
                 "tx_id": ids, "t": tx.t, "customer": tx.card, "merchant": tx.merchant, "amount": tx.amount,
@@ -318,6 +333,8 @@ class ArmRecorder:
             values = self.sums[:, i]
             columns[name] = values.astype(np.int64) if name in COUNTS else values
         columns["model_staleness_s"] = self.staleness
+        columns["average_precision"] = self.ranking.average_precision
+        columns["card_precision"] = self.ranking.card_precision
         return pl.DataFrame(columns)
 
     def reliability_table(self) -> pl.DataFrame:

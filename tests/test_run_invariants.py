@@ -117,3 +117,33 @@ def test_fraud_volume_within_what_the_crews_can_attempt(ledger, tiny_run):
     assert (attempts > 0).all()
     assert (attempts < ceiling + 5 * np.sqrt(ceiling)).all()
     assert np.isfinite(tx["amount"].to_numpy()).all() and (tx["amount"] > 0).all()
+
+
+def test_daily_average_precision_and_card_precision_are_those_of_the_ledger(ledger, tiny_run):
+    """daily.parquet's average precision (scikit-learn's, per day) and card precision@k (k: what the
+    investigators can review in a working day) recomputed from every transaction in the ledger."""
+    from sklearn.metrics import average_precision_score
+
+    from sim.results import review_capacity
+    from sim.units import DAY
+
+    from .test_metrics import card_precision_brute_force
+
+    tx, _ = ledger
+    scenario = load_scenario(tiny_run / "scenario.resolved.toml")
+    k = review_capacity(scenario)
+    daily = pl.read_parquet(tiny_run / "daily.parquet")
+    arm, replication = daily["arm"][0], daily["replication"][0]
+    mine = tx.filter((pl.col("arm") == arm) & (pl.col("replication") == replication) & (pl.col("t") >= 0))
+    day = (mine["t"].to_numpy() // DAY).astype(int)
+    y, p, card = mine["is_fraud"].to_numpy().astype(int), mine["score"].to_numpy(), mine["customer"].to_numpy()
+    rows = daily.filter((pl.col("arm") == arm) & (pl.col("replication") == replication)).sort("day")
+    expected = card_precision_brute_force(day, card, y, p, k)
+    assert k is not None and len(expected) == rows.height
+    np.testing.assert_allclose(rows["card_precision"].to_numpy(), expected, rtol=0, atol=1e-12)
+    for d, value in zip(rows["day"].to_list(), rows["average_precision"].to_list(), strict=True):
+        today = day == d
+        if y[today].any():
+            assert value == pytest.approx(average_precision_score(y[today], p[today]), abs=1e-12)
+        else:
+            assert value is None or np.isnan(value)

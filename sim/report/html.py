@@ -93,7 +93,8 @@ def _blocks(run: RunData):
 def _quality(run: RunData):
     if run.quality_daily is None or run.quality_daily["roc_auc"].drop_nulls().len() == 0:
         return "Model quality could not be measured (no fraud in the measurement windows)."
-    return figures.quality_figure(run.quality_daily, run.ranking), narrative.quality_caption(run.quality_daily)
+    return (figures.quality_figure(run.quality_daily, run.ranking),
+            narrative.quality_caption(run.quality_daily, run.daily))  # fmt: skip
 
 
 def _exploration(run: RunData):

@@ -221,8 +221,16 @@ def defined(value: float | None, spec: str) -> str:
     return "undefined" if value is None or not np.isfinite(value) else format(value, spec)
 
 
-def quality_caption(quality: pl.DataFrame) -> str:
+def quality_caption(quality: pl.DataFrame, daily: pl.DataFrame | None = None) -> str:
     mean = quality.group_by(["arm", "view"]).agg(pl.col("roc_auc").mean(), pl.col("recall").mean())
+    ranking = ""
+    if daily is not None and "average_precision" in daily.columns:
+        ap = daily["average_precision"].fill_nan(None).mean()
+        cp = daily["card_precision"].fill_nan(None).mean()
+        ranking = (f" Over each whole day's transactions, average precision averaged {defined(ap, '.3f')}"
+                   + (f" and card precision@k {defined(cp, '.3f')} (the fraudulent share of the k cards scored "
+                      "highest each day, k being what the investigators can review in a working day)"
+                      if cp is not None else "") + ".")  # fmt: skip
 
     def value(view: str, column: str, spec: str) -> str:
         return defined(mean.filter(pl.col("view") == view)[column].mean(), spec)
@@ -234,7 +242,7 @@ def quality_caption(quality: pl.DataFrame) -> str:
         f"their truth never comes. Averaged over arms and days, ROC AUC was {value('eventual', 'roc_auc', '.3f')} "
         f"in truth and {value('known', 'roc_auc', '.3f')} as seen; recall (share of fraud declined) was "
         f"{value('eventual', 'recall', '.0%')} in truth and {value('known', 'recall', '.0%')} as seen: the fraud a "
-        "model stops is the fraud it never hears about."
+        "model stops is the fraud it never hears about." + ranking
     )
 
 
