@@ -15,8 +15,8 @@ ARTIFACTS = ROOT / "reports" / "test-artifacts"
 def browser():
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (`make test` installs them "
-                    "with apt-get when it runs as root); the report's browser test cannot run")  # fmt: skip
+        pytest.skip("Debian's chromium and chromium-driver are not installed (`make browser` installs them "
+                    "with apt-get as root); the report's browser test cannot run")  # fmt: skip
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

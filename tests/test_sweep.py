@@ -361,6 +361,15 @@ def test_a_dask_address_must_be_tcp_or_tls(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_without_the_dask_extra_dask_is_refused_with_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now raises ImportError
+    path = sweep_file(tmp_path)
+    assert sweep(path, tmp_path / "out", "--dask", "local") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "pip install 'fraudsim[dask]'" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_plain_tcp_to_another_machine_is_warned_about_once(caplog, monkeypatch):
     from sim.sweep import executors
 

@@ -114,9 +114,9 @@ class DaskCluster:
     name: str = "dask"
 
     def map(self, function, calls, done, progress=None) -> None:
-        from distributed import as_completed
-
         with self._client() as client:
+            from distributed import as_completed
+
             token = uuid.uuid4().hex[:8]
             label = getattr(function, "__name__", "call")
             futures = [
@@ -145,7 +145,11 @@ class DaskCluster:
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise SweepError(f"--dask {self.address}: Dask is not installed; install the extra: "
+                             "pip install 'fraudsim[dask]' (make test installs it)") from None
 
         with contextlib.ExitStack() as stack:
             if self.address == "local":
