@@ -124,7 +124,7 @@ def river_baseline(X, y) -> dict:
     """river's own delayed progressive validation of the online arm's model on ``X``, ``y``."""
     from river import evaluate, linear_model, metrics, optim, preprocessing, stream
 
-    from sim.detect.features import FEATURES
+    from sim.schema.features import FEATURES
 
     model = preprocessing.StandardScaler() | linear_model.LogisticRegression(optimizer=optim.SGD(0.002),
                                                                               intercept_lr=0.002)  # fmt: skip

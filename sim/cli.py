@@ -12,17 +12,13 @@ import textwrap
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
-from .outputs import REPORT_ERROR, SWEEP_MARKERS, OutputError, ReportError, check_output_dir
+from .console import UserError, err, not_empty, out, printable, progress_bar, run_command
+from .outputs import REPORT_ERROR, SWEEP_MARKERS, check_output_dir
 from .scenario import ScenarioError, load_scenario
-
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
 
 EXAMPLES_RUN = """
 \b
@@ -33,35 +29,12 @@ Examples:
 """
 
 
-class UserError(click.ClickException):
-    """A problem with the user's input: printed without a traceback, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        err.print(f"[bold red]error:[/] {escape(self.message)}", soft_wrap=True)
-
-
 def _load(path: str, overrides: tuple[str, ...], extra: dict[str, object] | None = None):
     sets = list(overrides) + [f"{key}={value}" for key, value in (extra or {}).items() if value is not None]
     try:
         return load_scenario(path, sets)
     except ScenarioError as error:
         raise UserError(str(error)) from None
-
-
-def printable(text: str) -> str:
-    """``text`` without control characters (an ANSI escape in a file must not drive the terminal)."""
-    import unicodedata
-
-    return "".join(c if c in "\n\t" or not unicodedata.category(c).startswith("C") else "?" for c in text)
-
-
-def not_empty(ctx: click.Context, param: click.Parameter, value):
-    """Refuse an empty value (``--out ""`` would otherwise silently mean "the default")."""
-    if value is not None and not str(value).strip():
-        raise click.BadParameter("must not be empty; leave the option out for its default")
-    return value
 
 
 SET_HELP = "Override a scenario key, e.g. --set horizon=30d or --set arms.online.lr=0.1 (repeatable)."
@@ -107,7 +80,7 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 def run(file, overrides, replications, workers, out_dir, ledger, no_report, quiet) -> None:
     """Run a scenario FILE: every arm, every replication; write tables and a report."""
-    from .outputs import write_run
+    from .rundir import write_run
 
     scenario = _load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
@@ -334,21 +307,6 @@ def first_sentence(text: str) -> str:
     return flat if end < 0 else flat[: end + 1]
 
 
-def progress_bar(quiet: bool) -> Progress:
-    """A rich progress bar with ETA (a no-op display when ``quiet``), shared by run, sweep and replay."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    )
-
-
 def _print_summary(summary: dict) -> None:
     from .units import short_money
 
@@ -381,28 +339,7 @@ def _print_summary(summary: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit status."""
-    try:
-        cli.main(args=argv, prog_name="fraudsim", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.UsageError as error:  # click's own (unknown option, missing argument): one line too
-        command = error.ctx.command_path if error.ctx else "fraudsim"
-        message = " ".join(error.format_message().split())
-        UserError(f"{command}: {message} (see '{command} --help')").show()
-        return UserError.exit_code
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except OutputError as error:
-        UserError(str(error)).show()
-        return UserError.exit_code
-    except ReportError as error:  # not the user's input: exit 1, but the tables are safe and it says where
-        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        return 1
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 130
-    return 0
+    return run_command(cli, argv, "fraudsim")
 
 
 def entry() -> None:

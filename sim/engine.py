@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from .columns import Columns
-from .detect.features import COLUMN, FEATURES, FeatureState
+from .detect.features import FeatureState
 from .detect.models import RiverLogistic, RulesModel
 from .detect.monitor import Monitor, signal_value
-from .detect.policy import decide
+from .detect.policy import Decisions, decide
 from .detect.store import FeatureStore
 from .feedback.blocking import CardBlocks
 from .feedback.investigators import Alert, AlertDesk, Review
@@ -52,6 +51,7 @@ from .metrics import log_loss
 from .results import ArmRecorder
 from .rng import GARBAGE_SCORES_KEY, Streams, stable_key, uniform_hash
 from .schema import BATCH_LEARNERS, Arm, Fault, OracleArm, Scenario
+from .schema.features import COLUMN, FEATURES
 from .units import DAY
 from .world.crews import Attempts, Crews, draw_skims
 from .world.innovation import invent
@@ -71,17 +71,6 @@ class World:
     store: FeatureStore
     queue: LabelQueue
     blocks: CardBlocks
-
-
-@dataclass
-class Decisions(Columns):
-    """What the policy did with a tick's transactions."""
-
-    declined: np.ndarray  # bool
-    explored: np.ndarray  # bool: a would-be decline approved at random
-    propensity: np.ndarray  # probability of the decision taken
-    alerted: np.ndarray  # bool
-    expected_loss: np.ndarray  # p × amount
 
 
 @dataclass

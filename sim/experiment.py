@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from .ab.run import ABReplication, per_transaction, run_ab, world_runs
 from .engine import World, run_arm, warm_up, warmup_length
 from .learn.learners import History, ModelEvent
-from .metrics import t_interval
+from .metrics import interval, round6, t_interval
 from .outputs import scratch_directory
 from .results import NOT_SUMMED, ArmRecorder
 from .rng import Streams
@@ -311,22 +311,6 @@ def simulated_days(scenario: Scenario) -> float:
 # --------------------------------------------------------------------------- summaries
 
 
-def interval(values: np.ndarray) -> dict[str, float | None]:
-    """Mean and 95 % Student-t interval over replications (null bounds with one value).
-
-    >>> interval(np.array([1.0, 2.0, 3.0]))
-    {'mean': 2.0, 'ci_low': -0.484138, 'ci_high': 4.484138}
-    """
-    mean, low, high = t_interval(values)
-    if np.size(values) < 2:
-        return {"mean": _round(mean), "ci_low": None, "ci_high": None}
-    return {"mean": _round(mean), "ci_low": _round(low), "ci_high": _round(high)}
-
-
-def _round(x: float) -> float:
-    return round(float(x), 6)
-
-
 def totals(daily: pl.DataFrame) -> pl.DataFrame:
     """Per arm and replication, the sums over the horizon."""
     value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day", *NOT_SUMMED)]
@@ -344,7 +328,7 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
         entry: dict[str, object] = {"learner": arm.learner}
         for name in MONEY:
             entry[name] = interval(rows[name].to_numpy())
-        entry["counts"] = {name: _round(rows[name].to_numpy().mean()) for name in COUNTS}
+        entry["counts"] = {name: round6(rows[name].to_numpy().mean()) for name in COUNTS}
         arms[arm.name] = entry
     ranking = sorted(arms, key=lambda name: (arms[name]["total_cost"]["mean"], name))
     for rank, name in enumerate(ranking, start=1):
@@ -354,8 +338,8 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
         "scenario": scenario.name,
         "seed": scenario.seed,
         "replications": len(experiment.runs),
-        "horizon_days": _round(scenario.horizon / DAY),
-        "warmup_days": _round(warmup_length(scenario) / DAY),
+        "horizon_days": round6(scenario.horizon / DAY),
+        "warmup_days": round6(warmup_length(scenario) / DAY),
         "currency": scenario.currency,
         "ranking": ranking,
         "arms": arms,
@@ -392,9 +376,9 @@ def ratio_interval(saved: np.ndarray, headroom: np.ndarray) -> dict[str, float |
         return {"mean": None, "ci_low": None, "ci_high": None}
     ratio = float(np.mean(saved)) / mean_headroom
     if len(saved) < 2:
-        return {"mean": _round(ratio), "ci_low": None, "ci_high": None}
+        return {"mean": round6(ratio), "ci_low": None, "ci_high": None}
     _, low, high = t_interval((saved - ratio * headroom) / abs(mean_headroom))
-    return {"mean": _round(ratio), "ci_low": _round(ratio + low), "ci_high": _round(ratio + high)}
+    return {"mean": round6(ratio), "ci_low": round6(ratio + low), "ci_high": round6(ratio + high)}
 
 
 def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> dict | None:

@@ -54,6 +54,24 @@ def t_interval(values: ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.ndarray
     return mean, mean - half, mean + half
 
 
+def interval(values: np.ndarray) -> dict[str, float | None]:
+    """Mean and 95 % Student-t interval over replications, rounded as the summaries write them
+    (null bounds with one value).
+
+    >>> interval(np.array([1.0, 2.0, 3.0]))
+    {'mean': 2.0, 'ci_low': -0.484138, 'ci_high': 4.484138}
+    """
+    mean, low, high = t_interval(values)
+    if np.size(values) < 2:
+        return {"mean": round6(mean), "ci_low": None, "ci_high": None}
+    return {"mean": round6(mean), "ci_low": round6(low), "ci_high": round6(high)}
+
+
+def round6(x: float) -> float:
+    """A number as the summaries write it: six decimals."""
+    return round(float(x), 6)
+
+
 def _vector(name: str, values: ArrayLike) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:

@@ -28,7 +28,7 @@ from .units import DAY, HOUR
 from .world.traffic import Transactions
 
 if TYPE_CHECKING:
-    from .engine import Decisions
+    from .detect.policy import Decisions
     from .feedback.investigators import Alert
 
 # Daily sums, in order; docs/outputs.md documents each. Counts are integers.

@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sim.detect.features import FEATURES
 from sim.detect.models import RiverLogistic, SklearnModel
+from sim.schema.features import FEATURES
 
 
 def _river_learn(model: RiverLogistic, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> None:

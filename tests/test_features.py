@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim.detect.features import COLUMN, HABIT_MAX_COUNT, VELOCITY_DECAY_S, FeatureState
+from sim.detect.features import HABIT_MAX_COUNT, VELOCITY_DECAY_S, FeatureState
 from sim.schema import Population
+from sim.schema.features import COLUMN
 from sim.world.traffic import Transactions
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.detect.features import FEATURES
 from sim.detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel
 from sim.detect.policy import decide
 from sim.schema import Policy, Rules
+from sim.schema.features import FEATURES
 
 
 def _data(n=3000, seed=0):

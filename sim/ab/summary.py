@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from ..metrics import interval
 from . import stats
 from .run import ABReplication
 
@@ -55,8 +56,6 @@ def read_out(run: ABReplication) -> dict[str, float]:
 
 def summarize_ab(scenario, runs: list[ABReplication]) -> dict:
     """The ``ab`` entry of ``summary.json``."""
-    from ..experiment import interval
-
     ab = scenario.ab
     daily = ab_daily(runs)
     variants = set(daily["variant"].unique())

@@ -18,25 +18,10 @@ import numpy as np
 
 from ..schema import CATEGORIES
 from ..schema import Population as PopulationConfig
+from ..schema.features import FEATURES, NUMERIC_FEATURES
 from ..units import DAY
 from ..world.traffic import Transactions
 
-NUMERIC_FEATURES = (
-    "log_amount",
-    "hour_sin",
-    "hour_cos",
-    "night",
-    "cnp",
-    "cnp_log_amount",
-    "attempts_1d",
-    "amount_vs_habit",
-    "amount_vs_category",
-    "merchant_fraud_rate",
-)
-# Per category, in CATEGORIES order: the one-hot column, then its interactions.
-CATEGORY_BLOCKS = ("category", "cnp_x", "night_x", "log_amount_x")
-FEATURES = NUMERIC_FEATURES + tuple(f"{block}_{c}" for block in CATEGORY_BLOCKS for c in CATEGORIES)
-COLUMN = {name: i for i, name in enumerate(FEATURES)}
 NIGHT_HOURS = (0, 6)  # local hours [start, end) that count as night
 
 VELOCITY_DECAY_S = DAY

@@ -17,7 +17,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from ..schema import CATEGORIES, Rules
-from .features import COLUMN, FEATURES, NUMERIC_FEATURES
+from ..schema.features import COLUMN, FEATURES, NUMERIC_FEATURES
 
 if TYPE_CHECKING:
     import river.preprocessing

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..schema import DriftDetector, Monitoring
-from .features import COLUMN
+from ..schema.features import COLUMN
 
 HEALTHY_HALFLIFE_TICKS = 7 * 24.0  # the healthy reference forgets over about a week of hourly ticks
 MIN_REFERENCE_TICKS = 24

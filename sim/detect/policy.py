@@ -12,9 +12,23 @@ array([False,  True])
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ..columns import Columns
 from ..schema import Policy
+
+
+@dataclass
+class Decisions(Columns):
+    """What the policy did with a tick's transactions."""
+
+    declined: np.ndarray  # bool
+    explored: np.ndarray  # bool: a would-be decline approved at random
+    propensity: np.ndarray  # probability of the decision taken
+    alerted: np.ndarray  # bool
+    expected_loss: np.ndarray  # p × amount
 
 
 def decline_cost(amount: np.ndarray, policy: Policy) -> np.ndarray:

@@ -26,12 +26,12 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from ..detect.features import FEATURES
 from ..detect.laplace import LaplaceLogistic
 from ..detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..rng import uniform_hash
 from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, RulesArm, SplitArm, StaticArm
+from ..schema.features import FEATURES
 
 FEEDBACK_SOURCES = np.array([SOURCE_CODE["investigator"], SOURCE_CODE["decline_confirmation"]])
 LONG_RUN_HALFLIFE_S = 180 * 86400.0

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import UserError, err, not_empty, out, printable, progress_bar
+from ..console import UserError, err, not_empty, out, printable, progress_bar, run_command
 from ..outputs import REPLAY_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 from ..schema import CURRENCIES, Policy
@@ -274,6 +274,4 @@ def replay_command(stream, time_column, label_column, features, amount_column, c
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``fraudsim replay`` with ``argv`` in-process; return the exit status."""
-    from ..cli import main as fraudsim
-
-    return fraudsim(["replay", *(argv or [])])
+    return run_command(replay_command, list(argv or []), "fraudsim replay")

@@ -483,12 +483,12 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
 
 def _run_info(rows: int, runs: Sequence[LearnerRun], read_s: float, report_s: float, wall_s: float) -> dict:
     from .. import __version__
-    from ..outputs import _versions
+    from ..outputs import library_versions
 
     return {
         "fraudsim_version": __version__, "python": platform.python_version(), "machine": platform.machine(),
         "wall_seconds": round(wall_s, 3), "read_seconds": round(read_s, 3), "report_seconds": round(report_s, 3),
         "learners": [{"learner": run.name, "seconds": round(run.seconds, 3),
                       "rows_per_second": round(len(run.score) / max(run.seconds, 1e-9))} for run in runs],
-        "rows": rows, "versions": _versions(),
+        "rows": rows, "versions": library_versions(),
     }  # fmt: skip

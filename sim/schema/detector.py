@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import Category, Duration, Money, Name, PositiveFloat, Share, Strict
+from .features import FEATURES
 
 
 class Policy(Strict):
@@ -74,8 +75,6 @@ class DriftDetector(Strict):
     def _check(self) -> DriftDetector:
         base, _, feature = self.signal.partition(":")
         if base in ("feature", "feature_sd"):
-            from ..detect.features import FEATURES
-
             if feature not in FEATURES:
                 raise ValueError(f"unknown feature {feature!r}; features are: {', '.join(FEATURES)}")
         elif self.signal not in ("score", "score_sd", "label_error"):
@@ -105,8 +104,6 @@ class Fault(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Fault:
-        from ..detect.features import FEATURES
-
         if self.kind.startswith("feature") and self.feature not in FEATURES:
             raise ValueError(f"`feature` must be one of: {', '.join(FEATURES)}")
         if self.end is not None and self.end <= self.start:
