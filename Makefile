@@ -51,6 +51,7 @@ bench: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(PIP) 'ruff==0.17.5'
 	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks
 
 reference: $(VENV)/.installed
 	$(BIN)/python -m sim.docgen > docs/scenario-reference.md

@@ -66,9 +66,14 @@ def river_baseline(frame: pl.DataFrame, delay_s: float) -> tuple[float, np.ndarr
     times = iter(frame["time"].to_list())
     dataset = ((dict(zip(FEATURES, row, strict=True)), y) for row, y in zip(X, labels, strict=True))
     started = time.perf_counter()
-    steps = evaluate.iter_progressive_val_score(dataset, linear_model.LogisticRegression(), metrics.LogLoss(),
-                                                moment=lambda x: next(times), delay=delay_s,
-                                                yield_predictions=True)  # fmt: skip
+    steps = evaluate.iter_progressive_val_score(
+        dataset,
+        linear_model.LogisticRegression(),
+        metrics.LogLoss(),
+        moment=lambda x: next(times),
+        delay=delay_s,
+        yield_predictions=True,
+    )
     answered = np.fromiter((step["Prediction"].get(True, 0.0) for step in steps), np.float64, len(X))
     seconds = time.perf_counter() - started
     # river yields in label-arrival order: times are sorted and the delay constant, so that is row order
@@ -110,25 +115,38 @@ def main(argv: list[str] | None = None) -> int:
     gap = float(np.abs(exact_scores - river_scores).max())
     ratio = river_s / batch_s
     result = {
-        "rows": args.rows, "features": len(FEATURES), "days": 30, "fraud_rate": float(frame["label"].mean()),
-        "delay": args.delay, "tick": args.tick, "learner": "online logistic, no scaling (river's defaults)",
-        "repeats": args.repeats, "river_progressive_val_score_s": round(river_s, 3), "batch_s": round(batch_s, 3),
-        "exact_s": round(exact_s, 3), "river_runs_s": [round(t, 3) for t in river_times],
+        "rows": args.rows,
+        "features": len(FEATURES),
+        "days": 30,
+        "fraud_rate": float(frame["label"].mean()),
+        "delay": args.delay,
+        "tick": args.tick,
+        "learner": "online logistic, no scaling (river's defaults)",
+        "repeats": args.repeats,
+        "river_progressive_val_score_s": round(river_s, 3),
+        "batch_s": round(batch_s, 3),
+        "exact_s": round(exact_s, 3),
+        "river_runs_s": [round(t, 3) for t in river_times],
         "batch_runs_s": [round(t, 3) for t in batch_times],
-        "speedup_batch_vs_river": round(ratio, 2), "speedup_exact_vs_river": round(river_s / exact_s, 2),
+        "speedup_batch_vs_river": round(ratio, 2),
+        "speedup_exact_vs_river": round(river_s / exact_s, 2),
         "exact_vs_river_max_abs_score_difference": gap,
-        "metrics_exact": exact_metrics, "metrics_batch": batch_metrics,
+        "metrics_exact": exact_metrics,
+        "metrics_batch": batch_metrics,
         "metric_differences_batch_minus_exact": {key: batch_metrics[key] - exact_metrics[key] for key in COMPARED},
-        "fraudsim_version": __version__, "python": platform.python_version(), "machine": platform.machine(),
-    }  # fmt: skip
+        "fraudsim_version": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, result)
     differences = ", ".join(f"{k} {v:+.2g}" for k, v in result["metric_differences_batch_minus_exact"].items())
-    print(f"replay of {args.rows:,} rows: river progressive_val_score {river_s:.1f}s, ours --batch {batch_s:.2f}s "
-          f"({ratio:.1f}× faster), exact {exact_s:.1f}s (max |score − river| {gap:.1e}); batch − exact: {differences}")
+    print(
+        f"replay of {args.rows:,} rows: river progressive_val_score {river_s:.1f}s, ours --batch {batch_s:.2f}s "
+        f"({ratio:.1f}× faster), exact {exact_s:.1f}s (max |score − river| {gap:.1e}); batch − exact: {differences}"
+    )
     return 0 if ratio >= 5 and gap <= 1e-9 else 1
 
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -107,11 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, result)
-    print(f"sweep benchmark: {len(plan.points)} points × {plan.sweep.replications} replications = {runs} runs; "
-          f"1 worker {median[1]:.1f} s, 2 workers {median[2]:.1f} s (median of {args.repeats}): "
-          f"{ratio:.2f}× (target ≥ 1.8×); fastest {fastest[1]:.1f} s vs {fastest[2]:.1f} s: {ratio_fastest:.2f}×; "
-          f"load average {result['load_average_before'][0]:.1f} before, {result['load_average_after'][0]:.1f} after"
-          f"{'' if result['same_results'] else '; RESULTS DIFFER'}")  # fmt: skip
+    print(
+        f"sweep benchmark: {len(plan.points)} points × {plan.sweep.replications} replications = {runs} runs; "
+        f"1 worker {median[1]:.1f} s, 2 workers {median[2]:.1f} s (median of {args.repeats}): "
+        f"{ratio:.2f}× (target ≥ 1.8×); fastest {fastest[1]:.1f} s vs {fastest[2]:.1f} s: {ratio_fastest:.2f}×; "
+        f"load average {result['load_average_before'][0]:.1f} before, {result['load_average_after'][0]:.1f} after"
+        f"{'' if result['same_results'] else '; RESULTS DIFFER'}"
+    )
     return 0 if result["same_results"] else 1
 
 

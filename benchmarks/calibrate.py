@@ -71,21 +71,38 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.keep) if args.keep else Path(scratch) / "run"
-        command = [str(Path(sys.executable).parent / "fraudsim"), "run", args.scenario, "--no-report",
-                   "--replications", str(args.replications), "--workers", str(args.workers), "--out", str(out)]
+        command = [
+            str(Path(sys.executable).parent / "fraudsim"),
+            "run",
+            args.scenario,
+            "--no-report",
+            "--replications",
+            str(args.replications),
+            "--workers",
+            str(args.workers),
+            "--out",
+            str(out),
+        ]
         for item in args.overrides + ([f"seed={args.seed}"] if args.seed is not None else []):
             command += ["--set", item]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         rows = measure(out)
-    print(f"{'arm':16} {'saving total (95% CI)':>26} {'saving fraud loss':>26} {'friction':>9} "
-          f"{'fraud%':>7} {'declined':>8} {'AUC first→last 10d':>19}")
+    print(
+        f"{'arm':16} {'saving total (95% CI)':>26} {'saving fraud loss':>26} {'friction':>9} "
+        f"{'fraud%':>7} {'declined':>8} {'AUC first→last 10d':>19}"
+    )
     for name, row in rows.items():
         total = _fmt(row["saving_total_cost"]) if "saving_total_cost" in row else "—"
         fraud = _fmt(row["saving_fraud_loss"]) if "saving_fraud_loss" in row else "—"
-        auc = (f"{row['auc_first10']:.3f} → {row['auc_last10']:.3f}" if row["auc_first10"] is not None
-               and row["auc_last10"] is not None else "—")
-        print(f"{name:16} {total:>26} {fraud:>26} {row['friction'] / 1000:8.1f}k "
-              f"{100 * row['fraud_share_of_tx']:6.2f}% {100 * row['fraud_declined']:7.1f}% {auc:>19}")
+        auc = (
+            f"{row['auc_first10']:.3f} → {row['auc_last10']:.3f}"
+            if row["auc_first10"] is not None and row["auc_last10"] is not None
+            else "—"
+        )
+        print(
+            f"{name:16} {total:>26} {fraud:>26} {row['friction'] / 1000:8.1f}k "
+            f"{100 * row['fraud_share_of_tx']:6.2f}% {100 * row['fraud_declined']:7.1f}% {auc:>19}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=float))
     return 0

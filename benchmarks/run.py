@@ -39,8 +39,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "benchmarks" / "large_issuer.toml"
 QUICKSTART = ROOT / "scenarios" / "quickstart.toml"
-THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                  "POLARS_MAX_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}  # fmt: skip
+THREADS = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "POLARS_MAX_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+    )
+}
 
 GOALS = {
     "online_tx_per_s": 500_000,
@@ -51,8 +60,12 @@ GOALS = {
     "quickstart_seconds": 10.0,
 }
 # The memory runs: the quickstart's world at 50,000 cards (25,000 transactions a day) with two arms.
-MEMORY_SETS = ["population.customers=50000", "population.merchants=5000", "replications=1",
-               'arms=[{name="online", learner="online"}, {name="static", learner="static"}]']  # fmt: skip
+MEMORY_SETS = [
+    "population.customers=50000",
+    "population.merchants=5000",
+    "replications=1",
+    'arms=[{name="online", learner="online"}, {name="static", learner="static"}]',
+]
 # 12 million ledger rows: the quickstart's world and 4 arms for 300 days (4 × 300 × 20,000 cards × 0.5 a day);
 # and the same number in 60 days at 100,000 cards (4 × 60 × 100,000 × 0.5), whose warm-up is 5 times larger.
 LEDGER_SETS = ["horizon=300d", "replications=1"]
@@ -106,8 +119,14 @@ def engine_child(scenario_path: str, sets: list[str], river_rows: int) -> dict:
     for arm in scenario.arms:
         recorder = ArmRecorder(scenario, arm.name, 0)
         engine = run_arm(scenario, arm, streams, world, history, recorder)
-        for table in (recorder.daily, recorder.labels_daily, recorder.label_coverage, recorder.quality_daily,
-                      recorder.crews_daily, recorder.reliability_table):  # fmt: skip
+        for table in (
+            recorder.daily,
+            recorder.labels_daily,
+            recorder.label_coverage,
+            recorder.quality_daily,
+            recorder.crews_daily,
+            recorder.reliability_table,
+        ):
             table()
         phases.append({"phase": arm.name, "learner": arm.learner, "transactions": engine.transactions, **clock.lap()})
     river = river_baseline(history.X[:river_rows], history.y[:river_rows])
@@ -126,8 +145,9 @@ def river_baseline(X, y) -> dict:
 
     from sim.schema.features import FEATURES
 
-    model = preprocessing.StandardScaler() | linear_model.LogisticRegression(optimizer=optim.SGD(0.002),
-                                                                              intercept_lr=0.002)  # fmt: skip
+    model = preprocessing.StandardScaler() | linear_model.LogisticRegression(
+        optimizer=optim.SGD(0.002), intercept_lr=0.002
+    )
     dataset = stream.iter_array(X.astype(float), y.astype(bool), feature_names=list(FEATURES))
     clock = _Clock()
     evaluate.progressive_val_score(dataset, model, metrics.LogLoss(), delay=RIVER_DELAY_ROWS)
@@ -152,14 +172,24 @@ def bench_engine(args, sim: Path) -> dict:
     sets = ["horizon=7d", "warmup=20d"] if args.quick else []
     repeats = []
     for repeat in range(args.repeats):
-        command = [sys.executable, str(Path(__file__).resolve()), "--child", "engine", "--scenario", str(SCENARIO),
-                   "--river-rows", str(args.river_rows)] + [f"--set={s}" for s in sets]  # fmt: skip
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            "engine",
+            "--scenario",
+            str(SCENARIO),
+            "--river-rows",
+            str(args.river_rows),
+        ] + [f"--set={s}" for s in sets]
         wall, cpu, rss, stdout = run_child(command, sim)
         result = json.loads(stdout.strip().splitlines()[-1])
         result["child_wall_s"], result["child_cpu_s"] = round(wall, 3), round(cpu, 3)
         repeats.append(result)
-        _note(f"engine {repeat + 1}/{args.repeats}: " + ", ".join(
-            f"{p['phase']} {_rate(p, 'cpu_s')}" for p in result["phases"] if p["transactions"]))  # fmt: skip
+        _note(
+            f"engine {repeat + 1}/{args.repeats}: "
+            + ", ".join(f"{p['phase']} {_rate(p, 'cpu_s')}" for p in result["phases"] if p["transactions"])
+        )
     phases = []
     for i, first in enumerate(repeats[0]["phases"]):
         entry = {key: first[key] for key in ("phase", "transactions") if key in first}
@@ -167,27 +197,49 @@ def bench_engine(args, sim: Path) -> dict:
         for clock in ("cpu_s", "wall_s"):
             entry[clock] = statistics.median(r["phases"][i][clock] for r in repeats)
             if first["transactions"]:
-                entry[f"tx_per_s_{clock[:-2]}"] = round(statistics.median(
-                    r["phases"][i]["transactions"] / max(r["phases"][i][clock], 1e-9) for r in repeats))  # fmt: skip
+                entry[f"tx_per_s_{clock[:-2]}"] = round(
+                    statistics.median(
+                        r["phases"][i]["transactions"] / max(r["phases"][i][clock], 1e-9) for r in repeats
+                    )
+                )
         phases.append(entry)
     river = []
     for clock in ("cpu_s", "wall_s"):
         rates = [r["river"]["transactions"] / max(r["river"][clock], 1e-9) for r in repeats]
         online = [next(p for p in r["phases"] if p.get("learner") == "online") for r in repeats]
         ratios = [o["transactions"] / max(o[clock], 1e-9) / rate for o, rate in zip(online, rates, strict=True)]
-        river.append({"clock": clock[:-2], "river_tx_per_s": round(statistics.median(rates)),
-                      "ratio": round(statistics.median(ratios), 2),
-                      "ratios": [round(x, 2) for x in ratios]})  # fmt: skip
-    return {"scenario": str(SCENARIO.relative_to(ROOT)), "sets": sets, "phases": phases,
-            "river": {**{k: repeats[0]["river"][k] for k in ("transactions", "delay_rows", "features")},
-                      "by_clock": river},
-            "peak_rss_gb": round(statistics.median(r["peak_rss_gb"] for r in repeats), 3),
-            "repeats": repeats}  # fmt: skip
+        river.append(
+            {
+                "clock": clock[:-2],
+                "river_tx_per_s": round(statistics.median(rates)),
+                "ratio": round(statistics.median(ratios), 2),
+                "ratios": [round(x, 2) for x in ratios],
+            }
+        )
+    return {
+        "scenario": str(SCENARIO.relative_to(ROOT)),
+        "sets": sets,
+        "phases": phases,
+        "river": {**{k: repeats[0]["river"][k] for k in ("transactions", "delay_rows", "features")}, "by_clock": river},
+        "peak_rss_gb": round(statistics.median(r["peak_rss_gb"] for r in repeats), 3),
+        "repeats": repeats,
+    }
 
 
 def _sim_run(scenario: Path, sets: list[str], out: Path, *flags: str, workers: int = 1) -> list[str]:
-    return [sys.executable, "-m", "sim", "run", str(scenario), "--workers", str(workers), "--quiet", "--out", str(out),
-            *flags] + [f"--set={s}" for s in sets]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(scenario),
+        "--workers",
+        str(workers),
+        "--quiet",
+        "--out",
+        str(out),
+        *flags,
+    ] + [f"--set={s}" for s in sets]
 
 
 def bench_quickstart(args, sim: Path, work: Path) -> dict:
@@ -201,19 +253,31 @@ def bench_quickstart(args, sim: Path, work: Path) -> dict:
             out = work / f"quickstart-{workers}-{repeat}"
             wall, cpu, rss, _ = run_child(_sim_run(QUICKSTART, sets, out, workers=workers), sim)
             info = json.loads((out / "run_info.json").read_text())
-            runs.append({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_rss_gb": round(rss, 3),
-                         "report_s": info["report_seconds"], "arms": info["arms"]})  # fmt: skip
+            runs.append(
+                {
+                    "wall_s": round(wall, 3),
+                    "cpu_s": round(cpu, 3),
+                    "peak_rss_gb": round(rss, 3),
+                    "report_s": info["report_seconds"],
+                    "arms": info["arms"],
+                }
+            )
             _note(f"quickstart {repeat + 1}/{args.repeats}, {workers} worker(s): {wall:.1f} s wall, {cpu:.1f} s CPU")
     result = {}
     for workers, runs in by_workers.items():
         arms = {}
         for arm in runs[0]["arms"]:
-            arms[arm["arm"]] = round(statistics.median(
-                next(a for a in r["arms"] if a["arm"] == arm["arm"])["transactions_per_second"]
-                for r in runs))  # fmt: skip
-        result[workers] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
-                           "cpu_s": statistics.median(r["cpu_s"] for r in runs), "arm_tx_per_s_wall": arms,
-                           "runs": runs}  # fmt: skip
+            arms[arm["arm"]] = round(
+                statistics.median(
+                    next(a for a in r["arms"] if a["arm"] == arm["arm"])["transactions_per_second"] for r in runs
+                )
+            )
+        result[workers] = {
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+            "arm_tx_per_s_wall": arms,
+            "runs": runs,
+        }
     return {"sets": sets, **result[1], "cores": cores, "all_cores": result[cores]}
 
 
@@ -222,8 +286,9 @@ def bench_memory(args, sim: Path, work: Path) -> dict:
     result: dict[str, object] = {"sets": MEMORY_SETS, "runs": {}}
     for horizon in horizons:
         out = work / f"memory-{horizon}"
-        wall, cpu, rss, _ = run_child(_sim_run(QUICKSTART, [*MEMORY_SETS, f"horizon={horizon}"], out, "--ledger",
-                                               "--no-report"), sim)  # fmt: skip
+        wall, cpu, rss, _ = run_child(
+            _sim_run(QUICKSTART, [*MEMORY_SETS, f"horizon={horizon}"], out, "--ledger", "--no-report"), sim
+        )
         result["runs"][horizon] = {"peak_rss_gb": round(rss, 3), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
         _note(f"memory {horizon}: peak RSS {rss:.2f} GB ({cpu:.0f} s CPU)")
     short, long = (result["runs"][h]["peak_rss_gb"] for h in horizons)
@@ -233,9 +298,14 @@ def bench_memory(args, sim: Path, work: Path) -> dict:
         out = work / key
         wall, cpu, rss, _ = run_child(_sim_run(QUICKSTART, sets, out, "--ledger", "--no-report"), sim)
         info = json.loads((out / "run_info.json").read_text())
-        result[key] = {"sets": sets, "transactions": info["transactions"],
-                       "warmup_transactions": info["warmup_transactions"], "peak_rss_gb": round(rss, 3),
-                       "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}  # fmt: skip
+        result[key] = {
+            "sets": sets,
+            "transactions": info["transactions"],
+            "warmup_transactions": info["warmup_transactions"],
+            "peak_rss_gb": round(rss, 3),
+            "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1),
+        }
         _note(f"{key}: {info['transactions']:,} transactions, peak RSS {rss:.2f} GB")
     return result
 
@@ -254,76 +324,127 @@ def goals(results: dict) -> list[dict]:
         by_learner = {p["learner"]: p for p in engine["phases"] if p.get("learner")}
         for learner, key in (("online", "online_tx_per_s"), ("static", "static_tx_per_s")):
             if learner in by_learner:
-                rows.append({"goal": f"{learner} arm, tx/s (CPU)", "target": f"≥ {GOALS[key]:,}",
-                             "measured": f"{by_learner[learner]['tx_per_s_cpu']:,}",
-                             "met": by_learner[learner]["tx_per_s_cpu"] >= GOALS[key]})  # fmt: skip
+                rows.append(
+                    {
+                        "goal": f"{learner} arm, tx/s (CPU)",
+                        "target": f"≥ {GOALS[key]:,}",
+                        "measured": f"{by_learner[learner]['tx_per_s_cpu']:,}",
+                        "met": by_learner[learner]["tx_per_s_cpu"] >= GOALS[key],
+                    }
+                )
         ratio = engine["river"]["by_clock"][0]["ratio"]
-        rows.append({"goal": "online arm ÷ river progressive_val_score (CPU)", "target": f"≥ {GOALS['river_ratio']}×",
-                     "measured": f"{ratio}×", "met": ratio >= GOALS["river_ratio"]})  # fmt: skip
+        rows.append(
+            {
+                "goal": "online arm ÷ river progressive_val_score (CPU)",
+                "target": f"≥ {GOALS['river_ratio']}×",
+                "measured": f"{ratio}×",
+                "met": ratio >= GOALS["river_ratio"],
+            }
+        )
     memory = results.get("memory")
     if memory:
-        rows.append({"goal": "peak RSS 360 d ÷ 180 d", "target": f"≤ {GOALS['rss_ratio_360_180']}",
-                     "measured": f"{memory['ratio']}",
-                     "met": memory["ratio"] <= GOALS["rss_ratio_360_180"]})  # fmt: skip
+        rows.append(
+            {
+                "goal": "peak RSS 360 d ÷ 180 d",
+                "target": f"≤ {GOALS['rss_ratio_360_180']}",
+                "measured": f"{memory['ratio']}",
+                "met": memory["ratio"] <= GOALS["rss_ratio_360_180"],
+            }
+        )
         for key, what in (("ledger", "quickstart world"), ("ledger_wide", "100,000 cards")):
             rss = memory[key]["peak_rss_gb"]
-            rows.append({"goal": f"peak RSS, {memory[key]['transactions']:,}-transaction run with --ledger ({what})",
-                         "target": f"< {GOALS['ledger_12m_rss_gb']} GB", "measured": f"{rss:.2f} GB",
-                         "met": rss < GOALS["ledger_12m_rss_gb"]})  # fmt: skip
+            rows.append(
+                {
+                    "goal": f"peak RSS, {memory[key]['transactions']:,}-transaction run with --ledger ({what})",
+                    "target": f"< {GOALS['ledger_12m_rss_gb']} GB",
+                    "measured": f"{rss:.2f} GB",
+                    "met": rss < GOALS["ledger_12m_rss_gb"],
+                }
+            )
     quick = results.get("quickstart")
     if quick:
         for label, run in (("1 worker", quick), (f"{quick['cores']} workers", quick["all_cores"])):
-            rows.append({"goal": f"quickstart (1 replication) incl. report, {label}, wall",
-                         "target": f"< {GOALS['quickstart_seconds']} s",
-                         "measured": f"{run['wall_s']:.1f} s (CPU {run['cpu_s']:.1f} s)",
-                         "met": run["wall_s"] < GOALS["quickstart_seconds"]})  # fmt: skip
+            rows.append(
+                {
+                    "goal": f"quickstart (1 replication) incl. report, {label}, wall",
+                    "target": f"< {GOALS['quickstart_seconds']} s",
+                    "measured": f"{run['wall_s']:.1f} s (CPU {run['cpu_s']:.1f} s)",
+                    "met": run["wall_s"] < GOALS["quickstart_seconds"],
+                }
+            )
     return rows
 
 
 def markdown(results: dict) -> str:
-    lines = [f"# fraudsim benchmarks — {results['started']}", "",
-             f"fraudsim {results['fraudsim_version']} (`{results['sim']}`), Python {results['python']}, "
-             f"{results['cpus']} CPUs ({results['cpu_model']}), load average {results['load_before']} before and "
-             f"{results['load_after']} after; medians of {results['repeats']} runs.", ""]  # fmt: skip
+    lines = [
+        f"# fraudsim benchmarks — {results['started']}",
+        "",
+        f"fraudsim {results['fraudsim_version']} (`{results['sim']}`), Python {results['python']}, "
+        f"{results['cpus']} CPUs ({results['cpu_model']}), load average {results['load_before']} before and "
+        f"{results['load_after']} after; medians of {results['repeats']} runs.",
+        "",
+    ]
     lines += ["| goal | target | measured | met |", "| --- | --- | --- | --- |"]
-    lines += [f"| {g['goal']} | {g['target']} | {g['measured']} | {'yes' if g['met'] else '**no**'} |"
-              for g in results["goals"]]  # fmt: skip
+    lines += [
+        f"| {g['goal']} | {g['target']} | {g['measured']} | {'yes' if g['met'] else '**no**'} |"
+        for g in results["goals"]
+    ]
     engine = results.get("engine")
     if engine:
-        lines += ["", f"## Engine: `{engine['scenario']}` {' '.join(engine['sets'])}", "",
-                  "| phase | transactions | CPU s | tx/s (CPU) | wall s | tx/s (wall) |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+        lines += [
+            "",
+            f"## Engine: `{engine['scenario']}` {' '.join(engine['sets'])}",
+            "",
+            "| phase | transactions | CPU s | tx/s (CPU) | wall s | tx/s (wall) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for p in engine["phases"]:
-            lines.append(f"| {p['phase']} | {p['transactions']:,} | {p['cpu_s']:.1f} | {p.get('tx_per_s_cpu', 0):,} | "
-                         f"{p['wall_s']:.1f} | {p.get('tx_per_s_wall', 0):,} |")  # fmt: skip
+            lines.append(
+                f"| {p['phase']} | {p['transactions']:,} | {p['cpu_s']:.1f} | {p.get('tx_per_s_cpu', 0):,} | "
+                f"{p['wall_s']:.1f} | {p.get('tx_per_s_wall', 0):,} |"
+            )
         river = engine["river"]
-        lines += ["", f"river `progressive_val_score` (StandardScaler | LogisticRegression, SGD 0.002, delay "
-                      f"{river['delay_rows']:,} rows) on {river['transactions']:,} of the run's transactions × "
-                      f"{river['features']} features:", ""]  # fmt: skip
+        lines += [
+            "",
+            f"river `progressive_val_score` (StandardScaler | LogisticRegression, SGD 0.002, delay "
+            f"{river['delay_rows']:,} rows) on {river['transactions']:,} of the run's transactions × "
+            f"{river['features']} features:",
+            "",
+        ]
         for row in river["by_clock"]:
-            lines.append(f"- {row['clock']}: river {row['river_tx_per_s']:,} tx/s; online arm ÷ river = "
-                         f"**{row['ratio']}×** (per run: {row['ratios']})")  # fmt: skip
+            lines.append(
+                f"- {row['clock']}: river {row['river_tx_per_s']:,} tx/s; online arm ÷ river = "
+                f"**{row['ratio']}×** (per run: {row['ratios']})"
+            )
         lines += ["", f"Peak RSS of the engine run: {engine['peak_rss_gb']:.2f} GB."]
     quick = results.get("quickstart")
     if quick:
         arms = ", ".join(f"{arm} {rate:,}" for arm, rate in quick["arm_tx_per_s_wall"].items())
-        lines += ["", f"## Quickstart ({' '.join(quick['sets'])})", "",
-                  f"`fraudsim run scenarios/quickstart.toml --workers 1`, report included: "
-                  f"{quick['wall_s']:.1f} s wall, "
-                  f"{quick['cpu_s']:.1f} s CPU. Arms (tx/s, wall, from run_info.json): {arms}. "
-                  f"With `--workers {quick['cores']}` (the arms shared out after the warm-up): "
-                  f"{quick['all_cores']['wall_s']:.1f} s wall, {quick['all_cores']['cpu_s']:.1f} s CPU."]  # fmt: skip
+        lines += [
+            "",
+            f"## Quickstart ({' '.join(quick['sets'])})",
+            "",
+            f"`fraudsim run scenarios/quickstart.toml --workers 1`, report included: "
+            f"{quick['wall_s']:.1f} s wall, "
+            f"{quick['cpu_s']:.1f} s CPU. Arms (tx/s, wall, from run_info.json): {arms}. "
+            f"With `--workers {quick['cores']}` (the arms shared out after the warm-up): "
+            f"{quick['all_cores']['wall_s']:.1f} s wall, {quick['all_cores']['cpu_s']:.1f} s CPU.",
+        ]
     memory = results.get("memory")
     if memory:
         lines += ["", "## Memory (peak RSS, `--ledger`)", "", "| run | peak RSS GB | CPU s |", "| --- | ---: | ---: |"]
         for horizon, run in memory["runs"].items():
-            lines.append(f"| quickstart world at 50,000 cards, 2 arms, horizon {horizon} | {run['peak_rss_gb']:.2f} | "
-                         f"{run['cpu_s']:.0f} |")
+            lines.append(
+                f"| quickstart world at 50,000 cards, 2 arms, horizon {horizon} | {run['peak_rss_gb']:.2f} | "
+                f"{run['cpu_s']:.0f} |"
+            )
         for key, what in (("ledger", "quickstart world"), ("ledger_wide", "quickstart at 100,000 cards")):
             ledger = memory[key]
-            lines.append(f"| {what}, {' '.join(ledger['sets'])}: {ledger['transactions']:,} ledger transactions "
-                         f"(+{ledger['warmup_transactions']:,} warm-up) | {ledger['peak_rss_gb']:.2f} | "
-                         f"{ledger['cpu_s']:.0f} |")  # fmt: skip
+            lines.append(
+                f"| {what}, {' '.join(ledger['sets'])}: {ledger['transactions']:,} ledger transactions "
+                f"(+{ledger['warmup_transactions']:,} warm-up) | {ledger['peak_rss_gb']:.2f} | "
+                f"{ledger['cpu_s']:.0f} |"
+            )
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()), ""]
     return "\n".join(lines)
 
@@ -370,11 +491,19 @@ def main(argv: list[str] | None = None) -> int:
     sim = args.sim.resolve()
     wanted = set(args.only.split(","))
     results: dict[str, object] = {
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"), "sim": str(sim), "repeats": args.repeats, "quick": args.quick,
-        "fraudsim_version": _versions().get("fraudsim", "?"), "python": platform.python_version(),
-        "machine": platform.machine(), "platform": platform.platform(), "cpus": os.cpu_count(),
-        "cpu_model": _cpu_model(), "load_before": [round(x, 2) for x in os.getloadavg()], "versions": _versions(),
-    }  # fmt: skip
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "sim": str(sim),
+        "repeats": args.repeats,
+        "quick": args.quick,
+        "fraudsim_version": _versions().get("fraudsim", "?"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "versions": _versions(),
+    }
     with tempfile.TemporaryDirectory(prefix="fraudsim-bench-") as folder:
         work = Path(folder)
         if "engine" in wanted:

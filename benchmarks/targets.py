@@ -29,13 +29,28 @@ sys.path.insert(0, str(ROOT))
 from sim.metrics import t_interval  # noqa: E402
 
 DELAYS = ("1h", "7d", "90d")
-DELAY_ARMS = ('arms=[{name="online",learner="online"},{name="batch-daily",learner="batch",every="1d"},'
-              '{name="batch-weekly",learner="batch",every="7d"},{name="static",learner="static"}]')
+DELAY_ARMS = (
+    'arms=[{name="online",learner="online"},{name="batch-daily",learner="batch",every="1d"},'
+    '{name="batch-weekly",learner="batch",every="7d"},{name="static",learner="static"}]'
+)
 
 
 def run(scenario: Path, out: Path, seed: int, replications: int, overrides: list[str]) -> Path:
-    command = [str(Path(sys.executable).parent / "fraudsim"), "run", str(scenario), "--no-report", "--quiet",
-               "--replications", str(replications), "--workers", "2", "--out", str(out), "--set", f"seed={seed}"]
+    command = [
+        str(Path(sys.executable).parent / "fraudsim"),
+        "run",
+        str(scenario),
+        "--no-report",
+        "--quiet",
+        "--replications",
+        str(replications),
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+        "--set",
+        f"seed={seed}",
+    ]
     for item in overrides:
         command += ["--set", item]
     subprocess.run(command, check=True)
@@ -48,8 +63,10 @@ def _reused(folder: Path):
     def kept(scenario: Path, out: Path, seed: int, replications: int, overrides: list[str]) -> Path:
         resolved = tomllib.loads((out / "scenario.resolved.toml").read_text(encoding="utf-8"))
         if (resolved["seed"], resolved["replications"]) != (seed, replications):
-            raise SystemExit(f"{out}: kept with seed {resolved['seed']} and {resolved['replications']} "
-                             f"replications, not {seed} and {replications}")  # fmt: skip
+            raise SystemExit(
+                f"{out}: kept with seed {resolved['seed']} and {resolved['replications']} "
+                f"replications, not {seed} and {replications}"
+            )
         return out
 
     return kept
@@ -62,8 +79,9 @@ def saving(arms: pl.DataFrame, arm: str, column: str = "total_cost", baseline: s
     return (base - mine) / base
 
 
-def _interval(values: np.ndarray, scale: float = 100.0, unit: str = " %",
-              digits: int = 1) -> tuple[str, str, float, float]:  # fmt: skip
+def _interval(
+    values: np.ndarray, scale: float = 100.0, unit: str = " %", digits: int = 1
+) -> tuple[str, str, float, float]:
     mean, low, high = (float(v) * scale for v in t_interval(values))
     return f"{mean:+.{digits}f}{unit}", f"{low:+.{digits}f} to {high:+.{digits}f}{unit}", low, high
 
@@ -83,40 +101,79 @@ def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
     rows = []
     share = (static["fraud_attempts"] / static["transactions"]).to_numpy()
     mean, interval, low, high = _interval(share, 100, " %")
-    rows.append(("fraud 0.05–0.5 % of transactions (static arm)", mean.lstrip("+"), interval,
-                 low >= 0.05 and high <= 0.5))
+    rows.append(
+        ("fraud 0.05–0.5 % of transactions (static arm)", mean.lstrip("+"), interval, low >= 0.05 and high <= 0.5)
+    )
     value = (static["fraud_amount_attempted"] / static["fraud_attempts"]).to_numpy()
     mean, interval, low, high = _interval(value, 1.0, " €")
-    rows.append(("value per fraud attempt €50–250 (docs/domain-facts.md: €87 per EEA fraud, £204 per UK case)",
-                 mean.lstrip("+"), interval, low >= 50 and high <= 250))
+    rows.append(
+        (
+            "value per fraud attempt €50–250 (docs/domain-facts.md: €87 per EEA fraud, £204 per UK case)",
+            mean.lstrip("+"),
+            interval,
+            low >= 50 and high <= 250,
+        )
+    )
     third = horizon // 3
-    per_day = daily.filter(pl.col("arm") == "static").group_by("replication").agg(
-        first=(pl.col("fraud_attempts").filter(pl.col("day") < third).sum()
-               / pl.col("transactions").filter(pl.col("day") < third).sum()),
-        last=(pl.col("fraud_attempts").filter(pl.col("day") >= horizon - third).sum()
-              / pl.col("transactions").filter(pl.col("day") >= horizon - third).sum())).sort("replication")
+    per_day = (
+        daily.filter(pl.col("arm") == "static")
+        .group_by("replication")
+        .agg(
+            first=(
+                pl.col("fraud_attempts").filter(pl.col("day") < third).sum()
+                / pl.col("transactions").filter(pl.col("day") < third).sum()
+            ),
+            last=(
+                pl.col("fraud_attempts").filter(pl.col("day") >= horizon - third).sum()
+                / pl.col("transactions").filter(pl.col("day") >= horizon - third).sum()
+            ),
+        )
+        .sort("replication")
+    )
     ratio = (per_day["last"] / per_day["first"]).to_numpy()
     mean, interval, low, high = _interval(ratio, 1.0, "×")
-    rows.append(("fraud volume flat: last third ÷ first third of the horizon within 0.67–1.5×", mean.lstrip("+"),
-                 interval, low >= 0.67 and high <= 1.5))
+    rows.append(
+        (
+            "fraud volume flat: last third ÷ first third of the horizon within 0.67–1.5×",
+            mean.lstrip("+"),
+            interval,
+            low >= 0.67 and high <= 1.5,
+        )
+    )
     mean, interval, low, _ = _interval(saving(arms, "oracle"))
-    rows.append(("headroom: the oracle at least 15 % cheaper than static, interval above zero", mean, interval,
-                 float(np.mean(saving(arms, "oracle"))) >= 0.15 and low > 0))
+    rows.append(
+        (
+            "headroom: the oracle at least 15 % cheaper than static, interval above zero",
+            mean,
+            interval,
+            float(np.mean(saving(arms, "oracle"))) >= 0.15 and low > 0,
+        )
+    )
     for arm in [a for a in arms["arm"].unique(maintain_order=True).to_list() if a not in ("static", "oracle")]:
-        difference = (arms.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
-                      - arms.filter(pl.col("arm") == "oracle").sort("replication")["total_cost"].to_numpy())
+        difference = (
+            arms.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
+            - arms.filter(pl.col("arm") == "oracle").sort("replication")["total_cost"].to_numpy()
+        )
         _, _, _, high_d = _interval(difference, 1.0, "")
         mean, interval, low, _ = _interval(saving(arms, arm))
         label = f"{arm}: saving over static" + (" clearly positive (freshness pays)" if arm == "batch-daily" else "")
         met = low > 0 if arm == "batch-daily" else None
         rows.append((label, mean, interval, met))
-        rows.append((f"the oracle at or below {arm} (paired interval of {arm} − oracle not below zero)",
-                     "", "", high_d >= 0))
-    drops = {arm: _auc(quality, arm, True, horizon) - _auc(quality, arm, False, horizon)
-             for arm in ("static", "oracle")}  # fmt: skip
+        rows.append(
+            (f"the oracle at or below {arm} (paired interval of {arm} − oracle not below zero)", "", "", high_d >= 0)
+        )
+    drops = {
+        arm: _auc(quality, arm, True, horizon) - _auc(quality, arm, False, horizon) for arm in ("static", "oracle")
+    }
     mean, interval, low, _ = _interval(drops["static"] - drops["oracle"], 1.0, "", digits=3)
-    rows.append(("static's ROC AUC falls over the horizon against the oracle's (first − last 10 days, static − oracle)",
-                 mean, interval, low > 0))
+    rows.append(
+        (
+            "static's ROC AUC falls over the horizon against the oracle's (first − last 10 days, static − oracle)",
+            mean,
+            interval,
+            low > 0,
+        )
+    )
     return rows
 
 
@@ -133,16 +190,24 @@ def label_delay_rows(outs: dict[str, Path]) -> list[tuple[str, str, str, bool]]:
             elif delay == DELAYS[-1]:
                 goal, met = "indistinguishable from zero", low <= 0 <= high
             else:
-                goal, met = "smaller than at 1 h", float(np.mean(savings[arm, delay])) < float(
-                    np.mean(savings[arm, DELAYS[0]]))
+                goal, met = (
+                    "smaller than at 1 h",
+                    float(np.mean(savings[arm, delay])) < float(np.mean(savings[arm, DELAYS[0]])),
+                )
             rows.append((f"{arm} saving over static, chargebacks {delay}: {goal}", mean, interval, met))
             mean, interval, _, _ = _interval(saving(arms, arm, "fraud_loss"))
             rows.append((f"{arm} saving in fraud loss over static, chargebacks {delay}", mean, interval, None))
         fraud = arms.filter(pl.col("arm") != "static")
         declined = (1 - fraud["fraud_approved"] / fraud["fraud_attempts"]).to_numpy()
         mean, interval, low, _ = _interval(declined, 100, " %")
-        rows.append((f"the learned detectors decline a visible share of fraud (≥ 5 %), chargebacks {delay}",
-                     mean.lstrip("+"), interval, low >= 5))
+        rows.append(
+            (
+                f"the learned detectors decline a visible share of fraud (≥ 5 %), chargebacks {delay}",
+                mean.lstrip("+"),
+                interval,
+                low >= 5,
+            )
+        )
     return rows
 
 
@@ -152,8 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="keep the runs' output directories under this folder")
-    parser.add_argument("--reuse", type=Path, help="measure the runs kept earlier with --keep in this folder "
-                        "(same world, seed and replications) instead of running them again")  # fmt: skip
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="measure the runs kept earlier with --keep in this folder "
+        "(same world, seed and replications) instead of running them again",
+    )
     args = parser.parse_args(argv)
     global run
     if args.reuse is not None:
@@ -165,11 +234,21 @@ def main(argv: list[str] | None = None) -> int:
             rows = quickstart_rows(out)
         else:
             table = tomllib.loads((ROOT / "scenarios/sweeps/label_delay.toml").read_text())["set"]
-            fixed = [f"{key}={tomli_w.dumps({'v': value}).split('=', 1)[1].strip()}"
-                     for key, value in table.items() if key != "arms"]  # fmt: skip
-            outs = {delay: run(ROOT / "scenarios/quickstart.toml", Path(scratch) / delay, args.seed, args.replications,
-                               [*fixed, f"labels.chargeback.delay.median={delay}", DELAY_ARMS])
-                    for delay in DELAYS}  # fmt: skip
+            fixed = [
+                f"{key}={tomli_w.dumps({'v': value}).split('=', 1)[1].strip()}"
+                for key, value in table.items()
+                if key != "arms"
+            ]
+            outs = {
+                delay: run(
+                    ROOT / "scenarios/quickstart.toml",
+                    Path(scratch) / delay,
+                    args.seed,
+                    args.replications,
+                    [*fixed, f"labels.chargeback.delay.median={delay}", DELAY_ARMS],
+                )
+                for delay in DELAYS
+            }
             rows = label_delay_rows(outs)
     print(f"\n{args.world}, seed {args.seed}, {args.replications} replications\n")
     print("| target | measured | 95 % interval | met? |")

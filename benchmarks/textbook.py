@@ -35,13 +35,20 @@ def run(out: Path, customers: int, seed: int) -> None:
     summary = json.loads((out / "replay" / "replay.json").read_text())
     fraudsim = pl.read_parquet(out / "replay" / "metrics.parquet").row(0, named=True)
     reference = handbook_protocol(stream)
-    print(f"stream: {stream.height:,} transactions over 21 days, {int(stream['is_fraud'].sum()):,} fraud "
-          f"({stream['is_fraud'].mean():.2%}); {customers:,} customers, seed {seed}")
+    print(
+        f"stream: {stream.height:,} transactions over 21 days, {int(stream['is_fraud'].sum()):,} fraud "
+        f"({stream['is_fraud'].mean():.2%}); {customers:,} customers, seed {seed}"
+    )
     print(f"fraudsim replay {shlex.join(arguments)}   # {seconds:.1f} s")
     print(f"warnings: {summary['warnings'] or 'none'}\n")
     print("| measure | scikit-learn, the handbook's protocol | fraudsim replay |\n| --- | --- | --- |")
-    names = {"rows": "test rows", "frauds": "test frauds", "roc_auc": "ROC AUC",
-             "average_precision": "average precision", "card_precision": "card precision@100"}  # fmt: skip
+    names = {
+        "rows": "test rows",
+        "frauds": "test frauds",
+        "roc_auc": "ROC AUC",
+        "average_precision": "average precision",
+        "card_precision": "card precision@100",
+    }
     for key, name in names.items():
         if key in ("rows", "frauds"):
             print(f"| {name} | {int(reference[key]):,} | {int(fraudsim[key]):,} |")

@@ -67,15 +67,29 @@ def cli() -> None:
 @cli.command(epilog=EXAMPLES_RUN)
 @click.argument("file", type=click.Path(dir_okay=True))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
-@click.option("-r", "--replications", type=click.IntRange(1, 10_000),
-              help="Independent worlds per arm (overrides the file).")
-@click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
-              help="Processes running replications, or each replication's arms, in parallel "
-                   "[default: the machine's cores].")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
-              help="Output directory [default: reports/<name>].")
-@click.option("--ledger", is_flag=True,
-              help="Also write every transaction and label event (transactions.parquet, labels.parquet).")
+@click.option(
+    "-r", "--replications", type=click.IntRange(1, 10_000), help="Independent worlds per arm (overrides the file)."
+)
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(1, 512),
+    default=None,
+    help="Processes running replications, or each replication's arms, in parallel [default: the machine's cores].",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    callback=not_empty,
+    help="Output directory [default: reports/<name>].",
+)
+@click.option(
+    "--ledger",
+    is_flag=True,
+    help="Also write every transaction and label event (transactions.parquet, labels.parquet).",
+)
 @click.option("--no-report", is_flag=True, help="Write the tables but not the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 def run(file, overrides, replications, workers, out_dir, ledger, no_report, quiet) -> None:
@@ -112,8 +126,11 @@ def validate(file, overrides) -> None:
     out.print(
         f"[green]ok[/] {file}: scenario [bold]{scenario.name}[/], horizon {format_duration(scenario.horizon)}, "
         f"warm-up {format_duration(warmup_length(scenario))}, {scenario.replications} replication(s); arms: {arms}"
-        + (f"; A/B test: {scenario.ab.b} on {scenario.ab.share_b:.0%} of cards against {scenario.ab.a}"
-           if scenario.ab else ""),
+        + (
+            f"; A/B test: {scenario.ab.b} on {scenario.ab.share_b:.0%} of cards against {scenario.ab.a}"
+            if scenario.ab
+            else ""
+        ),
         soft_wrap=True,
     )
 
@@ -162,8 +179,7 @@ def report(directory, pdf) -> None:
     replay = (folder / "replay.json").exists()
     missing = [name for name in REQUIRED if not (folder / name).exists()]
     if missing and not (sweep or replay):
-        raise UserError(f"{directory}: not a fraudsim run, replay or sweep directory "
-                        f"(missing {', '.join(missing)})")
+        raise UserError(f"{directory}: not a fraudsim run, replay or sweep directory (missing {', '.join(missing)})")
     try:
         if sweep:
             from .report.sweep import build_sweep_report
@@ -179,8 +195,10 @@ def report(directory, pdf) -> None:
             target = build_report(folder, pdf=pdf)
     except damaged as error:
         reason = (str(error).splitlines() or [""])[0]
-        raise UserError(f"{directory}: a saved table cannot be read, so the report was not rebuilt "
-                        f"({type(error).__name__}: {reason})") from None
+        raise UserError(
+            f"{directory}: a saved table cannot be read, so the report was not rebuilt "
+            f"({type(error).__name__}: {reason})"
+        ) from None
     (folder / REPORT_ERROR).unlink(missing_ok=True)  # the failure it recorded is mended
     out.print(f"Wrote [bold]{target}[/]" + (f" and [bold]{folder / 'report.pdf'}[/]" if pdf else ""), soft_wrap=True)
 
@@ -201,15 +219,36 @@ stopped resumes where it left off; --force recomputes them.
 
 @cli.command(epilog=EXAMPLES_SWEEP)
 @click.argument("file", type=click.Path(dir_okay=True))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a key of the base scenario, before the grid (repeatable).")
-@click.option("-w", "--workers", type=click.IntRange(1, 512), default=None,
-              help="Local worker processes (or workers of --dask local) [default: the machine's cores].")
-@click.option("--dask", "dask_address", metavar="ADDRESS|local", callback=not_empty,
-              help="Run on the Dask scheduler at ADDRESS (tcp://host:8786), or on a local Dask cluster.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a key of the base scenario, before the grid (repeatable).",
+)
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(1, 512),
+    default=None,
+    help="Local worker processes (or workers of --dask local) [default: the machine's cores].",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS|local",
+    callback=not_empty,
+    help="Run on the Dask scheduler at ADDRESS (tcp://host:8786), or on a local Dask cluster.",
+)
 @click.option("--force", is_flag=True, help="Recompute every run, even those already saved.")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
-              help="Output directory [default: reports/<sweep name>].")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    callback=not_empty,
+    help="Output directory [default: reports/<sweep name>].",
+)
 @click.option("--no-report", is_flag=True, help="Write results.parquet but not the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, quiet) -> None:
@@ -229,8 +268,12 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
         task = progress.add_task(plan.sweep.name, total=None)
 
         def advance(state) -> None:
-            progress.update(task, completed=state.days_done, total=state.days or None,
-                            description=f"{plan.sweep.name} {state.runs_done}/{state.runs} runs")  # fmt: skip
+            progress.update(
+                task,
+                completed=state.days_done,
+                total=state.days or None,
+                description=f"{plan.sweep.name} {state.runs_done}/{state.runs} runs",
+            )
 
         try:
             outcome = run_sweep(plan, target, executor, force=force, progress=advance)
@@ -238,16 +281,20 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
             raise UserError(str(error)) from None
         except KeyboardInterrupt:
             progress.stop()
-            err.print(f"interrupted: the runs finished so far are saved in {target}; "
-                      "run the same command again to resume", soft_wrap=True)  # fmt: skip
+            err.print(
+                f"interrupted: the runs finished so far are saved in {target}; run the same command again to resume",
+                soft_wrap=True,
+            )
             raise click.exceptions.Abort() from None
     if not quiet:
         _print_sweep(outcome.results, plan)
-        out.print(f"{plan.sweep.name}: {len(plan.points)} point(s) × {plan.sweep.replications} "
-                  f"replication(s) = {runs} runs ({outcome.computed} computed, {outcome.reused} reused) in "
-                  f"{_clock(outcome.wall_seconds)}"
-                  + (f" on {outcome.executor} ({outcome.workers} worker(s))" if outcome.computed else ""),
-                  soft_wrap=True)  # fmt: skip
+        out.print(
+            f"{plan.sweep.name}: {len(plan.points)} point(s) × {plan.sweep.replications} "
+            f"replication(s) = {runs} runs ({outcome.computed} computed, {outcome.reused} reused) in "
+            f"{_clock(outcome.wall_seconds)}"
+            + (f" on {outcome.executor} ({outcome.workers} worker(s))" if outcome.computed else ""),
+            soft_wrap=True,
+        )
     written = [target / "results.parquet"]
     if not no_report:
         from .report.sweep import build_sweep_report
@@ -273,8 +320,9 @@ def _print_sweep(results, plan, limit: int = 40) -> None:
     currency = plan.points[0].scenario.currency
     means = results.group_by(["point", "arm"], maintain_order=True).agg(pl.col("total_cost").mean())
     arms = list(dict.fromkeys(arm.name for point in plan.points for arm in point.scenario.arms))
-    table = Table(title=f"{plan.sweep.name}: mean total cost over {plan.sweep.replications} replication(s)",
-                  header_style="bold")  # fmt: skip
+    table = Table(
+        title=f"{plan.sweep.name}: mean total cost over {plan.sweep.replications} replication(s)", header_style="bold"
+    )
     for column in plan.columns:
         table.add_column(column.key, overflow="fold")
     for arm in arms:
@@ -282,8 +330,7 @@ def _print_sweep(results, plan, limit: int = 40) -> None:
     cost = {(p, a): v for p, a, v in means.iter_rows()}
     for point in plan.points:
         cells = [str(point.value(column.key)) for column in plan.columns]
-        cells += [short_money(cost[point.index, arm], currency) if (point.index, arm) in cost else ""
-                  for arm in arms]  # fmt: skip
+        cells += [short_money(cost[point.index, arm], currency) if (point.index, arm) in cost else "" for arm in arms]
         table.add_row(*cells)
     out.print(table)
 
@@ -311,8 +358,10 @@ def _print_summary(summary: dict) -> None:
     from .units import short_money
 
     currency = summary["currency"]
-    table = Table(title=f"{summary['scenario']}: {summary['replications']} replication(s), "
-                        f"{summary['horizon_days']:g} days", header_style="bold")  # fmt: skip
+    table = Table(
+        title=f"{summary['scenario']}: {summary['replications']} replication(s), {summary['horizon_days']:g} days",
+        header_style="bold",
+    )
     for column in ("rank", "arm", "total cost (95% CI)", "fraud loss", "friction"):
         table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)
 
@@ -324,8 +373,13 @@ def _print_summary(summary: dict) -> None:
 
     for arm in summary["ranking"]:
         entry = summary["arms"][arm]
-        table.add_row(str(entry["rank"]), arm, with_interval(entry["total_cost"]),
-                      with_interval(entry["fraud_loss"]), short_money(entry["friction"]["mean"], currency))  # fmt: skip
+        table.add_row(
+            str(entry["rank"]),
+            arm,
+            with_interval(entry["total_cost"]),
+            with_interval(entry["fraud_loss"]),
+            short_money(entry["friction"]["mean"], currency),
+        )
     out.print(table)
     for warning in summary.get("warnings", []):
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
@@ -333,8 +387,6 @@ def _print_summary(summary: dict) -> None:
         from .report.ab import finding
 
         out.print(finding(summary["ab"], currency), soft_wrap=True)
-
-
 
 
 def main(argv: list[str] | None = None) -> int:

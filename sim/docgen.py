@@ -331,8 +331,11 @@ def _common_base(variants: tuple[type[BaseModel], ...]) -> type | None:
 
 def _same(a: FieldInfo, b: FieldInfo) -> bool:
     return (repr(a.annotation), a.description, repr(a.default), a.default_factory) == (
-        repr(b.annotation), b.description, repr(b.default), b.default_factory
-    )  # fmt: skip
+        repr(b.annotation),
+        b.description,
+        repr(b.default),
+        b.default_factory,
+    )
 
 
 def _document_union(union: Union, prefix: str, title: str, about: str) -> list[str]:
@@ -358,7 +361,7 @@ def _document_union(union: Union, prefix: str, title: str, about: str) -> list[s
     seen = set(common) | {union.tag}
     for variant in union.variants:
         own = [name for name in variant.model_fields if name not in seen]
-        out += [f"### `{union.tag} = \"{union.kind(variant)}\"`", "", _doc(variant), ""]
+        out += [f'### `{union.tag} = "{union.kind(variant)}"`', "", _doc(variant), ""]
         rows = _own_rows(variant, prefix, [name for name in variant.model_fields if name not in common + [union.tag]])
         out += _table(rows) if rows else ["No keys of its own.", ""]
         children += _children(variant, prefix, own)

@@ -186,11 +186,20 @@ class Engine:
         events = self.labels.events(ids, tx.t, tx.is_fraud, decisions.declined, draws)
         world.queue.push(events)
         if self.desk.active and decisions.alerted.any():
-            self.desk.submit([
-                Alert(int(ids[i]), float(tx.t[i]), float(decisions.expected_loss[i]), int(tx.card[i]),
-                      bool(tx.is_fraud[i]), float(draws.review_time[i]), float(draws.verdict[i]))
-                for i in np.flatnonzero(decisions.alerted)
-            ])  # fmt: skip
+            self.desk.submit(
+                [
+                    Alert(
+                        int(ids[i]),
+                        float(tx.t[i]),
+                        float(decisions.expected_loss[i]),
+                        int(tx.card[i]),
+                        bool(tx.is_fraud[i]),
+                        float(draws.review_time[i]),
+                        float(draws.verdict[i]),
+                    )
+                    for i in np.flatnonzero(decisions.alerted)
+                ]
+            )
         if self.learner.feedback.startswith("truth"):
             known = ~decisions.declined if self.learner.feedback == "truth_censored" else np.ones(len(tx), bool)
             self._truth = (X[known], self._truth_events(ids, tx, now, known))
@@ -199,16 +208,28 @@ class Engine:
             keep = tx.is_fraud | (uniform_hash(ids, LABEL_WINDOW_SALT) < collected.truth_keep)
             collected.truth.append((X[keep], self._truth_events(ids, tx, now, keep), decisions.declined[keep]))
         if self.recorder is not None:
-            self.recorder.tick(now, tx, ids, p, decisions, staleness=now - self.learner.newest_label_at,
-                               falling_back=self.monitor.falling_back)  # fmt: skip
+            self.recorder.tick(
+                now,
+                tx,
+                ids,
+                p,
+                decisions,
+                staleness=now - self.learner.newest_label_at,
+                falling_back=self.monitor.falling_back,
+            )
             self.recorder.labels_created(events, int(ids[0]), tx.is_fraud)
         self.transactions += len(tx)
 
     def _truth_events(self, ids: np.ndarray, tx: Transactions, now: float, rows: np.ndarray) -> LabelEvents:
         """The true labels of the tick's transactions at ``rows``, known at the next tick."""
         n = int(np.count_nonzero(rows))
-        return LabelEvents(ids[rows], np.full(n, TRUTH_SOURCE, np.int8), tx.is_fraud[rows].astype(np.int8),
-                           np.full(n, now + self.scenario.tick), tx.t[rows])  # fmt: skip
+        return LabelEvents(
+            ids[rows],
+            np.full(n, TRUTH_SOURCE, np.int8),
+            tx.is_fraud[rows].astype(np.int8),
+            np.full(n, now + self.scenario.tick),
+            tx.t[rows],
+        )
 
     def _break_features(self, X: np.ndarray, now: float) -> None:
         """Injected feature faults: a missing feature reads 0; a constant one reads its value."""
@@ -229,8 +250,11 @@ class Engine:
         if any(f.kind == "garbage_scores" for f in self._active_faults(now)):
             p = self.streams.get("learner", GARBAGE_SCORES_KEY, int(now // self.scenario.tick)).random(len(X))
         if self.monitor.active:
-            values = {w.config.signal: signal_value(w.config.signal, X, p)
-                      for w in self.monitor.watches if w.config.signal != "label_error"}  # fmt: skip
+            values = {
+                w.config.signal: signal_value(w.config.signal, X, p)
+                for w in self.monitor.watches
+                if w.config.signal != "label_error"
+            }
             values.update(self._signals)
             self._signals = {}
             was = len(self.monitor.events)
@@ -289,8 +313,13 @@ class Engine:
         fraud = np.flatnonzero(due.value == 1)
         if len(fraud):
             fraud_ids = due.tx_id[fraud]
-            world.features.learn_labels(fraud_ids, world.store.merchant(fraud_ids), due.value[fraud],
-                                        due.label_at[fraud], oldest_id=world.store.live_from)  # fmt: skip
+            world.features.learn_labels(
+                fraud_ids,
+                world.store.merchant(fraud_ids),
+                due.value[fraud],
+                due.label_at[fraud],
+                oldest_id=world.store.live_from,
+            )
             blocking = world.blocks.blocks_on(due.source[fraud])
             if blocking.any():
                 blocked += world.crews.block(world.store.card(fraud_ids[blocking]))
@@ -321,10 +350,15 @@ class Engine:
         now = self.env.now
         if review.outcome == "reviewed":
             alert = review.alert
-            self.world.queue.push(LabelEvents(
-                np.array([alert.tx_id], np.int64), np.array([SOURCE_CODE["investigator"]], np.int8),
-                np.array([review.verdict], np.int8), np.array([now]), np.array([alert.t]),
-            ))  # fmt: skip
+            self.world.queue.push(
+                LabelEvents(
+                    np.array([alert.tx_id], np.int64),
+                    np.array([SOURCE_CODE["investigator"]], np.int8),
+                    np.array([review.verdict], np.int8),
+                    np.array([now]),
+                    np.array([alert.t]),
+                )
+            )
             if review.verdict == 1:  # a fraud label before maturity: the transaction won't mature as legitimate
                 due = alert.t + self.scenario.labels.maturity.window
                 waiting = self.world.queue.withdraw_maturity(alert.tx_id, due)
@@ -345,8 +379,10 @@ class Engine:
         self._planned = planned = self.world.crews.plan(now, self.scenario.tick, self.world.population)
         if planned is None:
             return honest, honest_draws
-        draws = [honest_draws] + [self.labels.draw(self._crew_rng(crew.crew_id, now), count)
-                                  for crew, count in zip(planned.crews, planned.counts, strict=True)]  # fmt: skip
+        draws = [honest_draws] + [
+            self.labels.draw(self._crew_rng(crew.crew_id, now), count)
+            for crew, count in zip(planned.crews, planned.counts, strict=True)
+        ]
         tx = Transactions.concat([honest, planned.tx])
         order = np.argsort(tx.t, kind="stable")
         self._position = np.empty(len(order), np.intp)  # where each attempt went in time order
@@ -424,16 +460,31 @@ def warm_up(
 ) -> tuple[World, History]:
     """Run the world under ``rules`` up to t = 0; return it and the history every arm starts from."""
     length = warmup_length(scenario)
-    population = with_movers(build_population(scenario.population, streams.get("population")), scenario.population,
-                             -length, streams.get("drift"))  # fmt: skip
+    population = with_movers(
+        build_population(scenario.population, streams.get("population")),
+        scenario.population,
+        -length,
+        streams.get("drift"),
+    )
     retention = max(LabelModel(scenario.labels).longest_delay, scenario.history) + scenario.tick
     world = World(
         population=population,
         features=FeatureState(population.customers, population.merchants, scenario.population),
-        crews=Crews(scenario.crews, scenario.compromises, population, streams,
-                    invent(scenario.innovation, -length, scenario.horizon, population, streams.get("innovation")),
-                    draw_skims(scenario.skimming, -length, scenario.horizon, population,
-                               [crew.name for crew in scenario.crews], streams.get("skimming"))),
+        crews=Crews(
+            scenario.crews,
+            scenario.compromises,
+            population,
+            streams,
+            invent(scenario.innovation, -length, scenario.horizon, population, streams.get("innovation")),
+            draw_skims(
+                scenario.skimming,
+                -length,
+                scenario.horizon,
+                population,
+                [crew.name for crew in scenario.crews],
+                streams.get("skimming"),
+            ),
+        ),
         store=FeatureStore(len(FEATURES), retention, _expected_rows(scenario, retention)),
         queue=LabelQueue(),
         blocks=CardBlocks(scenario.blocking),
@@ -466,8 +517,15 @@ def _history(world: World, collected: _Collected, first_id: int) -> History:
     truth = LabelEvents.concat([events for _, events, _ in collected.truth])
     truth_X = np.concatenate([X for X, _, _ in collected.truth]) if collected.truth else arrived_X[:0]
     truth_declined = np.concatenate([d for _, _, d in collected.truth]) if collected.truth else np.zeros(0, bool)
-    return History(X=world.store.features(final.tx_id), y=final.value.astype(np.int8), arrived=arrived,
-                   arrived_X=arrived_X, truth=truth, truth_X=truth_X, truth_declined=truth_declined)  # fmt: skip
+    return History(
+        X=world.store.features(final.tx_id),
+        y=final.value.astype(np.int8),
+        arrived=arrived,
+        arrived_X=arrived_X,
+        truth=truth,
+        truth_X=truth_X,
+        truth_declined=truth_declined,
+    )
 
 
 def arm_retention(scenario: Scenario) -> float:

@@ -98,13 +98,27 @@ class Experiment:
 
     def model_events(self) -> pl.DataFrame:
         rows = [
-            {"arm": a.arm, "replication": a.replication, "time": e.time, "kind": e.kind, "rows": e.rows,
-             "positives": e.positives, "detail": e.detail}
+            {
+                "arm": a.arm,
+                "replication": a.replication,
+                "time": e.time,
+                "kind": e.kind,
+                "rows": e.rows,
+                "positives": e.positives,
+                "detail": e.detail,
+            }
             for a in self.arm_runs
             for e in a.model_events
-        ]  # fmt: skip
-        schema = {"arm": pl.String, "replication": pl.Int32, "time": pl.Float64, "kind": pl.String,
-                  "rows": pl.Int64, "positives": pl.Int64, "detail": pl.String}  # fmt: skip
+        ]
+        schema = {
+            "arm": pl.String,
+            "replication": pl.Int32,
+            "time": pl.Float64,
+            "kind": pl.String,
+            "rows": pl.Int64,
+            "positives": pl.Int64,
+            "detail": pl.String,
+        }
         return pl.DataFrame(rows, schema=schema).sort(["arm", "replication", "time", "kind"])
 
 
@@ -122,8 +136,9 @@ def run_replication(
         return _run_replication(scenario, replication, ledger_dir, progress)
 
 
-def _run_replication(scenario: Scenario, replication: int, ledger_dir: Path | None,
-                     progress: Callable[[float], None] | None) -> ReplicationRun:  # fmt: skip
+def _run_replication(
+    scenario: Scenario, replication: int, ledger_dir: Path | None, progress: Callable[[float], None] | None
+) -> ReplicationRun:
     warmup = warmup_length(scenario)
     done = [0.0]
 
@@ -141,34 +156,60 @@ def _run_replication(scenario: Scenario, replication: int, ledger_dir: Path | No
     ab = None
     if scenario.ab is not None:
         separate = {arm.arm: per_transaction(arm.daily) for arm in arms}
-        ab = run_ab(scenario, Streams(scenario.seed, replication), world, history, replication, separate,
-                    None if progress is None else lambda days: progress(done[0] + days))  # fmt: skip
+        ab = run_ab(
+            scenario,
+            Streams(scenario.seed, replication),
+            world,
+            history,
+            replication,
+            separate,
+            None if progress is None else lambda days: progress(done[0] + days),
+        )
     return ReplicationRun(replication, arms, warmup_transactions, warmup_seconds, ab)
 
 
-def _warm(scenario: Scenario, replication: int,
-          progress: Callable[[float], None] | None = None) -> tuple[World, History, int, float]:  # fmt: skip
+def _warm(
+    scenario: Scenario, replication: int, progress: Callable[[float], None] | None = None
+) -> tuple[World, History, int, float]:
     """The warmed-up world and history, with the first models fitted (timed with the warm-up:
     they are fitted once and shared by every arm); the warm-up's transactions and seconds."""
     started = time.perf_counter()
     world, history = warm_up(scenario, Streams(scenario.seed, replication), progress)
-    kinds = {"logistic" if getattr(arm, "model", None) == "laplace" else getattr(arm, "model", None)
-             for arm in scenario.arms}  # fmt: skip
+    kinds = {
+        "logistic" if getattr(arm, "model", None) == "laplace" else getattr(arm, "model", None) for arm in scenario.arms
+    }
     for kind in sorted(kinds & {"logistic", "gbm"}):
         history.first_model(kind)
     return world, history, world.store.next_id, time.perf_counter() - started
 
 
-def _arm(scenario: Scenario, arm: Arm, replication: int, world: World, history: History, ledger_dir: Path | None,
-         progress: Callable[[float], None] | None = None) -> ArmRun:  # fmt: skip
+def _arm(
+    scenario: Scenario,
+    arm: Arm,
+    replication: int,
+    world: World,
+    history: History,
+    ledger_dir: Path | None,
+    progress: Callable[[float], None] | None = None,
+) -> ArmRun:
     """One arm in its own copy of the warmed-up ``world``."""
     recorder = ArmRecorder(scenario, arm.name, replication, ledger_dir)
     started = time.perf_counter()
     engine = run_arm(scenario, arm, Streams(scenario.seed, replication), world, history, recorder, progress)
-    return ArmRun(arm.name, replication, recorder.daily(), recorder.labels_daily(), recorder.label_coverage(),
-                  recorder.quality_daily(), recorder.crews_daily(), recorder.reliability_table(),
-                  engine.model_events, engine.transactions, time.perf_counter() - started,
-                  recorder.ledger.paths if recorder.ledger is not None else {})  # fmt: skip
+    return ArmRun(
+        arm.name,
+        replication,
+        recorder.daily(),
+        recorder.labels_daily(),
+        recorder.label_coverage(),
+        recorder.quality_daily(),
+        recorder.crews_daily(),
+        recorder.reliability_table(),
+        engine.model_events,
+        engine.transactions,
+        time.perf_counter() - started,
+        recorder.ledger.paths if recorder.ledger is not None else {},
+    )
 
 
 def run_all(
@@ -216,14 +257,18 @@ def run_all(
 # --------------------------------------------------------------------------- replications split into tasks
 
 
-def _run_tasks(pool: Executor, workers: int, scenario: Scenario, ledger_dir: Path | None,
-               progress: Callable[[float], None] | None) -> list[ReplicationRun]:  # fmt: skip
+def _run_tasks(
+    pool: Executor, workers: int, scenario: Scenario, ledger_dir: Path | None, progress: Callable[[float], None] | None
+) -> list[ReplicationRun]:
     """Every replication as separate tasks: its warm-up, whose world is saved to a scratch file;
     then each arm, and the A/B test once the arms are done, loaded from that file. This process
     warms the first replication up itself while the workers start (and warm up the others)."""
     replications, arms = scenario.replications, len(scenario.arms)
-    days = {"warm": warmup_length(scenario) / DAY, "arm": scenario.horizon / DAY,
-            "ab": world_runs(scenario) * scenario.horizon / DAY}  # fmt: skip
+    days = {
+        "warm": warmup_length(scenario) / DAY,
+        "arm": scenario.horizon / DAY,
+        "ab": world_runs(scenario) * scenario.horizon / DAY,
+    }
     warmed: dict[int, tuple[str, int, float]] = {}
     arm_runs: dict[int, dict[int, ArmRun]] = {r: {} for r in range(replications)}
     tests: dict[int, ABReplication | None] = {}
@@ -261,16 +306,19 @@ def _run_tasks(pool: Executor, workers: int, scenario: Scenario, ledger_dir: Pat
         finally:  # a failed task (or Ctrl-C): do not start the ones still queued
             for future in pending:
                 future.cancel()
-    return [ReplicationRun(r, [arm_runs[r][i] for i in range(arms)], warmed[r][1], warmed[r][2], tests.get(r))
-            for r in range(replications)]  # fmt: skip
+    return [
+        ReplicationRun(r, [arm_runs[r][i] for i in range(arms)], warmed[r][1], warmed[r][2], tests.get(r))
+        for r in range(replications)
+    ]
 
 
 def _start_worker() -> None:
     """Nothing: submitted to start a worker process (and its imports) before it has work."""
 
 
-def _warm_task(scenario: Scenario, replication: int, scratch: str,
-               progress: Callable[[float], None] | None = None) -> tuple[str, int, float]:  # fmt: skip
+def _warm_task(
+    scenario: Scenario, replication: int, scratch: str, progress: Callable[[float], None] | None = None
+) -> tuple[str, int, float]:
     """Warm a replication's world up and save it (with its history) for the arm tasks."""
     with threadpool_limits(1):
         world, history, transactions, seconds = _warm(scenario, replication, progress)
@@ -314,9 +362,11 @@ def simulated_days(scenario: Scenario) -> float:
 def totals(daily: pl.DataFrame) -> pl.DataFrame:
     """Per arm and replication, the sums over the horizon."""
     value_columns = [c for c in daily.columns if c not in ("arm", "replication", "day", *NOT_SUMMED)]
-    return daily.group_by(["arm", "replication"], maintain_order=True).agg(
-        [pl.col(c).sum() for c in value_columns]
-    ).sort(["arm", "replication"])
+    return (
+        daily.group_by(["arm", "replication"], maintain_order=True)
+        .agg([pl.col(c).sum() for c in value_columns])
+        .sort(["arm", "replication"])
+    )
 
 
 def summarize(scenario: Scenario, experiment: Experiment) -> dict:
@@ -358,8 +408,11 @@ def summarize(scenario: Scenario, experiment: Experiment) -> dict:
             if event.kind == "skipped":
                 skipped[arm_run.arm] = skipped.get(arm_run.arm, 0) + 1
     if skipped:  # a model that could not learn was never deployed: say so
-        summary["warnings"] = [f"{arm}: {n} retrain(s) skipped over all replications for want of labels of a class "
-                               "(min_labels); the model already serving stayed" for arm, n in sorted(skipped.items())]
+        summary["warnings"] = [
+            f"{arm}: {n} retrain(s) skipped over all replications for want of labels of a class "
+            "(min_labels); the model already serving stayed"
+            for arm, n in sorted(skipped.items())
+        ]
     return summary
 
 
@@ -400,10 +453,12 @@ def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> dict | None:
         if arm.name in (static, oracle):
             continue
         entry["recovered"][arm.name] = {
-            name: ratio_interval(by_arm[static][name].to_numpy() - by_arm[arm.name][name].to_numpy(),
-                                 by_arm[static][name].to_numpy() - by_arm[oracle][name].to_numpy())
+            name: ratio_interval(
+                by_arm[static][name].to_numpy() - by_arm[arm.name][name].to_numpy(),
+                by_arm[static][name].to_numpy() - by_arm[oracle][name].to_numpy(),
+            )
             for name in ("total_cost", "fraud_loss")
-        }  # fmt: skip
+        }
     return entry
 
 

@@ -15,22 +15,52 @@ import pyarrow.parquet as pq
 
 ROW_GROUP = 500_000
 
-TRANSACTION_SCHEMA = pa.schema([
-    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("t", pa.float64()),
-    ("customer", pa.int32()), ("merchant", pa.int32()), ("amount", pa.float64()), ("cnp", pa.bool_()),
-    ("is_fraud", pa.bool_()), ("crew", pa.int32()), ("tactic", pa.int16()), ("stolen_card", pa.int64()),
-    ("score", pa.float64()),
-    ("decision", pa.string()), ("explored", pa.bool_()), ("propensity", pa.float64()), ("alerted", pa.bool_()),
-])  # fmt: skip
-LABEL_SCHEMA = pa.schema([
-    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("source", pa.string()),
-    ("value", pa.int8()), ("label_at", pa.float64()), ("delivered_at", pa.float64()),
-])  # fmt: skip
-ALERT_SCHEMA = pa.schema([
-    ("tx_id", pa.int64()), ("arm", pa.string()), ("replication", pa.int32()), ("alerted_at", pa.float64()),
-    ("expected_loss", pa.float64()), ("is_fraud", pa.bool_()), ("outcome", pa.string()),
-    ("review_started_at", pa.float64()), ("review_done_at", pa.float64()), ("verdict", pa.int8()),
-])  # fmt: skip
+TRANSACTION_SCHEMA = pa.schema(
+    [
+        ("tx_id", pa.int64()),
+        ("arm", pa.string()),
+        ("replication", pa.int32()),
+        ("t", pa.float64()),
+        ("customer", pa.int32()),
+        ("merchant", pa.int32()),
+        ("amount", pa.float64()),
+        ("cnp", pa.bool_()),
+        ("is_fraud", pa.bool_()),
+        ("crew", pa.int32()),
+        ("tactic", pa.int16()),
+        ("stolen_card", pa.int64()),
+        ("score", pa.float64()),
+        ("decision", pa.string()),
+        ("explored", pa.bool_()),
+        ("propensity", pa.float64()),
+        ("alerted", pa.bool_()),
+    ]
+)
+LABEL_SCHEMA = pa.schema(
+    [
+        ("tx_id", pa.int64()),
+        ("arm", pa.string()),
+        ("replication", pa.int32()),
+        ("source", pa.string()),
+        ("value", pa.int8()),
+        ("label_at", pa.float64()),
+        ("delivered_at", pa.float64()),
+    ]
+)
+ALERT_SCHEMA = pa.schema(
+    [
+        ("tx_id", pa.int64()),
+        ("arm", pa.string()),
+        ("replication", pa.int32()),
+        ("alerted_at", pa.float64()),
+        ("expected_loss", pa.float64()),
+        ("is_fraud", pa.bool_()),
+        ("outcome", pa.string()),
+        ("review_started_at", pa.float64()),
+        ("review_done_at", pa.float64()),
+        ("verdict", pa.int8()),
+    ]
+)
 
 
 def nullable(values: np.ndarray) -> pa.Array:

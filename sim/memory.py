@@ -69,13 +69,15 @@ def estimate(scenario: Scenario) -> Estimate:
     """The memory one replication of ``scenario`` needs (a worker process runs one at a time)."""
     population = scenario.population
     per_day = labels_per_day(scenario)
-    return Estimate({
-        "base": BASE,
-        "customers": population.customers * PER_CUSTOMER + population.merchants * PER_MERCHANT,
-        "history": per_day * scenario.history / DAY * PER_HISTORY_ROW,
-        "pending labels": per_day * (arm_retention(scenario) + DAY) / DAY * PER_STORE_ROW,
-        "fraud cards": fraud_cards(scenario) * PER_FRAUD_CARD,
-    })  # fmt: skip
+    return Estimate(
+        {
+            "base": BASE,
+            "customers": population.customers * PER_CUSTOMER + population.merchants * PER_MERCHANT,
+            "history": per_day * scenario.history / DAY * PER_HISTORY_ROW,
+            "pending labels": per_day * (arm_retention(scenario) + DAY) / DAY * PER_STORE_ROW,
+            "fraud cards": fraud_cards(scenario) * PER_FRAUD_CARD,
+        }
+    )
 
 
 def machine_memory() -> float:
@@ -92,5 +94,7 @@ def too_big(scenario: Scenario, limit: float | None = None) -> str | None:
     needed = estimate(scenario)
     if needed.total <= limit:
         return None
-    return (f"one replication needs about {gigabytes(needed.total)} of memory ({needed.describe()}); this machine "
-            f"has {gigabytes(limit)}: reduce population.customers, history, crews or breaches")  # fmt: skip
+    return (
+        f"one replication needs about {gigabytes(needed.total)} of memory ({needed.describe()}); this machine "
+        f"has {gigabytes(limit)}: reduce population.customers, history, crews or breaches"
+    )

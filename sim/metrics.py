@@ -81,9 +81,7 @@ def _vector(name: str, values: ArrayLike) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
-def _inputs(
-    y: ArrayLike, p: ArrayLike, weights: ArrayLike | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _inputs(y: ArrayLike, p: ArrayLike, weights: ArrayLike | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated float64 copies of ``y``, ``p`` and the weights (ones when not given)."""
     y_arr = _vector("y", y)
     p_arr = _vector("p", p)
@@ -197,14 +195,19 @@ def top_cards(card: np.ndarray, y: np.ndarray, p: np.ndarray, k: int) -> tuple[n
     """
     if len(card) == 0:
         return np.empty(0, np.asarray(card).dtype), np.empty(0, bool)
-    best = (pl.DataFrame({"card": np.asarray(card), "p": np.asarray(p, np.float64), "y": np.asarray(y)})
-            .group_by("card").agg(pl.col("p").max(), pl.col("y").max())
-            .sort(["p", "card"], descending=[True, False]).head(k))  # fmt: skip
+    best = (
+        pl.DataFrame({"card": np.asarray(card), "p": np.asarray(p, np.float64), "y": np.asarray(y)})
+        .group_by("card")
+        .agg(pl.col("p").max(), pl.col("y").max())
+        .sort(["p", "card"], descending=[True, False])
+        .head(k)
+    )
     return best["card"].to_numpy(), best["y"].to_numpy() == 1
 
 
-def card_precision_at_k(day: np.ndarray, card: np.ndarray, y: ArrayLike, p: ArrayLike, k: int,
-                        drop_found: bool = True) -> tuple[np.ndarray, np.ndarray, float]:  # fmt: skip
+def card_precision_at_k(
+    day: np.ndarray, card: np.ndarray, y: ArrayLike, p: ArrayLike, k: int, drop_found: bool = True
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Card precision@k: each day, the ``k`` cards with the highest score (:func:`top_cards`) are
     the ones investigators with capacity ``k`` check, and the day's precision is the fraudulent
     ones among them ÷ ``k`` (÷ ``k`` even on a day with fewer cards). With ``drop_found``, a
@@ -237,9 +240,7 @@ def card_precision_at_k(day: np.ndarray, card: np.ndarray, y: ArrayLike, p: Arra
     return days, precision, float(precision.mean())
 
 
-def _flag_share(
-    y: ArrayLike, p: ArrayLike, threshold: float, weights: ArrayLike | None, label: int
-) -> float:
+def _flag_share(y: ArrayLike, p: ArrayLike, threshold: float, weights: ArrayLike | None, label: int) -> float:
     """Weighted share of the rows with ``y == label`` whose flag (``p >= threshold``) says so."""
     if np.isnan(threshold):
         raise ValueError("threshold is NaN")
@@ -253,9 +254,7 @@ def _flag_share(
     return float(w_arr[in_class & correct].sum() / class_weight)
 
 
-def recall(
-    y: ArrayLike, p: ArrayLike, threshold: float = 0.5, weights: ArrayLike | None = None
-) -> float:
+def recall(y: ArrayLike, p: ArrayLike, threshold: float = 0.5, weights: ArrayLike | None = None) -> float:
     """Weighted share of positives flagged (``p >= threshold``); ``nan`` without positives.
 
     >>> recall([1, 1, 1, 0], [0.9, 0.5, 0.2, 0.8])
@@ -266,9 +265,7 @@ def recall(
     return _flag_share(y, p, threshold, weights, label=1)
 
 
-def specificity(
-    y: ArrayLike, p: ArrayLike, threshold: float = 0.5, weights: ArrayLike | None = None
-) -> float:
+def specificity(y: ArrayLike, p: ArrayLike, threshold: float = 0.5, weights: ArrayLike | None = None) -> float:
     """Weighted share of negatives not flagged (``p < threshold``); ``nan`` without negatives.
 
     >>> specificity([0, 0, 0, 1], [0.1, 0.5, 0.2, 0.8])
@@ -330,9 +327,7 @@ def bin_sums(
     return edges, rows, weight, sum_p, sum_y
 
 
-def expected_calibration_error(
-    y: ArrayLike, p: ArrayLike, n_bins: int = 10, weights: ArrayLike | None = None
-) -> float:
+def expected_calibration_error(y: ArrayLike, p: ArrayLike, n_bins: int = 10, weights: ArrayLike | None = None) -> float:
     """Σ over bins of (the bin's share of the weight) × |weighted mean y − weighted mean p|.
 
     Bins are ``[k/B, (k+1)/B)`` with edges ``k / B`` in float64, the last bin closed at 1
@@ -347,9 +342,7 @@ def expected_calibration_error(
     return float(np.abs(sum_y - sum_p).sum() / weight.sum())
 
 
-def reliability_table(
-    y: ArrayLike, p: ArrayLike, n_bins: int = 10, weights: ArrayLike | None = None
-) -> pl.DataFrame:
+def reliability_table(y: ArrayLike, p: ArrayLike, n_bins: int = 10, weights: ArrayLike | None = None) -> pl.DataFrame:
     """One row per bin, sorted by bin, empty bins included: ``bin``, ``lower``, ``upper``,
     ``count`` (rows), ``weight`` (sum of weights; = count without weights), ``mean_p`` and
     ``mean_y`` (weighted means; null when the bin's weight is zero, e.g. an empty bin), ``gap``

@@ -43,9 +43,11 @@ class ReportError(Exception):
     """The run's tables were written but its report failed (the command line exits 1)."""
 
     def __init__(self, directory: Path, reason: str) -> None:
-        super().__init__(f"the run finished and its tables are in {directory}, but its report failed ({reason}); "
-                         f"the details are in {Path(directory) / REPORT_ERROR}. Rebuild the report with "
-                         f"`fraudsim report {directory}` once the cause is fixed.")
+        super().__init__(
+            f"the run finished and its tables are in {directory}, but its report failed ({reason}); "
+            f"the details are in {Path(directory) / REPORT_ERROR}. Rebuild the report with "
+            f"`fraudsim report {directory}` once the cause is fixed."
+        )
         self.directory = Path(directory)
 
 
@@ -63,25 +65,33 @@ def check_output_dir(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> No
         raise OutputError(f"{target}: {existing} is not writable; choose another output directory")
     resolved, here = target.resolve(), Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
-        raise OutputError(f"{target}: the output would replace the working directory (or one holding it); "
-                          "choose a new directory, e.g. reports/NAME")  # fmt: skip
+        raise OutputError(
+            f"{target}: the output would replace the working directory (or one holding it); "
+            "choose a new directory, e.g. reports/NAME"
+        )
     if not target.is_dir() or not any(target.iterdir()):
         return
     if not any((target / m).exists() for m in markers):
         kind = next((k for k, ms in KINDS.items() if any((target / m).exists() for m in ms)), None)
         wanted = next((k for k, ms in KINDS.items() if ms == markers), "this command")
         if kind is not None:
-            raise OutputError(f"{target}: it holds a fraudsim {kind}'s output, which a {wanted} would replace; "
-                              "choose another directory")  # fmt: skip
-        raise OutputError(f"{target}: the directory has files and is not an earlier fraudsim output (no "
-                          f"{' or '.join(markers)}); its files would be replaced: "
-                          "choose a new or empty directory")  # fmt: skip
+            raise OutputError(
+                f"{target}: it holds a fraudsim {kind}'s output, which a {wanted} would replace; "
+                "choose another directory"
+            )
+        raise OutputError(
+            f"{target}: the directory has files and is not an earlier fraudsim output (no "
+            f"{' or '.join(markers)}); its files would be replaced: "
+            "choose a new or empty directory"
+        )
     if markers != SWEEP_MARKERS:  # a run's or replay's directory is replaced whole: nothing else may be in it
         foreign = _foreign_files(target)
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise OutputError(f"{target}: it holds files fraudsim did not write ({shown}), which replacing the "
-                              "output would delete; move them or choose another directory")  # fmt: skip
+            raise OutputError(
+                f"{target}: it holds files fraudsim did not write ({shown}), which replacing the "
+                "output would delete; move them or choose another directory"
+            )
 
 
 def _foreign_files(target: Path) -> list[str]:

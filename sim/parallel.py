@@ -8,8 +8,14 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS",
-                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")  # fmt: skip
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "POLARS_MAX_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 
 
 def pin_threads() -> None:
@@ -42,8 +48,12 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` fresh processes (spawned: forking a process that has started
     polars' or BLAS's thread pools can deadlock), each pinned to one thread and watching that
     this process is alive."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_init, initargs=(os.getpid(),))  # fmt: skip
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,
+        initargs=(os.getpid(),),
+    )
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -27,10 +27,18 @@ from .units import DAY
 HONEST_SAMPLE_PER_DAY = 3_000
 VIEWS = ("known", "eventual")
 SCHEMA = {
-    "day": pl.Int32, "view": pl.String, "rows": pl.Int64, "fraud_rate": pl.Float64, "mean_score": pl.Float64,
-    "roc_auc": pl.Float64, "log_loss": pl.Float64, "recall": pl.Float64, "specificity": pl.Float64,
-    "ece": pl.Float64, "ece_amount": pl.Float64,
-}  # fmt: skip
+    "day": pl.Int32,
+    "view": pl.String,
+    "rows": pl.Int64,
+    "fraud_rate": pl.Float64,
+    "mean_score": pl.Float64,
+    "roc_auc": pl.Float64,
+    "log_loss": pl.Float64,
+    "recall": pl.Float64,
+    "specificity": pl.Float64,
+    "ece": pl.Float64,
+    "ece_amount": pl.Float64,
+}
 
 
 class QualityTracker:
@@ -67,7 +75,9 @@ class QualityTracker:
         c = self._columns
         c["ids"][n : n + k], c["t"][n : n + k], c["p"][n : n + k] = ids[rows], t[rows], p[rows]
         c["amount"][n : n + k], c["truth"][n : n + k], c["declined"][n : n + k] = (
-            amount[rows], truth[rows], declined[rows]
+            amount[rows],
+            truth[rows],
+            declined[rows],
         )
         c["weight"][n : n + k] = np.where(truth, 1.0, 1.0 / self.honest_share)[rows]
         c["known"][n : n + k] = -1

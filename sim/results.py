@@ -33,15 +33,39 @@ if TYPE_CHECKING:
 
 # Daily sums, in order; docs/outputs.md documents each. Counts are integers.
 COUNTS = (
-    "transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined", "explored",
-    "explored_fraud", "alerts", "alerts_dropped", "reviews", "frauds_confirmed", "investigator_misses",
-    "investigator_false_alarms", "cards_blocked", "labels_arrived", "fraud_labels_arrived",
-    "friendly_fraud_labels", "fraud_labelled_legit", "fallback_transactions",
-)  # fmt: skip
+    "transactions",
+    "fraud_attempts",
+    "fraud_approved",
+    "declines",
+    "legit_declined",
+    "explored",
+    "explored_fraud",
+    "alerts",
+    "alerts_dropped",
+    "reviews",
+    "frauds_confirmed",
+    "investigator_misses",
+    "investigator_false_alarms",
+    "cards_blocked",
+    "labels_arrived",
+    "fraud_labels_arrived",
+    "friendly_fraud_labels",
+    "fraud_labelled_legit",
+    "fallback_transactions",
+)
 AMOUNTS = (
-    "explored_score", "fraud_amount_attempted", "fraud_amount_approved", "fraud_loss", "friction", "review_cost",
-    "total_cost", "predicted_fraud", "review_wait_s", "investigator_busy_s", "investigator_duty_s",
-)  # fmt: skip
+    "explored_score",
+    "fraud_amount_attempted",
+    "fraud_amount_approved",
+    "fraud_loss",
+    "friction",
+    "review_cost",
+    "total_cost",
+    "predicted_fraud",
+    "review_wait_s",
+    "investigator_busy_s",
+    "investigator_duty_s",
+)
 DAILY_SUMS = COUNTS + AMOUNTS
 _COL = {name: i for i, name in enumerate(DAILY_SUMS)}
 NOT_SUMMED = ("investigator_duty_s", "model_staleness_s", "average_precision", "card_precision")  # not sums
@@ -49,10 +73,23 @@ RELIABILITY_BINS = 10
 _RELIABILITY_EDGES = np.arange(RELIABILITY_BINS + 1) / RELIABILITY_BINS
 # The daily sums each tick adds to, in the order the engine has always added them.
 _TICK_SUMS = (
-    "transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined", "explored", "explored_fraud",
-    "explored_score", "fallback_transactions", "alerts", "fraud_amount_attempted", "fraud_amount_approved",
-    "fraud_loss", "friction", "total_cost", "predicted_fraud",
-)  # fmt: skip
+    "transactions",
+    "fraud_attempts",
+    "fraud_approved",
+    "declines",
+    "legit_declined",
+    "explored",
+    "explored_fraud",
+    "explored_score",
+    "fallback_transactions",
+    "alerts",
+    "fraud_amount_attempted",
+    "fraud_amount_approved",
+    "fraud_loss",
+    "friction",
+    "total_cost",
+    "predicted_fraud",
+)
 _TICK_COLUMNS = np.array([_COL[name] for name in _TICK_SUMS])
 
 # Strings for the ledger, taken by code in Arrow (numpy would build a wide unicode array first).
@@ -83,15 +120,22 @@ class CoverageTracker:
         k = int(keep.sum())
         if self._n + k > len(self._ids):
             capacity = max(2 * len(self._ids), self._n + k, 1024)
-            for name, fill in (("_ids", 0), ("_fraud", False), ("_first_label", np.inf),
-                               ("_first_fraud_label", np.inf), ("_t", 0.0)):  # fmt: skip
+            for name, fill in (
+                ("_ids", 0),
+                ("_fraud", False),
+                ("_first_label", np.inf),
+                ("_first_fraud_label", np.inf),
+                ("_t", 0.0),
+            ):
                 old = getattr(self, name)
                 grown = np.full(capacity, fill, old.dtype)
                 grown[: self._n] = old[: self._n]
                 setattr(self, name, grown)
         end = self._n + k
         self._ids[self._n : end], self._fraud[self._n : end], self._t[self._n : end] = (
-            ids[keep], is_fraud[keep], t[keep]
+            ids[keep],
+            is_fraud[keep],
+            t[keep],
         )
         self._n = end
 
@@ -123,11 +167,27 @@ class CoverageTracker:
                 total = int(mask.sum())
                 any_label = float((self._first_label[: self._n][mask] <= age).mean()) if total else None
                 fraud_label = float((self._first_fraud_label[: self._n][mask] <= age).mean()) if total else None
-                rows.append({"group": group, "age": name, "age_s": age, "tracked": total,
-                             "share_labelled": any_label, "share_labelled_fraud": fraud_label})  # fmt: skip
-        return pl.DataFrame(rows, schema={"group": pl.String, "age": pl.String, "age_s": pl.Float64,
-                                          "tracked": pl.Int64, "share_labelled": pl.Float64,
-                                          "share_labelled_fraud": pl.Float64})  # fmt: skip
+                rows.append(
+                    {
+                        "group": group,
+                        "age": name,
+                        "age_s": age,
+                        "tracked": total,
+                        "share_labelled": any_label,
+                        "share_labelled_fraud": fraud_label,
+                    }
+                )
+        return pl.DataFrame(
+            rows,
+            schema={
+                "group": pl.String,
+                "age": pl.String,
+                "age_s": pl.Float64,
+                "tracked": pl.Int64,
+                "share_labelled": pl.Float64,
+                "share_labelled_fraud": pl.Float64,
+            },
+        )
 
 
 def review_capacity(scenario: Scenario) -> int | None:
@@ -179,8 +239,16 @@ class ArmRecorder:
 
     # ----------------------------------------------------------------- transactions
 
-    def tick(self, now: float, tx: Transactions, ids: np.ndarray, p: np.ndarray, decisions: Decisions,
-             staleness: float = np.nan, falling_back: bool = False) -> None:  # fmt: skip
+    def tick(
+        self,
+        now: float,
+        tx: Transactions,
+        ids: np.ndarray,
+        p: np.ndarray,
+        decisions: Decisions,
+        staleness: float = np.nan,
+        falling_back: bool = False,
+    ) -> None:
         policy = self.scenario.policy
         declined, explored, amount = decisions.declined, decisions.explored, tx.amount
         fraud = tx.is_fraud
@@ -221,13 +289,26 @@ class ArmRecorder:
         self.quality.add(ids, tx.t, p, tx.amount, fraud, declined)
         self.ranking.add(tx.card.copy(), p.copy(), fraud.copy())
         if self.ledger is not None:
-            self.ledger.append("transactions", {
-                "tx_id": ids, "t": tx.t, "customer": tx.card, "merchant": tx.merchant, "amount": tx.amount,
-                "cnp": tx.cnp, "is_fraud": fraud, "crew": tx.crew, "tactic": tx.tactic, "stolen_card": tx.stolen_card,
-                "score": p,
-                "decision": _DECISIONS.take(declined.view(np.int8)), "explored": decisions.explored,
-                "propensity": decisions.propensity, "alerted": decisions.alerted,
-            })  # fmt: skip
+            self.ledger.append(
+                "transactions",
+                {
+                    "tx_id": ids,
+                    "t": tx.t,
+                    "customer": tx.card,
+                    "merchant": tx.merchant,
+                    "amount": tx.amount,
+                    "cnp": tx.cnp,
+                    "is_fraud": fraud,
+                    "crew": tx.crew,
+                    "tactic": tx.tactic,
+                    "stolen_card": tx.stolen_card,
+                    "score": p,
+                    "decision": _DECISIONS.take(declined.view(np.int8)),
+                    "explored": decisions.explored,
+                    "propensity": decisions.propensity,
+                    "alerted": decisions.alerted,
+                },
+            )
 
     def _add_reliability(self, fraud: np.ndarray, p: np.ndarray, amount: np.ndarray) -> None:
         """This tick's :func:`metrics.bin_sums` by count and by amount, without re-validating its inputs."""
@@ -238,8 +319,14 @@ class ArmRecorder:
         fraud_rows = np.bincount(fraud_index, minlength=bins).astype(np.float64)
         # Weighted by 1 (the count) and by amount; Σ w·y only over fraud, where y = 1.
         self.reliability[0] += np.stack([rows, rows, np.bincount(index, p, bins), fraud_rows])
-        self.reliability[1] += np.stack([rows, np.bincount(index, amount, bins), np.bincount(index, amount * p, bins),
-                                         np.bincount(fraud_index, amount[fraud], bins)])  # fmt: skip
+        self.reliability[1] += np.stack(
+            [
+                rows,
+                np.bincount(index, amount, bins),
+                np.bincount(index, amount * p, bins),
+                np.bincount(fraud_index, amount[fraud], bins),
+            ]
+        )
 
     # ----------------------------------------------------------------- labels
 
@@ -273,10 +360,16 @@ class ArmRecorder:
         if self.ledger is not None and self.first_tx_id is not None:
             mine = events.take(events.tx_id >= self.first_tx_id)
             delivered = np.full(len(mine), np.nan if delivered_at is None else delivered_at)
-            self.ledger.append("labels", {
-                "tx_id": mine.tx_id, "source": _SOURCE_NAMES.take(mine.source), "value": mine.value,
-                "label_at": mine.label_at, "delivered_at": nullable(delivered),
-            })  # fmt: skip
+            self.ledger.append(
+                "labels",
+                {
+                    "tx_id": mine.tx_id,
+                    "source": _SOURCE_NAMES.take(mine.source),
+                    "value": mine.value,
+                    "label_at": mine.label_at,
+                    "delivered_at": nullable(delivered),
+                },
+            )
 
     # ----------------------------------------------------------------- investigators and blocks
 
@@ -301,12 +394,19 @@ class ArmRecorder:
 
     def _ledger_alert(self, review: Review) -> None:
         alert = review.alert
-        self.ledger.append("alerts", {
-            "tx_id": np.array([alert.tx_id], np.int64), "alerted_at": np.array([alert.t]),
-            "expected_loss": np.array([alert.expected_loss]), "is_fraud": np.array([alert.is_fraud]),
-            "outcome": np.array([review.outcome]), "review_started_at": nullable(np.array([review.started_at])),
-            "review_done_at": nullable(np.array([review.done_at])), "verdict": np.array([review.verdict], np.int8),
-        })  # fmt: skip
+        self.ledger.append(
+            "alerts",
+            {
+                "tx_id": np.array([alert.tx_id], np.int64),
+                "alerted_at": np.array([alert.t]),
+                "expected_loss": np.array([alert.expected_loss]),
+                "is_fraud": np.array([alert.is_fraud]),
+                "outcome": np.array([review.outcome]),
+                "review_started_at": nullable(np.array([review.started_at])),
+                "review_done_at": nullable(np.array([review.done_at])),
+                "verdict": np.array([review.verdict], np.int8),
+            },
+        )
 
     def blocked(self, now: float, crew_cards: int) -> None:
         if crew_cards and (row := self._row(now)) is not None:
@@ -352,11 +452,15 @@ class ArmRecorder:
     def labels_daily(self) -> pl.DataFrame:
         """Label events delivered per day and source."""
         n = self.days * len(SOURCES)
-        return pl.DataFrame({
-            **self._keys(n), "day": np.repeat(np.arange(self.days, dtype=np.int32), len(SOURCES)),
-            "source": list(SOURCES) * self.days, "events": self.label_sums[:, :, 0].reshape(-1).astype(np.int64),
-            "fraud_events": self.label_sums[:, :, 1].reshape(-1).astype(np.int64),
-        })  # fmt: skip
+        return pl.DataFrame(
+            {
+                **self._keys(n),
+                "day": np.repeat(np.arange(self.days, dtype=np.int32), len(SOURCES)),
+                "source": list(SOURCES) * self.days,
+                "events": self.label_sums[:, :, 0].reshape(-1).astype(np.int64),
+                "fraud_events": self.label_sums[:, :, 1].reshape(-1).astype(np.int64),
+            }
+        )
 
     def crews(self, rows: list[dict], tactics: dict[str, tuple[str, ...]]) -> None:
         """Every crew's daily books: attempts, approvals, profit and the share of each tactic."""
@@ -373,9 +477,17 @@ class ArmRecorder:
         self._crew_rows = records
 
     def crews_daily(self) -> pl.DataFrame:
-        schema = {"day": pl.Int32, "crew": pl.Int32, "group": pl.String, "strategy": pl.String, "attempts": pl.Int64,
-                  "approved": pl.Int64, "amount_approved": pl.Float64, "cards_received": pl.Int64,
-                  "profit": pl.Float64} | {c: pl.Float64 for c in getattr(self, "_crew_columns", [])}  # fmt: skip
+        schema = {
+            "day": pl.Int32,
+            "crew": pl.Int32,
+            "group": pl.String,
+            "strategy": pl.String,
+            "attempts": pl.Int64,
+            "approved": pl.Int64,
+            "amount_approved": pl.Float64,
+            "cards_received": pl.Int64,
+            "profit": pl.Float64,
+        } | {c: pl.Float64 for c in getattr(self, "_crew_columns", [])}
         table = pl.DataFrame(getattr(self, "_crew_rows", []), schema=schema, orient="row")
         return pl.DataFrame(self._keys(table.height)).hstack(table).sort(["day", "crew"])
 

@@ -70,28 +70,35 @@ def write_run(
         arm_seconds = sum(a.seconds for a in experiment.arm_runs)
         warm_tx = sum(r.warmup_transactions for r in experiment.runs)
         warm_seconds = sum(r.warmup_seconds for r in experiment.runs)
-        write_json(work / "run_info.json", {
-            "fraudsim_version": __version__,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "platform": platform.platform(),
-            "workers": workers,
-            "wall_seconds": round(time.perf_counter() - started, 3),
-            "simulation_seconds": round(simulated, 3),
-            "report_seconds": round(report_seconds, 3),
-            "transactions": arm_tx,
-            "warmup_transactions": warm_tx,
-            "transactions_per_second": round((arm_tx + warm_tx) / max(arm_seconds + warm_seconds, 1e-9)),
-            "arms": [
-                {"arm": a.arm, "replication": a.replication, "transactions": a.transactions,
-                 "seconds": round(a.seconds, 3),
-                 "transactions_per_second": round(a.transactions / max(a.seconds, 1e-9))}
-                for a in experiment.arm_runs
-            ],
-            "versions": library_versions(),
-            **({"report_error": report_error} if report_error else {}),
-            "outputs": output_list(work),
-        })  # fmt: skip
+        write_json(
+            work / "run_info.json",
+            {
+                "fraudsim_version": __version__,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "platform": platform.platform(),
+                "workers": workers,
+                "wall_seconds": round(time.perf_counter() - started, 3),
+                "simulation_seconds": round(simulated, 3),
+                "report_seconds": round(report_seconds, 3),
+                "transactions": arm_tx,
+                "warmup_transactions": warm_tx,
+                "transactions_per_second": round((arm_tx + warm_tx) / max(arm_seconds + warm_seconds, 1e-9)),
+                "arms": [
+                    {
+                        "arm": a.arm,
+                        "replication": a.replication,
+                        "transactions": a.transactions,
+                        "seconds": round(a.seconds, 3),
+                        "transactions_per_second": round(a.transactions / max(a.seconds, 1e-9)),
+                    }
+                    for a in experiment.arm_runs
+                ],
+                "versions": library_versions(),
+                **({"report_error": report_error} if report_error else {}),
+                "outputs": output_list(work),
+            },
+        )
     if report_error:
         raise ReportError(out_dir, report_error)
     return summary

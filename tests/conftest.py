@@ -31,8 +31,13 @@ TINY = {
     "crews": [
         {"name": "static", "count": 2, "cards_per_day": 4},
         {"name": "testers", "strategy": "card_testing", "count": 1, "cards_per_day": 3},
-        {"name": "bandits", "strategy": "bandit", "count": 2, "cards_per_day": 2,
-         "dynamics": {"max_count": 4, "min_count": 1, "entry_per_month": 10.0, "leave_after": 3}},
+        {
+            "name": "bandits",
+            "strategy": "bandit",
+            "count": 2,
+            "cards_per_day": 2,
+            "dynamics": {"max_count": 4, "min_count": 1, "entry_per_month": 10.0, "leave_after": 3},
+        },
     ],
     "labels": {
         "chargeback": {"share": 0.5, "delay": {"dist": "lognormal", "median": "3d", "sigma": 0.5}, "window": "15d"},

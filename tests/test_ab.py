@@ -75,8 +75,9 @@ def test_the_ab_learner_scores_and_teaches_each_arm_its_own_cards():
     learner = ABLearner(a, b, is_b, lambda ids: cards_of_tx[ids], pooled=False)
     p = learner.predict_proba(np.zeros((4, 3)), np.array([0, 1, 3, 2]))
     assert p.tolist() == [0.1, 0.9, 0.9, 0.1]
-    events = LabelEvents(np.arange(6, dtype=np.int64), np.zeros(6, np.int8), np.zeros(6, np.int8),
-                         np.zeros(6), np.zeros(6))  # fmt: skip
+    events = LabelEvents(
+        np.arange(6, dtype=np.int64), np.zeros(6, np.int8), np.zeros(6, np.int8), np.zeros(6), np.zeros(6)
+    )
     learner.learn(np.zeros((6, 3)), events, 0.0)
     assert a.learned[0].tolist() == [0, 2, 5] and b.learned[0].tolist() == [1, 3, 4]
     pooled = ABLearner(a, b, is_b, lambda ids: cards_of_tx[ids], pooled=True)
@@ -86,18 +87,36 @@ def test_the_ab_learner_scores_and_teaches_each_arm_its_own_cards():
 
 def test_the_bias_sources_add_up_to_the_bias(tmp_path):
     """Per replication the parts telescope to read-out − truth, so their means add up exactly."""
-    data = AB_WORLD | {"replications": 2, "horizon": "6d", "crews": TINY["crews"],
-                       "ab": {"a": "online", "b": "rules", "share_b": 0.3}}  # fmt: skip
+    data = AB_WORLD | {
+        "replications": 2,
+        "horizon": "6d",
+        "crews": TINY["crews"],
+        "ab": {"a": "online", "b": "rules", "share_b": 0.3},
+    }
     out = tmp_path / "run"
-    assert main(["run", str(write_scenario(tmp_path / "ab.toml", data)), "--out", str(out), "--quiet",
-                 "--workers", "1", "--no-report"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                str(write_scenario(tmp_path / "ab.toml", data)),
+                "--out",
+                str(out),
+                "--quiet",
+                "--workers",
+                "1",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     ab = json.loads((out / "summary.json").read_text())["ab"]
     for figure in ("fraud_loss", "total_cost"):
         sources = ab[figure]["bias_sources"]
         assert set(sources) == {"label_delay", "own_labels", "crews", "other"}
         assert sum(s["mean"] for s in sources.values()) == pytest.approx(ab[figure]["bias"]["mean"], abs=1e-5)
-        assert ab[figure]["bias"]["mean"] == pytest.approx(ab[figure]["estimate"]["mean"] - ab[figure]["truth"]["mean"],
-                                                           abs=1e-5)  # fmt: skip
+        assert ab[figure]["bias"]["mean"] == pytest.approx(
+            ab[figure]["estimate"]["mean"] - ab[figure]["truth"]["mean"], abs=1e-5
+        )
     check_columns(out / "ab_daily.parquet", documented_tables()["ab_daily.parquet"])
     documented = re.search(r"^\| `ab` \| (.*)$", (ROOT / "docs" / "outputs.md").read_text(), re.M).group(1)
     for key in [*ab, *ab["fraud_loss"], *ab["plan"]]:
@@ -117,8 +136,9 @@ def test_card_testers_concentrate_on_the_weaker_arms_cards():
     the same worlds stay lower."""
     ab = {"a": "online", "b": "rules", "share_b": 0.05, "decompose": False}
     slow_reports = {"labels": TINY["labels"]}  # cards stay usable for days, as in life
-    testers = _scenario({"name": "testers", "strategy": "card_testing", "count": 4, "cards_per_day": 10}, ab,
-                        **slow_reports)  # fmt: skip
+    testers = _scenario(
+        {"name": "testers", "strategy": "card_testing", "count": 4, "cards_per_day": 10}, ab, **slow_reports
+    )
     static = _scenario({"name": "testers", "strategy": "static", "count": 4, "cards_per_day": 10}, ab, **slow_reports)
     tested = [_final(run_replication(testers, r))["b_share_of_crew_attempts"] for r in range(3)]
     fixed = [_final(run_replication(static, r))["b_share_of_crew_attempts"] for r in range(3)]
@@ -147,12 +167,17 @@ def test_with_static_crews_and_pooled_labels_the_interval_covers_the_truth():
 
 
 def test_the_report_states_the_test_its_bias_and_its_plan(tmp_path):
-    data = AB_WORLD | {"replications": 2, "horizon": "5d",
-                       "crews": [{"name": "testers", "strategy": "card_testing", "count": 2, "cards_per_day": 8}],
-                       "ab": {"a": "online", "b": "rules", "share_b": 0.05, "decompose": False}}  # fmt: skip
+    data = AB_WORLD | {
+        "replications": 2,
+        "horizon": "5d",
+        "crews": [{"name": "testers", "strategy": "card_testing", "count": 2, "cards_per_day": 8}],
+        "ab": {"a": "online", "b": "rules", "share_b": 0.05, "decompose": False},
+    }
     out = tmp_path / "run"
-    assert main(["run", str(write_scenario(tmp_path / "ab.toml", data)), "--out", str(out), "--quiet",
-                 "--workers", "1"]) == 0  # fmt: skip
+    assert (
+        main(["run", str(write_scenario(tmp_path / "ab.toml", data)), "--out", str(out), "--quiet", "--workers", "1"])
+        == 0
+    )
     ab = json.loads((out / "summary.json").read_text())["ab"]
     bias = ab["fraud_loss"]["bias"]
     assert bias["ci_low"] is not None and bias["ci_low"] <= bias["mean"] <= bias["ci_high"]
@@ -181,8 +206,11 @@ def test_bad_ab_sections_are_clear_errors(tmp_path, capsys, ab, message):
 
 
 def test_a_sweep_point_carries_the_tests_read_out():
-    scenario = _scenario({"name": "static", "count": 2, "cards_per_day": 5},
-                         {"a": "online", "b": "rules", "share_b": 0.3, "decompose": False}, horizon="3d")  # fmt: skip
+    scenario = _scenario(
+        {"name": "static", "count": 2, "cards_per_day": 5},
+        {"a": "online", "b": "rules", "share_b": 0.3, "decompose": False},
+        horizon="3d",
+    )
     rows = run_point(scenario, 0).rows
     columns = ["ab_estimate", "ab_low", "ab_high", "ab_eventual", "ab_truth", "ab_b_share_of_crew_attempts"]
     assert rows.columns[-len(columns) :] == columns

@@ -41,8 +41,7 @@ def test_plan_predicts_the_interval_it_gets():
     """A plan sized for an effect gives, at that size, a half-width of about effect / (z_a + z_b) × z."""
     rng = np.random.default_rng(3)
     past_loss, past_n = _cards(rng, 20_000)
-    p = plan(min_effect=0.5, card_loss=past_loss, card_transactions=past_n, share_b=0.2,
-             transactions_per_day=10_000)  # fmt: skip
+    p = plan(min_effect=0.5, card_loss=past_loss, card_transactions=past_n, share_b=0.2, transactions_per_day=10_000)
     half = expected_half_width(p, p.transactions)
     z_alpha, z_power = norm.ppf(0.975), norm.ppf(0.8)
     assert half == pytest.approx(0.5 * z_alpha / (z_alpha + z_power), rel=1e-9)

@@ -20,8 +20,22 @@ from .conftest import ROOT
 @pytest.mark.slow
 def test_quickstart_at_a_short_horizon(tmp_path, capsys):
     out = tmp_path / "quickstart"
-    status = main(["run", str(ROOT / "scenarios" / "quickstart.toml"), "--out", str(out), "--workers", "1",
-                   "--set", "horizon=3d", "--set", "replications=2", "--set", "population.customers=3000"])  # fmt: skip
+    status = main(
+        [
+            "run",
+            str(ROOT / "scenarios" / "quickstart.toml"),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--set",
+            "horizon=3d",
+            "--set",
+            "replications=2",
+            "--set",
+            "population.customers=3000",
+        ]
+    )
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["ranking"]) == {"oracle", "online", "batch-daily", "batch-weekly", "static", "rules"}
@@ -56,12 +70,15 @@ def test_report_refuses_a_non_run_directory(tmp_path, capsys):
     assert "not a fraudsim run, replay or sweep directory" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("daily.parquet", b"PAR1 not really parquet"),
-    ("summary.json", b"{bad"),
-    ("summary.json", b"[1, 2]"),  # valid JSON of the wrong shape: once a TypeError traceback
-    ("summary.json", b'{"ranking": 3}'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("daily.parquet", b"PAR1 not really parquet"),
+        ("summary.json", b"{bad"),
+        ("summary.json", b"[1, 2]"),  # valid JSON of the wrong shape: once a TypeError traceback
+        ("summary.json", b'{"ranking": 3}'),
+    ],
+)
 def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tmp_path, capsys, name, content):
     damaged = tmp_path / "damaged"
     shutil.copytree(tiny_run, damaged)
@@ -74,8 +91,9 @@ def test_report_on_a_damaged_table_exits_2_and_keeps_the_old_report(tiny_run, tm
     assert not [p.name for p in damaged.iterdir() if p.name.startswith(".")]
 
 
-def test_a_report_that_crashes_keeps_the_run_and_its_old_output_is_replaced_whole(tiny_file, tmp_path, capsys,
-                                                                               monkeypatch):  # fmt: skip
+def test_a_report_that_crashes_keeps_the_run_and_its_old_output_is_replaced_whole(
+    tiny_file, tmp_path, capsys, monkeypatch
+):
     import sim.report.html
 
     target = tmp_path / "run"
@@ -135,12 +153,15 @@ def test_error_text_is_printed_literally(capsys):
     assert "[and 1 more problem]" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["run", "x.toml", "--bogus"], ["fraudsim run:", "No such option '--bogus'", "'fraudsim run --help'"]),
-    (["frobnicate"], ["fraudsim:", "No such command 'frobnicate'"]),
-    (["run"], ["fraudsim run:", "Missing argument 'FILE'"]),
-    (["run", "x.toml", "--workers", "x"], ["'x' is not a valid integer"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "x.toml", "--bogus"], ["fraudsim run:", "No such option '--bogus'", "'fraudsim run --help'"]),
+        (["frobnicate"], ["fraudsim:", "No such command 'frobnicate'"]),
+        (["run"], ["fraudsim run:", "Missing argument 'FILE'"]),
+        (["run", "x.toml", "--workers", "x"], ["'x' is not a valid integer"]),
+    ],
+)
 def test_click_usage_errors_are_one_line_exit_2(capsys, args, words):
     assert main(args) == 2
     output = capsys.readouterr()
@@ -151,8 +172,9 @@ def test_click_usage_errors_are_one_line_exit_2(capsys, args, words):
 
 
 def test_python_dash_m_sim():
-    done = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True, cwd=ROOT,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert done.returncode == 0 and "fraudsim" in done.stdout
 
 
@@ -184,8 +206,19 @@ def test_a_killed_run_leaves_no_worker_processes(tiny_file, tmp_path):
     import signal
     import time
 
-    command = [sys.executable, "-m", "sim", "run", str(tiny_file), "--out", str(tmp_path / "run"), "--quiet",
-               "--no-report", "--workers", "2"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(tiny_file),
+        "--out",
+        str(tmp_path / "run"),
+        "--quiet",
+        "--no-report",
+        "--workers",
+        "2",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
     deadline, workers = time.monotonic() + 120, []
     while len(workers) < 2 and time.monotonic() < deadline:
@@ -219,8 +252,14 @@ def test_no_more_worker_processes_than_tasks(tiny_file, monkeypatch):
     assert asked == [3]  # three replications of one arm: three tasks
 
 
-@pytest.mark.parametrize("args", [["run", "{tiny}", "--out", ""], ["sweep", "{tiny}", "--dask", " "],
-                                  ["replay", "x.csv", "--time", "t", "--label", "y", "--out", ""]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{tiny}", "--out", ""],
+        ["sweep", "{tiny}", "--dask", " "],
+        ["replay", "x.csv", "--time", "t", "--label", "y", "--out", ""],
+    ],
+)
 def test_an_empty_option_is_refused_not_read_as_its_default(tiny_file, args, capsys):
     assert main([a.replace("{tiny}", str(tiny_file)) for a in args]) == 2
     assert "must not be empty" in capsys.readouterr().err

@@ -32,8 +32,9 @@ def _config(strategy: str, **extra) -> CrewConfig:
 def _context(config, now=10 * HOUR, cards=30) -> Context:
     tactics = tactic_table(config)
     slots = np.arange(cards)
-    return Context(now, HOUR, slots, 1000 + slots, (slots * 7) % POPULATION.customers,
-                   tactics.intensity(now, HOUR), POPULATION)  # fmt: skip
+    return Context(
+        now, HOUR, slots, 1000 + slots, (slots * 7) % POPULATION.customers, tactics.intensity(now, HOUR), POPULATION
+    )
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
@@ -95,14 +96,20 @@ def _run(tmp_path, data: dict, *extra: str):
 
 def _world(name: str, crews: list[dict], **changes) -> dict:
     world = {
-        "name": name, "seed": 5, "horizon": "10d", "history": "3d", "warmup": "3d", "tick": "1h",
+        "name": name,
+        "seed": 5,
+        "horizon": "10d",
+        "history": "3d",
+        "warmup": "3d",
+        "tick": "1h",
         "population": {"customers": 3000, "merchants": 300},
         "rules": {"max_amount": 1e6, "max_cnp_amount": 1e6, "max_risky_amount": 1e6, "max_velocity": 1e6},
         "labels": {"investigators": {"count": 0}},
         "innovation": {"enabled": False},  # these tests are about the strategies; tests/test_innovation.py turns it on
         "skimming": {"enabled": False},  # only the compromises a test configures
-        "crews": crews, "arms": [{"name": "rules", "learner": "rules"}],
-    }  # fmt: skip
+        "crews": crews,
+        "arms": [{"name": "rules", "learner": "rules"}],
+    }
     for key, value in changes.items():
         set_path(world, key.split("."), value)
     return world
@@ -114,8 +121,21 @@ def test_prober_piles_up_just_below_the_amount_limit(tmp_path):
     (1 − p) ln(up) + p ln(down) = 0: the decline rate is ln(up) / (ln(up) − ln(down))."""
     limit, up, down = 500.0, 1.15, 0.75
     retail = {"name": "retail", "category": "retail", "channel": "cp", "amount_min": 20, "amount_max": 200}
-    world = _world("prober", [{"name": "p", "strategy": "prober", "count": 3, "cards_per_day": 4, "probe_up": up,
-                               "probe_down": down, "tactics": [retail]}], **{"rules.max_amount": limit})  # fmt: skip
+    world = _world(
+        "prober",
+        [
+            {
+                "name": "p",
+                "strategy": "prober",
+                "count": 3,
+                "cards_per_day": 4,
+                "probe_up": up,
+                "probe_down": down,
+                "tactics": [retail],
+            }
+        ],
+        **{"rules.max_amount": limit},
+    )
     tx = pl.read_parquet(_run(tmp_path, world, "--ledger") / "transactions.parquet").filter(pl.col("is_fraud"))
     approved = tx.filter(pl.col("decision") == "approve")["amount"].to_numpy()
     decline_rate = float((tx["decision"] == "decline").mean())
@@ -208,15 +228,24 @@ def test_a_compromise_leaks_at_most_its_cap_over_every_tick():
     from sim.world.crews import Crews, Skim
     from sim.world.traffic import Transactions
 
-    skims = [Skim("capped", np.array([3], np.int32), 0.0, 10 * DAY, 1.0, DAY, "c", max_cards=7),
-             Skim("open", np.array([4], np.int32), 0.0, 10 * DAY, 1.0, DAY, "c")]  # fmt: skip
+    skims = [
+        Skim("capped", np.array([3], np.int32), 0.0, 10 * DAY, 1.0, DAY, "c", max_cards=7),
+        Skim("open", np.array([4], np.int32), 0.0, 10 * DAY, 1.0, DAY, "c"),
+    ]
     crews = Crews([_config("static", count=1, cards_per_day=0)], [], POPULATION, Streams(1, 0), skims=skims)
 
     def tick(start: float, n: int) -> Transactions:
         honest = np.full(n, -1)
-        return Transactions(start + np.arange(n, dtype=float), np.arange(n, dtype=np.int32), np.repeat([3, 4], n // 2)
-                            .astype(np.int32), np.full(n, 20.0), np.zeros(n, bool), honest.astype(np.int32),
-                            honest.astype(np.int16), honest.astype(np.int64))  # fmt: skip
+        return Transactions(
+            start + np.arange(n, dtype=float),
+            np.arange(n, dtype=np.int32),
+            np.repeat([3, 4], n // 2).astype(np.int32),
+            np.full(n, 20.0),
+            np.zeros(n, bool),
+            honest.astype(np.int32),
+            honest.astype(np.int16),
+            honest.astype(np.int64),
+        )
 
     for start in (0.0, HOUR, 2 * HOUR):  # 5 cards at each merchant per tick: the cap binds in the second
         crews.skim(tick(start, 10), np.ones(10, bool), np.zeros(10))
@@ -249,9 +278,16 @@ def test_adaptive_crews_take_more_than_static_crews_with_the_same_cards(tmp_path
     losses = {}
     for strategy in ("static", "bandit"):
         crews = [{"name": "c", "strategy": strategy, "count": 4, "cards_per_day": 1.0}]
-        world = _world(f"take-{strategy}", crews, horizon="14d", history="7d", warmup="14d", replications=3,
-                       arms=[{"name": "static", "learner": "static"}],
-                       **{"labels.maturity.window": "10d", "labels.chargeback.window": "10d"})  # fmt: skip
+        world = _world(
+            f"take-{strategy}",
+            crews,
+            horizon="14d",
+            history="7d",
+            warmup="14d",
+            replications=3,
+            arms=[{"name": "static", "learner": "static"}],
+            **{"labels.maturity.window": "10d", "labels.chargeback.window": "10d"},
+        )
         arms = pl.read_parquet(_run(tmp_path, world) / "arms.parquet").sort("replication")
         losses[strategy] = arms["fraud_amount_approved"].to_numpy()
     assert np.all(losses["bandit"] > losses["static"]), losses
@@ -269,24 +305,48 @@ def test_with_fast_labels_online_learning_takes_a_new_tactics_gain_back_faster_t
     from sim.schema import DEFAULT_TACTICS
 
     tactics = [t.model_dump(mode="json", exclude_none=True) for t in DEFAULT_TACTICS]
-    tactics.append({"name": "travel-new", "category": "travel", "channel": "cnp", "amount_min": 300,
-                    "amount_max": 900, "available_from": "8d", "weight": 2.0})  # fmt: skip
+    tactics.append(
+        {
+            "name": "travel-new",
+            "category": "travel",
+            "channel": "cnp",
+            "amount_min": 300,
+            "amount_max": 900,
+            "available_from": "8d",
+            "weight": 2.0,
+        }
+    )
     world = {
-        "name": "new-tactic", "seed": 9, "horizon": "14d", "history": "14d", "warmup": "40d", "tick": "1h",
-        "replications": 6, "population": {"customers": 6000, "merchants": 600},
-        "labels": {"customer_report": {"share": 0.9, "delay": {"dist": "lognormal", "median": "3h", "sigma": 0.8}},
-                   "chargeback": {"share": 0.05, "window": "20d"}, "maturity": {"window": "20d"},
-                   "investigators": {"count": 0}},
+        "name": "new-tactic",
+        "seed": 9,
+        "horizon": "14d",
+        "history": "14d",
+        "warmup": "40d",
+        "tick": "1h",
+        "replications": 6,
+        "population": {"customers": 6000, "merchants": 600},
+        "labels": {
+            "customer_report": {"share": 0.9, "delay": {"dist": "lognormal", "median": "3h", "sigma": 0.8}},
+            "chargeback": {"share": 0.05, "window": "20d"},
+            "maturity": {"window": "20d"},
+            "investigators": {"count": 0},
+        },
         "crews": [{"name": "c", "strategy": "bandit", "count": 4, "cards_per_day": 1.5, "tactics": tactics}],
         "innovation": {"enabled": False},  # the one new tactic is the whole story
-        "arms": [{"name": "online", "learner": "online"},
-                 {"name": "batch-weekly", "learner": "batch", "every": "7d", "window": "30d"}],
-    }  # fmt: skip
+        "arms": [
+            {"name": "online", "learner": "online"},
+            {"name": "batch-weekly", "learner": "batch", "every": "7d", "window": "30d"},
+        ],
+    }
     daily = pl.read_parquet(_run(tmp_path, world) / "daily.parquet")
-    per_day = (daily.with_columns(after=pl.col("day") >= 8)
-               .group_by("arm", "replication", "after").agg(pl.col("fraud_loss").mean())
-               .pivot(on="after", index=["arm", "replication"], values="fraud_loss")
-               .with_columns(rise=pl.col("true") - pl.col("false")).sort("replication"))  # fmt: skip
+    per_day = (
+        daily.with_columns(after=pl.col("day") >= 8)
+        .group_by("arm", "replication", "after")
+        .agg(pl.col("fraud_loss").mean())
+        .pivot(on="after", index=["arm", "replication"], values="fraud_loss")
+        .with_columns(rise=pl.col("true") - pl.col("false"))
+        .sort("replication")
+    )
     rise = {arm: per_day.filter(pl.col("arm") == arm)["rise"].to_numpy() for arm in ("online", "batch-weekly")}
     assert np.all(rise["batch-weekly"] > 0), rise  # the new tactic pays against both
     assert np.all(rise["online"] < rise["batch-weekly"]), rise

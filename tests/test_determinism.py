@@ -6,9 +6,18 @@ import pytest
 
 from sim.cli import main
 
-TABLES = ("daily.parquet", "summary.json", "arms.parquet", "model_events.parquet", "scenario.resolved.toml",
-          "labels_daily.parquet", "crews.parquet", "label_coverage.parquet", "quality_daily.parquet",
-          "reliability.parquet")
+TABLES = (
+    "daily.parquet",
+    "summary.json",
+    "arms.parquet",
+    "model_events.parquet",
+    "scenario.resolved.toml",
+    "labels_daily.parquet",
+    "crews.parquet",
+    "label_coverage.parquet",
+    "quality_daily.parquet",
+    "reliability.parquet",
+)
 
 
 def _run(tiny_file, out, *extra):
@@ -39,8 +48,9 @@ def test_replications_split_into_warm_up_and_arm_tasks_give_the_same_bytes(tiny_
 
 
 def test_a_different_seed_changes_results(tiny_file, tiny_run, tmp_path):
-    other = _run(tiny_file, tmp_path / "c", "--workers", "1", "--set", "seed=4", "--set", "replications=1",
-                 "--set", "horizon=2d")  # fmt: skip
+    other = _run(
+        tiny_file, tmp_path / "c", "--workers", "1", "--set", "seed=4", "--set", "replications=1", "--set", "horizon=2d"
+    )
     assert other["summary.json"] != (tiny_run / "summary.json").read_bytes()
 
 
@@ -60,13 +70,17 @@ def test_an_arm_gives_the_same_bytes_alone_or_beside_others(tmp_path):
 
     base = {**TINY, "replications": 1, "horizon": "3d"}
     gbm = {"name": "gbm", "learner": "batch", "model": "gbm", "every": "1d", "window": "7d"}
-    others = [{"name": "long", "learner": "batch", "every": "1d", "window": "40d"},
-              {"name": "online", "learner": "online"}]
+    others = [
+        {"name": "long", "learner": "batch", "every": "1d", "window": "40d"},
+        {"name": "online", "learner": "online"},
+    ]
     alone = write_scenario(tmp_path / "alone.toml", {**base, "arms": [gbm]})
     beside = write_scenario(tmp_path / "beside.toml", {**base, "arms": [*others, gbm]})
     for path in (alone, beside):
-        assert main(["run", str(path), "--out", str(tmp_path / path.stem), "--quiet", "--no-report",
-                     "--workers", "1"]) == 0
+        assert (
+            main(["run", str(path), "--out", str(tmp_path / path.stem), "--quiet", "--no-report", "--workers", "1"])
+            == 0
+        )
     for table in ("daily.parquet", "quality_daily.parquet", "crews.parquet", "arms.parquet"):
         mine = pl.read_parquet(tmp_path / "alone" / table)
         theirs = pl.read_parquet(tmp_path / "beside" / table).filter(pl.col("arm") == "gbm")

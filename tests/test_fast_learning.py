@@ -57,8 +57,11 @@ def _state(model: RiverLogistic) -> dict:
         "n_learned": model.n_learned,
     }
     if model._scaler is not None:
-        state |= {"means": plain(model._scaler.means), "vars": plain(model._scaler.vars),
-                  "counts": plain(model._scaler.counts)}  # fmt: skip
+        state |= {
+            "means": plain(model._scaler.means),
+            "vars": plain(model._scaler.vars),
+            "counts": plain(model._scaler.counts),
+        }
     return state
 
 

@@ -67,9 +67,16 @@ def test_velocity_and_habits_match_brute_force(seed, n, cards):
 
 def test_merchant_rate_uses_only_arrived_labels():
     state = FeatureState(3, 2, Population())
-    tx = Transactions(t=np.array([0.0, 1.0]), card=np.array([0, 1], np.int32), merchant=np.array([0, 1], np.int32),
-                      amount=np.array([10.0, 10.0]), cnp=np.array([False, False]), crew=np.array([-1, -1], np.int32),
-                      tactic=np.array([-1, -1], np.int16), stolen_card=np.array([-1, -1]))  # fmt: skip
+    tx = Transactions(
+        t=np.array([0.0, 1.0]),
+        card=np.array([0, 1], np.int32),
+        merchant=np.array([0, 1], np.int32),
+        amount=np.array([10.0, 10.0]),
+        cnp=np.array([False, False]),
+        crew=np.array([-1, -1], np.int32),
+        tactic=np.array([-1, -1], np.int16),
+        stolen_card=np.array([-1, -1]),
+    )
     before, _ = state.compute(tx, np.array([0, 0]))
     # transactions 7 and 8 at merchant 0 on card 0: fraud, fraud; a legitimate label for 9
     state.learn_labels(np.array([7, 8, 9]), np.array([0, 0, 0]), np.array([1, 1, 0], np.int8), np.zeros(3))

@@ -78,9 +78,15 @@ def test_crews_choose_merchants_as_customers_do():
     crew = Crew(0, "c", config, tactic_table(config), Streams(1, 0), POPULATION.customers, None)
     crew.open_day(0)
     n = 20_000
-    plan = Plan(slot=np.zeros(n, np.intp), serial=np.zeros(n, np.int64), tactic=np.zeros(n, np.int16),
-                amount=np.ones(n), merchant=np.full(n, -1, np.int32), cnp=np.full(n, -1, np.int8),
-                offset=np.full(n, np.nan))  # fmt: skip
+    plan = Plan(
+        slot=np.zeros(n, np.intp),
+        serial=np.zeros(n, np.int64),
+        tactic=np.zeros(n, np.int16),
+        amount=np.ones(n),
+        merchant=np.full(n, -1, np.int32),
+        cnp=np.full(n, -1, np.int8),
+        offset=np.full(n, np.nan),
+    )
     merchant, _, _ = crew.place(plan, 3600.0, POPULATION)
     category = int(crew.tactics.category[0])
     pool = POPULATION.merchants_by_category[category]
@@ -101,8 +107,9 @@ def test_invented_tactics_absent_from_the_history_are_used_after_it(tmp_path):
     crews_daily = pl.read_parquet(out / "crews.parquet")
     scenario = load_scenario(out / "scenario.resolved.toml")
     population = build_population(scenario.population, Streams(8, 0).get("population"))
-    new = invent(scenario.innovation, -warmup_length(scenario), scenario.horizon, population,
-                 Streams(8, 0).get("innovation"))  # fmt: skip
+    new = invent(
+        scenario.innovation, -warmup_length(scenario), scenario.horizon, population, Streams(8, 0).get("innovation")
+    )
     later = [t for t in new if 0 < t.available_from < scenario.horizon - 2 * DAY]
     assert len(later) >= 5
     used = 0
@@ -126,8 +133,11 @@ def test_the_label_delay_reaches_the_models_not_the_cards(tmp_path):
     losses = {}
     for blocking in ("own clock", "chargebacks"):
         for median in ("1h", "30d"):
-            changes = {"labels.chargeback.share": 0.9, "labels.customer_report.share": 0.0,
-                       "labels.chargeback.delay": {"dist": "lognormal", "median": median, "sigma": 0.5}}
+            changes = {
+                "labels.chargeback.share": 0.9,
+                "labels.customer_report.share": 0.0,
+                "labels.chargeback.delay": {"dist": "lognormal", "median": median, "sigma": 0.5},
+            }
             if blocking == "chargebacks":
                 changes["blocking.labels"] = ["chargeback"]
             name = f"block-{blocking.replace(' ', '-')}-{median}"
@@ -144,8 +154,11 @@ def test_a_crew_attacks_as_often_whatever_tactics_exist_that_it_no_longer_uses()
 
     config = _config("static")
     new = [t for t in _invented(5)]
-    quiet = next(t for t in np.arange(-300, 100) * DAY + 12 * 3600.0
-                 if not any(n.available_from <= t < n.available_until for n in new))  # fmt: skip
+    quiet = next(
+        t
+        for t in np.arange(-300, 100) * DAY + 12 * 3600.0
+        if not any(n.available_from <= t < n.available_until for n in new)
+    )
     rates = []
     for table in (tactic_table(config), tactic_table(config, new)):
         total, _ = StaticStrategy(config, table)._mix(table.intensity(quiet, 3600.0))
@@ -170,18 +183,33 @@ def test_a_cash_out_merchant_s_fraud_rate_feature_rises_within_a_few_label_delay
 
     from .conftest import write_scenario
 
-    world = _world("cashout", [{"name": "s", "strategy": "static", "count": 3, "cards_per_day": 3}],
-                   horizon="40d", innovation={"every": "4d", "cashout_share": 1.0, "weight": 10.0},
-                   labels={"investigators": {"count": 0}, "chargeback": {"share": 0.1},
-                           "customer_report": {"share": 0.9, "delay": {"dist": "lognormal", "median": "1d",
-                                                                       "sigma": 0.5}}},
-                   **{"population.customers": 5000, "population.merchants": 500})  # fmt: skip
+    world = _world(
+        "cashout",
+        [{"name": "s", "strategy": "static", "count": 3, "cards_per_day": 3}],
+        horizon="40d",
+        innovation={"every": "4d", "cashout_share": 1.0, "weight": 10.0},
+        labels={
+            "investigators": {"count": 0},
+            "chargeback": {"share": 0.1},
+            "customer_report": {"share": 0.9, "delay": {"dist": "lognormal", "median": "1d", "sigma": 0.5}},
+        },
+        **{"population.customers": 5000, "population.merchants": 500},
+    )
     scenario = load_scenario(write_scenario(tmp_path / "cashout.toml", world))
     streams = Streams(scenario.seed, 0)
     state, history = warm_up(scenario, streams)
     arm = scenario.arms[0]
-    engine = Engine(scenario, streams, state, arm_learner(scenario, arm, streams, labels_per_day(scenario)), None,
-                    0.0, scenario.horizon, None, arm.name)  # fmt: skip
+    engine = Engine(
+        scenario,
+        streams,
+        state,
+        arm_learner(scenario, arm, streams, labels_per_day(scenario)),
+        None,
+        0.0,
+        scenario.horizon,
+        None,
+        arm.name,
+    )
     engine.learner.start(history)
     features, samples = state.features, {}
 
@@ -192,8 +220,13 @@ def test_a_cash_out_merchant_s_fraud_rate_feature_rises_within_a_few_label_delay
     for day in range(int(scenario.horizon // DAY)):
         engine.at(day * DAY, lambda at=day * DAY: sample(at))
     engine.run()
-    invented = invent(scenario.innovation, -warmup_length(scenario), scenario.horizon, state.population,
-                      Streams(scenario.seed, 0).get("innovation"))  # fmt: skip
+    invented = invent(
+        scenario.innovation,
+        -warmup_length(scenario),
+        scenario.horizon,
+        state.population,
+        Streams(scenario.seed, 0).get("innovation"),
+    )
     rises, others = [], []
     for tactic in invented:
         start = np.ceil(tactic.available_from / DAY) * DAY

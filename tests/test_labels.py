@@ -18,8 +18,13 @@ from .conftest import TINY, write_scenario
 
 def _events(tx_id, label_at):
     n = len(tx_id)
-    return LabelEvents(np.asarray(tx_id, np.int64), np.full(n, 2, np.int8), np.ones(n, np.int8),
-                       np.asarray(label_at, float), np.zeros(n))  # fmt: skip
+    return LabelEvents(
+        np.asarray(tx_id, np.int64),
+        np.full(n, 2, np.int8),
+        np.ones(n, np.int8),
+        np.asarray(label_at, float),
+        np.zeros(n),
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -48,17 +53,20 @@ def _model(**labels):
 
 
 def test_censoring_reporting_and_maturity():
-    model = _model(chargeback={"share": 0.5, "delay": {"dist": "fixed", "value": "10d"}, "window": "120d"},
-                   customer_report={"share": 0.5, "delay": {"dist": "fixed", "value": "2d"}},
-                   maturity={"window": "30d"})  # fmt: skip
+    model = _model(
+        chargeback={"share": 0.5, "delay": {"dist": "fixed", "value": "10d"}, "window": "120d"},
+        customer_report={"share": 0.5, "delay": {"dist": "fixed", "value": "2d"}},
+        maturity={"window": "30d"},
+    )
     n = 6
     draws = model.draw(np.random.default_rng(0), n)
     draws.fate[:] = [0.1, 0.7, 0.1, 0.7, 0.3, 0.3]
     is_fraud = np.array([True, True, True, True, False, False])
     declined = np.array([False, False, True, True, False, True])
     events = model.events(np.arange(n), np.zeros(n), is_fraud, declined, draws).sorted()
-    got = sorted(zip(events.tx_id.tolist(), events.source.tolist(), events.value.tolist(), events.label_at.tolist(),
-                     strict=True))  # fmt: skip
+    got = sorted(
+        zip(events.tx_id.tolist(), events.source.tolist(), events.value.tolist(), events.label_at.tolist(), strict=True)
+    )
     assert got == [
         (0, SOURCE_CODE["customer_report"], 1, 2 * DAY),
         (1, SOURCE_CODE["chargeback"], 1, 10 * DAY),
@@ -67,14 +75,20 @@ def test_censoring_reporting_and_maturity():
 
 
 def test_chargeback_after_maturity_is_a_correction_and_late_ones_are_never_filed():
-    model = _model(chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "40d"}, "window": "120d"},
-                   customer_report={"share": 0.0}, maturity={"window": "30d"})  # fmt: skip
+    model = _model(
+        chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "40d"}, "window": "120d"},
+        customer_report={"share": 0.0},
+        maturity={"window": "30d"},
+    )
     draws = model.draw(np.random.default_rng(0), 1)
     events = model.events(np.arange(1), np.zeros(1), np.array([True]), np.array([False]), draws).sorted()
     assert events.source.tolist() == [SOURCE_CODE["maturity"], SOURCE_CODE["chargeback"]]
     assert events.value.tolist() == [0, 1]
-    late = _model(chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "130d"}, "window": "120d"},
-                  customer_report={"share": 0.0}, maturity={"window": "30d"})  # fmt: skip
+    late = _model(
+        chargeback={"share": 1.0, "delay": {"dist": "fixed", "value": "130d"}, "window": "120d"},
+        customer_report={"share": 0.0},
+        maturity={"window": "30d"},
+    )
     events = late.events(
         np.arange(1), np.zeros(1), np.array([True]), np.array([False]), late.draw(np.random.default_rng(0), 1)
     )
@@ -85,8 +99,15 @@ def test_a_withdrawn_maturity_label_never_arrives():
     queue = LabelQueue()
     maturity, report = SOURCE_CODE["maturity"], SOURCE_CODE["customer_report"]
     arrive = np.array([10 * DAY, 10 * DAY, 2 * DAY])
-    queue.push(LabelEvents(np.array([1, 2, 3]), np.array([maturity, maturity, report], np.int8),
-                           np.array([0, 0, 1], np.int8), arrive, np.zeros(3)))  # fmt: skip
+    queue.push(
+        LabelEvents(
+            np.array([1, 2, 3]),
+            np.array([maturity, maturity, report], np.int8),
+            np.array([0, 0, 1], np.int8),
+            arrive,
+            np.zeros(3),
+        )
+    )
     assert queue.withdraw_maturity(1, 10 * DAY)
     assert not queue.withdraw_maturity(3, 10 * DAY)  # a report, not a maturity label, is waiting for 3
     assert [int(x) for x in queue.pending().tx_id] == [3, 2]
@@ -98,11 +119,20 @@ def test_a_withdrawn_maturity_label_never_arrives():
 def test_an_investigators_fraud_verdict_stops_the_maturity_label(tmp_path):
     """Approved fraud that an investigator confirms is not later labelled legitimate by maturity,
     and the daily count of fraud maturing as legitimate counts only the maturity labels that come."""
-    world = {**TINY, "replications": 1, "horizon": "8d", "policy": {"alert_threshold": 0.0},
-             "labels": {**TINY["labels"], "maturity": {"window": "3d"}, "customer_report": {"share": 0.0},
-                        "chargeback": {"share": 0.0},
-                        "investigators": {"count": 20, "hours": "24/7", "queue_limit": 100000}},
-             "arms": [{"name": "rules", "learner": "rules"}]}  # fmt: skip
+    world = {
+        **TINY,
+        "replications": 1,
+        "horizon": "8d",
+        "policy": {"alert_threshold": 0.0},
+        "labels": {
+            **TINY["labels"],
+            "maturity": {"window": "3d"},
+            "customer_report": {"share": 0.0},
+            "chargeback": {"share": 0.0},
+            "investigators": {"count": 20, "hours": "24/7", "queue_limit": 100000},
+        },
+        "arms": [{"name": "rules", "learner": "rules"}],
+    }
     out = tmp_path / "out"
     path = write_scenario(tmp_path / "w.toml", world)
     assert main(["run", str(path), "--out", str(out), "--ledger", "--quiet", "--no-report", "--workers", "1"]) == 0

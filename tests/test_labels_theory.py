@@ -27,9 +27,12 @@ DELAYS = [
     {"dist": "lognormal", "mean": "2d", "sigma": 1.0},
     {"dist": "gamma", "shape": 3.0, "mean": "7d"},
     {"dist": "gamma", "shape": 0.7, "median": "90m"},
-    {"dist": "mixture", "components": [{"dist": "lognormal", "median": "1h", "sigma": 0.5},
-                                       {"dist": "exponential", "mean": "45d"}], "weights": [3, 1]},
-]  # fmt: skip
+    {
+        "dist": "mixture",
+        "components": [{"dist": "lognormal", "median": "1h", "sigma": 0.5}, {"dist": "exponential", "mean": "45d"}],
+        "weights": [3, 1],
+    },
+]
 
 
 def _delay(spec):
@@ -71,12 +74,17 @@ def test_empirical_table_frequencies():
 
 def _flat_world(**changes):
     world = {
-        "name": "flat", "seed": 21, "tick": "1h", "history": "2d", "warmup": "2d", "replications": 1,
+        "name": "flat",
+        "seed": 21,
+        "tick": "1h",
+        "history": "2d",
+        "warmup": "2d",
+        "replications": 1,
         "population": {"customers": 2000, "merchants": 100, "diurnal": "flat", "weekly": "flat"},
         "crews": [],
         "rules": {"max_amount": 1e9, "max_cnp_amount": 1e9, "max_risky_amount": 1e9, "max_velocity": 1e6},
         "arms": [{"name": "rules", "learner": "rules"}],
-    }  # fmt: skip
+    }
     for key, value in changes.items():
         set_path(world, key.split("."), value)
     return world
@@ -98,12 +106,18 @@ def _total_rate_per_day(scenario) -> float:
 def test_daily_counts_and_pending_labels_match_poisson_theory(tmp_path):
     """Honest arrivals are Poisson(Σ rates) per day; labels pending at the horizon are
     Poisson(λ ∫ S(u) du) (an M/G/∞ system), ≈ λ × mean delay."""
-    world = _flat_world(**{
-        "horizon": "20d", "labels.friendly_fraud": 1.0, "labels.customer_report.share": 0.0,
-        "labels.chargeback.share": 0.0, "labels.chargeback.window": "200d", "labels.maturity.window": "300d",
-        "labels.chargeback.delay": {"dist": "lognormal", "median": "1d", "sigma": 0.5},
-        "labels.investigators.count": 0,
-    })  # fmt: skip
+    world = _flat_world(
+        **{
+            "horizon": "20d",
+            "labels.friendly_fraud": 1.0,
+            "labels.customer_report.share": 0.0,
+            "labels.chargeback.share": 0.0,
+            "labels.chargeback.window": "200d",
+            "labels.maturity.window": "300d",
+            "labels.chargeback.delay": {"dist": "lognormal", "median": "1d", "sigma": 0.5},
+            "labels.investigators.count": 0,
+        }
+    )
     scenario, out = _run(tmp_path, world)
     rate = _total_rate_per_day(scenario)
     daily = pl.read_parquet(out / "daily.parquet")["transactions"].to_numpy()
@@ -137,11 +151,16 @@ def test_investigator_queue_matches_erlang_c(tmp_path):
     probe = validate(_flat_world(horizon="24d"), "probe")
     rate_per_s = _total_rate_per_day(probe) / DAY
     mean_review = servers * load / rate_per_s
-    world = _flat_world(**{
-        "horizon": "24d", "policy.alert_threshold": 0.0, "labels.investigators.count": servers,
-        "labels.investigators.hours": "24/7", "labels.investigators.queue_limit": 1_000_000,
-        "labels.investigators.review_time": {"dist": "exponential", "mean": f"{mean_review:.3f}s"},
-    })  # fmt: skip
+    world = _flat_world(
+        **{
+            "horizon": "24d",
+            "policy.alert_threshold": 0.0,
+            "labels.investigators.count": servers,
+            "labels.investigators.hours": "24/7",
+            "labels.investigators.queue_limit": 1_000_000,
+            "labels.investigators.review_time": {"dist": "exponential", "mean": f"{mean_review:.3f}s"},
+        }
+    )
     _, out = _run(tmp_path, world)
     alerts = pl.read_parquet(out / "alerts.parquet").filter(
         (pl.col("outcome") == "reviewed") & (pl.col("alerted_at") >= DAY)  # one day of burn-in
@@ -163,16 +182,21 @@ def test_investigator_queue_matches_erlang_c(tmp_path):
 def test_censoring_and_blocked_cards(tmp_path):
     """A declined transaction never gets a chargeback or report; a crew never uses a card
     after the issuer blocked it (from the next tick on)."""
-    world = _flat_world(**{
-        "horizon": "10d", "crews": [{"name": "c", "count": 3, "cards_per_day": 10, "spree": "5d"}],
-        "arms": [{"name": "rules", "learner": "rules"}],
-        "rules": {"max_amount": 150.0, "max_cnp_amount": 100.0, "max_risky_amount": 80.0, "max_velocity": 50.0},
-        "labels.customer_report.delay": {"dist": "exponential", "mean": "6h"},
-        "labels.decline_confirmation.share": 0.5, "policy.alert_threshold": 0.05,
-        "labels.investigators.hours": "24/7",
-        # blocking tied to the labels (the ledger records them), not to cardholders noticing (it does not)
-        "blocking.labels": ["customer_report", "chargeback", "decline_confirmation"], "blocking.cardholder.share": 0.0,
-    })  # fmt: skip
+    world = _flat_world(
+        **{
+            "horizon": "10d",
+            "crews": [{"name": "c", "count": 3, "cards_per_day": 10, "spree": "5d"}],
+            "arms": [{"name": "rules", "learner": "rules"}],
+            "rules": {"max_amount": 150.0, "max_cnp_amount": 100.0, "max_risky_amount": 80.0, "max_velocity": 50.0},
+            "labels.customer_report.delay": {"dist": "exponential", "mean": "6h"},
+            "labels.decline_confirmation.share": 0.5,
+            "policy.alert_threshold": 0.05,
+            "labels.investigators.hours": "24/7",
+            # blocking tied to the labels (the ledger records them), not to cardholders noticing (it does not)
+            "blocking.labels": ["customer_report", "chargeback", "decline_confirmation"],
+            "blocking.cardholder.share": 0.0,
+        }
+    )
     scenario, out = _run(tmp_path, world)
     tx = pl.read_parquet(out / "transactions.parquet")
     labels = pl.read_parquet(out / "labels.parquet")
@@ -183,12 +207,21 @@ def test_censoring_and_blocked_cards(tmp_path):
 
     tick = scenario.tick
     fraud = tx.filter(pl.col("is_fraud")).select("tx_id", "t", "customer", "stolen_card")
-    blocks = labels.filter((pl.col("value") == 1)
-                           & pl.col("source").is_in(["customer_report", "chargeback", "decline_confirmation"])
-                           & pl.col("delivered_at").is_not_null()).join(fraud, on="tx_id").select(
-        "customer", "stolen_card", blocked_at=pl.col("delivered_at"))  # fmt: skip
-    alerts = pl.read_parquet(out / "alerts.parquet").filter(pl.col("verdict") == 1).join(fraud, on="tx_id").select(
-        "customer", "stolen_card", blocked_at=(pl.col("review_done_at") / tick).ceil() * tick)  # fmt: skip
+    blocks = (
+        labels.filter(
+            (pl.col("value") == 1)
+            & pl.col("source").is_in(["customer_report", "chargeback", "decline_confirmation"])
+            & pl.col("delivered_at").is_not_null()
+        )
+        .join(fraud, on="tx_id")
+        .select("customer", "stolen_card", blocked_at=pl.col("delivered_at"))
+    )
+    alerts = (
+        pl.read_parquet(out / "alerts.parquet")
+        .filter(pl.col("verdict") == 1)
+        .join(fraud, on="tx_id")
+        .select("customer", "stolen_card", blocked_at=(pl.col("review_done_at") / tick).ceil() * tick)
+    )
     all_blocks = pl.concat([blocks, alerts]).group_by("customer", "stolen_card").agg(pl.col("blocked_at").min())
     assert all_blocks.height > 20
     after = fraud.join(all_blocks, on=["customer", "stolen_card"]).filter(pl.col("t") >= pl.col("blocked_at"))

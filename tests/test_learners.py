@@ -75,8 +75,10 @@ def test_the_history_does_not_depend_on_the_other_arms():
     base = {**TINY, "replications": 1, "warmup": "40d"}
     online = {"name": "online", "learner": "online"}
     short = {"name": "short", "learner": "batch", "every": "2d", "window": "2d"}
-    histories = [warm_up(scenario, Streams(scenario.seed, 0))[1]
-                 for scenario in (validate({**base, "arms": arms}, "tiny") for arms in ([online], [online, short]))]
+    histories = [
+        warm_up(scenario, Streams(scenario.seed, 0))[1]
+        for scenario in (validate({**base, "arms": arms}, "tiny") for arms in ([online], [online, short]))
+    ]
     alone, with_batch = histories
     assert alone.y.sum() > 50  # the history's fraud, reports arriving within days included
     assert np.array_equal(alone.y, with_batch.y) and np.array_equal(alone.X, with_batch.X)
@@ -125,15 +127,21 @@ LEARNER_ARMS = [
     {"name": "online-tree", "learner": "online", "model": "hoeffding_tree", "negative_share": 0.2},
     {"name": "online-forest", "learner": "online", "model": "forest", "trees": 3, "negative_share": 0.1},
     {"name": "batch-logistic", "learner": "batch", "every": "2d", "window": "7d"},
-    {"name": "batch-gbm", "learner": "batch", "model": "gbm", "every": "3d", "window": "7d",
-     "class_weight": "balanced"},
+    {
+        "name": "batch-gbm",
+        "learner": "batch",
+        "model": "gbm",
+        "every": "3d",
+        "window": "7d",
+        "class_weight": "balanced",
+    },
     {"name": "hybrid", "learner": "hybrid", "every": "3d", "window": "7d"},
     {"name": "split", "learner": "split", "every": "3d", "window": "7d", "feedback_window": "7d"},
     {"name": "static-gbm", "learner": "static", "model": "gbm"},
     {"name": "oracle", "learner": "oracle", "censored": True},
     {"name": "oracle-refit", "learner": "oracle", "model": "logistic"},
     {"name": "rules", "learner": "rules"},
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +187,9 @@ def test_hybrid_recalibrates_a_miscalibrated_model(contract_world):
     rng = np.random.default_rng(0)
     for hour in range(200):  # labels say fraud ten times less often than the model thinks, row by row
         y = (rng.random(400) < scores / 10).astype(np.int8)
-        events = LabelEvents(np.arange(400) + hour * 400, np.full(400, 4, np.int8), y, np.full(400, hour * 3600.0),
-                             np.zeros(400))  # fmt: skip
+        events = LabelEvents(
+            np.arange(400) + hour * 400, np.full(400, 4, np.int8), y, np.full(400, hour * 3600.0), np.zeros(400)
+        )
         learner.learn(X, events, hour * 3600.0)
     after = learner.predict_proba(X).mean()
     assert after < before / 3
@@ -219,8 +228,22 @@ def test_a_retrain_without_enough_labels_of_a_class_keeps_the_serving_model(tiny
     from sim.cli import main
 
     out = tmp_path / "run"
-    assert main(["run", str(tiny_file), "--out", str(out), "--no-report", "--workers", "1", "--set",
-                 'arms=[{name="batch",learner="batch",every="1d",window="3d",min_labels=100000}]']) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "run",
+                str(tiny_file),
+                "--out",
+                str(out),
+                "--no-report",
+                "--workers",
+                "1",
+                "--set",
+                'arms=[{name="batch",learner="batch",every="1d",window="3d",min_labels=100000}]',
+            ]
+        )
+        == 0
+    )
     events = pl.read_parquet(out / "model_events.parquet")
     assert set(events["kind"]) == {"skipped"}
     assert events["detail"].str.contains("min_labels").all()

@@ -336,9 +336,7 @@ probabilities = st.one_of(
     st.integers(0, 20).map(lambda k: k / 20),  # values on bin edges of B = 2, 4, 5, 10, 20
     st.sampled_from([0.0, 1.0, 0.1, 0.3, 0.7, 0.29, 0.57]),
 )
-rows = st.lists(
-    st.tuples(st.integers(0, 1), probabilities, st.floats(0.01, 1000)), min_size=1, max_size=40
-)
+rows = st.lists(st.tuples(st.integers(0, 1), probabilities, st.floats(0.01, 1000)), min_size=1, max_size=40)
 
 
 def columns(data):

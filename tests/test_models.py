@@ -84,8 +84,9 @@ def test_single_class_predicts_its_rate():
 
 
 def test_rules_fire_on_their_thresholds():
-    rules = Rules(max_amount=1000, max_cnp_amount=500, risky_categories=["gift_cards"], max_risky_amount=100,
-                  max_velocity=5)  # fmt: skip
+    rules = Rules(
+        max_amount=1000, max_cnp_amount=500, risky_categories=["gift_cards"], max_risky_amount=100, max_velocity=5
+    )
     X = np.zeros((5, len(FEATURES)), np.float32)
     amounts = [1200, 600, 150, 50, 50]
     X[:, FEATURES.index("log_amount")] = np.log1p(amounts)

@@ -55,7 +55,12 @@ def test_recovery_needs_a_whole_healthy_window():
 
 def _world(**changes) -> dict:
     world = {
-        "name": "fault", "seed": 5, "horizon": "16d", "history": "7d", "warmup": "14d", "tick": "1h",
+        "name": "fault",
+        "seed": 5,
+        "horizon": "16d",
+        "history": "7d",
+        "warmup": "14d",
+        "tick": "1h",
         "population": {"customers": 3000, "merchants": 300},
         "labels": {"maturity": {"window": "10d"}, "chargeback": {"window": "10d"}},
         "crews": [{"name": "c", "count": 2, "cards_per_day": 1.0}],
@@ -64,9 +69,12 @@ def _world(**changes) -> dict:
             {"kind": "garbage_scores", "start": "5d", "end": "8d", "arms": ["online"]},
             {"kind": "feature_missing", "feature": "log_amount", "start": "4d", "end": "7d", "arms": ["static"]},
         ],
-        "arms": [{"name": "online", "learner": "online"}, {"name": "static", "learner": "static"},
-                 {"name": "untouched", "learner": "static"}],
-    }  # fmt: skip
+        "arms": [
+            {"name": "online", "learner": "online"},
+            {"name": "static", "learner": "static"},
+            {"name": "untouched", "learner": "static"},
+        ],
+    }
     world.update(changes)
     return world
 
@@ -96,9 +104,13 @@ def test_fault_injection_triggers_fallback_and_recovery(tmp_path):
 
 @pytest.mark.slow
 def test_target_decline_rate_matches_friction(tmp_path):
-    world = _world(monitoring={}, faults=[], horizon="8d",
-                   policy={"target_decline_rate": 0.01},
-                   arms=[{"name": "online", "learner": "online"}, {"name": "static", "learner": "static"}])  # fmt: skip
+    world = _world(
+        monitoring={},
+        faults=[],
+        horizon="8d",
+        policy={"target_decline_rate": 0.01},
+        arms=[{"name": "online", "learner": "online"}, {"name": "static", "learner": "static"}],
+    )
     path = write_scenario(tmp_path / "matched.toml", world)
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "--quiet", "--no-report", "--workers", "1"]) == 0

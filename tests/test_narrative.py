@@ -8,15 +8,18 @@ from sim.report.narrative import IDLE_APPROVAL, idle_detectors_finding
 
 
 def _arms(approved: dict[str, tuple[str, int, int]]) -> dict:
-    return {arm: {"learner": learner, "counts": {"fraud_approved": ok, "fraud_attempts": tried}}
-            for arm, (learner, ok, tried) in approved.items()}  # fmt: skip
+    return {
+        arm: {"learner": learner, "counts": {"fraud_approved": ok, "fraud_attempts": tried}}
+        for arm, (learner, ok, tried) in approved.items()
+    }
 
 
 def test_models_that_decline_no_fraud_are_called_idle():
     arms = _arms({"online": ("online", 996, 1000), "static": ("static", 993, 1000), "rules": ("rules", 500, 1000)})
     finding = idle_detectors_finding(arms)
-    assert finding is not None and finding.startswith("The models declined almost no fraud: they approved "
-                                                      "static 99.3%, online 99.6% of fraud attempts.")  # fmt: skip
+    assert finding is not None and finding.startswith(
+        "The models declined almost no fraud: they approved static 99.3%, online 99.6% of fraud attempts."
+    )
     assert "rules" not in finding  # hand-written rules are not a model that learns
 
 
@@ -31,11 +34,15 @@ DEGENERATE = {
     "no fraud": {"crews": []},
     "no labels within the horizon": {
         "warmup": "7d",
-        "labels": {"chargeback": {"share": 0.5, "delay": {"dist": "fixed", "value": "300d"}, "window": "400d"},
-                   "customer_report": {"share": 0.0}, "maturity": {"window": "400d"}, "investigators": {"count": 0}},
+        "labels": {
+            "chargeback": {"share": 0.5, "delay": {"dist": "fixed", "value": "300d"}, "window": "400d"},
+            "customer_report": {"share": 0.0},
+            "maturity": {"window": "400d"},
+            "investigators": {"count": 0},
+        },
     },
     "one arm": {"arms": [{"name": "static", "learner": "static"}]},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("world", list(DEGENERATE), ids=list(DEGENERATE))

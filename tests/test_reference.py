@@ -109,10 +109,21 @@ def test_the_reference_documents_no_key_the_schema_lacks():
 
 @pytest.mark.parametrize(
     "key",
-    ["crews[].strategy", "crews[].cards_per_day", "crews[].tactics[].amount_max", "crews[].dynamics.max_count",
-     "crews[].breaches[].at", "crews[].probe_up", "crews[].halflife", "crews[].test_amount_max",
-     "crews[].amount_factor", "arms[].learner", "monitoring.detectors[].method", "faults[].end"],
-)  # fmt: skip
+    [
+        "crews[].strategy",
+        "crews[].cards_per_day",
+        "crews[].tactics[].amount_max",
+        "crews[].dynamics.max_count",
+        "crews[].breaches[].at",
+        "crews[].probe_up",
+        "crews[].halflife",
+        "crews[].test_amount_max",
+        "crews[].amount_factor",
+        "arms[].learner",
+        "monitoring.detectors[].method",
+        "faults[].end",
+    ],
+)
 def test_crew_and_other_nested_keys_are_listed(key):
     assert key in {k for k, _, _ in ROWS}
 

@@ -34,8 +34,17 @@ def drifting_stream(rows: int = 3000, days: float = 10.0, seed: int = 5) -> pl.D
     label = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
     delay = np.where(rng.random(rows) < 0.2, 0.0, np.round(rng.exponential(6 * 3600, rows) / 600) * 600)
     amount = np.round(rng.lognormal(3.5, 1.0, rows), 2)
-    return pl.DataFrame({"ts": time_s, "amount": amount, "f1": X[:, 0], "f2": X[:, 1], "f3": X[:, 2],
-                         "is_fraud": label, "delay_s": delay})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "ts": time_s,
+            "amount": amount,
+            "f1": X[:, 0],
+            "f2": X[:, 1],
+            "f3": X[:, 2],
+            "is_fraud": label,
+            "delay_s": delay,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +73,14 @@ def river_scores(path: Path, delay: float | str) -> tuple[np.ndarray, np.ndarray
     order = np.argsort(frame["ts"].to_numpy(), kind="stable")
     frame = frame[order.tolist()]
     delays = frame["delay_s"].to_numpy() if delay == "delay_s" else np.full(frame.height, float(delay))
-    dataset = [({**{f: row[f] for f in FEATURES}, "ts": row["ts"], "delay_s": row["delay_s"]}, row["is_fraud"] == 1)
-               for row in frame.iter_rows(named=True)]  # fmt: skip
+    dataset = [
+        ({**{f: row[f] for f in FEATURES}, "ts": row["ts"], "delay_s": row["delay_s"]}, row["is_fraud"] == 1)
+        for row in frame.iter_rows(named=True)
+    ]
     model = compose.Discard("ts", "delay_s") | linear_model.LogisticRegression()
-    steps = evaluate.iter_progressive_val_score(dataset, model, metrics.LogLoss(), moment="ts", delay=delay,
-                                                yield_predictions=True)  # fmt: skip
+    steps = evaluate.iter_progressive_val_score(
+        dataset, model, metrics.LogLoss(), moment="ts", delay=delay, yield_predictions=True
+    )
     answered = np.array([step["Prediction"].get(True, 0.0) for step in steps])
     # river answers in label-arrival order; arrival ties in row order (bisect.insort_right / append)
     arrival_order = np.lexsort((np.arange(frame.height), frame["ts"].to_numpy() + delays))
@@ -77,14 +89,28 @@ def river_scores(path: Path, delay: float | str) -> tuple[np.ndarray, np.ndarray
     return scores, order
 
 
-@pytest.mark.parametrize(("kind", "options", "river_delay"), [
-    ("none", ["--delay", "0s"], 0),
-    ("constant", ["--delay", "2h"], 7200.0),
-    ("column", ["--delay-column", "delay_s"], "delay_s"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "options", "river_delay"),
+    [
+        ("none", ["--delay", "0s"], 0),
+        ("constant", ["--delay", "2h"], 7200.0),
+        ("column", ["--delay-column", "delay_s"], "delay_s"),
+    ],
+)
 def test_exact_mode_equals_river_progressive_validation(stream_csv, tmp_path, kind, options, river_delay):
-    ours = replay_ok(stream_csv, tmp_path / kind, "--learner", "online", "--model", "logistic", "--no-scaling",
-                     "--features", ",".join(FEATURES), "--no-report", *options)  # fmt: skip
+    ours = replay_ok(
+        stream_csv,
+        tmp_path / kind,
+        "--learner",
+        "online",
+        "--model",
+        "logistic",
+        "--no-scaling",
+        "--features",
+        ",".join(FEATURES),
+        "--no-report",
+        *options,
+    )
     expected, rows = river_scores(stream_csv, river_delay)
     assert ours["row"].to_list() == rows.tolist()  # time order, ties in file order
     assert len(np.unique(pl.read_csv(stream_csv)["ts"])) < len(rows) / 2  # the stream really has ties
@@ -97,8 +123,18 @@ def test_tie_rule_is_what_makes_the_equivalence(stream_csv, tmp_path):
     frame = pl.read_csv(stream_csv).with_columns(late=pl.lit(1e-3))
     shifted = tmp_path / "late.csv"
     frame.write_csv(shifted)
-    ours = replay_ok(shifted, tmp_path / "late", "--learner", "online", "--no-scaling", "--features",
-                     ",".join(FEATURES), "--delay-column", "late", "--no-report")  # fmt: skip
+    ours = replay_ok(
+        shifted,
+        tmp_path / "late",
+        "--learner",
+        "online",
+        "--no-scaling",
+        "--features",
+        ",".join(FEATURES),
+        "--delay-column",
+        "late",
+        "--no-report",
+    )
     assert np.abs(ours["score"].to_numpy() - expected).max() > 1e-3
 
 
@@ -107,11 +143,25 @@ def test_merged_order_tie_rules():
     label_at = np.array([0.0, 10.0, 10.0, 20.0])
     kind, index = merged_order(time, label_at, np.array([]))
     assert list(zip(kind.tolist(), index.tolist(), strict=True)) == [
-        (ROW, 0), (LABEL, 0), (ROW, 1), (LABEL, 1), (ROW, 2), (LABEL, 2), (ROW, 3)]  # fmt: skip
+        (ROW, 0),
+        (LABEL, 0),
+        (ROW, 1),
+        (LABEL, 1),
+        (ROW, 2),
+        (LABEL, 2),
+        (ROW, 3),
+    ]
     # a boundary at 10 counts the label arriving at 10 (row 1) but not that of row 2, which is at 10 itself
     kind, index = merged_order(time, label_at, np.array([10.0]), at_boundaries=True)
     assert list(zip(kind.tolist(), index.tolist(), strict=True)) == [
-        (ROW, 0), (ROW, 1), (LABEL, 0), (LABEL, 1), (BOUNDARY, 0), (ROW, 2), (ROW, 3)]  # fmt: skip
+        (ROW, 0),
+        (ROW, 1),
+        (LABEL, 0),
+        (LABEL, 1),
+        (BOUNDARY, 0),
+        (ROW, 2),
+        (ROW, 3),
+    ]
 
 
 # --------------------------------------------------------------------------- bad input
@@ -126,25 +176,44 @@ def bad_stream(tmp_path: Path, name: str, text: str) -> Path:
 GOOD = "ts,f1,is_fraud\n" + "".join(f"{t},{t / 4},{t % 2}\n" for t in range(8))  # row t: time t, f1 t/4
 
 
-@pytest.mark.parametrize(("text", "args", "expected"), [
-    (GOOD, ["--label", "fraud"], "no label column 'fraud'"),
-    (GOOD, ["--label", "is_fraud", "--features", "f1,f9"], "no feature column 'f9'"),
-    (GOOD.replace("\n5,1.25,", "\n5,abc,"), ["--label", "is_fraud"],
-     "column 'f1', row 5 (line 7): 'abc' is not a number"),
-    (GOOD.replace("\n3,0.75,", "\n,0.75,"), ["--label", "is_fraud"], "column 'ts', row 3 (line 5): is missing"),
-    (GOOD.replace("\n6,1.5,", "\nNaN,1.5,"), ["--label", "is_fraud"], "column 'ts', row 6 (line 8)"),
-    (GOOD.replace("\n4,1.0,0", "\n4,1.0,"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6): is missing"),
-    (GOOD.replace("\n4,1.0,0", "\n4,1.0,NaN"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6)"),
-    (GOOD.replace("\n2,0.5,0", "\n2,0.5,2"), ["--label", "is_fraud"],
-     "column 'is_fraud', row 2 (line 4): 2 is not a label"),
-    (GOOD.replace("\n7,1.75,1", "\n7,1.75,yes"), ["--label", "is_fraud"], "row 7 (line 9): 'yes' is not a label"),
-    (GOOD.replace("\n1,0.25,1", "\n2024-13-01,0.25,1"), ["--label", "is_fraud"],
-     "column 'ts', row 0 (line 2): '0' is not a time"),
-    ("", ["--label", "is_fraud"], "is empty"),
-    ("ts,f1,is_fraud\n", ["--label", "is_fraud"], "has a header but no rows"),
-    (GOOD.replace("\n2,0.5,0", "\n2,1e308,0"), ["--label", "is_fraud"],  # once nan scores and a traceback
-     "column 'f1', row 2 (line 4): 1e+308 is beyond ±1e+15"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "args", "expected"),
+    [
+        (GOOD, ["--label", "fraud"], "no label column 'fraud'"),
+        (GOOD, ["--label", "is_fraud", "--features", "f1,f9"], "no feature column 'f9'"),
+        (
+            GOOD.replace("\n5,1.25,", "\n5,abc,"),
+            ["--label", "is_fraud"],
+            "column 'f1', row 5 (line 7): 'abc' is not a number",
+        ),
+        (GOOD.replace("\n3,0.75,", "\n,0.75,"), ["--label", "is_fraud"], "column 'ts', row 3 (line 5): is missing"),
+        (GOOD.replace("\n6,1.5,", "\nNaN,1.5,"), ["--label", "is_fraud"], "column 'ts', row 6 (line 8)"),
+        (
+            GOOD.replace("\n4,1.0,0", "\n4,1.0,"),
+            ["--label", "is_fraud"],
+            "column 'is_fraud', row 4 (line 6): is missing",
+        ),
+        (GOOD.replace("\n4,1.0,0", "\n4,1.0,NaN"), ["--label", "is_fraud"], "column 'is_fraud', row 4 (line 6)"),
+        (
+            GOOD.replace("\n2,0.5,0", "\n2,0.5,2"),
+            ["--label", "is_fraud"],
+            "column 'is_fraud', row 2 (line 4): 2 is not a label",
+        ),
+        (GOOD.replace("\n7,1.75,1", "\n7,1.75,yes"), ["--label", "is_fraud"], "row 7 (line 9): 'yes' is not a label"),
+        (
+            GOOD.replace("\n1,0.25,1", "\n2024-13-01,0.25,1"),
+            ["--label", "is_fraud"],
+            "column 'ts', row 0 (line 2): '0' is not a time",
+        ),
+        ("", ["--label", "is_fraud"], "is empty"),
+        ("ts,f1,is_fraud\n", ["--label", "is_fraud"], "has a header but no rows"),
+        (
+            GOOD.replace("\n2,0.5,0", "\n2,1e308,0"),
+            ["--label", "is_fraud"],  # once nan scores and a traceback
+            "column 'f1', row 2 (line 4): 1e+308 is beyond ±1e+15",
+        ),
+    ],
+)
 def test_bad_input_exits_2_naming_file_column_and_row(tmp_path, capsys, text, args, expected):
     path = bad_stream(tmp_path, "bad.csv", text)
     out = tmp_path / "out"
@@ -157,21 +226,40 @@ def test_bad_input_exits_2_naming_file_column_and_row(tmp_path, capsys, text, ar
 def test_bad_input_through_click_raises_user_error(tmp_path):
     path = bad_stream(tmp_path, "bad.csv", GOOD.replace("\n2,0.5,0", "\n2,0.5,0.5"))
     with pytest.raises(UserError) as caught:
-        replay_command.main(["--time", "ts", "--label", "is_fraud", "--delay", "0s", str(path), "--quiet",
-                             "--out", str(tmp_path / "out")], standalone_mode=False)  # fmt: skip
+        replay_command.main(
+            [
+                "--time",
+                "ts",
+                "--label",
+                "is_fraud",
+                "--delay",
+                "0s",
+                str(path),
+                "--quiet",
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            standalone_mode=False,
+        )
     assert caught.value.exit_code == 2 and "column 'is_fraud', row 2" in caught.value.message
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ([], "give the label delay"),
-    (["--delay", "3 days"], "'3 days' is not a duration"),
-    (["--delay", "1h", "--delay-column", "f1"], "not both"),
-    (["--delay-column", "f1", "--learner", "online", "--every", "7d"], "--every: does not apply to --learner online"),
-    (["--delay", "1h", "--lr", "0.1"], "--lr needs --learner"),
-    (["--delay", "1h", "--features", "ts"], "cannot also be a feature"),
-    (["--delay", "1h", "--tick", "1h"], "--tick only applies with --batch"),
-    (["--delay", "1h", "--batch", "--tick", "0s"], "--tick must be longer than 0s"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "give the label delay"),
+        (["--delay", "3 days"], "'3 days' is not a duration"),
+        (["--delay", "1h", "--delay-column", "f1"], "not both"),
+        (
+            ["--delay-column", "f1", "--learner", "online", "--every", "7d"],
+            "--every: does not apply to --learner online",
+        ),
+        (["--delay", "1h", "--lr", "0.1"], "--lr needs --learner"),
+        (["--delay", "1h", "--features", "ts"], "cannot also be a feature"),
+        (["--delay", "1h", "--tick", "1h"], "--tick only applies with --batch"),
+        (["--delay", "1h", "--batch", "--tick", "0s"], "--tick must be longer than 0s"),
+    ],
+)
 def test_bad_options_exit_2(tmp_path, capsys, args, expected):
     path = bad_stream(tmp_path, "ok.csv", GOOD)
     assert run(path, "--time", "ts", "--label", "is_fraud", "--quiet", "--out", tmp_path / "out", *args) == 2
@@ -182,8 +270,24 @@ def test_bad_options_exit_2(tmp_path, capsys, args, expected):
 @pytest.mark.parametrize(("option", "other"), [("--history", "--tick"), ("--tick", "--history")])
 def test_a_bad_duration_names_its_own_option(tmp_path, capsys, option, other):
     path = bad_stream(tmp_path, "ok.csv", GOOD)
-    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--batch", option, "7x", "--quiet",
-               "--out", tmp_path / "out") == 2  # fmt: skip
+    assert (
+        run(
+            path,
+            "--time",
+            "ts",
+            "--label",
+            "is_fraud",
+            "--delay",
+            "1h",
+            "--batch",
+            option,
+            "7x",
+            "--quiet",
+            "--out",
+            tmp_path / "out",
+        )
+        == 2
+    )
     message = " ".join(capsys.readouterr().err.split())
     assert f"error: {option}: '7x' is not a duration; write a number and a unit" in message
     assert other not in message and not (tmp_path / "out").exists()
@@ -191,8 +295,25 @@ def test_a_bad_duration_names_its_own_option(tmp_path, capsys, option, other):
 
 def test_money_options_without_amounts_are_refused(tmp_path, capsys):
     path = bad_stream(tmp_path, "ok.csv", GOOD)
-    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--fraud-fee", "20", "--currency", "USD",
-               "-q", "--out", tmp_path / "out") == 2  # fmt: skip
+    assert (
+        run(
+            path,
+            "--time",
+            "ts",
+            "--label",
+            "is_fraud",
+            "--delay",
+            "1h",
+            "--fraud-fee",
+            "20",
+            "--currency",
+            "USD",
+            "-q",
+            "--out",
+            tmp_path / "out",
+        )
+        == 2
+    )
     message = " ".join(capsys.readouterr().err.split())
     assert "--fraud-fee, --currency only apply with --amount COL" in message and not (tmp_path / "out").exists()
 
@@ -236,8 +357,10 @@ def test_negative_delay_and_rules_arms_are_refused(tmp_path, capsys):
     assert run(path, "--time", "ts", "--label", "is_fraud", "--delay-column", "d", "-q", "--out", tmp_path / "o") == 2
     assert "column 'd', row 1 (line 3): -3 is a negative delay" in capsys.readouterr().err
     arms = bad_stream(tmp_path, "arms.toml", '[[arms]]\nname = "r"\nlearner = "rules"\n')
-    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--arms", arms, "-q",
-               "--out", tmp_path / "o") == 2  # fmt: skip
+    assert (
+        run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--arms", arms, "-q", "--out", tmp_path / "o")
+        == 2
+    )
     assert "arms.r.learner" in " ".join(capsys.readouterr().err.split())
 
 
@@ -245,9 +368,13 @@ def test_negative_delay_and_rules_arms_are_refused(tmp_path, capsys):
 
 
 def test_timestamps_booleans_and_default_features(tmp_path):
-    path = bad_stream(tmp_path, "t.csv", "when,amount,flag,note,x\n"
-                      "2024-03-01T12:00:00+01:00,5,true,a,1\n2024-03-01T11:00:00Z,7,false,b,2\n"
-                      "2024-03-01 10:30:00,9,TRUE,c,3\n")  # fmt: skip
+    path = bad_stream(
+        tmp_path,
+        "t.csv",
+        "when,amount,flag,note,x\n"
+        "2024-03-01T12:00:00+01:00,5,true,a,1\n2024-03-01T11:00:00Z,7,false,b,2\n"
+        "2024-03-01 10:30:00,9,TRUE,c,3\n",
+    )
     stream = read_stream(path, StreamSpec(time="when", label="flag", delay=LabelDelay(constant_s=60)))
     assert stream.features == ("amount", "x")  # every other numeric column, in column order
     assert stream.row.tolist() == [2, 0, 1]  # 10:30 UTC, 11:00 UTC (12:00+01:00, first in the file), 11:00 UTC
@@ -340,8 +467,10 @@ def test_batch_mode_stays_within_documented_tolerance_of_exact(tmp_path):
     for learner in ("online", "batch-weekly"):
         for key, bound in tolerance.items():
             assert abs(batch[learner][key] - exact[learner][key]) <= bound, (learner, key)
-    scores = [pl.read_parquet(tmp_path / mode / "predictions.parquet").filter(pl.col("learner") == "online")["score"]
-              for mode in ("exact", "batch")]  # fmt: skip
+    scores = [
+        pl.read_parquet(tmp_path / mode / "predictions.parquet").filter(pl.col("learner") == "online")["score"]
+        for mode in ("exact", "batch")
+    ]
     gap = (scores[0] - scores[1]).abs()
     assert gap.max() > 0 and gap.median() < 0.005  # a different computation, close to the exact one
 
@@ -354,8 +483,19 @@ def test_unscaled_features_saturate_scores_without_numpy_warnings(tmp_path, caps
     drifting_stream(rows=2000, days=5.0).with_columns(pl.col(FEATURES) * 1e4).write_parquet(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = replay_ok(path, tmp_path / "out", "--delay", "1h", "--learner", "online", "--no-scaling",
-                           "--features", ",".join(FEATURES), "--no-report", "--batch")["score"]  # fmt: skip
+        scores = replay_ok(
+            path,
+            tmp_path / "out",
+            "--delay",
+            "1h",
+            "--learner",
+            "online",
+            "--no-scaling",
+            "--features",
+            ",".join(FEATURES),
+            "--no-report",
+            "--batch",
+        )["score"]
     assert (scores == 0.0).sum() > 0  # exactly 0 only where exp(−z) overflowed to inf
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
     assert "overflow" not in capsys.readouterr().err
@@ -376,19 +516,22 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
     skipped = [w for w in never if "retrain(s) skipped" in w]  # the weekly batch learner has nothing to learn
     assert skipped and all(w.startswith("batch-weekly: ") for w in skipped)
     assert [w for w in never if w not in skipped] == [
-                     "no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
-                     "span 20.0 days): the learners learn nothing during the replay and score every row without a "
-                     "model, as there is no --history (0.5; online trees 0); give a longer stream or shorter label "
-                     "delays"]  # fmt: skip
+        "no label arrives before the last row is scored (label delay: constant 30d; the scored rows "
+        "span 20.0 days): the learners learn nothing during the replay and score every row without a "
+        "model, as there is no --history (0.5; online trees 0); give a longer stream or shorter label "
+        "delays"
+    ]
     assert (pl.read_parquet(tmp_path / "never" / "predictions.parquet")["score"] == 0.5).all()
     assert "warning: no label arrives before the last row is scored" in " ".join(capsys.readouterr().err.split())
 
     time = np.sort(frame["ts"].to_numpy())
     after = int((time >= time[0] + 19 * DAY).sum())  # the first label arrives 19 days after the first row
     few = [w for w in replay_warnings(path, tmp_path / "few", "--delay", "19d") if "retrain(s) skipped" not in w]
-    assert len(few) == 1 and few[0].startswith(f"only {after:,} of 2,000 scored rows ({after / 2000:.1%}, fewer "
-                                               "than 10%) are scored after a label has arrived (label delay: "
-                                               "constant 19d;")  # fmt: skip
+    assert len(few) == 1 and few[0].startswith(
+        f"only {after:,} of 2,000 scored rows ({after / 2000:.1%}, fewer "
+        "than 10%) are scored after a label has arrived (label delay: "
+        "constant 19d;"
+    )
     assert "warning: only" in capsys.readouterr().err
 
     history = replay_warnings(path, tmp_path / "history", "--delay", "30d", "--history", "2d", "--learner", "online")
@@ -405,8 +548,23 @@ def test_labels_arriving_too_late_to_matter_are_warned_about(tmp_path, capsys):
 def test_a_currency_is_a_code_not_markup(tmp_path, capsys):
     path = bad_stream(tmp_path, "ok.csv", GOOD)
     for currency in ("<script>x</script>", "$"):
-        assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--currency", currency, "-q",
-                   "--out", tmp_path / "out") == 2  # fmt: skip
+        assert (
+            run(
+                path,
+                "--time",
+                "ts",
+                "--label",
+                "is_fraud",
+                "--delay",
+                "1h",
+                "--currency",
+                currency,
+                "-q",
+                "--out",
+                tmp_path / "out",
+            )
+            == 2
+        )
         assert "EUR" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -415,8 +573,10 @@ def test_a_batch_retrain_on_one_class_keeps_the_history_model(tmp_path, stream_c
     """The textbook trap: a weekly batch learner whose first windows hold no fraud label must not
     replace its model by a constant; the skipped retrains are recorded and warned about."""
     arms = tmp_path / "arms.toml"
-    arms.write_text('name = "one-class"\n[[arms]]\nname = "weekly"\nlearner = "batch"\nevery = "1d"\nwindow = "1d"\n'
-                    "min_labels = 1000000\n")  # fmt: skip
+    arms.write_text(
+        'name = "one-class"\n[[arms]]\nname = "weekly"\nlearner = "batch"\nevery = "1d"\nwindow = "1d"\n'
+        "min_labels = 1000000\n"
+    )
     predictions = replay_ok(stream_csv, tmp_path / "out", "--arms", arms, "--history", "2d", "--delay", "1h")
     events = pl.read_parquet(tmp_path / "out" / "model_events.parquet")
     assert set(events["kind"]) == {"skipped"}
@@ -432,12 +592,15 @@ def test_a_pipe_as_the_stream_is_refused_not_read(tmp_path, capsys):
     assert "is not a regular file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--threshold", "nan"], "'nan' is not a finite number"),
-    (["--amount", "f1", "--fraud-fee", "nan"], "'nan' is not a finite number"),
-    (["--delay", "9" * 300 + "d"], "is too long a duration"),  # once an OSError: file name too long
-    (["--learner", "batch", "--model", "gbm", "--seed", str(2**32)], "is not in the range 0<=x<=4294967295"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--threshold", "nan"], "'nan' is not a finite number"),
+        (["--amount", "f1", "--fraud-fee", "nan"], "'nan' is not a finite number"),
+        (["--delay", "9" * 300 + "d"], "is too long a duration"),  # once an OSError: file name too long
+        (["--learner", "batch", "--model", "gbm", "--seed", str(2**32)], "is not in the range 0<=x<=4294967295"),
+    ],
+)
 def test_non_finite_and_overlong_options_exit_2(tmp_path, capsys, args, expected):
     path = bad_stream(tmp_path, "s.csv", GOOD)
     delay = [] if "--delay" in args else ["--delay", "1h"]
@@ -457,24 +620,50 @@ def _export(rows: int = 400) -> pl.DataFrame:
     rng = np.random.default_rng(5)
     fraud = (rng.random(rows) < 0.1).astype(int)
     seconds = np.sort(rng.integers(0, 30 * 86400, rows))
-    return pl.DataFrame({
-        "": np.arange(rows), "TRANSACTION_ID": np.arange(rows) + 1000, "CUSTOMER_ID": rng.integers(0, 50, rows),
-        "TERMINAL_ID": rng.integers(0, 80, rows), "TX_TIME_SECONDS": seconds, "TX_TIME_DAYS": seconds // 86400,
-        "TX_AMOUNT": np.round(rng.lognormal(3, 1, rows) + 40 * fraud, 2), "TX_FRAUD": fraud,
-        "TX_FRAUD_SCENARIO": fraud * rng.integers(1, 4, rows), "risk": rng.random(rows) + 0.3 * fraud,
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "": np.arange(rows),
+            "TRANSACTION_ID": np.arange(rows) + 1000,
+            "CUSTOMER_ID": rng.integers(0, 50, rows),
+            "TERMINAL_ID": rng.integers(0, 80, rows),
+            "TX_TIME_SECONDS": seconds,
+            "TX_TIME_DAYS": seconds // 86400,
+            "TX_AMOUNT": np.round(rng.lognormal(3, 1, rows) + 40 * fraud, 2),
+            "TX_FRAUD": fraud,
+            "TX_FRAUD_SCENARIO": fraud * rng.integers(1, 4, rows),
+            "risk": rng.random(rows) + 0.3 * fraud,
+        }
+    )
 
 
 def test_the_default_features_leave_out_ids_indexes_and_time_codes_and_warn_of_leakage(tmp_path, capsys):
     """Issue: every numeric column of a full export became a feature (AUC 1.000, no warning)."""
     path = tmp_path / "export.csv"
     _export().write_csv(path)
-    assert run(path, "--time", "TX_TIME_SECONDS", "--label", "TX_FRAUD", "--delay", "1h", "--out",
-               tmp_path / "out", "--no-report") == 0  # fmt: skip
+    assert (
+        run(
+            path,
+            "--time",
+            "TX_TIME_SECONDS",
+            "--label",
+            "TX_FRAUD",
+            "--delay",
+            "1h",
+            "--out",
+            tmp_path / "out",
+            "--no-report",
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "out" / "replay.json").read_text(encoding="utf-8"))
     assert summary["stream"]["features"] == ["TX_AMOUNT", "TX_FRAUD_SCENARIO", "risk"]
-    assert set(summary["stream"]["excluded_features"]) == {"", "TRANSACTION_ID", "CUSTOMER_ID", "TERMINAL_ID",
-                                                           "TX_TIME_DAYS"}  # fmt: skip
+    assert set(summary["stream"]["excluded_features"]) == {
+        "",
+        "TRANSACTION_ID",
+        "CUSTOMER_ID",
+        "TERMINAL_ID",
+        "TX_TIME_DAYS",
+    }
     assert "time code" in summary["stream"]["excluded_features"]["TX_TIME_DAYS"]
     leaks = [w for w in summary["warnings"] if w.startswith("possible leakage")]
     assert len(leaks) == 1 and "'TX_FRAUD_SCENARIO'" in leaks[0]
@@ -486,8 +675,24 @@ def test_the_default_features_leave_out_ids_indexes_and_time_codes_and_warn_of_l
 def test_named_features_are_taken_as_given(tmp_path):
     path = tmp_path / "export.csv"
     _export().write_csv(path)
-    assert run(path, "--time", "TX_TIME_SECONDS", "--label", "TX_FRAUD", "--delay", "1h", "--out", tmp_path / "out",
-               "--features", "CUSTOMER_ID,risk", "--no-report", "--quiet") == 0  # fmt: skip
+    assert (
+        run(
+            path,
+            "--time",
+            "TX_TIME_SECONDS",
+            "--label",
+            "TX_FRAUD",
+            "--delay",
+            "1h",
+            "--out",
+            tmp_path / "out",
+            "--features",
+            "CUSTOMER_ID,risk",
+            "--no-report",
+            "--quiet",
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "out" / "replay.json").read_text(encoding="utf-8"))
     assert summary["stream"]["features"] == ["CUSTOMER_ID", "risk"] and summary["stream"]["excluded_features"] == {}
     assert not [w for w in summary["warnings"] if w.startswith("possible leakage")]
@@ -504,10 +709,13 @@ def test_the_history_knows_only_the_labels_arrived_by_its_end_and_the_rest_arriv
     path = tmp_path / "late.csv"
     drifting_stream(rows=3000, days=6.0).with_columns(pl.col("ts") + 8 * 3600).write_csv(path)
     arms = tmp_path / "arms.toml"
-    arms.write_text('name = "h"\n[[arms]]\nname = "static"\nlearner = "static"\n'
-                    '[[arms]]\nname = "daily"\nlearner = "batch"\nevery = "1d"\nwindow = "60d"\n')  # fmt: skip
-    predictions = replay_ok(path, tmp_path / "out", "--arms", arms, "--history", "2d", "--delay", "1d",
-                            "--features", "f1,f2,f3")  # fmt: skip
+    arms.write_text(
+        'name = "h"\n[[arms]]\nname = "static"\nlearner = "static"\n'
+        '[[arms]]\nname = "daily"\nlearner = "batch"\nevery = "1d"\nwindow = "60d"\n'
+    )
+    predictions = replay_ok(
+        path, tmp_path / "out", "--arms", arms, "--history", "2d", "--delay", "1d", "--features", "f1,f2,f3"
+    )
     stream = json.loads((tmp_path / "out" / "replay.json").read_text())["stream"]
     assert stream["start"] == 2 * DAY  # midnight of day 2, not 08:00
     frame = pl.read_csv(path)
@@ -523,7 +731,8 @@ def test_the_history_knows_only_the_labels_arrived_by_its_end_and_the_rest_arriv
     np.testing.assert_allclose(static["score"].to_numpy(), expected, rtol=0, atol=1e-9)
 
     retrains = pl.read_parquet(tmp_path / "out" / "model_events.parquet").filter(
-        (pl.col("learner") == "daily") & (pl.col("kind") == "retrain"))
+        (pl.col("learner") == "daily") & (pl.col("kind") == "retrain")
+    )
     at = 3 * DAY  # the first retrain, a day after the origin, has every label arrived by then
     assert retrains["rows"][0] == int(((time + DAY <= at) & (time < at)).sum())
 
@@ -539,8 +748,29 @@ def test_average_precision_and_card_precision_at_k_are_those_of_the_scored_rows(
     cards = np.random.default_rng(3).integers(0, 200, frame.height)
     path = tmp_path / "cards.csv"
     frame.with_columns(pl.Series("card", [f"c{c:03d}" for c in cards])).write_csv(path)
-    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--history", "1d", "--card", "card",
-               "--top-k", "15", "--learner", "online", "--out", tmp_path / "out", "--no-report") == 0  # fmt: skip
+    assert (
+        run(
+            path,
+            "--time",
+            "ts",
+            "--label",
+            "is_fraud",
+            "--delay",
+            "6h",
+            "--history",
+            "1d",
+            "--card",
+            "card",
+            "--top-k",
+            "15",
+            "--learner",
+            "online",
+            "--out",
+            tmp_path / "out",
+            "--no-report",
+        )
+        == 0
+    )
     assert "CP@15" in capsys.readouterr().out
     out = tmp_path / "out"
     summary = json.loads((out / "replay.json").read_text())
@@ -557,12 +787,27 @@ def test_average_precision_and_card_precision_at_k_are_those_of_the_scored_rows(
     daily = pl.read_parquet(out / "metrics_daily.parquet").sort("day")
     np.testing.assert_allclose(daily["card_precision"].to_numpy(), expected, rtol=0, atol=1e-12)
 
-    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--top-k", "5",
-               "--out", tmp_path / "k") == 2  # fmt: skip
+    assert (
+        run(path, "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--top-k", "5", "--out", tmp_path / "k") == 2
+    )
     assert "--top-k only applies with --card" in capsys.readouterr().err
     frame.with_columns(pl.Series("card", [None] + cards[1:].tolist())).write_csv(tmp_path / "hole.csv")
-    assert run(tmp_path / "hole.csv", "--time", "ts", "--label", "is_fraud", "--delay", "6h", "--card", "card",
-               "--out", tmp_path / "hole") == 2  # fmt: skip
+    assert (
+        run(
+            tmp_path / "hole.csv",
+            "--time",
+            "ts",
+            "--label",
+            "is_fraud",
+            "--delay",
+            "6h",
+            "--card",
+            "card",
+            "--out",
+            tmp_path / "hole",
+        )
+        == 2
+    )
     assert "every row needs its card" in capsys.readouterr().err
 
 
@@ -586,25 +831,41 @@ def test_the_textbook_experiment_gives_scikit_learns_numbers_on_the_handbooks_ro
         assert fraudsim[key] == pytest.approx(value, rel=0, abs=1e-9), key
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--skip-known-cards"], "--skip-known-cards needs --card COL"),
-    (["--score-from", "3d", "--score-until", "2d"], "--score-until must come after --score-from"),
-    (["--score-from", "40d"], "no scored row is left for the metrics (--score-from, --score-until)"),
-    (["--score-until", "2x"], "--score-until: '2x' is not a duration"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--skip-known-cards"], "--skip-known-cards needs --card COL"),
+        (["--score-from", "3d", "--score-until", "2d"], "--score-until must come after --score-from"),
+        (["--score-from", "40d"], "no scored row is left for the metrics (--score-from, --score-until)"),
+        (["--score-until", "2x"], "--score-until: '2x' is not a duration"),
+    ],
+)
 def test_a_bad_evaluation_window_is_refused(tmp_path, stream_csv, capsys, args, message):
-    assert run(stream_csv, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "o",
-               *args) == 2  # fmt: skip
+    assert run(stream_csv, "--time", "ts", "--label", "is_fraud", "--delay", "1h", "--out", tmp_path / "o", *args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 def test_the_metrics_count_only_the_evaluation_window(tmp_path, stream_csv):
     """Every row flows through the learners; the metrics count days 3–5 after the history only."""
-    predictions = replay_ok(stream_csv, tmp_path / "w", "--delay", "1h", "--history", "2d", "--learner", "online",
-                            "--score-from", "3d", "--score-until", "6d", "--no-report")  # fmt: skip
-    whole = replay_ok(stream_csv, tmp_path / "all", "--delay", "1h", "--history", "2d", "--learner", "online",
-                      "--no-report")  # fmt: skip
+    predictions = replay_ok(
+        stream_csv,
+        tmp_path / "w",
+        "--delay",
+        "1h",
+        "--history",
+        "2d",
+        "--learner",
+        "online",
+        "--score-from",
+        "3d",
+        "--score-until",
+        "6d",
+        "--no-report",
+    )
+    whole = replay_ok(
+        stream_csv, tmp_path / "all", "--delay", "1h", "--history", "2d", "--learner", "online", "--no-report"
+    )
     assert predictions.drop("counted").equals(whole.drop("counted"))  # the same scores: learning is untouched
     inside = predictions.filter(pl.col("counted"))
     assert inside["time"].min() >= 5 * DAY and inside["time"].max() < 8 * DAY
@@ -687,10 +948,24 @@ def test_a_warm_started_online_learner_is_no_worse_than_the_static_one_on_a_stat
     path = tmp_path / "stationary.parquet"
     generate(customers=1500, terminals=3000, days=28, seed=seed).write_parquet(path)
     arms = tmp_path / "arms.toml"
-    arms.write_text('name = "w"\n[[arms]]\nname = "static"\nlearner = "static"\n[[arms]]\nname = "online"\n'
-                    'learner = "online"\n')  # fmt: skip
-    replay_ok(path, tmp_path / "out", "--delay", "7d", "--features", ",".join(FEATURES), "--history", "14d",
-              "--score-from", "7d", "--arms", arms, "--no-report")  # fmt: skip
+    arms.write_text(
+        'name = "w"\n[[arms]]\nname = "static"\nlearner = "static"\n[[arms]]\nname = "online"\nlearner = "online"\n'
+    )
+    replay_ok(
+        path,
+        tmp_path / "out",
+        "--delay",
+        "7d",
+        "--features",
+        ",".join(FEATURES),
+        "--history",
+        "14d",
+        "--score-from",
+        "7d",
+        "--arms",
+        arms,
+        "--no-report",
+    )
     metrics = pl.read_parquet(tmp_path / "out" / "metrics.parquet").rows_by_key("learner", named=True, unique=True)
     summary = json.loads((tmp_path / "out" / "replay.json").read_text())
     assert summary["learners"][1]["options"]["lr"] == 0.002

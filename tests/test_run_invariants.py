@@ -65,8 +65,11 @@ def test_money_in_summary_equals_the_ledger(ledger, tiny_run):
     declined_honest = ~pl.col("is_fraud") & (pl.col("decision") == "decline")
     money = tx.group_by("arm", "replication").agg(
         pl.when(approved_fraud).then(pl.col("amount") + policy.fraud_fee).otherwise(0).sum().alias("fraud_loss"),
-        pl.when(declined_honest).then(policy.decline_fixed + policy.decline_rate * pl.col("amount"))
-        .otherwise(0).sum().alias("friction"),
+        pl.when(declined_honest)
+        .then(policy.decline_fixed + policy.decline_rate * pl.col("amount"))
+        .otherwise(0)
+        .sum()
+        .alias("friction"),
     )
     alerts = pl.read_parquet(tiny_run / "alerts.parquet")
     reviews = alerts.filter((pl.col("outcome") == "reviewed") & (pl.col("review_done_at") < scenario.horizon))

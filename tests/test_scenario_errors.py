@@ -48,30 +48,47 @@ CASES = [
     ("number without unit", _with(horizon=30), "horizon", ["no unit"]),
     ("negative number", _with(population__customers=-5), "population.customers", ["greater than or equal to 1"]),
     ("non-finite number", _with(policy__fraud_fee=float("nan")), "policy.fraud_fee", ["finite number"]),
-    ("infinite number", _with(population__tx_per_customer_day=float("inf")), "population.tx_per_customer_day",
-     ["finite number"]),
+    (
+        "infinite number",
+        _with(population__tx_per_customer_day=float("inf")),
+        "population.tx_per_customer_day",
+        ["finite number"],
+    ),
     ("infinite money", _with(policy__decline_fixed=float("inf")), "policy.decline_fixed", ["finite"]),
     ("history too long", _with(history="400d"), "history", ["365d"]),
     ("warm-up too long", _with(warmup="5y"), "warmup", ["3y"]),
     ("warm-up shorter than history", _with(warmup="3d"), "warmup", ["history"]),
     ("wrong type", _with(crews__0__count="many"), "crews.static.count", ["valid integer"]),
     ("wrong choice", _with(arms__0__learner="onlin"), "arms.online", ["'online'", "'batch'"]),
-    ("bad delay table", _with(labels__chargeback__delay={"dist": "lognormal", "sigma": 1.0}), "labels.chargeback.delay",
-     ["exactly one of `mean` and `median`"]),
-    ("population too large", _with(population__customers=10_000_000, population__tx_per_customer_day=50),
-     "population", ["reduce customers"]),
+    (
+        "bad delay table",
+        _with(labels__chargeback__delay={"dist": "lognormal", "sigma": 1.0}),
+        "labels.chargeback.delay",
+        ["exactly one of `mean` and `median`"],
+    ),
+    (
+        "population too large",
+        _with(population__customers=10_000_000, population__tx_per_customer_day=50),
+        "population",
+        ["reduce customers"],
+    ),
     ("tick that does not divide a day", _with(tick="7m"), "tick", ["divide one day"]),
     ("duplicate arm names", _with(arms__1__name="online"), "arms", ["unique"]),
     ("shares over one", _with(labels__chargeback__share=0.8), "labels", ["at most 1"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("what", "text", "key", "words"), CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("command", ["run", "validate"])
 def test_bad_scenario_exits_2_with_file_and_key(tmp_path, capsys, command, what, text, key, words):
     path = _file(tmp_path, text)
-    status, output = _run_cli(capsys, command, str(path), "--quiet" if command == "run" else "--set=seed=1",
-                              *(["--out", str(tmp_path / "out")] if command == "run" else []))  # fmt: skip
+    status, output = _run_cli(
+        capsys,
+        command,
+        str(path),
+        "--quiet" if command == "run" else "--set=seed=1",
+        *(["--out", str(tmp_path / "out")] if command == "run" else []),
+    )
     assert status == 2
     assert "Traceback" not in output
     assert str(path) in output
@@ -82,10 +99,10 @@ def test_bad_scenario_exits_2_with_file_and_key(tmp_path, capsys, command, what,
 
 
 FILE_CASES = [
-    ("TOML syntax error", "name = \"x\"\nhorizon = [\nseed = 1\n", ["not valid TOML", "line 3"]),
+    ("TOML syntax error", 'name = "x"\nhorizon = [\nseed = 1\n', ["not valid TOML", "line 3"]),
     ("empty file", "   \n", ["is empty"]),
     ("binary file", b"\x00\x01\x02PK", ["binary"]),
-    ("not UTF-8", b"name = \"\xff\xfe\"", ["not UTF-8"]),
+    ("not UTF-8", b'name = "\xff\xfe"', ["not UTF-8"]),
     ("nested too deep", "a = " + "[" * 5000 + "]" * 5000, ["more than 16 levels deep"]),  # tomllib recursed
     ("nested deep but parsed", "a = " + "[" * 100 + "]" * 100, ["more than 16 levels deep"]),
     ("too large", "# " + "x" * 1_000_001, ["larger than 1000 kB"]),
@@ -137,8 +154,15 @@ def test_bad_override_names_the_option(tiny_file, capsys):
 
 
 def test_overrides_reach_the_scenario(tiny_file):
-    scenario = load_scenario(tiny_file, ["horizon=2d", "arms.online.lr=0.2", "crews.static.count=5",
-                                         "population.seasons=[{start='1d', end='2d', factor=3.0}]"])  # fmt: skip
+    scenario = load_scenario(
+        tiny_file,
+        [
+            "horizon=2d",
+            "arms.online.lr=0.2",
+            "crews.static.count=5",
+            "population.seasons=[{start='1d', end='2d', factor=3.0}]",
+        ],
+    )
     assert scenario.horizon == 2 * 86400
     assert scenario.arm("online").lr == 0.2
     assert scenario.crews[0].count == 5
@@ -160,9 +184,14 @@ def test_error_object_carries_parts():
     assert (caught.value.file, caught.value.key) == ("here.toml", "population.customers")
 
 
-@pytest.mark.parametrize("text, key", [("[population]\ncustomers = true\n", "customers"),
-                                       ("replications = false\n", "replications"),
-                                       ("[policy]\nfraud_fee = true\n", "fraud_fee")])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("[population]\ncustomers = true\n", "customers"),
+        ("replications = false\n", "replications"),
+        ("[policy]\nfraud_fee = true\n", "fraud_fee"),
+    ],
+)
 def test_a_boolean_is_not_a_number(tmp_path, text, key):
     path = tmp_path / "s.toml"
     path.write_text('name = "x"\n' + text)
@@ -217,8 +246,15 @@ def test_every_number_in_the_schema_has_a_finite_range():
 def test_a_scenario_too_big_for_this_machine_is_refused_with_the_estimate(tiny_file, capsys):
     """The memory estimate counts fraud too: breaches of ten million cards a day (fine for the
     honest-traffic guard) are refused at validation, naming the estimate and the limit."""
-    status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "crews.static.breach_every=1d",
-                              "--set", "crews.static.breach_size=10000000")  # fmt: skip
+    status, output = _run_cli(
+        capsys,
+        "validate",
+        str(tiny_file),
+        "--set",
+        "crews.static.breach_every=1d",
+        "--set",
+        "crews.static.breach_size=10000000",
+    )
     assert status == 2 and "population:" in output and "fraud cards" in output and "this machine has" in output
 
 
@@ -227,8 +263,11 @@ def test_the_memory_estimate_grows_with_each_part():
 
     base = {"name": "m", "horizon": "10d", "population": {"customers": 2000, "merchants": 200}}
     small = estimate(validate(base, "inline"))
-    for change in ({"population": {"customers": 20000, "merchants": 200}}, {"history": "120d"},
-                   {"crews": [{"name": "c", "breach_every": "1d", "breach_size": 100000}]}):  # fmt: skip
+    for change in (
+        {"population": {"customers": 20000, "merchants": 200}},
+        {"history": "120d"},
+        {"crews": [{"name": "c", "breach_every": "1d", "breach_size": 100000}]},
+    ):
         assert estimate(validate({**base, **change}, "inline")).total > small.total, change
     assert too_big(validate(base, "inline"), limit=small.total) is None
     assert "needs about" in too_big(validate(base, "inline"), limit=small.total / 2)
@@ -246,6 +285,7 @@ def test_an_automatic_warm_up_over_three_years_is_refused(tiny_file, capsys):
     warm-up was capped at 3y; the automatic one was not)."""
     status, output = _run_cli(capsys, "validate", str(tiny_file), "--set", "labels.maturity.window=3650d")
     assert status == 2 and ": warmup:" in output and "over the 3y limit" in output
-    status, _ = _run_cli(capsys, "validate", str(tiny_file), "--set", "labels.maturity.window=3650d",
-                         "--set", "warmup=30d")  # fmt: skip
+    status, _ = _run_cli(
+        capsys, "validate", str(tiny_file), "--set", "labels.maturity.window=3650d", "--set", "warmup=30d"
+    )
     assert status == 0

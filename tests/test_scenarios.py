@@ -11,8 +11,16 @@ from sim.cli import main
 from .conftest import ROOT
 
 SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.toml"))
-SHORT = ["--set", "horizon=3d", "--set", "replications=1", "--set", "population.customers=2000",
-         "--set", "population.merchants=300"]  # fmt: skip
+SHORT = [
+    "--set",
+    "horizon=3d",
+    "--set",
+    "replications=1",
+    "--set",
+    "population.customers=2000",
+    "--set",
+    "population.merchants=300",
+]
 
 
 def test_there_are_scenarios():

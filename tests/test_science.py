@@ -23,8 +23,22 @@ SEED = 90210  # not a tuning seed
 
 
 def _run(out: Path, *settings: str, replications: int = 4) -> pl.DataFrame:
-    args = ["run", str(QUICKSTART), "--out", str(out), "--quiet", "--no-report", "--workers", "2",
-            "--replications", str(replications), "--set", f"seed={SEED}", "--set", "horizon=60d"]  # fmt: skip
+    args = [
+        "run",
+        str(QUICKSTART),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-report",
+        "--workers",
+        "2",
+        "--replications",
+        str(replications),
+        "--set",
+        f"seed={SEED}",
+        "--set",
+        "horizon=60d",
+    ]
     for setting in settings:
         args += ["--set", setting]
     assert main(args) == 0
@@ -45,8 +59,10 @@ def quickstart(tmp_path_factory) -> pl.DataFrame:
     invented (standard deviation about 10 points, docs/calibration.md), so a 15 % saving needs
     n = 8 for its interval to clear zero (t(7) = 2.36, half-width about 2.36 × 10 / √8 ≈ 8
     points); at n = 4 the half-width (3.18 × 10 / 2 ≈ 16 points) is as large as the saving."""
-    arms = ('arms=[{name="oracle",learner="oracle"},{name="online",learner="online"},'
-            '{name="batch-daily",learner="batch",every="1d"},{name="static",learner="static"}]')
+    arms = (
+        'arms=[{name="oracle",learner="oracle"},{name="online",learner="online"},'
+        '{name="batch-daily",learner="batch",every="1d"},{name="static",learner="static"}]'
+    )
     return _run(tmp_path_factory.mktemp("science") / "quickstart", arms, replications=8)
 
 
@@ -79,8 +95,12 @@ def test_the_oracle_bounds_every_arm(quickstart):
 @pytest.fixture(scope="module")
 def delays(tmp_path_factory) -> dict[str, pl.DataFrame]:
     """The label_delay sweep's base (chargebacks the only fraud label) at 1-hour and 30-day delays."""
-    base = ["labels.customer_report.share=0.0", "labels.chargeback.share=0.9", "labels.investigators.count=0",
-            'arms=[{name="online",learner="online"},{name="static",learner="static"}]']  # fmt: skip
+    base = [
+        "labels.customer_report.share=0.0",
+        "labels.chargeback.share=0.9",
+        "labels.investigators.count=0",
+        'arms=[{name="online",learner="online"},{name="static",learner="static"}]',
+    ]
     root = tmp_path_factory.mktemp("delays")
     return {delay: _run(root / delay, *base, f"labels.chargeback.delay.median={delay}") for delay in ("1h", "30d")}
 

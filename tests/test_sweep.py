@@ -70,13 +70,19 @@ def test_zip_varies_together_and_crosses_the_grid():
 
 
 def test_points_resolve_with_names_and_share_replication_seeds(tmp_path):
-    path = sweep_file(tmp_path, '[grid]\n"arms.batch.every" = ["1d", "2d"]\n[zip]\n'
-                                '"seed" = [3, 4]\n"crews.static.count" = [1, 2]\n',
-                      head="replications = 3")  # fmt: skip
+    path = sweep_file(
+        tmp_path,
+        '[grid]\n"arms.batch.every" = ["1d", "2d"]\n[zip]\n"seed" = [3, 4]\n"crews.static.count" = [1, 2]\n',
+        head="replications = 3",
+    )
     plan = plan_sweep(load_sweep(path))
     assert [p.index for p in plan.points] == [0, 1, 2, 3]
     assert [(p.scenario.arm("batch").every, p.scenario.seed, p.scenario.crews[0].count) for p in plan.points] == [
-        (86400.0, 3, 1), (86400.0, 4, 2), (172800.0, 3, 1), (172800.0, 4, 2)]  # fmt: skip
+        (86400.0, 3, 1),
+        (86400.0, 4, 2),
+        (172800.0, 3, 1),
+        (172800.0, 4, 2),
+    ]
     assert len({p.key for p in plan.points}) == 4
     assert all(p.scenario.replications == 3 for p in plan.points)
     assert [(t.key, t.replication) for t in plan.tasks()][:3] == [(plan.points[0].key, r) for r in range(3)]
@@ -112,33 +118,61 @@ def test_the_label_delay_sweep_is_valid():
 
 BAD = [
     # (what, file body, expected key in the message, words that must appear)
-    ("unknown arm name", '[grid]\n"arms.batch-weeky.every" = ["1d"]', 'grid."arms.batch-weeky.every"',
-     ["no entry 'batch-weeky' in arms", "entries are: online, batch"]),
-    ("unknown key path", '[grid]\n"labels.chargebak.delay.median" = ["1d"]', 'grid."labels.chargebak.delay.median"',
-     ["unknown key 'chargebak'", "did you mean 'chargeback'"]),
+    (
+        "unknown arm name",
+        '[grid]\n"arms.batch-weeky.every" = ["1d"]',
+        'grid."arms.batch-weeky.every"',
+        ["no entry 'batch-weeky' in arms", "entries are: online, batch"],
+    ),
+    (
+        "unknown key path",
+        '[grid]\n"labels.chargebak.delay.median" = ["1d"]',
+        'grid."labels.chargebak.delay.median"',
+        ["unknown key 'chargebak'", "did you mean 'chargeback'"],
+    ),
     ("key path through a value", '[grid]\n"horizon.days" = [1]', 'grid."horizon.days"', ["not a table"]),
     ("empty grid", "[grid]", "grid", ["is empty"]),
     ("no grid at all", "", "grid", ["is empty"]),
     ("a key without values", '[grid]\n"seed" = []', 'grid."seed"', ["no values"]),
     ("not a list", '[grid]\n"seed" = 4', 'grid."seed"', ["must be a list"]),
-    ("wrong unit for the key", '[grid]\n"arms.batch.every" = ["1d", "7 days"]', 'grid."arms.batch.every"',
-     ["'7 days' is not a duration"]),
-    ("wrong type for the key", '[grid]\n"population.customers" = [100, "many"]', 'grid."population.customers"',
-     ["valid integer", "'many'"]),
-    ("impossible value", '[grid]\n"labels.chargeback.share" = [0.5, 0.9]', 'grid."labels.chargeback.share"',
-     ["at most 1", "0.9"]),
-    ("unquoted dotted key", '[grid]\nlabels.chargeback.share = [0.5]', 'grid."labels"', ["quote dotted key paths"]),
+    (
+        "wrong unit for the key",
+        '[grid]\n"arms.batch.every" = ["1d", "7 days"]',
+        'grid."arms.batch.every"',
+        ["'7 days' is not a duration"],
+    ),
+    (
+        "wrong type for the key",
+        '[grid]\n"population.customers" = [100, "many"]',
+        'grid."population.customers"',
+        ["valid integer", "'many'"],
+    ),
+    (
+        "impossible value",
+        '[grid]\n"labels.chargeback.share" = [0.5, 0.9]',
+        'grid."labels.chargeback.share"',
+        ["at most 1", "0.9"],
+    ),
+    ("unquoted dotted key", "[grid]\nlabels.chargeback.share = [0.5]", 'grid."labels"', ["quote dotted key paths"]),
     ("zip of unequal lengths", '[zip]\n"seed" = [1, 2]\n"horizon" = ["1d"]', 'zip."horizon"', ["vary together"]),
-    ("overlapping keys", '[grid]\n"labels.chargeback" = [{share = 0.1}]\n"labels.chargeback.share" = [0.2]',
-     'grid."labels.chargeback.share"', ["overlaps"]),
+    (
+        "overlapping keys",
+        '[grid]\n"labels.chargeback" = [{share = 0.1}]\n"labels.chargeback.share" = [0.2]',
+        'grid."labels.chargeback.share"',
+        ["overlaps"],
+    ),
     ("repeated value", '[grid]\n"seed" = [1, 1]', 'grid."seed"', ["appears twice"]),
     ("reserved key", '[grid]\n"replications" = [1, 2]', 'grid."replications"', ["cannot be varied"]),
-    ("unknown sweep key", 'grdi = 1\n' + GRID, "grdi", ["did you mean 'grid'"]),
+    ("unknown sweep key", "grdi = 1\n" + GRID, "grdi", ["did you mean 'grid'"]),
     ("bad set key", '[set]\n"arms.nope.lr" = 0.1\n' + GRID, 'set."arms.nope.lr"', ["no entry 'nope'"]),
     ("bad set value", '[set]\n"arms.online.lr" = -1\n' + GRID, 'set."arms.online.lr"', ["greater than 0"]),
-    ("set replacing a section", '[set]\nlabels.chargeback.share = 0.1\n' + GRID, 'set."labels"',
-     ['"labels.chargeback.share"']),
-]  # fmt: skip
+    (
+        "set replacing a section",
+        "[set]\nlabels.chargeback.share = 0.1\n" + GRID,
+        'set."labels"',
+        ['"labels.chargeback.share"'],
+    ),
+]
 
 
 @pytest.mark.parametrize(("what", "body", "key", "words"), BAD, ids=[case[0] for case in BAD])
@@ -172,8 +206,9 @@ def test_bad_base_and_bad_override(tmp_path, capsys):
 
 
 def test_combination_errors_name_the_point(tmp_path):
-    path = sweep_file(tmp_path, '[grid]\n"labels.chargeback.share" = [0.5, 0.6]\n'
-                                '"labels.customer_report.share" = [0.4, 0.5]')  # fmt: skip
+    path = sweep_file(
+        tmp_path, '[grid]\n"labels.chargeback.share" = [0.5, 0.6]\n"labels.customer_report.share" = [0.4, 0.5]'
+    )
     with pytest.raises(ScenarioError) as caught:
         plan_sweep(load_sweep(path))
     assert caught.value.key == 'grid point ("labels.chargeback.share" = 0.6, "labels.customer_report.share" = 0.5)'

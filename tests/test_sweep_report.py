@@ -23,18 +23,40 @@ def _synthetic(points: list[dict], edges: list[float], seed: int) -> pl.DataFram
             base = 100_000 + 5_000 * replication
             for arm, learner, factor in (("online", "online", 1 + edge), ("batch-weekly", "batch", 1.0)):
                 cost = base * factor * (1 + 0.005 * rng.standard_normal())
-                rows.append({"point": point, "point_key": f"k{point}", **values, "arm": arm, "learner": learner,
-                             "replication": replication, "fraud_loss": 0.7 * cost, "total_cost": cost})  # fmt: skip
+                rows.append(
+                    {
+                        "point": point,
+                        "point_key": f"k{point}",
+                        **values,
+                        "arm": arm,
+                        "learner": learner,
+                        "replication": replication,
+                        "fraud_loss": 0.7 * cost,
+                        "total_cost": cost,
+                    }
+                )
     return pl.DataFrame(rows)
 
 
 def _results(edge_by_point: list[float]) -> tuple[pl.DataFrame, dict]:
     """A sweep of the chargeback delay; online costs (1 + edge) × batch at each point."""
-    points = [{"labels.chargeback.delay.median": text, "labels.chargeback.delay.median_s": seconds}
-              for text, seconds in DELAYS]  # fmt: skip
-    sweep = {"sweep": "synthetic", "description": "a <test>", "points": [{"point": i} for i in range(4)],
-             "grid": [{"key": "labels.chargeback.delay.median", "column": "labels.chargeback.delay.median",
-                       "seconds_column": "labels.chargeback.delay.median_s", "in": "grid"}]}  # fmt: skip
+    points = [
+        {"labels.chargeback.delay.median": text, "labels.chargeback.delay.median_s": seconds}
+        for text, seconds in DELAYS
+    ]
+    sweep = {
+        "sweep": "synthetic",
+        "description": "a <test>",
+        "points": [{"point": i} for i in range(4)],
+        "grid": [
+            {
+                "key": "labels.chargeback.delay.median",
+                "column": "labels.chargeback.delay.median",
+                "seconds_column": "labels.chargeback.delay.median_s",
+                "in": "grid",
+            }
+        ],
+    }
     return _synthetic(points, edge_by_point, seed=0), sweep
 
 
@@ -73,19 +95,33 @@ STRATEGIES = ["static", "card_testing", "prober", "bandit"]
 def _grid_results(edges: dict[tuple[str, int], float]) -> tuple[pl.DataFrame, dict]:
     """A two-key sweep: the crews' strategy (words, the x axis) × the number of investigators
     (a second key, so one panel per value); online costs (1 + edge) × batch at each point."""
-    points = [{"crews.crew.strategy": strategy, "labels.investigators.count": investigators}
-              for strategy, investigators in edges]  # fmt: skip
-    sweep = {"sweep": "grid", "description": "two keys", "points": [{"point": i} for i in range(len(points))],
-             "grid": [{"key": "crews.crew.strategy", "column": "crews.crew.strategy", "seconds_column": None,
-                       "in": "grid"},
-                      {"key": "labels.investigators.count", "column": "labels.investigators.count",
-                       "seconds_column": None, "in": "grid"}]}  # fmt: skip
+    points = [
+        {"crews.crew.strategy": strategy, "labels.investigators.count": investigators}
+        for strategy, investigators in edges
+    ]
+    sweep = {
+        "sweep": "grid",
+        "description": "two keys",
+        "points": [{"point": i} for i in range(len(points))],
+        "grid": [
+            {"key": "crews.crew.strategy", "column": "crews.crew.strategy", "seconds_column": None, "in": "grid"},
+            {
+                "key": "labels.investigators.count",
+                "column": "labels.investigators.count",
+                "seconds_column": None,
+                "in": "grid",
+            },
+        ],
+    }
     return _synthetic(points, list(edges.values()), seed=1), sweep
 
 
 def test_words_on_the_x_axis_and_a_second_key_as_panels():
-    edges = {(s, n): (-0.2 if s == "bandit" else 0.0) if n == 0 else (0.1 if s == "static" else 0.0)
-             for n in (0, 4) for s in STRATEGIES}  # fmt: skip
+    edges = {
+        (s, n): (-0.2 if s == "bandit" else 0.0) if n == 0 else (0.1 if s == "static" else 0.0)
+        for n in (0, 4)
+        for s in STRATEGIES
+    }
     results, sweep = _grid_results(edges)
     table = paired(results, sweep, "online", "batch-weekly")
     assert len(table) == 8 and table["_panel"].n_unique() == 2
@@ -94,17 +130,23 @@ def test_words_on_the_x_axis_and_a_second_key_as_panels():
     assert len(findings) == 2  # one per number of investigators
     none, four = findings
     assert none.startswith("With the number of investigators = 0: Online cost less than batch-weekly")
-    assert "at bandit" in none and "no clear difference between online and batch-weekly at static, card_testing, " \
-        "prober" in none  # fmt: skip
+    assert (
+        "at bandit" in none
+        and "no clear difference between online and batch-weekly at static, card_testing, prober" in none
+    )
     assert four.startswith("With the number of investigators = 4: Batch-weekly cost less than online: +10%")
-    assert four.endswith("at static; and no clear difference between online and batch-weekly at card_testing, prober, "
-                         "bandit.")  # fmt: skip
+    assert four.endswith(
+        "at static; and no clear difference between online and batch-weekly at card_testing, prober, bandit."
+    )
 
 
 def test_table_values_and_a_pdf(tmp_path):
     results, sweep = _grid_results({(s, 0): 0.0 for s in STRATEGIES})
-    results = results.with_columns(pl.col("crews.crew.strategy").map_elements(
-        lambda s: json.dumps({"strategy": s, "count": 4}, sort_keys=True), return_dtype=pl.String))  # fmt: skip
+    results = results.with_columns(
+        pl.col("crews.crew.strategy").map_elements(
+            lambda s: json.dumps({"strategy": s, "count": 4}, sort_keys=True), return_dtype=pl.String
+        )
+    )
     results.write_parquet(tmp_path / "results.parquet")
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
     page = build_sweep_report(tmp_path, pdf=True).read_text()

@@ -11,9 +11,20 @@ from sim.units import DAY, MAX_DURATION, UNITS, format_duration, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("15m", 900), ("2h", 7200), ("3d", 3 * DAY), ("2w", 14 * DAY), ("1mo", 30 * DAY),
-     ("1y", 365 * DAY), ("1.5h", 5400), ("0s", 0), (".5d", 43200), (" 7d ", 7 * DAY)],
-)  # fmt: skip
+    [
+        ("30s", 30),
+        ("15m", 900),
+        ("2h", 7200),
+        ("3d", 3 * DAY),
+        ("2w", 14 * DAY),
+        ("1mo", 30 * DAY),
+        ("1y", 365 * DAY),
+        ("1.5h", 5400),
+        ("0s", 0),
+        (".5d", 43200),
+        (" 7d ", 7 * DAY),
+    ],
+)
 def test_parses_every_unit(text, seconds):
     assert parse_duration(text) == seconds
 

@@ -71,9 +71,15 @@ def world_runs(scenario: Scenario) -> int:
     return sum(1 + 2 * static for _, _, static in variants(scenario))
 
 
-def run_ab(scenario: Scenario, streams: Streams, world: World, history: History, replication: int,
-           separate: dict[str, dict[str, float]],
-           progress: Callable[[float], None] | None = None) -> ABReplication:  # fmt: skip
+def run_ab(
+    scenario: Scenario,
+    streams: Streams,
+    world: World,
+    history: History,
+    replication: int,
+    separate: dict[str, dict[str, float]],
+    progress: Callable[[float], None] | None = None,
+) -> ABReplication:
     """Every variant of the test in copies of the warmed-up ``world``; ``separate`` holds arms a
     and b's per-transaction figures from their own worlds (the truth). ``progress`` receives the
     simulated days done, over every world the test runs."""
@@ -93,24 +99,41 @@ def run_ab(scenario: Scenario, streams: Streams, world: World, history: History,
         tables.append(recorder.table())
         main = main or recorder
         if static:
-            truth[name] = truth_of(*(_static_alone(scenario, streams, world, history, arm, ticker())
-                                     for arm in (ab.a, ab.b)))  # fmt: skip
+            truth[name] = truth_of(
+                *(_static_alone(scenario, streams, world, history, arm, ticker()) for arm in (ab.a, ab.b))
+            )
     card_loss, card_transactions = main.card_history()
-    return ABReplication(pl.concat(tables), truth, card_loss, card_transactions, main.known_share(),
-                         float(card_transactions.sum() / (1 - ab.share_b)) / (scenario.horizon / DAY))  # fmt: skip
+    return ABReplication(
+        pl.concat(tables),
+        truth,
+        card_loss,
+        card_transactions,
+        main.known_share(),
+        float(card_transactions.sum() / (1 - ab.share_b)) / (scenario.horizon / DAY),
+    )
 
 
-def _run_test_world(scenario: Scenario, streams: Streams, world: World, history: History, replication: int,
-                    variant: str, pooled: bool, static: bool,
-                    progress: Callable[[float], None] | None) -> ABRecorder:  # fmt: skip
+def _run_test_world(
+    scenario: Scenario,
+    streams: Streams,
+    world: World,
+    history: History,
+    replication: int,
+    variant: str,
+    pooled: bool,
+    static: bool,
+    progress: Callable[[float], None] | None,
+) -> ABRecorder:
     """One run of the test: arms a and b in one copy of the world, cards split between them."""
     ab = scenario.ab
     world = _copy_world(scenario, world, static)
     arms = {arm.name: arm for arm in scenario.arms}
     recorder = ABRecorder(scenario, world.population.customers, variant, replication)
     shares = (1.0, 1.0) if pooled else (1 - ab.share_b, ab.share_b)  # of the labels each learner gets
-    learners = [arm_learner(scenario, arms[name], streams, labels_per_day(scenario) * share)
-                for name, share in zip((ab.a, ab.b), shares, strict=True)]  # fmt: skip
+    learners = [
+        arm_learner(scenario, arms[name], streams, labels_per_day(scenario) * share)
+        for name, share in zip((ab.a, ab.b), shares, strict=True)
+    ]
     learner = ABLearner(*learners, recorder.is_b, world.store.card, pooled)
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, f"ab:{variant}")
@@ -119,8 +142,14 @@ def _run_test_world(scenario: Scenario, streams: Streams, world: World, history:
     return recorder
 
 
-def _static_alone(scenario: Scenario, streams: Streams, world: World, history: History, arm: str,
-                  progress: Callable[[float], None] | None) -> dict[str, float]:  # fmt: skip
+def _static_alone(
+    scenario: Scenario,
+    streams: Streams,
+    world: World,
+    history: History,
+    arm: str,
+    progress: Callable[[float], None] | None,
+) -> dict[str, float]:
     """One arm alone in the world whose crews were frozen at t = 0: the static variant's truth."""
     recorder = ArmRecorder(scenario, arm, 0)
     frozen = _copy_world(scenario, world, static=True)

@@ -109,8 +109,14 @@ def plan(
     z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
     factor = 1.0 / share_b + 1.0 / (1.0 - share_b)
     needed = (z / seen_effect) ** 2 * per_transaction_var * factor if seen_effect > 0 else np.inf
-    return Plan(min_effect, float(np.sqrt(per_transaction_var)), coverage, float(needed),
-                float(needed / transactions_per_day), share_b)  # fmt: skip
+    return Plan(
+        min_effect,
+        float(np.sqrt(per_transaction_var)),
+        coverage,
+        float(needed),
+        float(needed / transactions_per_day),
+        share_b,
+    )
 
 
 def expected_half_width(plan_: Plan, transactions: float, level: float = 0.95) -> float:

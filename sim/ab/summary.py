@@ -47,11 +47,13 @@ def read_out(run: ABReplication) -> dict[str, float]:
     crews' share of attempts on B's cards."""
     known, eventual = _final(run.daily, "test", "known"), _final(run.daily, "test", "eventual")
     return {
-        "ab_estimate": known["fraud_loss_diff"][0], "ab_low": known["fraud_loss_low"][0],
-        "ab_high": known["fraud_loss_high"][0], "ab_eventual": eventual["fraud_loss_diff"][0],
+        "ab_estimate": known["fraud_loss_diff"][0],
+        "ab_low": known["fraud_loss_low"][0],
+        "ab_high": known["fraud_loss_high"][0],
+        "ab_eventual": eventual["fraud_loss_diff"][0],
         "ab_truth": run.truth["test"]["fraud_loss"],
         "ab_b_share_of_crew_attempts": known["b_share_of_crew_attempts"][0],
-    }  # fmt: skip
+    }
 
 
 def summarize_ab(scenario, runs: list[ABReplication]) -> dict:
@@ -60,9 +62,14 @@ def summarize_ab(scenario, runs: list[ABReplication]) -> dict:
     daily = ab_daily(runs)
     variants = set(daily["variant"].unique())
     result: dict[str, object] = {
-        "a": ab.a, "b": ab.b, "share_b": ab.share_b, "labels": ab.labels, "min_effect": ab.min_effect,
-        "read_out_day": int(daily["day"].max()) + 1, "replications": len(runs),
-    }  # fmt: skip
+        "a": ab.a,
+        "b": ab.b,
+        "share_b": ab.share_b,
+        "labels": ab.labels,
+        "min_effect": ab.min_effect,
+        "read_out_day": int(daily["day"].max()) + 1,
+        "replications": len(runs),
+    }
     for figure in FIGURES:
         truth = np.array([run.truth["test"][figure] for run in runs])
         known, eventual = _final(daily, "test", "known"), _final(daily, "test", "eventual")
@@ -111,8 +118,9 @@ def _plan(scenario, runs: list[ABReplication], daily: pl.DataFrame) -> dict[str,
     ab = scenario.ab
     first = runs[0]
     coverage = float(np.mean([run.known_share for run in runs]))
-    plan = stats.plan(ab.min_effect, first.card_loss, first.card_transactions, ab.share_b,
-                      first.transactions_per_day, coverage)  # fmt: skip
+    plan = stats.plan(
+        ab.min_effect, first.card_loss, first.card_transactions, ab.share_b, first.transactions_per_day, coverage
+    )
     eventual = _final(daily, "test", "eventual")
     transactions = float((eventual["transactions_a"] + eventual["transactions_b"]).mean())
     known = daily.filter((pl.col("variant") == "test") & (pl.col("view") == "known"))

@@ -201,15 +201,25 @@ class ABRecorder:
         a, b = self.arms
         share = b.crew_attempts / max(a.crew_attempts + b.crew_attempts, 1.0)
         for view in ("known", "eventual"):
-            row: dict[str, object] = {"variant": self.variant, "replication": self.replication, "day": day,
-                                      "view": view, "transactions_a": float(a.n.sum()),
-                                      "transactions_b": float(b.n.sum()),
-                                      "b_share_of_crew_attempts": share}  # fmt: skip
+            row: dict[str, object] = {
+                "variant": self.variant,
+                "replication": self.replication,
+                "day": day,
+                "view": view,
+                "transactions_a": float(a.n.sum()),
+                "transactions_b": float(b.n.sum()),
+                "b_share_of_crew_attempts": share,
+            }
             for figure in ("fraud_loss", "total_cost"):
                 ratios = [stats.ratio(self._money(arm, view, figure), arm.n) for arm in (a, b)]
                 d = stats.difference(ratios[1], ratios[0])
-                row |= {f"{figure}_a": ratios[0].estimate, f"{figure}_b": ratios[1].estimate,
-                        f"{figure}_diff": d.estimate, f"{figure}_low": d.low, f"{figure}_high": d.high}  # fmt: skip
+                row |= {
+                    f"{figure}_a": ratios[0].estimate,
+                    f"{figure}_b": ratios[1].estimate,
+                    f"{figure}_diff": d.estimate,
+                    f"{figure}_low": d.low,
+                    f"{figure}_high": d.high,
+                }
             self.rows.append(row)
 
     @staticmethod

@@ -188,8 +188,9 @@ class FeatureState:
         state[:, _HABIT_N] = n
         self._cards[cards] = state
 
-    def learn_labels(self, tx_id: np.ndarray, merchant: np.ndarray, value: np.ndarray, label_at: np.ndarray,
-                     oldest_id: int = 0) -> None:  # fmt: skip
+    def learn_labels(
+        self, tx_id: np.ndarray, merchant: np.ndarray, value: np.ndarray, label_at: np.ndarray, oldest_id: int = 0
+    ) -> None:
         """Arrived fraud labels raise their merchant's fraud rate (fraud-labelled transactions per
         transaction seen there: transactions are counted at once, so the rate does not wait for
         maturity labels). A transaction counts once, however many fraud labels it gets (a verdict,

@@ -48,8 +48,15 @@ class LaplaceLogistic:
     def _augment(X: np.ndarray) -> np.ndarray:
         return np.hstack([np.asarray(X, np.float64), np.ones((len(X), 1))])
 
-    def warm_start(self, X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float,
-                   weight: np.ndarray | None = None, now: float = 0.0) -> None:  # fmt: skip
+    def warm_start(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        coef: np.ndarray,
+        intercept: float,
+        weight: np.ndarray | None = None,
+        now: float = 0.0,
+    ) -> None:
         """Start as a fitted model (weights on the raw columns), with the precision its training
         set gives it: the curvature of the log likelihood there, plus the prior."""
         self.mean = np.r_[np.asarray(coef, np.float64), intercept]

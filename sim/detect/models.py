@@ -57,8 +57,14 @@ class RiverLogistic:
     together.
     """
 
-    def __init__(self, features: Sequence[str] = FEATURES, optimizer: str = "sgd", lr: float = 0.002,
-                 scaling: bool = True, intercept_lr: float | None = None):  # fmt: skip
+    def __init__(
+        self,
+        features: Sequence[str] = FEATURES,
+        optimizer: str = "sgd",
+        lr: float = 0.002,
+        scaling: bool = True,
+        intercept_lr: float | None = None,
+    ):
         self.features = list(features)
         self.optimizer = optimizer
         self.lr = lr
@@ -99,8 +105,9 @@ class RiverLogistic:
         regression._y_name = "y"  # what river's learn_many records of the target series
         saved = regression._enter_learn_mode(set(columns))
         try:
-            regression._fit(x=columns, y=y.astype(bool), w=w,
-                            get_grad=functools.partial(regression._eval_gradient_many, X))  # fmt: skip
+            regression._fit(
+                x=columns, y=y.astype(bool), w=w, get_grad=functools.partial(regression._eval_gradient_many, X)
+            )
         finally:
             regression._exit_learn_mode(saved)
         self._compiled = None
@@ -159,8 +166,7 @@ class RiverLogistic:
 class RiverTree:
     """river's Hoeffding adaptive tree or adaptive random forest, learning and scoring row by row."""
 
-    def __init__(self, features: Sequence[str] = FEATURES, kind: str = "hoeffding_tree", trees: int = 5,
-                 seed: int = 0):  # fmt: skip
+    def __init__(self, features: Sequence[str] = FEATURES, kind: str = "hoeffding_tree", trees: int = 5, seed: int = 0):
         self.features = list(features)
         self.kind = kind
         # Imported here, not at the top: river's trees pull in scipy.stats, half a second at start-up.
@@ -218,9 +224,14 @@ class SklearnModel:
         from sklearn.preprocessing import StandardScaler
 
         if kind == "gbm":
-            self.estimator = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
-                                                            l2_regularization=1.0, early_stopping=False,
-                                                            random_state=seed)  # fmt: skip
+            self.estimator = HistGradientBoostingClassifier(
+                max_iter=150,
+                learning_rate=0.1,
+                max_leaf_nodes=31,
+                l2_regularization=1.0,
+                early_stopping=False,
+                random_state=seed,
+            )
         else:
             self.estimator = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
         self.fitted = False
@@ -263,10 +274,9 @@ class SklearnModel:
         """The fitted log-odds, before the prior correction."""
         if self.kind == "logistic":  # scikit-learn's arithmetic without its per-call validation
             scaler, regression = self.estimator[0], self.estimator[-1]
-            return (
-                ((X.astype(np.float64) - scaler.mean_) / scaler.scale_) @ regression.coef_[0]
-                + regression.intercept_[0]
-            )
+            return ((X.astype(np.float64) - scaler.mean_) / scaler.scale_) @ regression.coef_[
+                0
+            ] + regression.intercept_[0]
         with threadpool_limits(1):
             return self.estimator.decision_function(X.astype(np.float64))
 

@@ -35,8 +35,9 @@ class CardBlocks:
     def __len__(self) -> int:
         return len(self._at)
 
-    def notice(self, t: np.ndarray, card: np.ndarray, approved_fraud: np.ndarray, notice: np.ndarray,
-               delay: np.ndarray) -> None:  # fmt: skip
+    def notice(
+        self, t: np.ndarray, card: np.ndarray, approved_fraud: np.ndarray, notice: np.ndarray, delay: np.ndarray
+    ) -> None:
         """Schedule the blocks of the approved fraud its cardholder notices (``notice``: a uniform draw)."""
         noticed = approved_fraud & (notice < self.config.cardholder.share)
         if noticed.any():

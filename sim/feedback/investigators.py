@@ -144,8 +144,10 @@ class AlertQueue(simpy.PriorityStore):
 
     def waiting(self) -> list[simpy.PriorityItem]:
         """The waiting alerts, highest expected loss first."""
-        return sorted((queued for queued in self.items if queued.item.tx_id not in self._dropped),
-                      key=lambda queued: queued.priority)  # fmt: skip
+        return sorted(
+            (queued for queued in self.items if queued.item.tx_id not in self._dropped),
+            key=lambda queued: queued.priority,
+        )
 
 
 class AlertDesk:

@@ -174,9 +174,7 @@ def _events(tx_id, t, mask, delay, source: str, value) -> LabelEvents:
     index = np.flatnonzero(mask)
     if len(index) == 0:
         return LabelEvents.empty()
-    values = (
-        value[index].astype(np.int8) if isinstance(value, np.ndarray) else np.full(len(index), value, np.int8)
-    )
+    values = value[index].astype(np.int8) if isinstance(value, np.ndarray) else np.full(len(index), value, np.int8)
     when = t[index]
     return LabelEvents(
         tx_id=tx_id[index].astype(np.int64, copy=False),
@@ -300,8 +298,12 @@ class LabelQueue:
 
     def pending(self, from_tx_id: int = 0) -> LabelEvents:
         """The pending events of transactions from ``from_tx_id`` on, in arrival order (left in the queue)."""
-        parts = [self._today.take(slice(self._cursor, None)), *self._extra, *self._later,
-                 *(e for v in self._by_day.values() for e in v)]  # fmt: skip
+        parts = [
+            self._today.take(slice(self._cursor, None)),
+            *self._extra,
+            *self._later,
+            *(e for v in self._by_day.values() for e in v),
+        ]
         if from_tx_id > 0:
             parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
         return self._without_withdrawn(LabelEvents.concat(parts).sorted(), forget=False)
@@ -310,7 +312,13 @@ class LabelQueue:
         """Remove every pending event; return those of transactions from ``from_tx_id`` on, in arrival order."""
         events = self.pending(from_tx_id)
         self._today, self._cursor, self._extra, self._later, self._by_day, self._size = (
-            LabelEvents.empty(), 0, [], [], {}, 0)  # fmt: skip
+            LabelEvents.empty(),
+            0,
+            [],
+            [],
+            {},
+            0,
+        )
         return events
 
 

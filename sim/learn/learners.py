@@ -122,8 +122,9 @@ class OnlineLearner:
         if arm.model == "laplace":
             self.model = LaplaceLogistic(len(features), arm.halflife, arm.prior_precision)
         elif arm.model == "logistic":
-            self.model = RiverLogistic(features, optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling,
-                                       intercept_lr=arm.intercept_lr)  # fmt: skip
+            self.model = RiverLogistic(
+                features, optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling, intercept_lr=arm.intercept_lr
+            )
         else:
             self.model = RiverTree(features, kind=arm.model, trees=arm.trees, seed=seed)
         self.newest_label_at = -np.inf
@@ -222,8 +223,9 @@ class LabelWindow:
         if keep.any():
             self._chunks.append((X[keep], events.take(keep)))
 
-    def select(self, now: float, window: float, sources: np.ndarray | None = None,
-               exclude: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:  # fmt: skip
+    def select(
+        self, now: float, window: float, sources: np.ndarray | None = None, exclude: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """The latest event per transaction among those that arrived in (now − window, now]
         (optionally only from, or not from, ``sources``), with sample weights."""
         start = now - window
@@ -303,9 +305,16 @@ class BatchLearner:
             self._next_retrain += self.arm.every
             short = min(positives, rows - positives) < self.arm.min_labels
             if short:  # a model that could not learn is never deployed: the one serving stays
-                events.append(ModelEvent(now, "skipped", rows, positives,
-                                         f"{positives} fraud and {rows - positives} legitimate labels (a retrain "
-                                         f"needs {self.arm.min_labels} of each: min_labels)"))  # fmt: skip
+                events.append(
+                    ModelEvent(
+                        now,
+                        "skipped",
+                        rows,
+                        positives,
+                        f"{positives} fraud and {rows - positives} legitimate labels (a retrain "
+                        f"needs {self.arm.min_labels} of each: min_labels)",
+                    )
+                )
             else:
                 self._pending.append((now + self.arm.deploy_lag, model, newest))
                 events.append(ModelEvent(now, "retrain", rows, positives))
@@ -453,16 +462,22 @@ class RulesLearner:
         return []
 
 
-def make_learner(arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0,
-                 features: Sequence[str] | None = None) -> Learner:  # fmt: skip
+def make_learner(
+    arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0, features: Sequence[str] | None = None
+) -> Learner:
     """The learner an arm describes; ``features`` names the feature columns (default: the
     simulator's ``FEATURES``; a replay passes the columns of the user's stream)."""
     match arm:
         case OnlineArm():
             return OnlineLearner(arm, seed, FEATURES if features is None else features)
         case OracleArm(model="laplace"):
-            online = OnlineArm(name=arm.name, model="laplace", halflife=f"{arm.halflife!r}s",
-                               prior_precision=arm.prior_precision, truth=True)  # fmt: skip
+            online = OnlineArm(
+                name=arm.name,
+                model="laplace",
+                halflife=f"{arm.halflife!r}s",
+                prior_precision=arm.prior_precision,
+                truth=True,
+            )
             learner = OnlineLearner(online, seed, FEATURES if features is None else features)
             learner.feedback = "truth_censored" if arm.censored else "truth"
             return learner

@@ -51,8 +51,7 @@ ARM_OPTIONS = {
     "model": ("NAME", "logistic, hoeffding_tree, forest (online); logistic, gbm (batch, hybrid, split, static)"),
     "optimizer": ("NAME", "online: sgd or adam"),
     "lr": ("NUMBER", "online: learning rate per label [default: river's, 0.01; with --history 0.002]"),
-    "intercept_lr": ("NUMBER", "online: learning rate of the intercept [default: river's, 0.01; with --history "
-                     "0.002]"),
+    "intercept_lr": ("NUMBER", "online: learning rate of the intercept [default: river's, 0.01; with --history 0.002]"),
     "trees": ("N", "online forest: number of trees"),
     "negative_share": ("SHARE", "online trees: share of legitimate labels learned"),
     "reweight": ("NAME", "online: none or prior (weight labels by long-run over recent fraud share)"),
@@ -71,8 +70,12 @@ ARM_OPTIONS = {
 def _arm_options(command):
     for key, (metavar, text) in reversed(ARM_OPTIONS.items()):
         command = click.option("--" + key.replace("_", "-"), key, metavar=metavar, default=None, help=text)(command)
-    return click.option("--scaling/--no-scaling", "scaling", default=None,
-                        help="online logistic: standardise features online first [default: on]")(command)  # fmt: skip
+    return click.option(
+        "--scaling/--no-scaling",
+        "scaling",
+        default=None,
+        help="online logistic: standardise features online first [default: on]",
+    )(command)
 
 
 def _duration(option: str, text: str) -> float:
@@ -98,8 +101,10 @@ def _delay(delay: str | None, column: str | None) -> LabelDelay:
     if column is not None:
         return LabelDelay(column=column)
     if delay is None:
-        raise UserError("give the label delay: --delay-column COL (seconds per row), a constant such as "
-                        "--delay 7d (or --delay 0s), or a distribution file: --delay delays.toml")  # fmt: skip
+        raise UserError(
+            "give the label delay: --delay-column COL (seconds per row), a constant such as "
+            "--delay 7d (or --delay 0s), or a distribution file: --delay delays.toml"
+        )
     if delay.lower().endswith(".toml") or _is_file(delay):
         return load_delay_file(delay)
     try:
@@ -140,8 +145,12 @@ def _print_metrics(summary: dict) -> None:
     table = Table(title=f"{scored:,} rows replayed ({summary['mode']}{counted})", header_style="bold")
     money = summary["stream"]["amount_column"] is not None
     k = summary["top_k"]
-    columns = (["learner", "log loss", "ROC AUC", "AP"] + ([f"CP@{k}"] if k else []) + ["recall", "ECE"]
-               + (["total cost"] if money else []))  # fmt: skip
+    columns = (
+        ["learner", "log loss", "ROC AUC", "AP"]
+        + ([f"CP@{k}"] if k else [])
+        + ["recall", "ECE"]
+        + (["total cost"] if money else [])
+    )
 
     def number(value: float | None) -> str:
         return "–" if value is None else f"{value:.3f}"
@@ -162,107 +171,231 @@ def _print_metrics(summary: dict) -> None:
     out.print(table)
 
 
-@click.command("replay", epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
-                                                             "max_content_width": 100})  # fmt: skip
+@click.command(
+    "replay", epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.argument("stream", type=click.Path(dir_okay=True))
-@click.option("--time", "time_column", required=True, metavar="COL",
-              help="Time column: seconds, or ISO 8601 timestamps.")
-@click.option("--label", "label_column", required=True, metavar="COL",
-              help="Label column: 0/1 or true/false (1: fraud).")
+@click.option(
+    "--time", "time_column", required=True, metavar="COL", help="Time column: seconds, or ISO 8601 timestamps."
+)
+@click.option(
+    "--label", "label_column", required=True, metavar="COL", help="Label column: 0/1 or true/false (1: fraud)."
+)
 @click.option("--features", metavar="COL,...", help="Feature columns, in order [default: every other numeric column].")
 @click.option("--amount", "amount_column", metavar="COL", help="Amount column: adds money metrics (counterfactual).")
-@click.option("--card", "card_column", metavar="COL",
-              help="Card column (numbers or text): adds card precision@k, the fraudulent share of the k cards with "
-                   "the highest score each day.")
-@click.option("--top-k", type=click.IntRange(1, 1_000_000), default=100, show_default=True,
-              help="k of card precision@k: the cards investigators check a day (with --card).")
-@click.option("--score-from", default="0s", show_default=True, metavar="DURATION",
-              help="Metrics count rows from this long after the history's end (every row still flows through "
-                   "the learners).")
-@click.option("--score-until", default=None, metavar="DURATION",
-              help="Metrics count rows until this long after the history's end [default: the stream's end].")
-@click.option("--skip-known-cards", is_flag=True,
-              help="Metrics leave out rows of cards already known to be compromised (a fraud label of theirs has "
-                   "arrived), as the Fraud Detection Handbook does (with --card).")
-@click.option("--delay", metavar="DURATION|FILE",
-              help="Label delay: a constant (7d, 0s) or a TOML file with a `delay` distribution.")
+@click.option(
+    "--card",
+    "card_column",
+    metavar="COL",
+    help="Card column (numbers or text): adds card precision@k, the fraudulent share of the k cards with "
+    "the highest score each day.",
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(1, 1_000_000),
+    default=100,
+    show_default=True,
+    help="k of card precision@k: the cards investigators check a day (with --card).",
+)
+@click.option(
+    "--score-from",
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="Metrics count rows from this long after the history's end (every row still flows through the learners).",
+)
+@click.option(
+    "--score-until",
+    default=None,
+    metavar="DURATION",
+    help="Metrics count rows until this long after the history's end [default: the stream's end].",
+)
+@click.option(
+    "--skip-known-cards",
+    is_flag=True,
+    help="Metrics leave out rows of cards already known to be compromised (a fraud label of theirs has "
+    "arrived), as the Fraud Detection Handbook does (with --card).",
+)
+@click.option(
+    "--delay",
+    metavar="DURATION|FILE",
+    help="Label delay: a constant (7d, 0s) or a TOML file with a `delay` distribution.",
+)
 @click.option("--delay-column", metavar="COL", help="Label delay per row, in seconds (inf: never arrives).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Seed of seeded models (trees, forests, gradient boosting); drawn delays use their file's seed.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of seeded models (trees, forests, gradient boosting); drawn delays use their file's seed.",
+)
 @click.option("--learner", type=click.Choice(REPLAY_LEARNERS), help="One learner, configured by the options below.")
 @click.option("--name", metavar="NAME", help="The learner's name [default: the learner].")
 @_arm_options
 @click.option("--arms", "arms_file", metavar="FILE", help="A TOML file of [[arms]] to compare (as in a scenario).")
-@click.option("--history", default="0s", show_default=True, metavar="DURATION",
-              help="Learners start from a model of the stream's first DURATION, which is not scored.")
-@click.option("--batch", is_flag=True,
-              help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md).")
-@click.option("--tick", default=None, metavar="DURATION",
-              help=f"Micro-batch length; only with --batch [default: {DEFAULT_TICK}].")
-@click.option("--threshold", type=FiniteRange(0, 1), default=0.5, show_default=True,
-              help="Score at which recall and specificity flag a row.")
-@click.option("--fraud-fee", type=FiniteRange(0), default=Policy().fraud_fee, show_default=True,
-              help="Money: cost of a fraud on top of its amount.")
-@click.option("--decline-fixed", type=FiniteRange(0), default=Policy().decline_fixed, show_default=True,
-              help="Money: fixed cost of declining a legitimate transaction.")
-@click.option("--decline-rate", type=FiniteRange(0, 1), default=Policy().decline_rate, show_default=True,
-              help="Money: cost of a false decline per unit of amount.")
-@click.option("--currency", type=click.Choice(CURRENCIES), default="EUR", show_default=True,
-              help="Currency of the amounts (as in a scenario's `currency`).")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), callback=not_empty,
-              help="Output directory [default: reports/replay-<stream>].")
+@click.option(
+    "--history",
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="Learners start from a model of the stream's first DURATION, which is not scored.",
+)
+@click.option(
+    "--batch", is_flag=True, help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md)."
+)
+@click.option(
+    "--tick", default=None, metavar="DURATION", help=f"Micro-batch length; only with --batch [default: {DEFAULT_TICK}]."
+)
+@click.option(
+    "--threshold",
+    type=FiniteRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Score at which recall and specificity flag a row.",
+)
+@click.option(
+    "--fraud-fee",
+    type=FiniteRange(0),
+    default=Policy().fraud_fee,
+    show_default=True,
+    help="Money: cost of a fraud on top of its amount.",
+)
+@click.option(
+    "--decline-fixed",
+    type=FiniteRange(0),
+    default=Policy().decline_fixed,
+    show_default=True,
+    help="Money: fixed cost of declining a legitimate transaction.",
+)
+@click.option(
+    "--decline-rate",
+    type=FiniteRange(0, 1),
+    default=Policy().decline_rate,
+    show_default=True,
+    help="Money: cost of a false decline per unit of amount.",
+)
+@click.option(
+    "--currency",
+    type=click.Choice(CURRENCIES),
+    default="EUR",
+    show_default=True,
+    help="Currency of the amounts (as in a scenario's `currency`).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    callback=not_empty,
+    help="Output directory [default: reports/replay-<stream>].",
+)
 @click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
-def replay_command(stream, time_column, label_column, features, amount_column, card_column, top_k, score_from,
-                   score_until, skip_known_cards, delay,
-                   delay_column, seed, learner,
-                   name, scaling, arms_file, history, batch, tick, threshold, fraud_fee, decline_fixed,
-                   decline_rate, currency, out_dir, no_report, quiet, **arm_options) -> None:  # fmt: skip
+def replay_command(
+    stream,
+    time_column,
+    label_column,
+    features,
+    amount_column,
+    card_column,
+    top_k,
+    score_from,
+    score_until,
+    skip_known_cards,
+    delay,
+    delay_column,
+    seed,
+    learner,
+    name,
+    scaling,
+    arms_file,
+    history,
+    batch,
+    tick,
+    threshold,
+    fraud_fee,
+    decline_fixed,
+    decline_rate,
+    currency,
+    out_dir,
+    no_report,
+    quiet,
+    **arm_options,
+) -> None:
     """Replay a recorded transaction STREAM (CSV or Parquet) through the learners with its label delays."""
     from .run import ReplaySettings, replay
 
     context = click.get_current_context()
-    money = [f"--{name.replace('_', '-')}" for name in MONEY_OPTIONS
-             if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]  # fmt: skip
+    money = [
+        f"--{name.replace('_', '-')}"
+        for name in MONEY_OPTIONS
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
     if money and amount_column is None:
-        raise UserError(f"{', '.join(money)} only apply with --amount COL (the column of amounts that money "
-                        "metrics are computed from); add --amount or leave them out")  # fmt: skip
+        raise UserError(
+            f"{', '.join(money)} only apply with --amount COL (the column of amounts that money "
+            "metrics are computed from); add --amount or leave them out"
+        )
     if context.get_parameter_source("top_k") == click.core.ParameterSource.COMMANDLINE and card_column is None:
-        raise UserError("--top-k only applies with --card COL (card precision@k ranks cards, not rows); add --card "
-                        "or leave out --top-k")  # fmt: skip
+        raise UserError(
+            "--top-k only applies with --card COL (card precision@k ranks cards, not rows); add --card "
+            "or leave out --top-k"
+        )
     if skip_known_cards and card_column is None:
         raise UserError("--skip-known-cards needs --card COL (the column that says whose card a row is)")
-    window = (_duration("--score-from", score_from),
-              float("inf") if score_until is None else _duration("--score-until", score_until))
+    window = (
+        _duration("--score-from", score_from),
+        float("inf") if score_until is None else _duration("--score-until", score_until),
+    )
     if window[1] <= window[0]:
         raise UserError("--score-until must come after --score-from (both count from the history's end)")
     if tick is not None and not batch:
-        raise UserError("--tick only applies with --batch (the exact mode replays row by row, without ticks); "
-                        "add --batch or leave out --tick")  # fmt: skip
+        raise UserError(
+            "--tick only applies with --batch (the exact mode replays row by row, without ticks); "
+            "add --batch or leave out --tick"
+        )
     history_s = _duration("--history", history)
     tick_s = _duration("--tick", DEFAULT_TICK if tick is None else tick)
     if tick_s <= 0:
         raise UserError("--tick must be longer than 0s")
     try:
         spec = StreamSpec(
-            time=time_column, label=label_column, delay=_delay(delay, delay_column), amount=amount_column,
+            time=time_column,
+            label=label_column,
+            delay=_delay(delay, delay_column),
+            amount=amount_column,
             card=card_column,
             features=None if features is None else tuple(f.strip() for f in features.split(",") if f.strip()),
-        )  # fmt: skip
+        )
         arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling}, warm=history_s > 0)
-        settings = ReplaySettings(mode="batch" if batch else "exact", tick=tick_s, history=history_s,
-                                  threshold=threshold, currency=currency, seed=seed, top_k=top_k,
-                                  score_from=window[0], score_until=window[1], skip_known_cards=skip_known_cards,
-                                  policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed,
-                                                decline_rate=decline_rate))  # fmt: skip
+        settings = ReplaySettings(
+            mode="batch" if batch else "exact",
+            tick=tick_s,
+            history=history_s,
+            threshold=threshold,
+            currency=currency,
+            seed=seed,
+            top_k=top_k,
+            score_from=window[0],
+            score_until=window[1],
+            skip_known_cards=skip_known_cards,
+            policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed, decline_rate=decline_rate),
+        )
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"
         check_output_dir(target, REPLAY_MARKERS)  # before the replay, not after it
         with progress_bar(quiet) as progress:
             task = progress.add_task(f"replay {Path(stream).name}", total=None)
             announce = None if quiet else lambda line: err.print(escape(printable(line)), soft_wrap=True)
-            summary = replay(stream, spec, arms, settings, target, report=not no_report,
-                             progress=lambda done, total: progress.update(task, completed=done, total=total),
-                             announce=announce)
+            summary = replay(
+                stream,
+                spec,
+                arms,
+                settings,
+                target,
+                report=not no_report,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                announce=announce,
+            )
     except (ReplayError, ScenarioError) as error:
         raise UserError(str(error)) from None
     for warning in summary["warnings"]:

@@ -73,8 +73,13 @@ class Timeline:
 
     def events(self, index: np.ndarray, label_at: np.ndarray) -> LabelEvents:
         """Label events of rows ``index``, in relative time."""
-        return LabelEvents(self.tx_id[index], np.full(len(index), REPLAY_SOURCE, np.int8), self.label[index],
-                           label_at[index] - self.origin, self.time[index] - self.origin)  # fmt: skip
+        return LabelEvents(
+            self.tx_id[index],
+            np.full(len(index), REPLAY_SOURCE, np.int8),
+            self.label[index],
+            label_at[index] - self.origin,
+            self.time[index] - self.origin,
+        )
 
     def history(self, label_at: np.ndarray) -> History:
         """What a learner knows at the origin: the history rows whose labels arrived by then (by
@@ -97,8 +102,14 @@ class LearnerRun:
     seconds: float
 
 
-def merged_order(time: np.ndarray, label_at: np.ndarray, boundaries: np.ndarray, first: int = 0,
-                 at_boundaries: bool = False, origin: float = np.inf) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def merged_order(
+    time: np.ndarray,
+    label_at: np.ndarray,
+    boundaries: np.ndarray,
+    first: int = 0,
+    at_boundaries: bool = False,
+    origin: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
     """Scored rows (from ``first``), their labels and ``boundaries`` in processing order; with an
     ``origin``, also the labels of history rows (before ``first``) that arrive after it.
 
@@ -119,8 +130,10 @@ def merged_order(time: np.ndarray, label_at: np.ndarray, boundaries: np.ndarray,
     b_pos = np.searchsorted(time, boundaries, side="left")
     keep_b = b_pos < n
     if at_boundaries:
-        k = np.maximum(np.searchsorted(boundaries, label_at[sources], side="left"),
-                       np.searchsorted(boundaries, time[sources], side="right"))  # fmt: skip
+        k = np.maximum(
+            np.searchsorted(boundaries, label_at[sources], side="left"),
+            np.searchsorted(boundaries, time[sources], side="right"),
+        )
         keep = k < len(boundaries)
         keep[keep] = keep_b[k[keep]]
         l_pos, l_time = b_pos[k[keep]], boundaries[k[keep]]
@@ -165,8 +178,9 @@ def schedule(arm: Arm, end: float, tick: float | None = None) -> np.ndarray:
     return np.unique(np.concatenate([retrains, deploys]))
 
 
-def _exact_river(learner: OnlineLearner, line: Timeline, label_at: np.ndarray,
-                 progress: Callable[[int], None]) -> np.ndarray:  # fmt: skip
+def _exact_river(
+    learner: OnlineLearner, line: Timeline, label_at: np.ndarray, progress: Callable[[int], None]
+) -> np.ndarray:
     """River's own per-row loop: ``predict_proba_one`` for a row, ``learn_one`` for a label."""
     kind, index = merged_order(line.time, label_at, np.empty(0), line.first, origin=line.origin)
     model = learner.model
@@ -177,10 +191,16 @@ def _exact_river(learner: OnlineLearner, line: Timeline, label_at: np.ndarray,
     prior = getattr(learner.arm, "reweight", "none") == "prior"
     scores: list[float] = []
     for start in range(0, len(kind), CHUNK):
-        kinds, rows = kind[start:start + CHUNK], index[start:start + CHUNK]
+        kinds, rows = kind[start : start + CHUNK], index[start : start + CHUNK]
         before = len(scores)
-        for what, i, x_row, y, at in zip(kinds.tolist(), rows.tolist(), line.X[rows].tolist(),
-                                         line.label[rows].tolist(), label_at[rows].tolist(), strict=True):  # fmt: skip
+        for what, i, x_row, y, at in zip(
+            kinds.tolist(),
+            rows.tolist(),
+            line.X[rows].tolist(),
+            line.label[rows].tolist(),
+            label_at[rows].tolist(),
+            strict=True,
+        ):
             x = dict(zip(names, x_row, strict=True))
             if what == ROW:
                 scores.append(predict(x).get(True, 0.0))
@@ -198,13 +218,18 @@ def _exact_river(learner: OnlineLearner, line: Timeline, label_at: np.ndarray,
     return odds / (1 + odds)
 
 
-def _walk(learner: Learner, line: Timeline, label_at: np.ndarray, boundaries: np.ndarray, at_boundaries: bool,
-          progress: Callable[[int], None]) -> tuple[np.ndarray, list[ModelEvent]]:  # fmt: skip
+def _walk(
+    learner: Learner,
+    line: Timeline,
+    label_at: np.ndarray,
+    boundaries: np.ndarray,
+    at_boundaries: bool,
+    progress: Callable[[int], None],
+) -> tuple[np.ndarray, list[ModelEvent]]:
     """Any learner through the protocol: runs of rows scored in one call, labels learned one by one
     (or, with ``at_boundaries``, all at their boundary), ``at_boundary`` at each boundary.
     ``boundaries`` are relative to the origin."""
-    kind, index = merged_order(line.time, label_at, line.origin + boundaries, line.first, at_boundaries,
-                               line.origin)  # fmt: skip
+    kind, index = merged_order(line.time, label_at, line.origin + boundaries, line.first, at_boundaries, line.origin)
     scores = np.empty(len(line.time) - line.first)
     events: list[ModelEvent] = []
     cuts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1], True])
@@ -224,13 +249,21 @@ def _walk(learner: Learner, line: Timeline, label_at: np.ndarray, boundaries: np
         else:
             with np.errstate(**SATURATING):
                 for i in items.tolist():
-                    learner.learn(line.X[i:i + 1], line.events(np.array([i]), label_at),
-                                  float(label_at[i] - line.origin))  # fmt: skip
+                    learner.learn(
+                        line.X[i : i + 1], line.events(np.array([i]), label_at), float(label_at[i] - line.origin)
+                    )
     return scores, events
 
 
-def replay_arms(line: Timeline, arms: Sequence[Arm], features: Sequence[str], mode: Mode = "exact",
-                tick: float = 900.0, seed: int = 0, progress: Progress | None = None) -> list[LearnerRun]:  # fmt: skip
+def replay_arms(
+    line: Timeline,
+    arms: Sequence[Arm],
+    features: Sequence[str],
+    mode: Mode = "exact",
+    tick: float = 900.0,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> list[LearnerRun]:
     """Replay every arm on the timeline; each starts from the history and learns on its own."""
     scored = len(line.time) - line.first
     done = [0]
@@ -241,7 +274,7 @@ def replay_arms(line: Timeline, arms: Sequence[Arm], features: Sequence[str], mo
             progress(done[0], scored * len(arms))
 
     end = float(line.time[-1] - line.origin)
-    labels_per_day = float(np.isfinite(line.label_at[line.first:]).sum()) / max(end / DAY, 1.0)
+    labels_per_day = float(np.isfinite(line.label_at[line.first :]).sum()) / max(end / DAY, 1.0)
     histories = {}  # what is known at the origin: every history label (truth) or those arrived by then
     runs = []
     for arm in arms:
@@ -263,6 +296,14 @@ def replay_arms(line: Timeline, arms: Sequence[Arm], features: Sequence[str], mo
         else:
             per_label = isinstance(learner, HybridLearner | OnlineLearner)  # scores that move with each label
             scores, events = _walk(learner, line, label_at, schedule(arm, end), not per_label, advance)
-        runs.append(LearnerRun(arm.name, arm.learner, scores, label_at[line.first:].copy(), tuple(events),
-                               clock.perf_counter() - started))  # fmt: skip
+        runs.append(
+            LearnerRun(
+                arm.name,
+                arm.learner,
+                scores,
+                label_at[line.first :].copy(),
+                tuple(events),
+                clock.perf_counter() - started,
+            )
+        )
     return runs

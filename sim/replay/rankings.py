@@ -32,8 +32,11 @@ def row_costs(y: np.ndarray, p: np.ndarray, amount: np.ndarray, policy: Policy) 
     """Each row's cost under the policy: an approved fraud's amount and fee, a declined honest row's
     decline cost, else 0."""
     declined = decide(p, amount, policy)
-    return np.where(y == 1, np.where(declined, 0.0, amount + policy.fraud_fee),
-                    np.where(declined, decline_cost(amount, policy), 0.0))  # fmt: skip
+    return np.where(
+        y == 1,
+        np.where(declined, 0.0, amount + policy.fraud_fee),
+        np.where(declined, decline_cost(amount, policy), 0.0),
+    )
 
 
 def baselines(y: np.ndarray, amount: np.ndarray, policy: Policy) -> dict[str, dict[str, float]]:
@@ -48,8 +51,12 @@ def baselines(y: np.ndarray, amount: np.ndarray, policy: Policy) -> dict[str, di
     for name, p in (("approve_all", np.zeros(len(y))), ("constant_score", np.full(len(y), share))):
         cost = row_costs(y, p, amount, policy)
         fraud = y == 1
-        out[name] = {"score": float(p[0]) if len(p) else 0.0, "fraud_loss": float(cost[fraud].sum()),
-                     "friction": float(cost[~fraud].sum()), "total_cost": float(cost.sum())}  # fmt: skip
+        out[name] = {
+            "score": float(p[0]) if len(p) else 0.0,
+            "fraud_loss": float(cost[fraud].sum()),
+            "friction": float(cost[~fraud].sum()),
+            "total_cost": float(cost.sum()),
+        }
     return out
 
 
@@ -72,16 +79,25 @@ class _Sorted:
         group_negative = np.add.reduceat(negative, self.starts)
         below = np.cumsum(group_negative) - group_negative
         total_positive, total_negative = group_positive.sum(), group_negative.sum()
-        auc = (float(np.dot(group_positive, below + 0.5 * group_negative) / total_positive / total_negative)
-               if total_positive > 0 and total_negative > 0 else float("nan"))  # fmt: skip
+        auc = (
+            float(np.dot(group_positive, below + 0.5 * group_negative) / total_positive / total_negative)
+            if total_positive > 0 and total_negative > 0
+            else float("nan")
+        )
         out = {"roc_auc": auc, "log_loss": float(np.dot(w, self.loss) / w.sum())}
         if self.cost is not None:
             out["total_cost"] = float(np.dot(w, self.cost))
         return out
 
 
-def rankings(scores: Mapping[str, np.ndarray], y: np.ndarray, day: np.ndarray, amount: np.ndarray | None,
-             policy: Policy, replicates: int = REPLICATES) -> dict[str, dict]:  # fmt: skip
+def rankings(
+    scores: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    day: np.ndarray,
+    amount: np.ndarray | None,
+    policy: Policy,
+    replicates: int = REPLICATES,
+) -> dict[str, dict]:
     """For each metric: the best learner, its value, and every other learner's gap to it (other −
     best) with a 95 % block-bootstrap interval over days (None with fewer than two days).
 
@@ -95,10 +111,13 @@ def rankings(scores: Mapping[str, np.ndarray], y: np.ndarray, day: np.ndarray, a
     draws = None
     if len(days) >= 2:
         rng = np.random.default_rng(SEED)
-        counts = np.stack([np.bincount(rng.integers(len(days), size=len(days)), minlength=len(days))
-                           for _ in range(replicates)])  # fmt: skip
-        draws = {name: [sorted_[name].metrics(counts[b][index].astype(np.float64)) for b in range(replicates)]
-                 for name in learners}  # fmt: skip
+        counts = np.stack(
+            [np.bincount(rng.integers(len(days), size=len(days)), minlength=len(days)) for _ in range(replicates)]
+        )
+        draws = {
+            name: [sorted_[name].metrics(counts[b][index].astype(np.float64)) for b in range(replicates)]
+            for name in learners
+        }
     out = {}
     for metric, higher in METRICS.items():
         if metric == "total_cost" and amount is None:
@@ -120,13 +139,18 @@ def rankings(scores: Mapping[str, np.ndarray], y: np.ndarray, day: np.ndarray, a
                     low, high = (float(v) for v in np.percentile(gaps, [2.5, 97.5]))
             clear = low is not None and (high < 0 if higher else low > 0)
             others.append({"learner": name, "gap": gap, "low": low, "high": high, "clear": bool(clear)})
-        out[metric] = {"best": best, "value": whole[best][metric], "others": others,
-                       "clearly_best": bool(others) and all(o["clear"] for o in others)}  # fmt: skip
+        out[metric] = {
+            "best": best,
+            "value": whole[best][metric],
+            "others": others,
+            "clearly_best": bool(others) and all(o["clear"] for o in others),
+        }
     return out
 
 
-def money_warnings(scores: Mapping[str, np.ndarray], y: np.ndarray, amount: np.ndarray, policy: Policy,
-                   history: bool) -> list[str]:  # fmt: skip
+def money_warnings(
+    scores: Mapping[str, np.ndarray], y: np.ndarray, amount: np.ndarray, policy: Policy, history: bool
+) -> list[str]:
     """Learners whose decisions cost more than approving everything; and, without a history,
     learners whose cold start (a constant 0.5 before any model) makes most of their cost."""
     warnings = []
@@ -135,11 +159,15 @@ def money_warnings(scores: Mapping[str, np.ndarray], y: np.ndarray, amount: np.n
         cost = row_costs(y, p, amount, policy)
         total = float(cost.sum())
         if total > approve_all:
-            warnings.append(f"{name}: its decisions cost more ({total:,.0f}) than approving everything "
-                            f"({approve_all:,.0f}): its declines of honest customers outweigh the fraud they stop")
+            warnings.append(
+                f"{name}: its decisions cost more ({total:,.0f}) than approving everything "
+                f"({approve_all:,.0f}): its declines of honest customers outweigh the fraud they stop"
+            )
         cold = float(cost[p == 0.5].sum())
         if not history and total > 0 and cold > total / 2:
-            warnings.append(f"{name}: {cold / total:.0%} of its cost comes from rows it scored 0.5 before it had a "
-                            "model (the policy at 0.5 declines every payment above a few euros); give --history "
-                            "so that it starts from a model")  # fmt: skip
+            warnings.append(
+                f"{name}: {cold / total:.0%} of its cost comes from rows it scored 0.5 before it had a "
+                "model (the policy at 0.5 declines every payment above a few euros); give --history "
+                "so that it starts from a model"
+            )
     return warnings

@@ -54,20 +54,52 @@ SEMANTICS = {
 }
 
 
-DAILY = ("rows", "frauds", "mean_score", "log_loss", "roc_auc", "average_precision", "card_precision", "recall",
-         "specificity", "fraud_loss", "friction")  # fmt: skip
-METRICS = ("rows", "frauds", "mean_score", "log_loss", "brier", "roc_auc", "average_precision", "card_precision",
-           "recall", "specificity", "ece", "ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction",
-           "total_cost")  # fmt: skip
+DAILY = (
+    "rows",
+    "frauds",
+    "mean_score",
+    "log_loss",
+    "roc_auc",
+    "average_precision",
+    "card_precision",
+    "recall",
+    "specificity",
+    "fraud_loss",
+    "friction",
+)
+METRICS = (
+    "rows",
+    "frauds",
+    "mean_score",
+    "log_loss",
+    "brier",
+    "roc_auc",
+    "average_precision",
+    "card_precision",
+    "recall",
+    "specificity",
+    "ece",
+    "ece_amount",
+    "declined",
+    "fraud_loss",
+    "fraud_prevented",
+    "friction",
+    "total_cost",
+)
 MONEY = ("ece_amount", "declined", "fraud_loss", "fraud_prevented", "friction", "total_cost")
 CARDS = ("card_precision",)  # with --card
-TYPES = {"learner": pl.String, "kind": pl.String, "day": pl.Int64, "rows": pl.Int64, "frauds": pl.Int64,
-         "declined": pl.Int64}  # fmt: skip
+TYPES = {
+    "learner": pl.String,
+    "kind": pl.String,
+    "day": pl.Int64,
+    "rows": pl.Int64,
+    "frauds": pl.Int64,
+    "declined": pl.Int64,
+}
 
 
 def _schema(columns: Sequence[str], money: bool, cards: bool) -> dict:
-    return {c: TYPES.get(c, pl.Float64) for c in columns
-            if (money or c not in MONEY) and (cards or c not in CARDS)}  # fmt: skip
+    return {c: TYPES.get(c, pl.Float64) for c in columns if (money or c not in MONEY) and (cards or c not in CARDS)}
 
 
 @dataclass(frozen=True)
@@ -99,12 +131,18 @@ def quality(y: np.ndarray, p: np.ndarray, amount: np.ndarray | None, threshold: 
     def value(number: float) -> float | None:
         return None if np.isnan(number) else float(number)
 
-    out: dict = {"rows": int(len(y)), "frauds": int(y.sum()), "mean_score": float(p.mean()),
-                 "log_loss": metrics.log_loss(y, p), "brier": metrics.brier_score(y, p),
-                 "roc_auc": value(metrics.roc_auc(y, p)), "average_precision": value(metrics.average_precision(y, p)),
-                 "recall": value(metrics.recall(y, p, threshold)),
-                 "specificity": value(metrics.specificity(y, p, threshold)),
-                 "ece": metrics.expected_calibration_error(y, p)}  # fmt: skip
+    out: dict = {
+        "rows": int(len(y)),
+        "frauds": int(y.sum()),
+        "mean_score": float(p.mean()),
+        "log_loss": metrics.log_loss(y, p),
+        "brier": metrics.brier_score(y, p),
+        "roc_auc": value(metrics.roc_auc(y, p)),
+        "average_precision": value(metrics.average_precision(y, p)),
+        "recall": value(metrics.recall(y, p, threshold)),
+        "specificity": value(metrics.specificity(y, p, threshold)),
+        "ece": metrics.expected_calibration_error(y, p),
+    }
     if amount is not None:
         fraud = y == 1
         declined = decide(p, amount, policy)
@@ -130,16 +168,18 @@ def batch_warnings(line: Timeline, arms: Sequence[Arm], tick: float) -> list[str
     for arm in arms:
         if not (isinstance(arm, OnlineArm) and arm.model == "logistic"):
             continue
-        labels = busiest((line.time if sees_truth(arm) else line.label_at)[line.first:])
-        norm = line.X.shape[1] if arm.scaling else float(np.mean(np.square(line.X[line.first:]).sum(axis=1)))
+        labels = busiest((line.time if sees_truth(arm) else line.label_at)[line.first :])
+        norm = line.X.shape[1] if arm.scaling else float(np.mean(np.square(line.X[line.first :]).sum(axis=1)))
         step = arm.lr * labels * norm
         if step > BATCH_STEP_LIMIT:
             scale = "" if arm.scaling else " (unscaled: --no-scaling)"
-            warnings.append(f"{arm.name}: up to {labels:,} labels reach the learner in one {format_duration(tick)} "
-                            f"tick; with lr {arm.lr:g} and features of mean squared norm {norm:,.3g}{scale} its "
-                            f"summed step (lr × labels × norm = {step:,.0f}) is past the batch-mode tolerance (at "
-                            f"most {BATCH_STEP_LIMIT:g}): use a shorter --tick, scaled features or the exact mode "
-                            "(docs/replay.md)")  # fmt: skip
+            warnings.append(
+                f"{arm.name}: up to {labels:,} labels reach the learner in one {format_duration(tick)} "
+                f"tick; with lr {arm.lr:g} and features of mean squared norm {norm:,.3g}{scale} its "
+                f"summed step (lr × labels × norm = {step:,.0f}) is past the batch-mode tolerance (at "
+                f"most {BATCH_STEP_LIMIT:g}): use a shorter --tick, scaled features or the exact mode "
+                "(docs/replay.md)"
+            )
     return warnings
 
 
@@ -156,7 +196,7 @@ def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]
     learning = [arm for arm in arms if not sees_truth(arm) and arm.learner != "static"]
     if not learning:
         return []
-    time, label_at = line.time[line.first:], line.label_at[line.first:]
+    time, label_at = line.time[line.first :], line.label_at[line.first :]
     scored = len(time)
     late = line.label_at[: line.first]
     late = late[late > line.origin]  # history labels that arrive during the replay
@@ -166,16 +206,21 @@ def label_warnings(line: Timeline, arms: Sequence[Arm], delay: str) -> list[str]
         return []
     names = ", ".join(arm.name for arm in learning)
     learners = f"the learners ({names})" if len(learning) < len(arms) else "the learners"
-    basis = ("from the --history alone" if line.first
-             else "without a model, as there is no --history (0.5; online trees 0)")  # fmt: skip
+    basis = (
+        "from the --history alone" if line.first else "without a model, as there is no --history (0.5; online trees 0)"
+    )
     where = f"label delay: {delay}; the scored rows span {(time[-1] - time[0]) / DAY:.1f} days"
     if learned == 0:
-        return [f"no label arrives before the last row is scored ({where}): {learners} learn nothing during the "
-                f"replay and score every row {basis}; give a longer stream or shorter label delays"]  # fmt: skip
-    return [f"only {learned:,} of {scored:,} scored rows ({learned / scored:.1%}, fewer than "
-            f"{LEARNING_SHARE_LIMIT:.0%}) are scored after a label has arrived ({where}): {learners} score the "
-            f"rest {basis}, so the metrics mostly measure the starting models, not learning under label delay; "
-            "give a longer stream or shorter label delays"]  # fmt: skip
+        return [
+            f"no label arrives before the last row is scored ({where}): {learners} learn nothing during the "
+            f"replay and score every row {basis}; give a longer stream or shorter label delays"
+        ]
+    return [
+        f"only {learned:,} of {scored:,} scored rows ({learned / scored:.1%}, fewer than "
+        f"{LEARNING_SHARE_LIMIT:.0%}) are scored after a label has arrived ({where}): {learners} score the "
+        f"rest {basis}, so the metrics mostly measure the starting models, not learning under label delay; "
+        "give a longer stream or shorter label delays"
+    ]
 
 
 def history_warnings(line: Timeline, arms: Sequence[Arm]) -> list[str]:
@@ -188,10 +233,12 @@ def history_warnings(line: Timeline, arms: Sequence[Arm]) -> list[str]:
     frauds = int(known.sum())
     if min(frauds, len(known) - frauds) >= HISTORY_MIN_LABELS:
         return []
-    return [f"by the end of the --history, {len(known):,} of its {line.first:,} labels have arrived "
-            f"({frauds:,} fraud): too few to fit a first model (it needs {HISTORY_MIN_LABELS} of each class), so "
-            "the learners fed delayed labels start from a constant score; lengthen --history to cover the "
-            "label delay"]  # fmt: skip
+    return [
+        f"by the end of the --history, {len(known):,} of its {line.first:,} labels have arrived "
+        f"({frauds:,} fraud): too few to fit a first model (it needs {HISTORY_MIN_LABELS} of each class), so "
+        "the learners fed delayed labels start from a constant score; lengthen --history to cover the "
+        "label delay"
+    ]
 
 
 def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
@@ -237,8 +284,9 @@ def replay_days(time: np.ndarray, origin: float) -> np.ndarray:
     return np.floor((time - origin) / DAY).astype(np.int64)
 
 
-def card_precisions(runs: Sequence[LearnerRun], day: np.ndarray, card: np.ndarray | None, y: np.ndarray,
-                    k: int) -> dict[str, tuple[dict[int, float], float]] | None:  # fmt: skip
+def card_precisions(
+    runs: Sequence[LearnerRun], day: np.ndarray, card: np.ndarray | None, y: np.ndarray, k: int
+) -> dict[str, tuple[dict[int, float], float]] | None:
     """Each learner's card precision@k per day and its mean over the days (None without cards)."""
     if card is None:
         return None
@@ -249,9 +297,15 @@ def card_precisions(runs: Sequence[LearnerRun], day: np.ndarray, card: np.ndarra
     return out
 
 
-def daily_table(runs: Sequence[LearnerRun], day: np.ndarray, y: np.ndarray, amount: np.ndarray | None,
-                threshold: float, policy: Policy,
-                cards: dict[str, tuple[dict[int, float], float]] | None = None) -> pl.DataFrame:  # fmt: skip
+def daily_table(
+    runs: Sequence[LearnerRun],
+    day: np.ndarray,
+    y: np.ndarray,
+    amount: np.ndarray | None,
+    threshold: float,
+    policy: Policy,
+    cards: dict[str, tuple[dict[int, float], float]] | None = None,
+) -> pl.DataFrame:
     """Quality per learner and day (``day``: each row's, from :func:`replay_days`)."""
     starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
     stops = np.r_[starts[1:], len(day)]
@@ -286,9 +340,13 @@ def predictions_table(stream: Stream, runs: Sequence[LearnerRun], first: int, co
     scored = slice(first, None)
     parts = []
     for run in runs:
-        columns = {"learner": pl.repeat(run.name, len(run.score), dtype=pl.String, eager=True),
-                   "row": stream.row[scored], "time": stream.time[scored], "label": stream.label[scored],
-                   "label_at": np.where(np.isfinite(run.label_at), run.label_at, np.nan)}  # fmt: skip
+        columns = {
+            "learner": pl.repeat(run.name, len(run.score), dtype=pl.String, eager=True),
+            "row": stream.row[scored],
+            "time": stream.time[scored],
+            "label": stream.label[scored],
+            "label_at": np.where(np.isfinite(run.label_at), run.label_at, np.nan),
+        }
         if stream.amount is not None:
             columns["amount"] = stream.amount[scored]
         columns["score"] = run.score
@@ -303,8 +361,10 @@ def skipped_warnings(runs: Sequence[LearnerRun]) -> list[str]:
     for run in runs:
         skipped = [e for e in run.model_events if e.kind == "skipped"]
         if skipped:
-            warnings.append(f"{run.name}: {len(skipped)} retrain(s) skipped and the deployed model kept, the first "
-                            f"because the window held {skipped[0].detail}; consider a longer --history or window")
+            warnings.append(
+                f"{run.name}: {len(skipped)} retrain(s) skipped and the deployed model kept, the first "
+                f"because the window held {skipped[0].detail}; consider a longer --history or window"
+            )
     return warnings
 
 
@@ -342,10 +402,12 @@ def leakage_warnings(stream: Stream) -> list[str]:
         values, codes = np.unique(stream.X[known, k], return_inverse=True)
         auc = metrics.roc_auc(y, codes / max(len(values) - 1, 1))
         if max(auc, 1 - auc) >= LEAKAGE_AUC:
-            warnings.append(f"possible leakage: feature {name!r} alone separates fraud from legitimate almost "
-                            f"perfectly (ROC AUC {max(auc, 1 - auc):.3f} as a score on its own, on the labels "
-                            "that arrive); a column computed from the label or the outcome does that: leave it "
-                            "out with --features")  # fmt: skip
+            warnings.append(
+                f"possible leakage: feature {name!r} alone separates fraud from legitimate almost "
+                f"perfectly (ROC AUC {max(auc, 1 - auc):.3f} as a score on its own, on the labels "
+                "that arrive); a column computed from the label or the outcome does that: leave it "
+                "out with --features"
+            )
     return warnings
 
 
@@ -366,9 +428,16 @@ def history_end(time: np.ndarray, history: float) -> float:
     return float(np.floor(time[0] / DAY) * DAY + history) if history else float(time[0])
 
 
-def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings, out_dir: Path,
-           report: bool = True, progress: Progress | None = None,
-           announce: Callable[[str], None] | None = None) -> dict:  # fmt: skip
+def replay(
+    path: str | Path,
+    spec: StreamSpec,
+    arms: Sequence[Arm],
+    settings: ReplaySettings,
+    out_dir: Path,
+    report: bool = True,
+    progress: Progress | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> dict:
     """Read a stream, replay every arm on it, and write the output directory atomically.
 
     Returns the content of ``replay.json``. A bad stream raises :class:`ReplayError` before anything
@@ -382,17 +451,25 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     line = Timeline(stream.time, stream.label_at, stream.label, stream.X, stream.row, origin)
     first = line.first
     if first >= len(stream):
-        raise ReplayError(path, f"the history ({format_duration(settings.history)}) covers the whole stream; "
-                                "shorten --history")  # fmt: skip
+        raise ReplayError(
+            path, f"the history ({format_duration(settings.history)}) covers the whole stream; shorten --history"
+        )
     if settings.history and first == 0:
-        raise ReplayError(path, f"the history ({format_duration(settings.history)} from the start of the first "
-                                "row's day) ends before the first row; lengthen --history")  # fmt: skip
+        raise ReplayError(
+            path,
+            f"the history ({format_duration(settings.history)} from the start of the first "
+            "row's day) ends before the first row; lengthen --history",
+        )
     read_seconds = clock.perf_counter() - started
     runs = replay_arms(line, arms, stream.features, settings.mode, settings.tick, settings.seed, progress)
     counted = counted_rows(stream, first, origin, settings)
     if not counted.any():
-        raise ReplayError(path, "no scored row is left for the metrics (--score-from, --score-until"
-                                + (", --skip-known-cards" if settings.skip_known_cards else "") + ")")  # fmt: skip
+        raise ReplayError(
+            path,
+            "no scored row is left for the metrics (--score-from, --score-until"
+            + (", --skip-known-cards" if settings.skip_known_cards else "")
+            + ")",
+        )
     rows = np.flatnonzero(counted) + first  # the stream rows the metrics count
     y, amount = stream.label[rows], None if stream.amount is None else stream.amount[rows]
     measured = [replace(run, score=run.score[counted], label_at=run.label_at[counted]) for run in runs]
@@ -408,8 +485,11 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
     summary["rankings"] = rankings(scores, y, day, amount, settings.policy)
     summary["warnings"] = batch_warnings(line, arms, settings.tick) if settings.mode == "batch" else []
     if not settings.history:
-        summary["warnings"] += [f"{arm.name}: a static learner without --history has no model and scores every "
-                                "row 0.5" for arm in arms if arm.learner == "static"]  # fmt: skip
+        summary["warnings"] += [
+            f"{arm.name}: a static learner without --history has no model and scores every row 0.5"
+            for arm in arms
+            if arm.learner == "static"
+        ]
     summary["warnings"] += history_warnings(line, arms)
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
     summary["warnings"] += skipped_warnings(runs)
@@ -432,16 +512,26 @@ def replay(path: str | Path, spec: StreamSpec, arms: Sequence[Arm], settings: Re
 
             report_seconds, report_error = build_kept(work, build_replay_report)
         info = _run_info(len(stream), runs, read_seconds, report_seconds, clock.perf_counter() - started)
-        write_json(work / "run_info.json", {**info, **({"report_error": report_error} if report_error else {}),
-                                            "outputs": output_list(work)})  # fmt: skip
+        write_json(
+            work / "run_info.json",
+            {**info, **({"report_error": report_error} if report_error else {}), "outputs": output_list(work)},
+        )
     if report_error:
         raise ReportError(Path(out_dir), report_error)
     return summary
 
 
-def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: ReplaySettings,
-             runs: Sequence[LearnerRun], overall: dict, first: int, origin: float,
-             counted: np.ndarray) -> dict:  # fmt: skip
+def _summary(
+    stream: Stream,
+    spec: StreamSpec,
+    arms: Sequence[Arm],
+    settings: ReplaySettings,
+    runs: Sequence[LearnerRun],
+    overall: dict,
+    first: int,
+    origin: float,
+    counted: np.ndarray,
+) -> dict:
     from .. import __version__
 
     end = float(stream.time[-1])
@@ -452,11 +542,22 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         "schema_version": SCHEMA_VERSION,
         "fraudsim_version": __version__,
         "stream": {
-            "file": stream.path, "rows": len(stream), "history_rows": first, "scored_rows": len(stream) - first,
-            "frauds": int(stream.label[first:].sum()), "start": origin, "end": end, "days": (end - origin) / DAY,
-            "time_column": spec.time, "timestamps": stream.timestamps, "label_column": spec.label,
-            "features": list(stream.features), "excluded_features": stream.excluded,
-            "amount_column": spec.amount, "card_column": spec.card, "delay": spec.delay.description,
+            "file": stream.path,
+            "rows": len(stream),
+            "history_rows": first,
+            "scored_rows": len(stream) - first,
+            "frauds": int(stream.label[first:].sum()),
+            "start": origin,
+            "end": end,
+            "days": (end - origin) / DAY,
+            "time_column": spec.time,
+            "timestamps": stream.timestamps,
+            "label_column": spec.label,
+            "features": list(stream.features),
+            "excluded_features": stream.excluded,
+            "amount_column": spec.amount,
+            "card_column": spec.card,
+            "delay": spec.delay.description,
             "median_delay_s": float(np.median(finite)) if len(finite) else None,
             "labels_arrived_by_end": int((label_at <= end).sum()),
             "labels_pending_at_end": int((label_at > end).sum()),
@@ -466,19 +567,24 @@ def _summary(stream: Stream, spec: StreamSpec, arms: Sequence[Arm], settings: Re
         "history_s": settings.history,
         "threshold": settings.threshold,
         "top_k": settings.top_k if spec.card is not None else None,
-        "evaluation": {"score_from_s": settings.score_from,
-                       "score_until_s": settings.score_until if np.isfinite(settings.score_until) else None,
-                       "skip_known_cards": settings.skip_known_cards, "counted_rows": int(counted.sum()),
-                       "counted_frauds": int(stream.label[first:][counted].sum())},
+        "evaluation": {
+            "score_from_s": settings.score_from,
+            "score_until_s": settings.score_until if np.isfinite(settings.score_until) else None,
+            "skip_known_cards": settings.skip_known_cards,
+            "counted_rows": int(counted.sum()),
+            "counted_frauds": int(stream.label[first:][counted].sum()),
+        },
         "currency": settings.currency,
         "policy": settings.policy.model_dump(mode="json", include={"fraud_fee", "decline_fixed", "decline_rate"})
-        if spec.amount is not None else None,
+        if spec.amount is not None
+        else None,
         "semantics": SEMANTICS[settings.mode],
         "caveat": CAVEAT,
-        "learners": [{"name": arm.name, "learner": arm.learner, "options": arm.model_dump(mode="json")}
-                     for arm in arms],
+        "learners": [
+            {"name": arm.name, "learner": arm.learner, "options": arm.model_dump(mode="json")} for arm in arms
+        ],
         "metrics": overall,
-    }  # fmt: skip
+    }
 
 
 def _run_info(rows: int, runs: Sequence[LearnerRun], read_s: float, report_s: float, wall_s: float) -> dict:
@@ -486,9 +592,20 @@ def _run_info(rows: int, runs: Sequence[LearnerRun], read_s: float, report_s: fl
     from ..outputs import library_versions
 
     return {
-        "fraudsim_version": __version__, "python": platform.python_version(), "machine": platform.machine(),
-        "wall_seconds": round(wall_s, 3), "read_seconds": round(read_s, 3), "report_seconds": round(report_s, 3),
-        "learners": [{"learner": run.name, "seconds": round(run.seconds, 3),
-                      "rows_per_second": round(len(run.score) / max(run.seconds, 1e-9))} for run in runs],
-        "rows": rows, "versions": library_versions(),
-    }  # fmt: skip
+        "fraudsim_version": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "wall_seconds": round(wall_s, 3),
+        "read_seconds": round(read_s, 3),
+        "report_seconds": round(report_s, 3),
+        "learners": [
+            {
+                "learner": run.name,
+                "seconds": round(run.seconds, 3),
+                "rows_per_second": round(len(run.score) / max(run.seconds, 1e-9)),
+            }
+            for run in runs
+        ],
+        "rows": rows,
+        "versions": library_versions(),
+    }

@@ -30,22 +30,37 @@ from ..scenario import ScenarioError, read_toml, validate_model
 from ..schema import Arm, BatchArm, Delay, OnlineArm, OracleArm, Strict
 from ..units import YEAR, format_duration
 
-__all__ = ["LabelDelay", "ReplayError", "Stream", "StreamSpec", "arm_from_options", "load_arms",
-           "load_delay_file", "read_stream"]  # fmt: skip
+__all__ = [
+    "LabelDelay",
+    "ReplayError",
+    "Stream",
+    "StreamSpec",
+    "arm_from_options",
+    "load_arms",
+    "load_delay_file",
+    "read_stream",
+]
 
 MAX_FEATURE = 1e15  # squares and sums of squares stay far from float64's limit
 MAX_SPAN = 100 * YEAR  # retrain schedules and daily tables grow with the span
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-TIMESTAMP_FORMATS = ("%+", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
-                     "%Y-%m-%d")  # fmt: skip
+TIMESTAMP_FORMATS = (
+    "%+",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
 TIMESTAMP_HELP = "write seconds, or ISO 8601 timestamps such as 2024-03-01T12:00:00 or 2024-03-01T12:00:00+01:00"
 
 
 class ReplayError(Exception):
     """A problem with a replay stream or its options, for people to read."""
 
-    def __init__(self, file: str | Path, message: str, column: str | None = None, row: int | None = None,
-                 csv: bool = False):  # fmt: skip
+    def __init__(
+        self, file: str | Path, message: str, column: str | None = None, row: int | None = None, csv: bool = False
+    ):
         self.file, self.column, self.row, self.message = str(file), column, row, message
         where = self.file
         if column is not None:
@@ -140,8 +155,9 @@ def load_delay_file(path: str | Path) -> LabelDelay:
     Raises :class:`~sim.scenario.ScenarioError` naming the file and the key.
     """
     spec = validate_model(_DelayFile, read_toml(path), path)
-    return LabelDelay(distribution=build_delay(spec.delay), seed=spec.seed,
-                      source=f"{spec.delay.dist} in {Path(path).name}")  # fmt: skip
+    return LabelDelay(
+        distribution=build_delay(spec.delay), seed=spec.seed, source=f"{spec.delay.dist} in {Path(path).name}"
+    )
 
 
 # --------------------------------------------------------------------------- learners
@@ -158,10 +174,10 @@ WARM_DEFAULTS = {"model": "logistic", "lr": 0.002, "intercept_lr": 0.002}
 
 def default_arms(warm: bool = False) -> tuple[Arm, ...]:
     """The learners of a replay without --learner or --arms: online learning and weekly retraining."""
-    return (OnlineArm(name="online", **(WARM_DEFAULTS if warm else RIVER_DEFAULTS)),
-            BatchArm(name="batch-weekly", every="7d", window="60d"))  # fmt: skip
-
-
+    return (
+        OnlineArm(name="online", **(WARM_DEFAULTS if warm else RIVER_DEFAULTS)),
+        BatchArm(name="batch-weekly", every="7d", window="60d"),
+    )
 
 
 class _ArmsFile(Strict):
@@ -185,8 +201,12 @@ def _check_arms(arms: list[Arm], file: str | Path) -> list[Arm]:
             raise ScenarioError(file, f"arms.{arm.name}", "two arms have this name; names must be unique")
         seen.add(arm.name)
         if arm.learner not in REPLAY_LEARNERS:
-            raise ScenarioError(file, f"arms.{arm.name}.learner", f"{arm.learner!r} cannot replay a recorded "
-                                f"stream (it needs the simulator's features); use one of: {', '.join(REPLAY_LEARNERS)}")
+            raise ScenarioError(
+                file,
+                f"arms.{arm.name}.learner",
+                f"{arm.learner!r} cannot replay a recorded "
+                f"stream (it needs the simulator's features); use one of: {', '.join(REPLAY_LEARNERS)}",
+            )
         if isinstance(arm, OracleArm) and arm.censored:
             raise ScenarioError(file, f"arms.{arm.name}.censored", "a replay has no decisions to censor; remove it")
     return arms
@@ -212,16 +232,23 @@ def arm_from_options(learner: str, name: str | None = None, warm: bool = False, 
     ...
     sim.scenario.ScenarioError: command line: --every: does not apply to --learner online
     """
-    raw = _river_defaults({"learner": learner, "name": name or learner,
-                           **{key: value for key, value in options.items() if value is not None}}, warm)  # fmt: skip
+    raw = _river_defaults(
+        {
+            "learner": learner,
+            "name": name or learner,
+            **{key: value for key, value in options.items() if value is not None},
+        },
+        warm,
+    )
     try:
         arm = validate_model(_ArmsFile, {"arms": [raw]}, "command line").arms[0]
     except ScenarioError as error:
         option = "--" + error.key.rsplit(".", 1)[-1].replace("_", "-")
         if error.message.startswith("unknown key"):
             unknown = error.message.split("'")[1]
-            raise ScenarioError("command line", "--" + unknown.replace("_", "-"),
-                                f"does not apply to --learner {learner}") from None
+            raise ScenarioError(
+                "command line", "--" + unknown.replace("_", "-"), f"does not apply to --learner {learner}"
+            ) from None
         raise ScenarioError("command line", option, error.message) from None
     return _check_arms([arm], "command line")[0]
 
@@ -305,8 +332,12 @@ class _Checker:
         span = float(values.max() - values.min()) if len(values) else 0.0
         if span > MAX_SPAN:
             unit = "" if temporal else " (numeric times are seconds)"
-            raise ReplayError(self.path, f"spans {span / YEAR:.3g} years{unit}; a stream may span at most "
-                              f"{MAX_SPAN / YEAR:.0f} years", name, csv=self.csv)  # fmt: skip
+            raise ReplayError(
+                self.path,
+                f"spans {span / YEAR:.3g} years{unit}; a stream may span at most {MAX_SPAN / YEAR:.0f} years",
+                name,
+                csv=self.csv,
+            )
         return values, temporal
 
     def _times(self, name: str) -> tuple[np.ndarray, bool]:
@@ -328,9 +359,9 @@ class _Checker:
             if missing.any():
                 self.fail(name, f"is missing; every row needs a time ({TIMESTAMP_HELP})", missing)
             text = series.str.strip_chars()
-            parsed = pl.select(pl.coalesce(
-                [text.str.to_datetime(format=f, strict=False, time_zone="UTC") for f in TIMESTAMP_FORMATS]
-            )).to_series()  # fmt: skip
+            parsed = pl.select(
+                pl.coalesce([text.str.to_datetime(format=f, strict=False, time_zone="UTC") for f in TIMESTAMP_FORMATS])
+            ).to_series()
             bad = parsed.is_null().to_numpy()
             if bad.any():
                 self.fail(name, f"is not a time; {TIMESTAMP_HELP}", bad)
@@ -442,8 +473,9 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         check.column(name, role)
     if len(set(roles.values())) < len(roles):
         parts = ", ".join(f"{role} {name!r}" for role, name in roles.items())
-        raise ReplayError(path, f"the time, label, delay, amount and card columns must be different columns "
-                                f"(got {parts})")  # fmt: skip
+        raise ReplayError(
+            path, f"the time, label, delay, amount and card columns must be different columns (got {parts})"
+        )
     taken = {spec.time, spec.label} | {name for name in (spec.delay.column, spec.card) if name}
     time, timestamps = check.times(spec.time)
     if spec.features is not None:
@@ -457,8 +489,7 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
         raise ReplayError(path, f"features are named twice: {', '.join(twice)}")
     for name in features:
         if name in taken:
-            raise ReplayError(path, f"{name!r} is the time, label, delay or card column and cannot also be a "
-                                    "feature")  # fmt: skip
+            raise ReplayError(path, f"{name!r} is the time, label, delay or card column and cannot also be a feature")
         check.column(name, "feature")
 
     label = check.labels(spec.label)
@@ -477,16 +508,28 @@ def read_stream(path: str | Path, spec: StreamSpec) -> Stream:
             check.fail(name, "is infinite; features must be finite numbers", infinite)
         huge = np.abs(X[:, k]) > MAX_FEATURE
         if huge.any():
-            check.fail(name, f"is beyond ±{MAX_FEATURE:.0e}; larger features overflow the learners' scaling "
-                       "(rescale the column, e.g. to thousands)", huge)  # fmt: skip
+            check.fail(
+                name,
+                f"is beyond ±{MAX_FEATURE:.0e}; larger features overflow the learners' scaling "
+                "(rescale the column, e.g. to thousands)",
+                huge,
+            )
     card = None if spec.card is None else check.cards(spec.card)
     order = np.argsort(time, kind="stable")
     return Stream(
-        path=str(path), spec=spec, row=order.astype(np.int64), time=time[order], label=label[order],
-        delay=delay[order], X=np.ascontiguousarray(X[order]), features=tuple(features), excluded=excluded,
-        amount=None if amount is None else amount[order], timestamps=timestamps,
+        path=str(path),
+        spec=spec,
+        row=order.astype(np.int64),
+        time=time[order],
+        label=label[order],
+        delay=delay[order],
+        X=np.ascontiguousarray(X[order]),
+        features=tuple(features),
+        excluded=excluded,
+        amount=None if amount is None else amount[order],
+        timestamps=timestamps,
         card=None if card is None else card[order],
-    )  # fmt: skip
+    )
 
 
 def _delays(check: _Checker, delay: LabelDelay, rows: int) -> np.ndarray:
@@ -501,4 +544,3 @@ def _delays(check: _Checker, delay: LabelDelay, rows: int) -> np.ndarray:
     rng = np.random.default_rng(np.random.SeedSequence([delay.seed, 0x5E1A7]))
     values = np.asarray(delay.distribution.sample(rng, rows), np.float64)
     return np.maximum(values, 0.0)
-

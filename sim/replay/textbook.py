@@ -31,13 +31,18 @@ from ..units import DAY
 START = dt.datetime(2018, 4, 1)  # the handbook's first day
 WINDOWS = (1, 7, 30)  # days
 DELAY_DAYS = 7  # the fraud team learns a day's labels this long after the day ends
-FEATURES = ("amount", "weekend", "night",
-            *(f"customer_{what}_{w}d" for w in WINDOWS for what in ("count", "mean_amount")),
-            *(f"terminal_{what}_{w}d" for w in WINDOWS for what in ("count", "risk")))  # fmt: skip
+FEATURES = (
+    "amount",
+    "weekend",
+    "night",
+    *(f"customer_{what}_{w}d" for w in WINDOWS for what in ("count", "mean_amount")),
+    *(f"terminal_{what}_{w}d" for w in WINDOWS for what in ("count", "risk")),
+)
 
 
-def generate(customers: int = 5000, terminals: int = 10000, days: int = 21, seed: int = 0,
-             burn_in: int = 30) -> pl.DataFrame:  # fmt: skip
+def generate(
+    customers: int = 5000, terminals: int = 10000, days: int = 21, seed: int = 0, burn_in: int = 30
+) -> pl.DataFrame:
     """The stream, in time order: ``ts`` (seconds from ``START``, 00:00), ``customer_id``, ``terminal_id``,
     ``amount``, ``is_fraud``, ``label_delay_s`` and the :data:`FEATURES`. It is the last ``days`` of
     ``burn_in + days`` simulated ones, so that the windows and the compromises are in full swing, as
@@ -57,8 +62,10 @@ def generate(customers: int = 5000, terminals: int = 10000, days: int = 21, seed
     amount = np.round(np.abs(rng.normal(mean_amount[customer], mean_amount[customer] / 2)), 2)
     # A terminal within 5 units of the customer (the nearest one when none is).
     near = [np.flatnonzero(((terminal_at - xy) ** 2).sum(axis=1) < 25) for xy in where]
-    near = [pool if len(pool) else np.array([int(((terminal_at - xy) ** 2).sum(axis=1).argmin())])
-            for pool, xy in zip(near, where, strict=True)]  # fmt: skip
+    near = [
+        pool if len(pool) else np.array([int(((terminal_at - xy) ** 2).sum(axis=1).argmin())])
+        for pool, xy in zip(near, where, strict=True)
+    ]
     sizes = np.array([len(pool) for pool in near])
     offsets = np.r_[0, np.cumsum(sizes)[:-1]]
     pools = np.concatenate(near)
@@ -75,14 +82,25 @@ def generate(customers: int = 5000, terminals: int = 10000, days: int = 21, seed
         fraud |= chosen
 
     ts = day * DAY + second
-    frame = pl.DataFrame({"ts": ts.astype(np.float64), "customer_id": customer, "terminal_id": terminal,
-                          "amount": amount, "is_fraud": fraud.astype(np.int8)})  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "ts": ts.astype(np.float64),
+            "customer_id": customer,
+            "terminal_id": terminal,
+            "amount": amount,
+            "is_fraud": fraud.astype(np.int8),
+        }
+    )
     frame = frame.sort("ts", "customer_id", maintain_order=True)
     frame = _features(frame.with_columns(when=pl.lit(START) + pl.duration(seconds=pl.col("ts")))).drop("when")
-    return frame.filter(pl.col("ts") >= burn_in * DAY).with_columns(
-        pl.col("ts") - burn_in * DAY,
-        label_delay_s=(pl.col("ts") // DAY + 1 + DELAY_DAYS) * DAY - pl.col("ts"),
-    ).select("ts", "customer_id", "terminal_id", "is_fraud", "label_delay_s", *FEATURES)
+    return (
+        frame.filter(pl.col("ts") >= burn_in * DAY)
+        .with_columns(
+            pl.col("ts") - burn_in * DAY,
+            label_delay_s=(pl.col("ts") // DAY + 1 + DELAY_DAYS) * DAY - pl.col("ts"),
+        )
+        .select("ts", "customer_id", "terminal_id", "is_fraud", "label_delay_s", *FEATURES)
+    )
 
 
 def _features(frame: pl.DataFrame) -> pl.DataFrame:
@@ -109,9 +127,30 @@ def _features(frame: pl.DataFrame) -> pl.DataFrame:
 
 def replay_arguments(path: str, out: str, top_k: int = 100) -> list[str]:
     """The ``fraudsim replay`` arguments of the experiment (docs/replay.md's worked example)."""
-    return [path, "--time", "ts", "--label", "is_fraud", "--delay-column", "label_delay_s", "--amount", "amount",
-            "--card", "customer_id", "--top-k", str(top_k), "--learner", "static", "--history", "14d",
-            "--score-until", "7d", "--skip-known-cards", "--out", out]  # fmt: skip
+    return [
+        path,
+        "--time",
+        "ts",
+        "--label",
+        "is_fraud",
+        "--delay-column",
+        "label_delay_s",
+        "--amount",
+        "amount",
+        "--card",
+        "customer_id",
+        "--top-k",
+        str(top_k),
+        "--learner",
+        "static",
+        "--history",
+        "14d",
+        "--score-until",
+        "7d",
+        "--skip-known-cards",
+        "--out",
+        out,
+    ]
 
 
 def handbook_protocol(stream: pl.DataFrame, top_k: int = 100) -> dict[str, float]:
@@ -144,8 +183,9 @@ def handbook_protocol(stream: pl.DataFrame, top_k: int = 100) -> dict[str, float
     for d in range(14, 21):  # card precision@k, day by day, found cards leaving later days
         today = test.with_columns(score=score).filter(pl.col("day") == d)
         best: dict[int, tuple[float, int]] = {}
-        for card, label, p in zip(today["customer_id"].to_list(), today["is_fraud"].to_list(),
-                                  today["score"].to_list(), strict=True):  # fmt: skip
+        for card, label, p in zip(
+            today["customer_id"].to_list(), today["is_fraud"].to_list(), today["score"].to_list(), strict=True
+        ):
             if card not in found:
                 old = best.get(card, (-1.0, 0))
                 best[card] = (max(old[0], p), max(old[1], label))
@@ -153,6 +193,10 @@ def handbook_protocol(stream: pl.DataFrame, top_k: int = 100) -> dict[str, float
         hits = [card for card in top if best[card][1] == 1]
         precisions.append(len(hits) / top_k)
         found |= set(hits)
-    return {"rows": float(len(y)), "frauds": float(y.sum()), "roc_auc": float(roc_auc_score(y, score)),
-            "average_precision": float(average_precision_score(y, score)),
-            "card_precision": float(np.mean(precisions))}  # fmt: skip
+    return {
+        "rows": float(len(y)),
+        "frauds": float(y.sum()),
+        "roc_auc": float(roc_auc_score(y, score)),
+        "average_precision": float(average_precision_score(y, score)),
+        "card_precision": float(np.mean(precisions)),
+    }

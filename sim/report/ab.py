@@ -88,10 +88,18 @@ def sources_figure(ab: dict, currency: str) -> Figure:
         sources = ab[figure]["bias_sources"]
         names = [name for name in SOURCES if name in sources]
         means = np.array([sources[name]["mean"] for name in names])
-        lows = np.array([sources[name]["ci_low"] if sources[name]["ci_low"] is not None else sources[name]["mean"]
-                         for name in names])  # fmt: skip
-        highs = np.array([sources[name]["ci_high"] if sources[name]["ci_high"] is not None else sources[name]["mean"]
-                          for name in names])  # fmt: skip
+        lows = np.array(
+            [
+                sources[name]["ci_low"] if sources[name]["ci_low"] is not None else sources[name]["mean"]
+                for name in names
+            ]
+        )
+        highs = np.array(
+            [
+                sources[name]["ci_high"] if sources[name]["ci_high"] is not None else sources[name]["mean"]
+                for name in names
+            ]
+        )
         y = np.arange(len(names))
         ax.barh(y, means, color=[PALETTE[i] for i in range(len(names))], alpha=0.8)
         ax.errorbar(means, y, xerr=[means - lows, highs - means], fmt="none", ecolor="black", capsize=3, lw=1)
@@ -137,8 +145,10 @@ def crews_caption(ab: dict) -> str:
     test = ab["crews"]["test"]
     ratio = test["mean"] / ab["share_b"] if ab["share_b"] else float("nan")
     where = "above" if ratio > 1.05 else "below" if ratio < 0.95 else "close to"
-    text = (f"By the end, {test['mean']:.1%} of the crews' attempts hit B's cards, {where} B's "
-            f"{ab['share_b']:.0%} share of cards ({ratio:.2f}×).")  # fmt: skip
+    text = (
+        f"By the end, {test['mean']:.1%} of the crews' attempts hit B's cards, {where} B's "
+        f"{ab['share_b']:.0%} share of cards ({ratio:.2f}×)."
+    )
     if "static" in ab["crews"]:
         text += f" With crews frozen to their tactic mix: {ab['crews']['static']['mean']:.1%}."
     return text + " Crews never know which arm a card is in; they see only their own declines."
@@ -147,8 +157,12 @@ def crews_caption(ab: dict) -> str:
 def plan_text(ab: dict, currency: str) -> str:
     plan = ab["plan"]
     settled = [day for day in plan["settled_on_day"] if day is not None]
-    seen = (f"in {len(settled)} of {len(plan['settled_on_day'])} replication(s) the interval excluded zero from day "
-            f"{min(settled)} on" if settled else "in no replication did the interval settle on a sign")  # fmt: skip
+    seen = (
+        f"in {len(settled)} of {len(plan['settled_on_day'])} replication(s) the interval excluded zero from day "
+        f"{min(settled)} on"
+        if settled
+        else "in no replication did the interval settle on a sign"
+    )
     return (
         f"Before the test, a team wanting to detect a difference of {_amount(plan['min_effect'], currency)} "
         f"per transaction (80 % power, 5 % two-sided) would plan for {plan['transactions_needed']:,} transactions: "

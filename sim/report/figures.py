@@ -15,10 +15,18 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from ..metrics import t_interval  # noqa: E402
 from ..units import format_money  # noqa: E402
 
-plt.rcParams.update({
-    "figure.dpi": 100, "savefig.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
-    "axes.grid": True, "grid.alpha": 0.25, "font.size": 10, "svg.hashsalt": "fraudsim",
-})  # fmt: skip
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "savefig.dpi": 100,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.25,
+        "font.size": 10,
+        "svg.hashsalt": "fraudsim",
+    }
+)
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 
@@ -68,9 +76,11 @@ def fraud_flow_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
     """Daily fraud attempts (all arms) and approved fraud per arm, averaged over replications."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
     colors = arm_colors(arms)
-    per_day = daily.group_by(["arm", "day"]).agg(
-        pl.col("fraud_attempts").mean(), pl.col("fraud_approved").mean()
-    ).sort(["arm", "day"])
+    per_day = (
+        daily.group_by(["arm", "day"])
+        .agg(pl.col("fraud_attempts").mean(), pl.col("fraud_approved").mean())
+        .sort(["arm", "day"])
+    )
     for arm in arms:
         frame = per_day.filter(pl.col("arm") == arm)
         days = frame["day"].to_numpy() + 1
@@ -93,8 +103,11 @@ def cost_split_figure(arm_totals: pl.DataFrame, arms: list[str], currency: str) 
     )
     order = sorted(arms, key=lambda a: -_total(means, a))  # best at the top
     left = np.zeros(len(order))
-    parts = (("fraud_loss", "fraud loss", "#d62728"), ("friction", "friction (false declines)", "#ff7f0e"),
-             ("review_cost", "investigator reviews", "#7f7f7f"))  # fmt: skip
+    parts = (
+        ("fraud_loss", "fraud loss", "#d62728"),
+        ("friction", "friction (false declines)", "#ff7f0e"),
+        ("review_cost", "investigator reviews", "#7f7f7f"),
+    )
     for column, label, color in parts:
         values = np.array([means.filter(pl.col("arm") == a)[column].item() for a in order])
         ax.barh(order, values, left=left, color=color, label=label)
@@ -113,8 +126,9 @@ def fresh_labels_figure(recovered: pl.DataFrame, arms: list[str]) -> Figure:
     order = [a for a in arms if a in set(recovered["arm"].to_list())][::-1]  # best at the top
     colors = arm_colors(arms)
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.5 * len(order) + 1.9), sharey=True)
-    for ax, (measure, title) in zip(axes, (("total_cost", "by total cost"), ("fraud_loss", "by fraud loss")),
-                                    strict=True):  # fmt: skip
+    for ax, (measure, title) in zip(
+        axes, (("total_cost", "by total cost"), ("fraud_loss", "by fraud loss")), strict=True
+    ):
         frame = recovered.filter(pl.col("measure") == measure)
         for y, arm in enumerate(order):
             row = frame.filter(pl.col("arm") == arm)
@@ -151,14 +165,22 @@ def coverage_figure(coverage: pl.DataFrame, arms: list[str]) -> Figure:
     """Share of transactions labelled by age: fraud labelled fraud (solid), honest with any label (dashed)."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
     colors = arm_colors(arms)
-    mean = coverage.group_by(["arm", "group", "age_s"]).agg(
-        pl.col("share_labelled_fraud").mean(), pl.col("share_labelled").mean()
-    ).sort(["arm", "group", "age_s"])
+    mean = (
+        coverage.group_by(["arm", "group", "age_s"])
+        .agg(pl.col("share_labelled_fraud").mean(), pl.col("share_labelled").mean())
+        .sort(["arm", "group", "age_s"])
+    )
     for arm in arms:
         fraud = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "fraud"))
         honest = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "honest"))
-        ax.plot(fraud["age_s"] / 86400, fraud["share_labelled_fraud"], marker="o", color=colors[arm], lw=2,
-                label=f"{arm}: fraud labelled as fraud")  # fmt: skip
+        ax.plot(
+            fraud["age_s"] / 86400,
+            fraud["share_labelled_fraud"],
+            marker="o",
+            color=colors[arm],
+            lw=2,
+            label=f"{arm}: fraud labelled as fraud",
+        )
         ax.plot(honest["age_s"] / 86400, honest["share_labelled"], marker=".", color=colors[arm], lw=1, ls="--")
     ax.plot([], [], color="grey", ls="--", label="honest transactions with any label")
     ax.set_xscale("log")
@@ -190,8 +212,13 @@ def label_sources_figure(labels_daily: pl.DataFrame, arms: list[str]) -> Figure:
         )
         days = wide["day"].to_numpy() + 1
         present = [s for s in sources if s in wide.columns]
-        ax.stackplot(days, *[wide[s].to_numpy() for s in present], colors=[palette[s] for s in present],
-                     labels=present, alpha=0.85)  # fmt: skip
+        ax.stackplot(
+            days,
+            *[wide[s].to_numpy() for s in present],
+            colors=[palette[s] for s in present],
+            labels=present,
+            alpha=0.85,
+        )
         ax.set_yscale("symlog", linthresh=10)
         ax.set_ylabel(arm, fontsize=9)
     axes[0, 0].set_title("Label events arriving per day, by source (log scale)")
@@ -212,8 +239,14 @@ def class_mix_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
         share = frame["fraud_labels_arrived"].to_numpy() / np.maximum(frame["labels_arrived"].to_numpy(), 1)
         ax.plot(days, share, color=colors[arm], lw=1.8, label=f"{arm}: fraud share of arriving labels")
     truth = mean.group_by("day").agg(pl.col("fraud_attempts").sum() / pl.col("transactions").sum()).sort("day")
-    ax.plot(truth["day"].to_numpy() + 1, truth.to_series(1).to_numpy(), color="black", ls=":", lw=1.5,
-            label="fraud share of transactions")  # fmt: skip
+    ax.plot(
+        truth["day"].to_numpy() + 1,
+        truth.to_series(1).to_numpy(),
+        color="black",
+        ls=":",
+        lw=1.5,
+        label="fraud share of transactions",
+    )
     if (truth.to_series(1) > 0).any():  # a fraud-free world has nothing to put on a log scale
         ax.set_yscale("log")
     ax.set_xlabel("day")
@@ -230,8 +263,9 @@ def investigators_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
     """Investigator utilisation and mean queue wait per day, per arm."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
     colors = arm_colors(arms)
-    mean = per_day_mean(daily, ["investigator_busy_s", "investigator_duty_s", "review_wait_s", "reviews", "alerts",
-                                "alerts_dropped"])  # fmt: skip
+    mean = per_day_mean(
+        daily, ["investigator_busy_s", "investigator_duty_s", "review_wait_s", "reviews", "alerts", "alerts_dropped"]
+    )
     for arm in arms:
         frame = mean.filter(pl.col("arm") == arm)
         days = frame["day"].to_numpy() + 1
@@ -274,10 +308,12 @@ def blocks_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
 
 def noise_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
     """Label noise per arm: friendly fraud, fraud labelled legitimate, investigator errors."""
-    columns = [("friendly_fraud_labels", "friendly fraud (honest labelled fraud)"),
-               ("fraud_labelled_legit", "fraud that matures as legitimate"),
-               ("investigator_misses", "investigator misses"),
-               ("investigator_false_alarms", "investigator false alarms")]  # fmt: skip
+    columns = [
+        ("friendly_fraud_labels", "friendly fraud (honest labelled fraud)"),
+        ("fraud_labelled_legit", "fraud that matures as legitimate"),
+        ("investigator_misses", "investigator misses"),
+        ("investigator_false_alarms", "investigator false alarms"),
+    ]
     means = arm_totals.group_by("arm").agg([pl.col(c).mean() for c, _ in columns])
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(arms) * len(columns) / 2 + 2))
     height = 0.8 / len(columns)
@@ -319,8 +355,9 @@ def quality_figure(quality: pl.DataFrame, arms: list[str]) -> Figure:
 
 def exploration_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
     """What the model believed about the would-be declines it approved at random, and the truth."""
-    explored = arm_totals.group_by("arm").agg(pl.col("explored").sum(), pl.col("explored_fraud").sum(),
-                                              pl.col("explored_score").sum())  # fmt: skip
+    explored = arm_totals.group_by("arm").agg(
+        pl.col("explored").sum(), pl.col("explored_fraud").sum(), pl.col("explored_score").sum()
+    )
     shown = [a for a in arms if explored.filter(pl.col("arm") == a)["explored"].item() > 0]
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(shown) + 1.8))
     y = np.arange(len(shown))
@@ -361,8 +398,12 @@ def tactic_mix_figure(crews: pl.DataFrame, arms: list[str]) -> Figure:
     for ax, arm in zip(axes[:, 0], shown, strict=True):
         frame = mix.filter(pl.col("arm") == arm)
         days = frame["day"].to_numpy() + 1
-        ax.stackplot(days, *[frame[t].to_numpy() for t in tactics], colors=colors[: len(tactics)],
-                     labels=[t.removeprefix("tactic_").replace("_", " ") for t in tactics])  # fmt: skip
+        ax.stackplot(
+            days,
+            *[frame[t].to_numpy() for t in tactics],
+            colors=colors[: len(tactics)],
+            labels=[t.removeprefix("tactic_").replace("_", " ") for t in tactics],
+        )
         ax.set_ylim(0, 1)
         ax.set_ylabel(arm, fontsize=9)
     axes[0, 0].set_title("What crews try: share of attempts per tactic")
@@ -374,8 +415,9 @@ def tactic_mix_figure(crews: pl.DataFrame, arms: list[str]) -> Figure:
 
 def crews_figure(crews: pl.DataFrame, arms: list[str], currency: str) -> Figure:
     """Crews active and their total daily profit, per arm (mean over replications)."""
-    per_day = crews.group_by(["arm", "replication", "day"]).agg(pl.col("crew").n_unique().alias("crews"),
-                                                                 pl.col("profit").sum())  # fmt: skip
+    per_day = crews.group_by(["arm", "replication", "day"]).agg(
+        pl.col("crew").n_unique().alias("crews"), pl.col("profit").sum()
+    )
     mean = per_day.group_by(["arm", "day"]).agg(pl.col("crews").mean(), pl.col("profit").mean()).sort("day")
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
     colors = arm_colors(arms)
@@ -405,8 +447,11 @@ def reliability_figure(reliability: pl.DataFrame, arms: list[str]) -> Figure:
     sums = reliability.with_columns(
         sum_p=pl.col("mean_p") * pl.col("weight"), sum_y=pl.col("mean_y") * pl.col("weight")
     )
-    pooled = sums.group_by(["arm", "weighting", "bin"]).agg(pl.col("weight").sum(), pl.col("sum_p").sum(),
-                                                            pl.col("sum_y").sum()).sort("bin")  # fmt: skip
+    pooled = (
+        sums.group_by(["arm", "weighting", "bin"])
+        .agg(pl.col("weight").sum(), pl.col("sum_p").sum(), pl.col("sum_y").sum())
+        .sort("bin")
+    )
     for ax, weighting in zip(axes, ("count", "amount"), strict=True):
         for arm in arms:
             frame = pooled.filter((pl.col("arm") == arm) & (pl.col("weighting") == weighting) & (pl.col("weight") > 0))
@@ -450,8 +495,12 @@ def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) 
     """Per arm (replication 0): retrains, deploys, drift alarms, and the spans spent on the rules."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(arms) + 1.6))
     first = events.filter(pl.col("replication") == events["replication"].min()) if events.height else events
-    markers = {"retrain": ("|", "#1f77b4"), "skipped": ("s", "#7f7f7f"), "deploy": ("^", "#2ca02c"),
-               "drift": ("x", "#d62728")}  # fmt: skip
+    markers = {
+        "retrain": ("|", "#1f77b4"),
+        "skipped": ("s", "#7f7f7f"),
+        "deploy": ("^", "#2ca02c"),
+        "drift": ("x", "#d62728"),
+    }
     for row, arm in enumerate(arms):
         mine = first.filter(pl.col("arm") == arm).sort("time")
         start = None
@@ -465,8 +514,15 @@ def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) 
             ax.barh(row, horizon_days - start / 86400, left=start / 86400, height=0.5, color="#ff7f0e", alpha=0.5)
         for kind, (marker, color) in markers.items():
             times = mine.filter(pl.col("kind") == kind)["time"].to_numpy() / 86400
-            ax.scatter(times, np.full(len(times), row), marker=marker, color=color, s=60, zorder=3,
-                       label=kind if row == 0 else None)  # fmt: skip
+            ax.scatter(
+                times,
+                np.full(len(times), row),
+                marker=marker,
+                color=color,
+                s=60,
+                zorder=3,
+                label=kind if row == 0 else None,
+            )
     from matplotlib.patches import Patch
 
     handles, labels = ax.get_legend_handles_labels()

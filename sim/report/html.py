@@ -56,10 +56,21 @@ def _fresh_labels(run: RunData):
     fresh = run.summary.get("fresh_labels")
     if fresh is None or not fresh["recovered"]:
         return narrative.fresh_labels_finding(run.summary)
-    rows = [{"arm": arm, "measure": measure, **entry[measure]}
-            for arm, entry in fresh["recovered"].items() for measure in ("total_cost", "fraud_loss")]  # fmt: skip
-    frame = pl.DataFrame(rows, schema={"arm": pl.String, "measure": pl.String, "mean": pl.Float64,
-                                       "ci_low": pl.Float64, "ci_high": pl.Float64})  # fmt: skip
+    rows = [
+        {"arm": arm, "measure": measure, **entry[measure]}
+        for arm, entry in fresh["recovered"].items()
+        for measure in ("total_cost", "fraud_loss")
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "arm": pl.String,
+            "measure": pl.String,
+            "mean": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
+    )
     return figures.fresh_labels_figure(frame, run.ranking), narrative.fresh_labels_finding(run.summary)
 
 
@@ -93,14 +104,18 @@ def _blocks(run: RunData):
 def _quality(run: RunData):
     if run.quality_daily is None or run.quality_daily["roc_auc"].drop_nulls().len() == 0:
         return "Model quality could not be measured (no fraud in the measurement windows)."
-    return (figures.quality_figure(run.quality_daily, run.ranking),
-            narrative.quality_caption(run.quality_daily, run.daily))  # fmt: skip
+    return (
+        figures.quality_figure(run.quality_daily, run.ranking),
+        narrative.quality_caption(run.quality_daily, run.daily),
+    )
 
 
 def _exploration(run: RunData):
     if not _has("explored", "arms")(run):
-        return ("No exploration (`policy.exploration = 0`): declined transactions stay censored, so their "
-                "outcome cannot be estimated.")
+        return (
+            "No exploration (`policy.exploration = 0`): declined transactions stay censored, so their "
+            "outcome cannot be estimated."
+        )
     return figures.exploration_figure(run.arms, run.ranking), narrative.exploration_caption(run.arms, run.scenario)
 
 
@@ -132,41 +147,73 @@ def _timeline(run: RunData):
     events = run.model_events
     if events is None or events.height == 0:
         return "No model was retrained, and no drift alarm or fallback happened."
-    return (figures.timeline_figure(events, run.ranking, run.summary["horizon_days"]),
-            narrative.timeline_caption(events))  # fmt: skip
+    return (
+        figures.timeline_figure(events, run.ranking, run.summary["horizon_days"]),
+        narrative.timeline_caption(events),
+    )
 
 
 SECTIONS = (
     Section("The value of fresh labels", "fresh_labels.png", _fresh_labels),
-    Section("Cumulative fraud loss", "fraud_loss.png",
-            _cumulative("fraud_loss", "Cumulative fraud loss per arm", narrative.fraud_loss_caption)),
-    Section("Cumulative total cost", "total_cost.png",
-            _cumulative("total_cost", "Cumulative total cost per arm", narrative.total_cost_caption)),
-    Section("Where the cost comes from", "cost_split.png",
-            lambda run: (figures.cost_split_figure(run.arms, run.ranking, run.currency),
-                         narrative.cost_split_caption(run.summary))),
-    Section("Fraud attempted and approved", "fraud_flow.png",
-            lambda run: (figures.fraud_flow_figure(run.daily, run.ranking), narrative.fraud_flow_caption(run.summary))),
-    Section("What crews try", "tactic_mix.png",
-            _crews(lambda run: figures.tactic_mix_figure(run.crews, run.ranking),
-                   lambda run: narrative.tactic_mix_caption(run.crews))),
-    Section("Crews follow the money", "crews.png",
-            _crews(lambda run: figures.crews_figure(run.crews, run.ranking, run.currency),
-                   lambda run: narrative.crews_caption(run.crews, run.currency))),
+    Section(
+        "Cumulative fraud loss",
+        "fraud_loss.png",
+        _cumulative("fraud_loss", "Cumulative fraud loss per arm", narrative.fraud_loss_caption),
+    ),
+    Section(
+        "Cumulative total cost",
+        "total_cost.png",
+        _cumulative("total_cost", "Cumulative total cost per arm", narrative.total_cost_caption),
+    ),
+    Section(
+        "Where the cost comes from",
+        "cost_split.png",
+        lambda run: (
+            figures.cost_split_figure(run.arms, run.ranking, run.currency),
+            narrative.cost_split_caption(run.summary),
+        ),
+    ),
+    Section(
+        "Fraud attempted and approved",
+        "fraud_flow.png",
+        lambda run: (figures.fraud_flow_figure(run.daily, run.ranking), narrative.fraud_flow_caption(run.summary)),
+    ),
+    Section(
+        "What crews try",
+        "tactic_mix.png",
+        _crews(
+            lambda run: figures.tactic_mix_figure(run.crews, run.ranking),
+            lambda run: narrative.tactic_mix_caption(run.crews),
+        ),
+    ),
+    Section(
+        "Crews follow the money",
+        "crews.png",
+        _crews(
+            lambda run: figures.crews_figure(run.crews, run.ranking, run.currency),
+            lambda run: narrative.crews_caption(run.crews, run.currency),
+        ),
+    ),
     Section("Model quality: what the team sees and what is true", "quality.png", _quality),
     Section("Calibration", "reliability.png", _reliability),
     Section("Model staleness", "staleness.png", _staleness),
     Section("Retrains, drift and fallbacks", "timeline.png", _timeline),
     Section("How soon the truth arrives", "label_coverage.png", _coverage),
     Section("Where labels come from", "label_sources.png", _sources),
-    Section("The class mix a learner sees", "class_mix.png",
-            lambda run: (figures.class_mix_figure(run.daily, run.ranking), narrative.class_mix_caption(run.daily))),
-    Section("Label noise", "label_noise.png",
-            lambda run: (figures.noise_figure(run.arms, run.ranking), narrative.noise_caption(run.arms))),
+    Section(
+        "The class mix a learner sees",
+        "class_mix.png",
+        lambda run: (figures.class_mix_figure(run.daily, run.ranking), narrative.class_mix_caption(run.daily)),
+    ),
+    Section(
+        "Label noise",
+        "label_noise.png",
+        lambda run: (figures.noise_figure(run.arms, run.ranking), narrative.noise_caption(run.arms)),
+    ),
     Section("Investigators", "investigators.png", _investigators),
     Section("Stolen cards blocked", "cards_blocked.png", _blocks),
     Section("What declines hide", "exploration.png", _exploration),
-)  # fmt: skip
+)
 
 
 def _ab_sections(run: RunData) -> tuple[Section, ...]:
@@ -175,14 +222,25 @@ def _ab_sections(run: RunData) -> tuple[Section, ...]:
         return ()
     ab, currency = run.summary["ab"], run.currency
     return (
-        Section("A/B test: the estimate against the truth", "ab_estimate.png",
-                lambda run: (ab_report.estimate_figure(run.ab_daily, ab, currency),
-                             ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency))),
-        Section("A/B test: where the bias comes from", "ab_bias.png",
-                lambda run: (ab_report.sources_figure(ab, currency), ab_report.sources_caption(ab, currency))),
-        Section("A/B test: crews on the challenger's cards", "ab_crews.png",
-                lambda run: (ab_report.crews_figure(run.ab_daily, ab), ab_report.crews_caption(ab))),
-    )  # fmt: skip
+        Section(
+            "A/B test: the estimate against the truth",
+            "ab_estimate.png",
+            lambda run: (
+                ab_report.estimate_figure(run.ab_daily, ab, currency),
+                ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency),
+            ),
+        ),
+        Section(
+            "A/B test: where the bias comes from",
+            "ab_bias.png",
+            lambda run: (ab_report.sources_figure(ab, currency), ab_report.sources_caption(ab, currency)),
+        ),
+        Section(
+            "A/B test: crews on the challenger's cards",
+            "ab_crews.png",
+            lambda run: (ab_report.crews_figure(run.ab_daily, ab), ab_report.crews_caption(ab)),
+        ),
+    )
 
 
 def _png(fig: Figure, keep_open: bool = False) -> bytes:
@@ -199,8 +257,10 @@ def _summary_table(summary: dict) -> str:
     def cell(entry: dict) -> str:
         text = format_money(entry["mean"], currency)
         if entry.get("ci_low") is not None:
-            text += (f"<br><small>{format_money(entry['ci_low'], currency)} – "
-                     f"{format_money(entry['ci_high'], currency)}</small>")  # fmt: skip
+            text += (
+                f"<br><small>{format_money(entry['ci_low'], currency)} – "
+                f"{format_money(entry['ci_high'], currency)}</small>"
+            )
         return text
 
     rows = []
@@ -264,9 +324,11 @@ def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
     text += ["", "Arms ranked by total cost (mean over replications):"]
     for arm in run.ranking:
         entry = run.summary["arms"][arm]
-        text.append(f"  {entry['rank']}. {arm}: total {format_money(entry['total_cost']['mean'], run.currency)}, "
-                    f"fraud loss {format_money(entry['fraud_loss']['mean'], run.currency)}, "
-                    f"friction {format_money(entry['friction']['mean'], run.currency)}")  # fmt: skip
+        text.append(
+            f"  {entry['rank']}. {arm}: total {format_money(entry['total_cost']['mean'], run.currency)}, "
+            f"fraud loss {format_money(entry['fraud_loss']['mean'], run.currency)}, "
+            f"friction {format_money(entry['friction']['mean'], run.currency)}"
+        )
     text_page(pdf, text)
 
 
@@ -288,8 +350,7 @@ def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[str], list[str
         title = html.escape(section.title)
         if isinstance(result, str):
             body.append(
-                f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p>'
-                "</section>"
+                f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p></section>'
             )
             continue
         figure, caption = result
@@ -329,14 +390,14 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
 <h1>fraudsim report: {name}</h1>
 <p class="lede">{description}</p>
 <div class="finding"><strong>Findings</strong><ul>{findings}</ul></div>
-<nav>{' '.join(links)}</nav>
+<nav>{" ".join(links)}</nav>
 <h2>Summary</h2>
-<p>Arms ranked by total cost. Money is summed over the {summary['horizon_days']:g}-day horizon; each figure
-is the mean over {summary['replications']} replication(s), with its 95% interval beneath where there are
-two or more. Seed {summary['seed']}; the world ran {summary['warmup_days']:g} days under the rules policy
+<p>Arms ranked by total cost. Money is summed over the {summary["horizon_days"]:g}-day horizon; each figure
+is the mean over {summary["replications"]} replication(s), with its 95% interval beneath where there are
+two or more. Seed {summary["seed"]}; the world ran {summary["warmup_days"]:g} days under the rules policy
 before day 0 so that labels were arriving in steady state.</p>
 {_summary_table(summary)}
-{''.join(body)}
+{"".join(body)}
 <h2>Scenario</h2>
 <p>The resolved scenario, every default filled in, is in <code>scenario.resolved.toml</code> beside this page.</p>
 </body></html>

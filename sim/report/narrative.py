@@ -83,13 +83,13 @@ def cost_split_caption(summary: dict) -> str:
     for arm in summary["ranking"]:
         entry = arms[arm]
         total = max(entry["total_cost"]["mean"], 1e-9)
-        parts.append(f"{arm}: {entry['fraud_loss']['mean'] / total:.0%} fraud loss, "
-                     f"{entry['friction']['mean'] / total:.0%} friction")  # fmt: skip
+        parts.append(
+            f"{arm}: {entry['fraud_loss']['mean'] / total:.0%} fraud loss, "
+            f"{entry['friction']['mean'] / total:.0%} friction"
+        )
     return (
         "Each bar is an arm's total cost, split into what fraud cost, what false declines cost and "
-        f"what reviews cost, best arm at the top ({format_money(0, currency)[0]} means). "
-        + "; ".join(parts)
-        + "."
+        f"what reviews cost, best arm at the top ({format_money(0, currency)[0]} means). " + "; ".join(parts) + "."
     )
 
 
@@ -99,8 +99,12 @@ def cost_split_caption(summary: dict) -> str:
 def median_label_age(coverage: pl.DataFrame) -> tuple[float | None, float]:
     """Age by which half of the fraud that ever gets labelled (within the table's ages) was
     labelled, interpolated on log age; and that eventual share."""
-    mean = coverage.filter(pl.col("group") == "fraud").group_by("age_s").agg(
-        pl.col("share_labelled_fraud").mean()).sort("age_s")  # fmt: skip
+    mean = (
+        coverage.filter(pl.col("group") == "fraud")
+        .group_by("age_s")
+        .agg(pl.col("share_labelled_fraud").mean())
+        .sort("age_s")
+    )
     ages, shares = mean["age_s"].to_numpy(), mean["share_labelled_fraud"].to_numpy()
     if len(shares) == 0 or not shares[-1] > 0:  # no fraud (nan) or none labelled
         return None, 0.0
@@ -116,8 +120,10 @@ def coverage_caption(coverage: pl.DataFrame) -> str:
     mean = coverage.filter(pl.col("group") == "fraud").group_by("age").agg(pl.col("share_labelled_fraud").mean())
     share = {row[0]: row[1] for row in mean.iter_rows() if row[1] is not None}
     if not share:
-        return ("No fraud occurred in this run, so there are no fraud labels to follow; the dashed lines show "
-                "what share of honest transactions had any label by a given age (most arrive at maturity).")
+        return (
+            "No fraud occurred in this run, so there are no fraud labels to follow; the dashed lines show "
+            "what share of honest transactions had any label by a given age (most arrive at maturity)."
+        )
     median, eventual = median_label_age(coverage)
     text = (
         "Each line follows the fraud transactions of the horizon and shows what share had been labelled as "
@@ -128,8 +134,10 @@ def coverage_caption(coverage: pl.DataFrame) -> str:
     )
     if median is not None:
         text += f"; half of the fraud labels that ever arrive had arrived after {human_duration(median)}"
-    text += (f". {1 - eventual:.0%} of fraud was never labelled as fraud within 120 days: declined "
-             "(censored) or never reported.")  # fmt: skip
+    text += (
+        f". {1 - eventual:.0%} of fraud was never labelled as fraud within 120 days: declined "
+        "(censored) or never reported."
+    )
     return text
 
 
@@ -137,8 +145,10 @@ def label_sources_caption(labels_daily: pl.DataFrame) -> str:
     totals = labels_daily.group_by(["arm", "replication", "source"]).agg(
         pl.col("events").sum(), pl.col("fraud_events").sum()
     )
-    mean = totals.group_by("source").agg(pl.col("events").mean(), pl.col("fraud_events").mean()).sort(
-        ["events", "source"], descending=[True, False]
+    mean = (
+        totals.group_by("source")
+        .agg(pl.col("events").mean(), pl.col("fraud_events").mean())
+        .sort(["events", "source"], descending=[True, False])
     )
     parts = [
         f"{row[0].replace('_', ' ')} {row[1]:,.0f} ({row[2]:,.0f} saying fraud)"
@@ -154,27 +164,38 @@ def label_sources_caption(labels_daily: pl.DataFrame) -> str:
 
 
 def class_mix_caption(daily: pl.DataFrame) -> str:
-    sums = daily.group_by("arm").agg(pl.col("fraud_labels_arrived").sum(), pl.col("labels_arrived").sum(),
-                                     pl.col("fraud_attempts").sum(), pl.col("transactions").sum())  # fmt: skip
+    sums = daily.group_by("arm").agg(
+        pl.col("fraud_labels_arrived").sum(),
+        pl.col("labels_arrived").sum(),
+        pl.col("fraud_attempts").sum(),
+        pl.col("transactions").sum(),
+    )
     label_share = float(sums["fraud_labels_arrived"].sum() / max(sums["labels_arrived"].sum(), 1))
     tx_share = float(sums["fraud_attempts"].sum() / max(sums["transactions"].sum(), 1))
     if not tx_share:
-        return ("The share of fraud among the labels that reach a learner each day, against the share of fraud "
-                "among transactions. No fraud occurred in this run, so every label was legitimate.")
+        return (
+            "The share of fraud among the labels that reach a learner each day, against the share of fraud "
+            "among transactions. No fraud occurred in this run, so every label was legitimate."
+        )
     ratio = label_share / tx_share
     return (
         "The share of fraud among the labels that reach a learner each day (coloured), against the share of "
         "fraud among transactions (dotted). Fraud labels arrive in days, legitimate ones only at maturity, and "
         "declined fraud is rarely labelled, so the mix a learner sees is not the mix it scores. Here fraud was "
         f"{label_share:.2%} of arriving labels and {tx_share:.2%} of transactions (a ratio of {ratio:.1f}). An "
-        "online learner can reweight for this (`reweight = \"prior\"`)."
+        'online learner can reweight for this (`reweight = "prior"`).'
     )
 
 
 def investigators_caption(daily: pl.DataFrame) -> str:
-    sums = daily.select(pl.col("investigator_busy_s").sum(), pl.col("investigator_duty_s").sum(),
-                        pl.col("review_wait_s").sum(), pl.col("reviews").sum(), pl.col("alerts").sum(),
-                        pl.col("alerts_dropped").sum())  # fmt: skip
+    sums = daily.select(
+        pl.col("investigator_busy_s").sum(),
+        pl.col("investigator_duty_s").sum(),
+        pl.col("review_wait_s").sum(),
+        pl.col("reviews").sum(),
+        pl.col("alerts").sum(),
+        pl.col("alerts_dropped").sum(),
+    )
     busy, duty, wait, reviews, alerts, dropped = sums.row(0)
     days = daily["day"].n_unique() * daily.select(pl.struct("arm", "replication").n_unique()).item()
     return (
@@ -199,9 +220,13 @@ def blocks_caption(arm_totals: pl.DataFrame, summary: dict) -> str:
 
 
 def noise_caption(arm_totals: pl.DataFrame) -> str:
-    means = arm_totals.select(pl.col("friendly_fraud_labels").mean(), pl.col("fraud_labelled_legit").mean(),
-                              pl.col("investigator_misses").mean(), pl.col("investigator_false_alarms").mean(),
-                              pl.col("fraud_approved").mean())  # fmt: skip
+    means = arm_totals.select(
+        pl.col("friendly_fraud_labels").mean(),
+        pl.col("fraud_labelled_legit").mean(),
+        pl.col("investigator_misses").mean(),
+        pl.col("investigator_false_alarms").mean(),
+        pl.col("fraud_approved").mean(),
+    )
     friendly, matured, misses, false_alarms, approved = means.row(0)
     return (
         "Labels are not the truth. Friendly fraud turns honest transactions into fraud labels; fraud that nobody "
@@ -227,10 +252,16 @@ def quality_caption(quality: pl.DataFrame, daily: pl.DataFrame | None = None) ->
     if daily is not None and "average_precision" in daily.columns:
         ap = daily["average_precision"].fill_nan(None).mean()
         cp = daily["card_precision"].fill_nan(None).mean()
-        ranking = (f" Over each whole day's transactions, average precision averaged {defined(ap, '.3f')}"
-                   + (f" and card precision@k {defined(cp, '.3f')} (the fraudulent share of the k cards scored "
-                      "highest each day, k being what the investigators can review in a working day)"
-                      if cp is not None else "") + ".")  # fmt: skip
+        ranking = (
+            f" Over each whole day's transactions, average precision averaged {defined(ap, '.3f')}"
+            + (
+                f" and card precision@k {defined(cp, '.3f')} (the fraudulent share of the k cards scored "
+                "highest each day, k being what the investigators can review in a working day)"
+                if cp is not None
+                else ""
+            )
+            + "."
+        )
 
     def value(view: str, column: str, spec: str) -> str:
         return defined(mean.filter(pl.col("view") == view)[column].mean(), spec)
@@ -277,8 +308,10 @@ def tactic_mix_caption(crews: pl.DataFrame) -> str:
         end = frame.filter(pl.col("day") >= last_day - 6).select([pl.col(t).mean() for t in tactics]).row(0)
         moves = sorted(zip(tactics, start, end, strict=True), key=lambda row: -abs(row[2] - row[1]))
         name, before, after = moves[0]
-        lines.append(f"against {arm}, {name.removeprefix('tactic_').replace('_', ' ')} went from "
-                     f"{before:.0%} to {after:.0%} of attempts")  # fmt: skip
+        lines.append(
+            f"against {arm}, {name.removeprefix('tactic_').replace('_', ' ')} went from "
+            f"{before:.0%} to {after:.0%} of attempts"
+        )
     return (
         "Each panel stacks, day by day, the share of all crew attempts that used each tactic: which merchant "
         "category, channel, amounts and hours crews chose. Adaptive crews (bandits, probers, card testers) move "
@@ -288,8 +321,9 @@ def tactic_mix_caption(crews: pl.DataFrame) -> str:
 
 
 def crews_caption(crews: pl.DataFrame, currency: str) -> str:
-    per_day = crews.group_by(["arm", "replication", "day"]).agg(pl.col("crew").n_unique().alias("crews"),
-                                                                 pl.col("profit").sum())  # fmt: skip
+    per_day = crews.group_by(["arm", "replication", "day"]).agg(
+        pl.col("crew").n_unique().alias("crews"), pl.col("profit").sum()
+    )
     mean = per_day.group_by("arm").agg(pl.col("crews").mean(), pl.col("profit").mean()).sort(["profit", "arm"])
     low, high = mean.row(0, named=True), mean.row(-1, named=True)
     return (
@@ -349,8 +383,10 @@ def timeline_caption(events: pl.DataFrame) -> str:
         f"{count.get('fallback', 0)} fallbacks."
     )
     if count.get("skipped"):
-        text += (f" {count['skipped']} retrain(s) were skipped (■): their window lacked labels of one class, so "
-                 "the model already serving stayed.")
+        text += (
+            f" {count['skipped']} retrain(s) were skipped (■): their window lacked labels of one class, so "
+            "the model already serving stayed."
+        )
     return text
 
 
@@ -368,8 +404,10 @@ def difference_finding(summary: dict, entry: dict) -> str:
     days = f"{summary['horizon_days']:g} days"
     low, high = relative.get("ci_low"), relative.get("ci_high")
     if low is not None and low <= 0 <= high:
-        return (f"No clear difference in total cost between {baseline} and {arm} over {days} "
-                f"(95% CI of the difference {low:+.0%} to {high:+.0%} of {baseline}'s cost).")  # fmt: skip
+        return (
+            f"No clear difference in total cost between {baseline} and {arm} over {days} "
+            f"(95% CI of the difference {low:+.0%} to {high:+.0%} of {baseline}'s cost)."
+        )
 
     def less(r: float) -> float:
         return r / (1 + r)
@@ -395,39 +433,58 @@ def fresh_labels_finding(summary: dict) -> str:
     if not any(arm["counts"]["fraud_attempts"] for arm in summary["arms"].values()):
         return NO_FRAUD
     if fresh is None:
-        return ('This run cannot say what fresh labels are worth: add an arm `{name = "oracle", learner = '
-                '"oracle"}` (every true label at once) and an arm `{name = "static", learner = "static"}` (no '
-                "label after the history), and the report measures each arm between the two.")
+        return (
+            'This run cannot say what fresh labels are worth: add an arm `{name = "oracle", learner = '
+            '"oracle"}` (every true label at once) and an arm `{name = "static", learner = "static"}` (no '
+            "label after the history), and the report measures each arm between the two."
+        )
     static, oracle, days = fresh["static"], fresh["oracle"], f"{summary['horizon_days']:g} days"
     headroom = fresh["headroom"]["total_cost_relative"]
     low = headroom.get("ci_low")
     if low is not None and low <= 0:
-        text = (f"Instant truth ({oracle}) was not clearly cheaper than never learning again ({static}) over "
-                f"{days} (it saved {_share(headroom)} of {static}'s total cost): in this world fresh labels "
-                "are worth little, so no way of retraining can be worth much more.")
+        text = (
+            f"Instant truth ({oracle}) was not clearly cheaper than never learning again ({static}) over "
+            f"{days} (it saved {_share(headroom)} of {static}'s total cost): in this world fresh labels "
+            "are worth little, so no way of retraining can be worth much more."
+        )
         return text
-    text = (f"Fresh labels are worth up to {_share(headroom)} of {static}'s total cost over {days}: that is what "
-            f"instant truth ({oracle}) saved over never learning again ({static}).")
+    text = (
+        f"Fresh labels are worth up to {_share(headroom)} of {static}'s total cost over {days}: that is what "
+        f"instant truth ({oracle}) saved over never learning again ({static})."
+    )
     recovered = fresh["recovered"]
-    parts = [f"{arm} recovered {_share(entry['total_cost'])}" for arm, entry in recovered.items()
-             if entry["total_cost"]["mean"] is not None]  # fmt: skip
+    parts = [
+        f"{arm} recovered {_share(entry['total_cost'])}"
+        for arm, entry in recovered.items()
+        if entry["total_cost"]["mean"] is not None
+    ]
     if parts:
         text += " Of that saving, " + "; ".join(parts) + "."
     fraud = fresh["headroom"]["fraud_loss_relative"]
-    fraud_parts = [f"{arm} {_share(entry['fraud_loss'])}" for arm, entry in recovered.items()
-                   if entry["fraud_loss"]["mean"] is not None]  # fmt: skip
+    fraud_parts = [
+        f"{arm} {_share(entry['fraud_loss'])}"
+        for arm, entry in recovered.items()
+        if entry["fraud_loss"]["mean"] is not None
+    ]
     text += f" By fraud loss the oracle saved {_share(fraud)}"
     text += f"; of that, {', '.join(fraud_parts)}." if fraud_parts else "."
     return text
 
 
-NO_FRAUD = ("No fraud occurred in this run, so the arms differ only in friction and reviews: what "
-            "declining and reviewing honest customers cost. Fraud loss, the value of fresh labels and every "
-            "fraud metric are undefined here; add crews (`[[crews]]`) to compare detectors.")
+NO_FRAUD = (
+    "No fraud occurred in this run, so the arms differ only in friction and reviews: what "
+    "declining and reviewing honest customers cost. Fraud loss, the value of fresh labels and every "
+    "fraud metric are undefined here; add crews (`[[crews]]`) to compare detectors."
+)
 
 
-def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, crews: pl.DataFrame | None,
-             quality: pl.DataFrame | None) -> list[str]:  # fmt: skip
+def findings(
+    summary: dict,
+    daily: pl.DataFrame,
+    coverage: pl.DataFrame | None,
+    crews: pl.DataFrame | None,
+    quality: pl.DataFrame | None,
+) -> list[str]:
     """The report's headline findings, each computed from the run's numbers."""
     if not daily["fraud_attempts"].sum():
         return [ranking_sentence(summary), NO_FRAUD]
@@ -454,8 +511,10 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
     if coverage is not None:
         median, eventual = median_label_age(coverage)
         if median is not None:
-            out.append(f"Half of the fraud labels that ever arrived had arrived after {human_duration(median)}; "
-                       f"{1 - eventual:.0%} of fraud was never labelled as fraud.")  # fmt: skip
+            out.append(
+                f"Half of the fraud labels that ever arrived had arrived after {human_duration(median)}; "
+                f"{1 - eventual:.0%} of fraud was never labelled as fraud."
+            )
     if crews is not None and crews.height and crews["attempts"].sum() > 0:
         shift = tactic_shift(crews)
         if shift:
@@ -464,19 +523,24 @@ def findings(summary: dict, daily: pl.DataFrame, coverage: pl.DataFrame | None, 
         rates = quality.group_by("view").agg(pl.col("fraud_rate").mean())
         rate = {row[0]: row[1] for row in rates.iter_rows()}
         if rate.get("eventual"):
-            out.append(f"The team's dashboard saw a fraud rate {rate.get('known', 0) / rate['eventual']:.0%} of the "
-                       "true one: fraud not yet reported counts as legitimate, "
-                       "and blocked fraud is never labelled.")  # fmt: skip
+            out.append(
+                f"The team's dashboard saw a fraud rate {rate.get('known', 0) / rate['eventual']:.0%} of the "
+                "true one: fraud not yet reported counts as legitimate, "
+                "and blocked fraud is never labelled."
+            )
     calibration = daily.group_by("arm").agg(pl.col("predicted_fraud").sum(), pl.col("fraud_amount_approved").sum())
     calibration = calibration.filter(pl.col("fraud_amount_approved") > 0).with_columns(
-        ratio=pl.col("predicted_fraud") / pl.col("fraud_amount_approved"))
+        ratio=pl.col("predicted_fraud") / pl.col("fraud_amount_approved")
+    )
     learned = [a for a in ranking if arms[a]["learner"] != "rules"]
     calibration = calibration.filter(pl.col("arm").is_in(learned))
     if calibration.height:
         worst = calibration.with_columns(off=(pl.col("ratio").log()).abs()).sort(["off", "arm"]).row(-1, named=True)
         direction = "over" if worst["ratio"] > 1 else "under"
-        out.append(f"In money, {worst['arm']} {direction}-estimated the fraud it let through by "
-                   f"{abs(worst['ratio'] - 1):.0%} (it expected {worst['ratio']:.2f}× what happened).")  # fmt: skip
+        out.append(
+            f"In money, {worst['arm']} {direction}-estimated the fraud it let through by "
+            f"{abs(worst['ratio'] - 1):.0%} (it expected {worst['ratio']:.2f}× what happened)."
+        )
     return out
 
 
@@ -487,14 +551,19 @@ def idle_detectors_finding(arms: dict) -> str | None:
     """When every model (rules aside) approved nearly all fraud attempts, say so: the arms'
     fraud losses then differ through what the crews do and how fast cards are blocked, not
     through the models' declines."""
-    shares = {a: e["counts"]["fraud_approved"] / e["counts"]["fraud_attempts"]
-              for a, e in arms.items() if e["learner"] != "rules" and e["counts"]["fraud_attempts"] > 0}  # fmt: skip
+    shares = {
+        a: e["counts"]["fraud_approved"] / e["counts"]["fraud_attempts"]
+        for a, e in arms.items()
+        if e["learner"] != "rules" and e["counts"]["fraud_attempts"] > 0
+    }
     if not shares or min(shares.values()) < IDLE_APPROVAL:
         return None
     listed = ", ".join(f"{arm} {share:.1%}" for arm, share in sorted(shares.items(), key=lambda kv: kv[1]))
-    return (f"The models declined almost no fraud: they approved {listed} of fraud attempts. Their scores "
-            "rarely reached the decline threshold, so what stopped fraud here was cards being blocked (cardholders "
-            "noticing, investigators' verdicts), not the models' declines.")
+    return (
+        f"The models declined almost no fraud: they approved {listed} of fraud attempts. Their scores "
+        "rarely reached the decline threshold, so what stopped fraud here was cards being blocked (cardholders "
+        "noticing, investigators' verdicts), not the models' declines."
+    )
 
 
 def tactic_shift(crews: pl.DataFrame) -> str | None:

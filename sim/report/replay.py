@@ -27,9 +27,9 @@ NEEDED = ("replay.json", "predictions.parquet", "metrics.parquet", "metrics_dail
 def _quality_figure(daily: pl.DataFrame, learners: list[str]) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     colors = arm_colors(learners)
-    for ax, column, title in zip(axes, ("roc_auc", "log_loss"),
-                                 ("ROC AUC (higher is better)", "log loss (lower is better)"),
-                                 strict=True):  # fmt: skip
+    for ax, column, title in zip(
+        axes, ("roc_auc", "log_loss"), ("ROC AUC (higher is better)", "log loss (lower is better)"), strict=True
+    ):
         for name in learners:
             frame = daily.filter(pl.col("learner") == name).sort("day").drop_nulls(column)
             ax.plot(frame["day"].to_numpy(), frame[column].to_numpy(), color=colors[name], lw=1.2, label=name)
@@ -55,7 +55,7 @@ def _scores_figure(predictions: pl.DataFrame, learners: list[str]) -> Figure:
                 ax.hist(scores[mask], bins=bins, density=True, alpha=0.55, color=color, label=label)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("score (log10)")
-    for ax in list(axes.flat)[len(learners):]:
+    for ax in list(axes.flat)[len(learners) :]:
         ax.set_visible(False)
     axes[0][0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
@@ -88,8 +88,13 @@ def _money_figure(metrics: pl.DataFrame, learners: list[str], currency: str, bas
     frame |= {names[key]: entry for key, entry in base.items()}
     x = np.arange(len(columns))
     for offset, column, color in ((-0.2, "fraud_loss", "#d62728"), (0.2, "friction", "#ff7f0e")):
-        ax.bar(x + offset, [frame[name][column] for name in columns], width=0.4, color=color,
-               label=column.replace("_", " "))  # fmt: skip
+        ax.bar(
+            x + offset,
+            [frame[name][column] for name in columns],
+            width=0.4,
+            color=color,
+            label=column.replace("_", " "),
+        )
     if base:
         ax.axvline(len(learners) - 0.5, color="#999999", linewidth=0.8, linestyle=":")
     ax.set_xticks(x, columns, rotation=20 if len(columns) > 4 else 0, ha="right" if len(columns) > 4 else "center")
@@ -114,8 +119,10 @@ def _delay_figure(delays_days: np.ndarray) -> Figure:
 def _figure(title: str, fig: Figure, caption: str) -> str:
     encoded = base64.b64encode(_png(fig)).decode("ascii")
     title = html.escape(title)
-    return (f'<section><figure><h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{encoded}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure></section>")  # fmt: skip
+    return (
+        f'<section><figure><h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
+    )
 
 
 def _number(value, digits: int = 3) -> str:
@@ -131,9 +138,16 @@ def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> str:
     head += ["fraud loss", "friction", "total cost"] if money else []
     rows = []
     for rank, row in enumerate(metrics.sort(["log_loss", "learner"]).iter_rows(named=True), start=1):
-        cells = [str(rank), html.escape(row["learner"]), html.escape(row["kind"]), f"{row['rows']:,}",
-                 f"{row['frauds']:,}", _number(row["log_loss"], 4), _number(row["roc_auc"]),
-                 _number(row["average_precision"])]  # fmt: skip
+        cells = [
+            str(rank),
+            html.escape(row["learner"]),
+            html.escape(row["kind"]),
+            f"{row['rows']:,}",
+            f"{row['frauds']:,}",
+            _number(row["log_loss"], 4),
+            _number(row["roc_auc"]),
+            _number(row["average_precision"]),
+        ]
         cells += [_number(row["card_precision"])] if cards else []
         cells += [_number(row["recall"]), _number(row["specificity"]), _number(row["ece"], 4)]
         if money:
@@ -149,19 +163,23 @@ def _window_note(summary: dict) -> str:
     if not window or window["counted_rows"] == scored:
         return ""
     start, until = window["score_from_s"], window["score_until_s"]
-    period = (f"from {human_duration(start)} after the history's end" if start else "from the history's end")
+    period = f"from {human_duration(start)} after the history's end" if start else "from the history's end"
     period += f" until {human_duration(until)} after it" if until is not None else " to the stream's end"
     cards = ", leaving out rows of cards already known to be compromised" if window["skip_known_cards"] else ""
-    return (f" The metrics count {window['counted_rows']:,} of the {scored:,} scored rows "
-            f"({window['counted_frauds']:,} fraud): {period}{cards}; every row still flowed through the learners.")
+    return (
+        f" The metrics count {window['counted_rows']:,} of the {scored:,} scored rows "
+        f"({window['counted_frauds']:,} fraud): {period}{cards}; every row still flowed through the learners."
+    )
 
 
 def _card_note(top_k: int | None) -> str:
     if not top_k:
         return ""
-    return (f" Card precision@{top_k} is the fraudulent share of the {top_k} cards with the highest score each day "
-            "(what investigators who check that many cards a day would find; a card found is left out of later "
-            "days), averaged over the days.")
+    return (
+        f" Card precision@{top_k} is the fraudulent share of the {top_k} cards with the highest score each day "
+        "(what investigators who check that many cards a day would find; a card found is left out of later "
+        "days), averaged over the days."
+    )
 
 
 def _ranking(entry: dict, what: str, best_verb: str, show) -> str:
@@ -171,16 +189,23 @@ def _ranking(entry: dict, what: str, best_verb: str, show) -> str:
     if not others:
         return f"Over the whole replay {best}'s {what} is {show(value)}."
     if entry["clearly_best"]:
-        return (f"Over the whole replay {best} {best_verb} ({what} {show(value)}); every other learner's gap to it "
-                "has a 95 % interval (block bootstrap over days) that leaves out zero.")  # fmt: skip
+        return (
+            f"Over the whole replay {best} {best_verb} ({what} {show(value)}); every other learner's gap to it "
+            "has a 95 % interval (block bootstrap over days) that leaves out zero."
+        )
     close = [o for o in others if not o["clear"]]
     first = close[0]
-    interval = ("" if first["low"] is None
-                else f", 95 % interval {show(first['low'])} to {show(first['high'])} by a block bootstrap over days")
+    interval = (
+        ""
+        if first["low"] is None
+        else f", 95 % interval {show(first['low'])} to {show(first['high'])} by a block bootstrap over days"
+    )
     names = ", ".join(o["learner"] for o in close)
-    return (f"{best} has the best {what} ({show(value)}), but not clearly: {names} "
-            f"{'is' if len(close) == 1 else 'are'} within reach ({first['learner']}'s gap "
-            f"{show(first['gap'])}{interval}).")  # fmt: skip
+    return (
+        f"{best} has the best {what} ({show(value)}), but not clearly: {names} "
+        f"{'is' if len(close) == 1 else 'are'} within reach ({first['learner']}'s gap "
+        f"{show(first['gap'])}{interval})."
+    )
 
 
 def _warnings(warnings: list[str]) -> str:
@@ -205,34 +230,56 @@ def build_replay_report(directory: Path) -> Path:
     caption = "Each learner's quality day by day, on every row scored that day, as the labels eventually said."
     cold = [e["name"] for e in summary["learners"] if e["learner"] in ("batch", "hybrid", "split")]
     if cold and not summary["history_s"]:
-        caption += (f" Without --history, {', '.join(cold)} had no model before a first retrain and scored every row "
-                    "0.5 until then.")  # fmt: skip
+        caption += (
+            f" Without --history, {', '.join(cold)} had no model before a first retrain and scored every row "
+            "0.5 until then."
+        )
     if "roc_auc" in ranks:
         caption += " " + _ranking(ranks["roc_auc"], "ROC AUC", "ranks fraud best", lambda v: f"{v:.3f}")
     if "log_loss" in ranks:
         caption += " " + _ranking(ranks["log_loss"], "log loss", "has the lowest log loss", lambda v: f"{v:.4f}")
     sections.append(_figure("Quality over time", _quality_figure(daily, learners), caption))
-    sections.append(_figure("Score distributions", _scores_figure(predictions, learners),
-                            "How each learner scored fraud (red) and legitimate rows (blue); the further apart, "
-                            "the better it separates them."))  # fmt: skip
-    sections.append(_figure("Calibration", _reliability_figure(reliability, learners),
-                            "Mean score against the fraud rate in ten equal-width score bins: on the dotted "
-                            "line, a score of 0.2 means a one-in-five chance of fraud. Expected calibration "
-                            "error (ECE, in the table) is the weighted gap."))  # fmt: skip
+    sections.append(
+        _figure(
+            "Score distributions",
+            _scores_figure(predictions, learners),
+            "How each learner scored fraud (red) and legitimate rows (blue); the further apart, "
+            "the better it separates them.",
+        )
+    )
+    sections.append(
+        _figure(
+            "Calibration",
+            _reliability_figure(reliability, learners),
+            "Mean score against the fraud rate in ten equal-width score bins: on the dotted "
+            "line, a score of 0.2 means a one-in-five chance of fraud. Expected calibration "
+            "error (ECE, in the table) is the weighted gap.",
+        )
+    )
     if "total_cost" in metrics.columns:
-        money = (_ranking(ranks["total_cost"], "total cost", "would have cost least",
-                          lambda v: format_money(v, currency)) if "total_cost" in ranks else "")  # fmt: skip
+        money = (
+            _ranking(ranks["total_cost"], "total cost", "would have cost least", lambda v: format_money(v, currency))
+            if "total_cost" in ranks
+            else ""
+        )
         base = summary.get("baselines") or {}
         if base:
             everything, constant = base["approve_all"], base["constant_score"]
-            money += (f" Approving everything would have cost {format_money(everything['total_cost'], currency)}, "
-                      f"and the policy at a constant score (the fraud share, {constant['score']:.2%}) "
-                      f"{format_money(constant['total_cost'], currency)}.")  # fmt: skip
-        sections.append(_figure("Money (counterfactual)", _money_figure(metrics, learners, currency, base),
-                                f"Fraud approved and honest customers declined if each learner's scores had "
-                                f"decided with the expected-cost policy. {money} Read the caveat "
-                                f"above: this is what the scores decide on this traffic, "
-                                f"not what they save."))  # fmt: skip
+            money += (
+                f" Approving everything would have cost {format_money(everything['total_cost'], currency)}, "
+                f"and the policy at a constant score (the fraud share, {constant['score']:.2%}) "
+                f"{format_money(constant['total_cost'], currency)}."
+            )
+        sections.append(
+            _figure(
+                "Money (counterfactual)",
+                _money_figure(metrics, learners, currency, base),
+                f"Fraud approved and honest customers declined if each learner's scores had "
+                f"decided with the expected-cost policy. {money} Read the caveat "
+                f"above: this is what the scores decide on this traffic, "
+                f"not what they save.",
+            )
+        )
     first = summary["learners"][0]["name"]
     for entry in summary["learners"]:
         if entry["learner"] != "oracle":
@@ -242,12 +289,17 @@ def build_replay_report(directory: Path) -> Path:
     delays = ((own["label_at"] - own["time"]).fill_null(float("inf")).to_numpy()) / 86400.0
     pending = stream["labels_pending_at_end"] / max(stream["scored_rows"], 1)
     median = stream["median_delay_s"]
-    sections.append(_figure("How late the labels arrive", _delay_figure(delays),
-                            f"Label delay: {stream['delay']}; median "
-                            f"{human_duration(median) if median is not None else 'never'}. "
-                            f"{pending:.0%} of the labels were still pending when the stream ended; they still "
-                            f"count in every metric, "
-                            f"since every row was scored before its label arrived."))  # fmt: skip
+    sections.append(
+        _figure(
+            "How late the labels arrive",
+            _delay_figure(delays),
+            f"Label delay: {stream['delay']}; median "
+            f"{human_duration(median) if median is not None else 'never'}. "
+            f"{pending:.0%} of the labels were still pending when the stream ended; they still "
+            f"count in every metric, "
+            f"since every row was scored before its label arrived.",
+        )
+    )
     mode = summary["mode"]
     how = f"Mode: {mode}" + (f" (ticks of {human_duration(summary['tick_s'])})" if mode == "batch" else "")
     history = (
@@ -256,22 +308,22 @@ def build_replay_report(directory: Path) -> Path:
     features = ", ".join(stream["features"])
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>fraudsim replay: {html.escape(Path(stream['file']).name)}</title><style>{STYLE}</style></head><body>
-<h1>fraudsim replay: {html.escape(Path(stream['file']).name)}</h1>
-<p class="lede">{stream['scored_rows']:,} transactions over {stream['days']:.1f} days ({stream['frauds']:,} fraud),
-replayed through {len(learners)} learner(s) with their labels arriving as they did: {html.escape(stream['delay'])}.</p>
-<div class="finding"><strong>Caveat.</strong> {html.escape(summary['caveat'])}</div>
+<title>fraudsim replay: {html.escape(Path(stream["file"]).name)}</title><style>{STYLE}</style></head><body>
+<h1>fraudsim replay: {html.escape(Path(stream["file"]).name)}</h1>
+<p class="lede">{stream["scored_rows"]:,} transactions over {stream["days"]:.1f} days ({stream["frauds"]:,} fraud),
+replayed through {len(learners)} learner(s) with their labels arriving as they did: {html.escape(stream["delay"])}.</p>
+<div class="finding"><strong>Caveat.</strong> {html.escape(summary["caveat"])}</div>
 {_warnings(summary.get("warnings", []))}
 <h2>Metrics</h2>
 <p>Every row is scored before its label is known, with the model the learner had at that moment; every metric
 counts every scored row against its label, including labels still pending at the end. Recall and specificity
-flag scores of at least {summary['threshold']:g}.{_card_note(summary.get("top_k"))}{_window_note(summary)}</p>
+flag scores of at least {summary["threshold"]:g}.{_card_note(summary.get("top_k"))}{_window_note(summary)}</p>
 {_table(metrics, currency, summary.get("top_k"))}
-{''.join(sections)}
+{"".join(sections)}
 <h2>How the replay ran</h2>
-<p>{html.escape(how)}: {html.escape(summary['semantics'].rstrip('.'))}{html.escape(history)}.</p>
-<p>Features: {html.escape(features)}. Stream: <code>{html.escape(stream['file'])}</code>, time column
-<code>{html.escape(stream['time_column'])}</code>, label column <code>{html.escape(stream['label_column'])}</code>.
+<p>{html.escape(how)}: {html.escape(summary["semantics"].rstrip("."))}{html.escape(history)}.</p>
+<p>Features: {html.escape(features)}. Stream: <code>{html.escape(stream["file"])}</code>, time column
+<code>{html.escape(stream["time_column"])}</code>, label column <code>{html.escape(stream["label_column"])}</code>.
 Every table behind this page is beside it (see docs/replay.md).</p>
 </body></html>
 """

@@ -98,13 +98,16 @@ def curves(results: pl.DataFrame, sweep: dict, figure_column: str, currency: str
     arms = frame["arm"].unique(maintain_order=True).to_list()
     colors = figures.arm_colors(arms)
     panels = _panels(frame)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels) + 1.2), sharex=True, sharey=True,
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(8, 3.2 * len(panels) + 1.2), sharex=True, sharey=True, squeeze=False
+    )
     for ax, panel in zip(axes[:, 0], panels, strict=True):
         for k, arm in enumerate(arms):
             rows = frame.filter((pl.col("arm") == arm) & (pl.col("_panel") == panel))
-            points = sorted((key[0], *_interval(part[figure_column].to_numpy()))
-                            for key, part in rows.group_by("_x", maintain_order=True))  # fmt: skip
+            points = sorted(
+                (key[0], *_interval(part[figure_column].to_numpy()))
+                for key, part in rows.group_by("_x", maintain_order=True)
+            )
             x, mean, low, high = (np.array(v, float) for v in zip(*points, strict=True))
             if axis.kind == "category":  # no order between the values: points side by side, no lines
                 x = x + 0.1 * (k - (len(arms) - 1) / 2)
@@ -223,8 +226,10 @@ def _ordered(rows: list[dict], reference: str, other: str, what: str) -> str:
             text += f"; {other} was clearly cheaper at {', '.join(worse)}"
         return f"{text} ({_show(rows[0])}; {_show(rows[-1])})."
     gone = clear.index(False)
-    text = (f"{reference}'s edge over {other} disappears once {what} reaches {rows[gone]['_label']}: "
-            f"{_show(rows[gone - 1])}, but {_show(rows[gone])}")  # fmt: skip
+    text = (
+        f"{reference}'s edge over {other} disappears once {what} reaches {rows[gone]['_label']}: "
+        f"{_show(rows[gone - 1])}, but {_show(rows[gone])}"
+    )
     later = [r["_label"] for r, c in zip(rows[gone:], clear[gone:], strict=True) if c]
     if later:
         text += f" (a smaller edge shows again at {', '.join(later)})"
@@ -258,9 +263,16 @@ def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple
         color = figures.PALETTE[i % len(figures.PALETTE)]
         points = []
         for key, rows in frame.filter(pl.col("_panel") == panel).group_by("_x", maintain_order=True):
-            points.append((key[0], *(_interval(rows[c].to_numpy())[0] for c in
-                                      ("ab_estimate", "ab_truth", "ab_b_share_of_crew_attempts")),
-                           *_interval(rows["ab_estimate"].to_numpy())[1:]))  # fmt: skip
+            points.append(
+                (
+                    key[0],
+                    *(
+                        _interval(rows[c].to_numpy())[0]
+                        for c in ("ab_estimate", "ab_truth", "ab_b_share_of_crew_attempts")
+                    ),
+                    *_interval(rows["ab_estimate"].to_numpy())[1:],
+                )
+            )
         points.sort()
         x, est, truth, share, low, high = (np.array(v, float) for v in zip(*points, strict=True))
         label = f" ({panel})" if panel else ""
@@ -282,14 +294,22 @@ def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple
     estimate.tight_layout()
     shares.tight_layout()
     return [
-        ("A/B estimate against the truth", estimate, "ab_estimate.png",
-         "Solid: what the A/B test reads at its last day from the labels known then (B − A in fraud loss per "
-         "transaction), mean over replications with its 95% band; dashed: the truth, each detector alone in its own "
-         "world with the same seeds. The gap between them is the test's bias."),
-        ("Crews on the challenger's cards", shares, "ab_crews.png",
-         "The share of crews' attempts that hit B's cards by the read-out. Above B's share of cards, crews have found "
-         "the arm that lets more through, without ever knowing which arm a card is in."),
-    ]  # fmt: skip
+        (
+            "A/B estimate against the truth",
+            estimate,
+            "ab_estimate.png",
+            "Solid: what the A/B test reads at its last day from the labels known then (B − A in fraud loss per "
+            "transaction), mean over replications with its 95% band; dashed: the truth, each detector alone in its own "
+            "world with the same seeds. The gap between them is the test's bias.",
+        ),
+        (
+            "Crews on the challenger's cards",
+            shares,
+            "ab_crews.png",
+            "The share of crews' attempts that hit B's cards by the read-out. Above B's share of cards, crews have "
+            "found the arm that lets more through, without ever knowing which arm a card is in.",
+        ),
+    ]
 
 
 def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
@@ -303,40 +323,66 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
     learners = dict(zip(results["arm"].to_list(), results["learner"].to_list(), strict=False))
     reference = next((a for a in arms if learners.get(a) == "online"), arms[0])
     sections = [
-        ("Expected fraud loss", curves(results, sweep, "fraud_loss", currency), "tradeoff_fraud_loss.png",
-         "Each line is an arm: its fraud loss (amount plus fee of approved fraud) summed over the horizon, mean "
-         "over replications with the 95% band, at each value of the swept key (points with 95% intervals when "
-         "the values have no order; a panel for each combination of any other swept keys)."),
-        ("Total cost", curves(results, sweep, "total_cost", currency), "tradeoff_total_cost.png",
-         "The same for total cost (fraud loss + friction + reviews), the figure arms are ranked by."),
-    ]  # fmt: skip
+        (
+            "Expected fraud loss",
+            curves(results, sweep, "fraud_loss", currency),
+            "tradeoff_fraud_loss.png",
+            "Each line is an arm: its fraud loss (amount plus fee of approved fraud) summed over the horizon, mean "
+            "over replications with the 95% band, at each value of the swept key (points with 95% intervals when "
+            "the values have no order; a panel for each combination of any other swept keys).",
+        ),
+        (
+            "Total cost",
+            curves(results, sweep, "total_cost", currency),
+            "tradeoff_total_cost.png",
+            "The same for total cost (fraud loss + friction + reviews), the figure arms are ranked by.",
+        ),
+    ]
     if "ab_estimate" in results.columns:
         sections += ab_sections(results, sweep, currency)
     findings = []
     if len(arms) > 1:
-        sections.append((f"{reference} against the others", heat_map(results, sweep, reference), "heat_map.png",
-                         f"Each cell: how much more (red) or less (blue) {reference} cost than the arm of its row, at "
-                         "that point, as a share of the other arm's cost, paired by replication; a ? marks an "
-                         "interval that crosses zero."))  # fmt: skip
+        sections.append(
+            (
+                f"{reference} against the others",
+                heat_map(results, sweep, reference),
+                "heat_map.png",
+                f"Each cell: how much more (red) or less (blue) {reference} cost than the arm of its row, at "
+                "that point, as a share of the other arm's cost, paired by replication; a ? marks an "
+                "interval that crosses zero.",
+            )
+        )
         findings = crossover(results, sweep, reference)
     name = html.escape(sweep.get("sweep", directory.name))
     body, images = [], {}
     with pdf_pages(directory, pdf) as pages:
         if pages is not None:
-            text_page(pages, [f"fraudsim sweep: {sweep.get('sweep', directory.name)}", "",
-                              *textwrap.wrap(sweep.get("description", ""), 95), "", "Findings:",
-                              *(line for f in findings for line in textwrap.wrap("• " + f, 95))])  # fmt: skip
+            text_page(
+                pages,
+                [
+                    f"fraudsim sweep: {sweep.get('sweep', directory.name)}",
+                    "",
+                    *textwrap.wrap(sweep.get("description", ""), 95),
+                    "",
+                    "Findings:",
+                    *(line for f in findings for line in textwrap.wrap("• " + f, 95)),
+                ],
+            )
         for title, figure, filename, caption in sections:
             images[filename] = data = _png(figure, keep_open=pages is not None)
             if pages is not None:
                 pdf_page(pages, figure, title, caption)
                 plt.close(figure)
-            body.append(f"<figure><h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" "
-                        f"src=\"data:image/png;base64,{base64.b64encode(data).decode('ascii')}\">"
-                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
+            body.append(
+                f'<figure><h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
+                f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
     items = "".join(f"<li>{html.escape(f)}</li>" for f in findings) or "<li>One arm only: nothing to compare.</li>"
-    size = (f'{len(sweep.get("points", []))} points × {results["arm"].n_unique()} arms × '
-            f'{results["replication"].n_unique()} replications')  # fmt: skip
+    size = (
+        f"{len(sweep.get('points', []))} points × {results['arm'].n_unique()} arms × "
+        f"{results['replication'].n_unique()} replications"
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fraudsim sweep: {name}</title><style>{STYLE}</style></head><body>
 <h1>fraudsim sweep: {name}</h1>
@@ -345,7 +391,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
 <p>{size};
 replication r has the same seeds at every point, so differences are paired.
 Every number is in <code>results.parquet</code>.</p>
-{''.join(body)}
+{"".join(body)}
 </body></html>
 """
     for filename, data in images.items():

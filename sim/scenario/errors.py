@@ -62,9 +62,7 @@ def _readable(error: ValidationError, model: type[BaseModel], raw: Mapping[str, 
         message = _tag_message(kind, first.get("ctx", {}), annotation, node)
     elif not loc and ": " in message and " " not in message.split(": ", 1)[0]:
         key, message = message.split(": ", 1)  # a whole-scenario check names its own key
-    elif "input" in first and kind not in {"model_type", "dict_type", "value_error"} and _short(
-        first["input"]
-    ):
+    elif "input" in first and kind not in {"model_type", "dict_type", "value_error"} and _short(first["input"]):
         message += f" (got {first['input']!r})"
     extra = len(problems) - 1
     if extra:

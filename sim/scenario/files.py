@@ -36,7 +36,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise ScenarioError(path, "", f"cannot be read: {error.strerror}") from None
     if not data.strip():
-        raise ScenarioError(path, "", "is empty; a scenario needs at least `name = \"...\"`")
+        raise ScenarioError(path, "", 'is empty; a scenario needs at least `name = "..."`')
     if b"\x00" in data:
         raise ScenarioError(path, "", "is a binary file, not a TOML text file")
     try:
@@ -72,9 +72,13 @@ def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
     scenario = validate_model(Scenario, raw, file)
     warmup = warmup_length(scenario)
     if scenario.warmup == "auto" and warmup > MAX_WARMUP:
-        raise ScenarioError(file, "warmup", f"\"auto\" would run {format_duration(warmup)} before "
-                            "t = 0 (the longest label delay or maturity window, plus the history and 30 days), "
-                            "over the 3y limit; shorten the label windows or set warmup")  # fmt: skip
+        raise ScenarioError(
+            file,
+            "warmup",
+            f'"auto" would run {format_duration(warmup)} before '
+            "t = 0 (the longest label delay or maturity window, plus the history and 30 days), "
+            "over the 3y limit; shorten the label windows or set warmup",
+        )
     problem = too_big(scenario)
     if problem is not None:
         raise ScenarioError(file, "population", problem)
@@ -98,7 +102,5 @@ def resolved_dict(scenario: Scenario, version: str) -> dict[str, Any]:
 
 def resolved_toml(scenario: Scenario, version: str) -> str:
     """The scenario as TOML with every default filled in; reading it back gives the same run."""
-    header = (
-        "# Resolved by fraudsim: every default filled in. Running this file reproduces the run.\n"
-    )
+    header = "# Resolved by fraudsim: every default filled in. Running this file reproduces the run.\n"
     return header + tomli_w.dumps(resolved_dict(scenario, version))

@@ -30,8 +30,12 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
         depth += 1
         if depth > limit:
             return True
-        level = [v for item in level for v in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(v, (dict, list))]  # fmt: skip
+        level = [
+            v
+            for item in level
+            for v in (item.values() if isinstance(item, dict) else item)
+            if isinstance(v, (dict, list))
+        ]
     return False
 
 

@@ -140,15 +140,11 @@ def load_sweep(path: str | Path, overrides: Iterable[str] = ()) -> Sweep:
             f"has {lengths[odd]} values but zip.{json.dumps(first)} has "
             f"{lengths[first]}; zip keys vary together, so each needs as many values",
         )
-    keys = [(f"grid.{json.dumps(k)}", k) for k in grid] + [
-        (f"zip.{json.dumps(k)}", k) for k in zipped
-    ]
+    keys = [(f"grid.{json.dumps(k)}", k) for k in grid] + [(f"zip.{json.dumps(k)}", k) for k in zipped]
     for i, (label, key) in enumerate(keys):
         for other_label, other in keys[:i]:
             if _related(key, other):
-                raise ScenarioError(
-                    path, label, f"overlaps {other_label}: one point would set the same key twice"
-                )
+                raise ScenarioError(path, label, f"overlaps {other_label}: one point would set the same key twice")
     return Sweep(
         path,
         name,
@@ -175,9 +171,7 @@ def blame(error: ScenarioError, file: str | Path, keys: Mapping[str, str]) -> Sc
     if len(matches) != 1:
         return None
     label, key = matches[0]
-    return ScenarioError(
-        file, label, error.message if error.key == key else f"{error.key}: {error.message}"
-    )
+    return ScenarioError(file, label, error.message if error.key == key else f"{error.key}: {error.message}")
 
 
 def _related(a: str, b: str) -> bool:
@@ -188,18 +182,10 @@ def _related(a: str, b: str) -> bool:
 def _sweep_key(file: Path, label: str, key: str) -> list[str]:
     parts = key.split(".")
     if not key or any(not part.strip() for part in parts):
-        raise ScenarioError(
-            file, label, 'is not a key path; write dotted keys such as "labels.chargeback.share"'
-        )
+        raise ScenarioError(file, label, 'is not a key path; write dotted keys such as "labels.chargeback.share"')
     if parts[0] in SWEEP_RESERVED_KEYS:
-        what = (
-            "the sweep's own `replications`"
-            if parts[0] == "replications"
-            else "nothing a point can vary"
-        )
-        raise ScenarioError(
-            file, label, f"`{parts[0]}` cannot be varied or set in a sweep (use {what})"
-        )
+        what = "the sweep's own `replications`" if parts[0] == "replications" else "nothing a point can vary"
+        raise ScenarioError(file, label, f"`{parts[0]}` cannot be varied or set in a sweep (use {what})")
     return parts
 
 

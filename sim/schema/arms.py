@@ -35,7 +35,9 @@ class _River(_Arm):
     scaling: bool = Field(True, description="standardise features online before the model (logistic)")
     trees: int = Field(5, ge=1, le=100, description="trees in the forest (`forest`)")
     negative_share: Share = Field(
-        0.1, gt=0, description="trees only: share of legitimate label events learned (by a stable hash); the "
+        0.1,
+        gt=0,
+        description="trees only: share of legitimate label events learned (by a stable hash); the "
         "fraud odds are multiplied by it when scoring, so probabilities stay calibrated",
     )
 
@@ -57,7 +59,8 @@ class OnlineArm(_River):
     )
     reweight_window: Duration = Field("7d", description="half-life of the recent share used by `prior`")
     truth: bool = Field(
-        False, description="learn every transaction's true label at the next tick instead of the label events: "
+        False,
+        description="learn every transaction's true label at the next tick instead of the label events: "
         "online learning without delay, a diagnostic (the `oracle` arm is the bound)",
     )
 
@@ -70,15 +73,21 @@ class _Batch(_Arm):
     window: Duration = Field("60d", description="train on label events that arrived within this window")
     deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
     max_rows: int = Field(
-        200_000, ge=100, le=100_000_000,
+        200_000,
+        ge=100,
+        le=100_000_000,
         description="cap on training rows: negatives are subsampled and reweighted above it",
     )
     class_weight: PositiveFloat | Literal["balanced"] | None = Field(
-        None, description="weight fraud labels by this factor (`balanced`: as many as legitimate ones) when "
+        None,
+        description="weight fraud labels by this factor (`balanced`: as many as legitimate ones) when "
         "fitting; the prior correction then shifts the log-odds back so probabilities stay calibrated",
     )
     min_labels: int = Field(
-        10, ge=1, le=1_000_000, description="fewest labels of each class a retrain needs: with fewer in the "
+        10,
+        ge=1,
+        le=1_000_000,
+        description="fewest labels of each class a retrain needs: with fewer in the "
         "window it is skipped (recorded as `skipped` in model_events) and the deployed model stays",
     )
 
@@ -99,7 +108,8 @@ class OracleArm(_Batch):
 
     learner: Literal["oracle"] = "oracle"
     model: Literal["laplace", "logistic", "gbm"] = Field(
-        "laplace", description="`laplace`: the online learner of `online` arms, fed the truth every tick; "
+        "laplace",
+        description="`laplace`: the online learner of `online` arms, fed the truth every tick; "
         "`logistic` or `gbm`: a scikit-learn refit on the truth every `every`",
     )
     every: Duration = Field("1d", description="time between refits on the truth (`logistic`, `gbm`)")

@@ -32,15 +32,15 @@ MAX_WARMUP = 3 * 365 * DAY
 
 def _duration(text: Any) -> float:
     if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"{text!r} is not a duration; write a string such as \"30d\"")
+        raise ValueError(f'{text!r} is not a duration; write a string such as "30d"')
     if isinstance(text, int | float):
         if text == 0:
             return 0.0
         if not math.isfinite(text):
-            raise ValueError(f"{text!r} is not a finite duration; write a number and a unit, e.g. \"60d\"")
+            raise ValueError(f'{text!r} is not a finite duration; write a number and a unit, e.g. "60d"')
         if text < 0:
-            raise ValueError(f"{text!r}: a duration cannot be negative; write a number and a unit, e.g. \"30d\"")
-        raise ValueError(f"{text!r} has no unit; write it as a string such as \"{text}d\"")
+            raise ValueError(f'{text!r}: a duration cannot be negative; write a number and a unit, e.g. "30d"')
+        raise ValueError(f'{text!r} has no unit; write it as a string such as "{text}d"')
     return parse_duration(text)
 
 
@@ -60,6 +60,8 @@ def _finite(value: float) -> float:
 
 Finite = Annotated[float, AfterValidator(_finite)]
 Share = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_finite)]
+
+
 def _warmup(value: Any) -> Any:
     return value if value == "auto" else _duration(value)
 
@@ -68,7 +70,7 @@ Warmup = Annotated[
     float | Literal["auto"],
     BeforeValidator(_warmup),
     PlainSerializer(lambda v: v if v == "auto" else format_duration(v), return_type=str),
-    Field(json_schema_extra={"unit": "duration or \"auto\""}),
+    Field(json_schema_extra={"unit": 'duration or "auto"'}),
 ]
 
 # Every number has a finite range the model can run with (issue: features overflowed at 1e308).

@@ -23,7 +23,8 @@ class Policy(Strict):
         20.0, description="raise an alert on an approved transaction whose expected loss p × amount is at least this"
     )
     target_decline_rate: Share | None = Field(
-        None, description="instead of the expected-cost rule, decline this share of transactions: each day the "
+        None,
+        description="instead of the expected-cost rule, decline this share of transactions: each day the "
         "threshold is the previous day's score quantile (compare arms at matched friction)",
     )
     exploration: Share = Field(
@@ -50,9 +51,7 @@ class Rules(Strict):
 class Metrics(Strict):
     """How model quality is measured over time (see `quality_daily.parquet`)."""
 
-    window: Duration = Field(
-        "7d", description="each day, measure the transactions scored in this trailing window"
-    )
+    window: Duration = Field("7d", description="each day, measure the transactions scored in this trailing window")
 
 
 class DriftDetector(Strict):
@@ -67,7 +66,8 @@ class DriftDetector(Strict):
         "page_hinkley", description="river drift detector, fed the signal in standard deviations from its healthy level"
     )
     sensitivity: PositiveFloat | None = Field(
-        None, description="ADWIN's delta (default 0.002), Page-Hinkley's threshold in standard deviations "
+        None,
+        description="ADWIN's delta (default 0.002), Page-Hinkley's threshold in standard deviations "
         "(default 50) or KSWIN's alpha (default 0.005); smaller: fewer alarms",
     )
 

@@ -31,9 +31,7 @@ class CustomerReport(Strict):
     """Approved fraud the cardholder reports to the issuer: fast."""
 
     share: Share = Field(0.5, description="share of approved fraud the cardholder reports (DOMAIN §2: 54 %)")
-    delay: Delay = Field(
-        default_factory=lambda: _lognormal("2d", 1.0), description="time from transaction to report"
-    )
+    delay: Delay = Field(default_factory=lambda: _lognormal("2d", 1.0), description="time from transaction to report")
 
 
 class Maturity(Strict):
@@ -93,7 +91,8 @@ class CardholderNotice(Strict):
     and calls the issuer, who blocks the card at once."""
 
     share: Share = Field(
-        0.8, description="share of approved fraud the cardholder notices (DOMAIN §2: households detect 54 % first, "
+        0.8,
+        description="share of approved fraud the cardholder notices (DOMAIN §2: households detect 54 % first, "
         "and 82 % of bank-found fraud is found after the customer calls)",
     )
     delay: Delay = Field(

@@ -82,22 +82,18 @@ class Scenario(Strict):
     def _check(self) -> Scenario:
         tick = self.tick
         if tick < 1.0 or DAY % tick != 0:
-            raise ValueError(
-                f"tick: {format_duration(tick)} does not divide one day evenly; use e.g. 1m, 5m, 15m, 1h"
-            )
+            raise ValueError(f"tick: {format_duration(tick)} does not divide one day evenly; use e.g. 1m, 5m, 15m, 1h")
         if self.horizon < tick or self.horizon % tick != 0 or self.horizon > MAX_HORIZON:
             raise ValueError(
                 f"horizon: must be a whole number of ticks ({format_duration(tick)}) between one tick and 5y"
             )
         if self.history < DAY or self.history % tick != 0 or self.history > MAX_HISTORY:
-            raise ValueError(
-                f"history: must be a whole number of ticks ({format_duration(tick)}) from 1d to 365d"
-            )
+            raise ValueError(f"history: must be a whole number of ticks ({format_duration(tick)}) from 1d to 365d")
         if self.warmup != "auto" and (
             self.warmup < self.history or self.warmup % tick != 0 or self.warmup > MAX_WARMUP
         ):
             raise ValueError(
-                "warmup: must be \"auto\" or a whole number of ticks from the history "
+                'warmup: must be "auto" or a whole number of ticks from the history '
                 f"({format_duration(self.history)}) to 3y"
             )
         names = [arm.name for arm in self.arms]
@@ -136,14 +132,20 @@ class Scenario(Strict):
             if name not in names:
                 raise ValueError(f"ab: {role} = {name!r} is not an arm; arms are: {', '.join(names)}")
             if self.arms[names.index(name)].learner == "oracle":
-                raise ValueError(f"ab: {role} = {name!r} is an oracle, which sees every label at once; "
-                                 "an A/B test compares detectors that learn from labels")  # fmt: skip
+                raise ValueError(
+                    f"ab: {role} = {name!r} is an oracle, which sees every label at once; "
+                    "an A/B test compares detectors that learn from labels"
+                )
         if self.policy.target_decline_rate is not None:
-            raise ValueError("ab: an A/B test decides with the expected-cost rule; `policy.target_decline_rate` "
-                             "(one score threshold for the whole world) would mix the two arms' scores")  # fmt: skip
+            raise ValueError(
+                "ab: an A/B test decides with the expected-cost rule; `policy.target_decline_rate` "
+                "(one score threshold for the whole world) would mix the two arms' scores"
+            )
         if self.monitoring.detectors or self.faults:
-            raise ValueError("ab: an A/B test's world has one policy for both arms, so it runs without drift "
-                             "`monitoring` detectors and `faults`; remove them from this scenario")  # fmt: skip
+            raise ValueError(
+                "ab: an A/B test's world has one policy for both arms, so it runs without drift "
+                "`monitoring` detectors and `faults`; remove them from this scenario"
+            )
 
     def arm(self, name: str) -> Arm:
         """The arm called `name`."""

@@ -61,7 +61,9 @@ class Population(Strict):
 
     customers: int = Field(20_000, ge=1, le=MAX_CUSTOMERS, description="number of cardholders")
     merchants: int = Field(
-        2_000, ge=len(CATEGORIES), le=MAX_MERCHANTS,
+        2_000,
+        ge=len(CATEGORIES),
+        le=MAX_MERCHANTS,
         description="number of merchants (at least one per category, so crews always find a target)",
     )
     tx_per_customer_day: PositiveFloat = Field(
@@ -115,8 +117,11 @@ class Tactic(Strict):
         start, end = self.hours
         if not (0 <= start <= 23 and 1 <= end <= 24) or start == end:
             raise ValueError("`hours` must be [start, end) with 0 <= start <= 23, 1 <= end <= 24, start != end")
-        if (self.available_from is not None and self.available_until is not None
-                and self.available_until <= self.available_from):  # fmt: skip
+        if (
+            self.available_from is not None
+            and self.available_until is not None
+            and self.available_until <= self.available_from
+        ):
             raise ValueError("`available_until` must come after `available_from`")
         return self
 
@@ -128,8 +133,9 @@ DEFAULT_TACTICS = (
     Tactic(name="gift-cards-online", category="gift_cards", channel="cnp", amount_min=20, amount_max=200, weight=2),
     Tactic(name="digital-small", category="digital_goods", channel="cnp", amount_min=5, amount_max=50, weight=3),
     Tactic(name="retail-in-store", category="retail", channel="cp", amount_min=20, amount_max=200, weight=1),
-    Tactic(name="night-travel", category="travel", channel="cnp", amount_min=80, amount_max=500,
-           hours=(0, 6), weight=1),
+    Tactic(
+        name="night-travel", category="travel", channel="cnp", amount_min=80, amount_max=500, hours=(0, 6), weight=1
+    ),
 )
 
 
@@ -278,8 +284,9 @@ class Innovation(Strict):
     )
     amount_bands: list[tuple[Money, Money]] = Field(
         default_factory=lambda: [(5.0, 40.0), (20.0, 120.0), (50.0, 250.0), (100.0, 400.0)],
-        min_length=1, description="amount bands [min, max] a new tactic draws from (one each)",
-    )  # fmt: skip
+        min_length=1,
+        description="amount bands [min, max] a new tactic draws from (one each)",
+    )
     cashout_share: Share = Field(0.3, description="share of new tactics that cash out at a few merchants only")
     cashout_merchants: int = Field(3, ge=1, le=100, description="merchants such a tactic uses")
 
@@ -310,7 +317,9 @@ class Skimming(Strict):
     )
     leak_share: Share = Field(0.15, description="share of the cards used there that leak and are sold")
     max_cards: int = Field(
-        300, ge=1, le=10_000_000,
+        300,
+        ge=1,
+        le=10_000_000,
         description="cards one compromise leaks at most (a crew group buys a lot it can cash out; a busy shop "
         "compromised for weeks would otherwise leak thousands and one replication's fraud would swamp the rest)",
     )

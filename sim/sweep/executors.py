@@ -76,12 +76,7 @@ class LocalProcesses:
             except BrokenProcessPool:
                 failures += 1
                 for future, i in futures.items():  # keep what finished before the pool broke
-                    if (
-                        i in pending
-                        and future.done()
-                        and not future.cancelled()
-                        and future.exception() is None
-                    ):
+                    if i in pending and future.done() and not future.cancelled() and future.exception() is None:
                         del pending[i]
                         done(i, future.result())
                 if failures > self.retries:
@@ -148,8 +143,10 @@ class DaskCluster:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise SweepError(f"--dask {self.address}: Dask is not installed; install the extra: "
-                             "pip install 'fraudsim[dask]' (make test installs it)") from None
+            raise SweepError(
+                f"--dask {self.address}: Dask is not installed; install the extra: "
+                "pip install 'fraudsim[dask]' (make test installs it)"
+            ) from None
 
         with contextlib.ExitStack() as stack:
             if self.address == "local":
@@ -178,9 +175,7 @@ class DaskCluster:
                 try:
                     client.wait_for_workers(1, timeout=60)
                 except TimeoutError:
-                    raise SweepError(
-                        f"--dask {self.address}: the scheduler has no workers"
-                    ) from None
+                    raise SweepError(f"--dask {self.address}: the scheduler has no workers") from None
                 self.workers = len(client.scheduler_info(n_workers=-1)["workers"])
             _check_workers(client, self.address)
             yield client
@@ -207,7 +202,9 @@ def _check_address(address: str) -> None:
         logging.getLogger(__name__).warning(
             "--dask %s: plain TCP to another machine; anyone who can reach the scheduler or a worker can "
             "run code in this process (results come back as pickles). Use tls:// with Dask's TLS settings "
-            "on an untrusted network (docs/sweeps.md)", address)  # fmt: skip
+            "on an untrusted network (docs/sweeps.md)",
+            address,
+        )
 
 
 _warned: list[str] = []
@@ -228,8 +225,10 @@ def _check_workers(client, address: str) -> None:
             "install the same fraudsim on every worker"
         ) from None
     if not isinstance(versions, dict) or not all(isinstance(v, str) and len(v) < 100 for v in versions.values()):
-        raise SweepError(f"--dask {address}: the workers' reply to the version check is malformed; "
-                         "is this a Dask cluster running fraudsim?")  # fmt: skip
+        raise SweepError(
+            f"--dask {address}: the workers' reply to the version check is malformed; "
+            "is this a Dask cluster running fraudsim?"
+        )
     wrong = sorted({v for v in versions.values() if v != __version__})
     if wrong:
         raise SweepError(

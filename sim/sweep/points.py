@@ -46,16 +46,11 @@ def expand(
     >>> [tuple(point.values()) for point in expand({"a": [1, 2]}, {"b": [10, 20], "c": ["p", "q"]})]
     [(1, 10, 'p'), (1, 20, 'q'), (2, 10, 'p'), (2, 20, 'q')]
     """
-    axes: list[list[dict[str, Any]]] = [
-        [{key: value} for value in values] for key, values in grid.items()
-    ]
+    axes: list[list[dict[str, Any]]] = [[{key: value} for value in values] for key, values in grid.items()]
     if zipped:
         rows = zip(*zipped.values(), strict=True)
         axes.append([dict(zip(zipped, row, strict=True)) for row in rows])
-    return [
-        {k: v for part in combination for k, v in part.items()}
-        for combination in itertools.product(*axes)
-    ]
+    return [{k: v for part in combination for k, v in part.items()} for combination in itertools.product(*axes)]
 
 
 def point_key(scenario: Scenario, version: str = __version__) -> str:
@@ -70,9 +65,7 @@ def point_key(scenario: Scenario, version: str = __version__) -> str:
     data = resolved_dict(scenario, version)
     for key in COSMETIC_KEYS:
         data.pop(key, None)
-    text = json.dumps(
-        {"fraudsim_version": version, "scenario": data}, sort_keys=True, separators=(",", ":")
-    )
+    text = json.dumps({"fraudsim_version": version, "scenario": data}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -164,9 +157,7 @@ class SweepPlan:
         seen: dict[tuple[str, int], Task] = {}
         for point in self.points:
             for replication in range(self.sweep.replications):
-                seen.setdefault(
-                    (point.key, replication), Task(point.key, replication, point.scenario)
-                )
+                seen.setdefault((point.key, replication), Task(point.key, replication, point.scenario))
         return list(seen.values())
 
 
@@ -190,16 +181,11 @@ def plan_sweep(sweep: Sweep, version: str = __version__) -> SweepPlan:
         except ScenarioError as error:
             raise _point_error(sweep, error, raw, values) from None
         points.append(Point(index, tuple(values.items()), scenario, point_key(scenario, version)))
-    columns = tuple(
-        GridColumn.of(key, values, key in sweep.zip)
-        for key, values in {**sweep.grid, **sweep.zip}.items()
-    )
+    columns = tuple(GridColumn.of(key, values, key in sweep.zip) for key, values in {**sweep.grid, **sweep.zip}.items())
     return SweepPlan(sweep, tuple(points), columns, version)
 
 
-def _point_error(
-    sweep: Sweep, error: ScenarioError, raw: dict, values: Mapping[str, Any]
-) -> ScenarioError:
+def _point_error(sweep: Sweep, error: ScenarioError, raw: dict, values: Mapping[str, Any]) -> ScenarioError:
     labels = {sweep.label(key): named_path(raw, key) for key in values}
     blamed = blame(error, sweep.file, labels)
     if blamed is not None:
@@ -212,9 +198,7 @@ def _point_error(
         ):
             blamed = ScenarioError(sweep.file, blamed.key, f"{blamed.message} (value {shown})")
         return blamed
-    where = ", ".join(
-        f"{json.dumps(k)} = {json.dumps(v, sort_keys=True)}" for k, v in values.items()
-    )
+    where = ", ".join(f"{json.dumps(k)} = {json.dumps(v, sort_keys=True)}" for k, v in values.items())
     return ScenarioError(
         sweep.file,
         f"grid point ({where})",

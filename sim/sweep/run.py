@@ -31,9 +31,7 @@ class PointRun:
     seconds: float
 
 
-def run_point(
-    scenario: Scenario, replication: int, progress: Callable[[float], None] | None = None
-) -> PointRun:
+def run_point(scenario: Scenario, replication: int, progress: Callable[[float], None] | None = None) -> PointRun:
     """Run replication ``replication`` of a resolved point: every arm's sums over the horizon,
     one row per arm (``arm``, ``learner``, ``replication``, then the figures of ``arms.parquet``).
 
@@ -101,8 +99,9 @@ def run_sweep(
     with _exclusive(out_dir):
         points = out_dir / "points"
         if points.exists() and not points.is_dir():
-            raise SweepError(f"{points}: is a file where the sweep keeps its saved runs (a folder); "
-                             "move it, or choose another --out")  # fmt: skip
+            raise SweepError(
+                f"{points}: is a file where the sweep keeps its saved runs (a folder); move it, or choose another --out"
+            )
         store = ResultStore(points)
         store.clean()
         tasks = plan.tasks()
@@ -113,11 +112,7 @@ def run_sweep(
 
         def report(extra_days: float = 0.0) -> None:
             if progress is not None:
-                progress(
-                    SweepProgress(
-                        state["runs"], len(pending), state["days"] + extra_days, total_days
-                    )
-                )
+                progress(SweepProgress(state["runs"], len(pending), state["days"] + extra_days, total_days))
 
         def done(i: int, run: PointRun) -> None:
             task = pending[i]
@@ -135,12 +130,8 @@ def run_sweep(
         for point in plan.points:
             store.save_scenario(point.key, point.scenario, plan.version)
         results = assemble(plan, store)
-        atomic_write(
-            out_dir / "results.parquet", lambda temporary: write_parquet(temporary, results)
-        )
-        atomic_write(
-            out_dir / "sweep.json", lambda temporary: write_json(temporary, describe(plan))
-        )
+        atomic_write(out_dir / "results.parquet", lambda temporary: write_parquet(temporary, results))
+        atomic_write(out_dir / "sweep.json", lambda temporary: write_json(temporary, describe(plan)))
         wall = time.perf_counter() - started
         info = {
             "fraudsim_version": plan.version,
@@ -153,8 +144,7 @@ def run_sweep(
             "computed": len(pending),
             "reused": len(tasks) - len(pending),
             "run_seconds": [
-                {"point_key": key, "replication": r, "seconds": round(s, 3)}
-                for (key, r), s in sorted(seconds.items())
+                {"point_key": key, "replication": r, "seconds": round(s, 3)} for (key, r), s in sorted(seconds.items())
             ],
         }
         atomic_write(out_dir / "sweep_info.json", lambda temporary: write_json(temporary, info))
@@ -176,9 +166,7 @@ def assemble(plan: SweepPlan, store: ResultStore) -> pl.DataFrame:
     for task in plan.tasks():
         rows = store.load(task)
         if rows is None:
-            raise SweepError(
-                f"{store.path(task.key, task.replication)}: missing after the sweep ran"
-            )
+            raise SweepError(f"{store.path(task.key, task.replication)}: missing after the sweep ran")
         parts.append(rows.with_columns(pl.lit(task.key, dtype=pl.String).alias("point_key")))
     rows = pl.concat(parts, how="vertical")
     points = points_frame(plan)
@@ -200,9 +188,7 @@ def points_frame(plan: SweepPlan) -> pl.DataFrame:
         values = [p.value(column.key) for p in plan.points]
         columns.append(pl.Series(column.key, [column.cell(v) for v in values], dtype=column.dtype))
         if column.duration:
-            columns.append(
-                pl.Series(f"{column.key}_s", [parse_duration(v) for v in values], dtype=pl.Float64)
-            )
+            columns.append(pl.Series(f"{column.key}_s", [parse_duration(v) for v in values], dtype=pl.Float64))
     return pl.DataFrame(columns)
 
 
@@ -221,7 +207,5 @@ def describe(plan: SweepPlan) -> dict[str, Any]:
         "replications": sweep.replications,
         "arms": [{"name": name, "learner": learner} for name, learner in arms],
         "grid": [column.describe() for column in plan.columns],
-        "points": [
-            {"point": p.index, "point_key": p.key, "values": dict(p.values)} for p in plan.points
-        ],
+        "points": [{"point": p.index, "point_key": p.key, "values": dict(p.values)} for p in plan.points],
     }

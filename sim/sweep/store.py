@@ -34,16 +34,12 @@ class ResultStore:
         except Exception:  # unreadable (e.g. a disk that lost it): compute it again
             return None
         arms = sorted(arm.name for arm in task.scenario.arms)
-        if sorted(rows["arm"].to_list()) != arms or set(rows["replication"].to_list()) != {
-            task.replication
-        }:
+        if sorted(rows["arm"].to_list()) != arms or set(rows["replication"].to_list()) != {task.replication}:
             return None
         return rows
 
     def save(self, task: Task, rows: pl.DataFrame) -> None:
-        atomic_write(
-            self.path(task.key, task.replication), lambda temporary: write_parquet(temporary, rows)
-        )
+        atomic_write(self.path(task.key, task.replication), lambda temporary: write_parquet(temporary, rows))
 
     def save_scenario(self, key: str, scenario: Scenario, version: str) -> None:
         """``<key>/scenario.resolved.toml``: ``fraudsim run`` on it reproduces the point."""
@@ -70,15 +66,11 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SweepError(
-                f"{out_dir}: another sweep is writing there; wait for it or use --out"
-            ) from None
+            raise SweepError(f"{out_dir}: another sweep is writing there; wait for it or use --out") from None
         try:
             yield
         finally:
-            if created and [p.name for p in out_dir.iterdir()] == [
-                ".lock"
-            ]:  # failed before writing anything
+            if created and [p.name for p in out_dir.iterdir()] == [".lock"]:  # failed before writing anything
                 (out_dir / ".lock").unlink()
                 out_dir.rmdir()
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -50,8 +50,9 @@ class Wallet:
 
     @staticmethod
     def empty() -> Wallet:
-        return Wallet(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, int),
-                      np.empty(0, bool))  # fmt: skip
+        return Wallet(
+            np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, int), np.empty(0, bool)
+        )
 
     def usable(self, now: float) -> np.ndarray:
         """Slots of the cards usable at ``now``."""
@@ -80,8 +81,14 @@ class Wallet:
 
     def add(self, card: np.ndarray, serial: np.ndarray, usable_from: np.ndarray, spree: float) -> None:
         n = len(card)
-        parts = (card.astype(np.int32), serial.astype(np.int64), usable_from, usable_from + spree,
-                 np.zeros(n, int), np.zeros(n, bool))  # fmt: skip
+        parts = (
+            card.astype(np.int32),
+            serial.astype(np.int64),
+            usable_from,
+            usable_from + spree,
+            np.zeros(n, int),
+            np.zeros(n, bool),
+        )
         for name, part in zip(self.FIELDS, parts, strict=True):
             setattr(self, name, np.concatenate([getattr(self, name), part]))
         self._usable = None
@@ -112,8 +119,16 @@ class DayBook:
 class Crew:
     """One crew: its wallet, its strategy, its own random stream and its daily books."""
 
-    def __init__(self, crew_id: int, group: str, config: CrewConfig, tactics: TacticTable, streams: Streams,
-                 customers: int, joined: int | None):  # fmt: skip
+    def __init__(
+        self,
+        crew_id: int,
+        group: str,
+        config: CrewConfig,
+        tactics: TacticTable,
+        streams: Streams,
+        customers: int,
+        joined: int | None,
+    ):
         self.crew_id = crew_id
         self.group = group
         self.config = config
@@ -151,10 +166,20 @@ class Crew:
         profit = book.profit(self.config)
         self.recent_profit += (profit - self.recent_profit) / RECENT_PROFIT_DAYS
         self.losing_days = self.losing_days + 1 if profit <= 0 else 0
-        self.rows.append({"day": self._day, "crew": self.crew_id, "group": self.group, "strategy": self.config.strategy,
-                          "attempts": book.attempts, "approved": book.approved,
-                          "amount_approved": book.amount_approved, "cards_received": book.cards_received,
-                          "profit": profit, "tactic_attempts": book.tactic_attempts})  # fmt: skip
+        self.rows.append(
+            {
+                "day": self._day,
+                "crew": self.crew_id,
+                "group": self.group,
+                "strategy": self.config.strategy,
+                "attempts": book.attempts,
+                "approved": book.approved,
+                "amount_approved": book.amount_approved,
+                "cards_received": book.cards_received,
+                "profit": profit,
+                "tactic_attempts": book.tactic_attempts,
+            }
+        )
         self._book = DayBook(tactic_attempts=np.zeros(len(self.tactics)))
         self._day = None
 
@@ -243,8 +268,9 @@ class Attempts:
     plan: Plan  # the same rows as planned by the strategies
 
     @staticmethod
-    def join(now: float, crews: list[Crew], plans: list[Plan],
-             places: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Attempts:  # fmt: skip
+    def join(
+        now: float, crews: list[Crew], plans: list[Plan], places: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    ) -> Attempts:
         counts = [len(plan) for plan in plans]
         plan = Plan.concat(plans)
         merchant, cnp, offset = (np.concatenate(columns) for columns in zip(*places, strict=True))
@@ -252,9 +278,16 @@ class Attempts:
         card = np.concatenate([crew.wallet.card[p.slot] for crew, p in zip(crews, plans, strict=True)])
         order = np.lexsort((offset, np.repeat(np.arange(len(crews)), counts)))  # by crew, then time
         plan = plan.take(order)
-        tx = Transactions(t=now + offset[order], card=card[order], merchant=merchant[order].astype(np.int32),
-                          amount=plan.amount, cnp=cnp[order], crew=crew_id, tactic=plan.tactic,
-                          stolen_card=plan.serial)  # fmt: skip
+        tx = Transactions(
+            t=now + offset[order],
+            card=card[order],
+            merchant=merchant[order].astype(np.int32),
+            amount=plan.amount,
+            cnp=cnp[order],
+            crew=crew_id,
+            tactic=plan.tactic,
+            stolen_card=plan.serial,
+        )
         return Attempts(crews, counts, tx, plan)
 
     def by_crew(self):
@@ -280,8 +313,15 @@ class CrewGroup:
     """Crews sharing a configuration: scheduled breaches are split among them, and with
     `dynamics` they enter and leave with profit."""
 
-    def __init__(self, index: int, config: CrewConfig, streams: Streams, customers: int, ids: CrewIds,
-                 invented: Sequence[NewTactic] = ()):  # fmt: skip
+    def __init__(
+        self,
+        index: int,
+        config: CrewConfig,
+        streams: Streams,
+        customers: int,
+        ids: CrewIds,
+        invented: Sequence[NewTactic] = (),
+    ):
         self.index = index
         self.config = config
         self.tactics = tactic_table(config, invented)
@@ -346,8 +386,9 @@ class CrewGroup:
         if self.crews:
             self.last_profit = float(np.mean([crew.recent_profit for crew in self.crews]))
         rate = dynamics.entry_per_month / 30.0 * max(self.last_profit, 0.0) / dynamics.profit_scale
-        arrivals = max(int(self.streams.get("crew_group", self.index, day).poisson(rate)),
-                       dynamics.min_count - len(self.crews))  # fmt: skip
+        arrivals = max(
+            int(self.streams.get("crew_group", self.index, day).poisson(rate)), dynamics.min_count - len(self.crews)
+        )
         for _ in range(min(arrivals, dynamics.max_count - len(self.crews))):
             crew = self._new_crew(day)
             crew.recent_profit = self.last_profit
@@ -360,14 +401,23 @@ class CrewGroup:
 class Crews:
     """Every crew group of the world, and the skimmed merchants that feed them."""
 
-    def __init__(self, configs: list[CrewConfig], compromises: list[Compromise], population: Population,
-                 streams: Streams, invented: Sequence[NewTactic] = (), skims: Sequence[Skim] = ()):  # fmt: skip
+    def __init__(
+        self,
+        configs: list[CrewConfig],
+        compromises: list[Compromise],
+        population: Population,
+        streams: Streams,
+        invented: Sequence[NewTactic] = (),
+        skims: Sequence[Skim] = (),
+    ):
         ids = CrewIds()
-        self.groups = [CrewGroup(i, config, streams, population.customers, ids, invented)
-                       for i, config in enumerate(configs)]  # fmt: skip
+        self.groups = [
+            CrewGroup(i, config, streams, population.customers, ids, invented) for i, config in enumerate(configs)
+        ]
         self._by_name = {group.config.name: group for group in self.groups}
-        self.compromises = [Skim.configured(c, population, streams.get("compromise", i))
-                            for i, c in enumerate(compromises)] + list(skims)  # fmt: skip
+        self.compromises = [
+            Skim.configured(c, population, streams.get("compromise", i)) for i, c in enumerate(compromises)
+        ] + list(skims)
         self._leaked = np.zeros(len(self.compromises), np.int64)  # cards each compromise has leaked
         self._day: int | None = None
 
@@ -461,18 +511,28 @@ class Skim:
     @staticmethod
     def configured(config: Compromise, population: Population, rng: np.random.Generator) -> Skim:
         """A ``[[compromises]]`` entry, its merchants drawn at random (within its category if set)."""
-        pool = (population.merchants_by_category[CATEGORIES.index(config.category)] if config.category
-                else np.arange(population.merchants))  # fmt: skip
+        pool = (
+            population.merchants_by_category[CATEGORIES.index(config.category)]
+            if config.category
+            else np.arange(population.merchants)
+        )
         merchants = rng.choice(pool, size=min(config.merchants, len(pool)), replace=False)
         return Skim(config.name, merchants, config.start, config.end, config.leak_share, config.delay, config.crews)
 
     def catches(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> np.ndarray:
-        return (~tx.is_fraud & approved & (tx.t >= self.start) & (tx.t < self.end)
-                & np.isin(tx.merchant, self.merchants) & (leak_draw < self.leak_share))  # fmt: skip
+        return (
+            ~tx.is_fraud
+            & approved
+            & (tx.t >= self.start)
+            & (tx.t < self.end)
+            & np.isin(tx.merchant, self.merchants)
+            & (leak_draw < self.leak_share)
+        )
 
 
-def draw_skims(config: Skimming, start: float, end: float, population: Population, groups: Sequence[str],
-               rng: np.random.Generator) -> list[Skim]:  # fmt: skip
+def draw_skims(
+    config: Skimming, start: float, end: float, population: Population, groups: Sequence[str], rng: np.random.Generator
+) -> list[Skim]:
     """Random points of compromise from ``start`` to ``end``: a Poisson process at one per
     ``every``, each at one merchant drawn by popularity, leaking to a crew group drawn at random
     at most ``max_cards`` cards. A card is usable the compromise's ``delay`` after its use there."""
@@ -484,9 +544,20 @@ def draw_skims(config: Skimming, start: float, end: float, population: Populatio
     window = build_delay(config.window).sample(rng, n)
     delay = build_delay(config.delay).sample(rng, n)
     cumulative = np.cumsum(population.merchant_popularity)
-    merchant = np.minimum(np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right"),
-                          population.merchants - 1)  # fmt: skip
+    merchant = np.minimum(
+        np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right"), population.merchants - 1
+    )
     group = rng.integers(len(groups), size=n)
-    return [Skim(f"skim-{k + 1:02d}", merchant[k : k + 1].astype(np.int32), float(begin[k]),
-                 float(begin[k] + window[k]), config.leak_share, float(delay[k]),
-                 groups[group[k]], config.max_cards) for k in range(n)]  # fmt: skip
+    return [
+        Skim(
+            f"skim-{k + 1:02d}",
+            merchant[k : k + 1].astype(np.int32),
+            float(begin[k]),
+            float(begin[k] + window[k]),
+            config.leak_share,
+            float(delay[k]),
+            groups[group[k]],
+            config.max_cards,
+        )
+        for k in range(n)
+    ]

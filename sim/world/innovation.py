@@ -47,8 +47,9 @@ class NewTactic:
     merchants: np.ndarray | None  # int32 merchant ids it cashes out at; None: any of the category
 
 
-def invent(config: Innovation, start: float, end: float, population: Population,
-           rng: np.random.Generator) -> list[NewTactic]:  # fmt: skip
+def invent(
+    config: Innovation, start: float, end: float, population: Population, rng: np.random.Generator
+) -> list[NewTactic]:
     """The tactics invented from ``start`` to ``end`` (a Poisson process at one per ``every``)."""
     if not config.enabled or end <= start:
         return []
@@ -71,8 +72,22 @@ def invent(config: Innovation, start: float, end: float, population: Population,
             pool = population.merchants_by_category[category[k]]
             merchants = np.unique(pool[(pick[k] * len(pool)).astype(int)]).astype(np.int32)
         where = "night" if hours == NIGHT else "allday" if hours == ALL_DAY else f"{hours[0]:02d}to{hours[1]:02d}h"
-        name = (f"new-{k + 1:02d}-{CATEGORIES[category[k]]}-{'online' if cnp[k] else 'instore'}-{where}-"
-                f"{low:g}to{high:g}{'-cashout' if merchants is not None else ''}")  # fmt: skip
-        tactics.append(NewTactic(name, int(category[k]), bool(cnp[k]), float(low), float(high), hours, config.weight,
-                                 float(appear[k]), float(appear[k] + lifetime[k]), merchants))  # fmt: skip
+        name = (
+            f"new-{k + 1:02d}-{CATEGORIES[category[k]]}-{'online' if cnp[k] else 'instore'}-{where}-"
+            f"{low:g}to{high:g}{'-cashout' if merchants is not None else ''}"
+        )
+        tactics.append(
+            NewTactic(
+                name,
+                int(category[k]),
+                bool(cnp[k]),
+                float(low),
+                float(high),
+                hours,
+                config.weight,
+                float(appear[k]),
+                float(appear[k] + lifetime[k]),
+                merchants,
+            )
+        )
     return tactics

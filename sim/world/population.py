@@ -91,15 +91,13 @@ def build_population(config: PopulationConfig, rng: np.random.Generator) -> Popu
     # A customer's median is set so that, averaged over where they shop, the
     # population median amount matches `amount_median`.
     mean_log_factor = float(np.dot(popularity, CATEGORY_AMOUNT[category]))
-    log_median = rng.normal(
-        np.log(config.amount_median) - mean_log_factor, config.amount_spread, size=config.customers
-    )
+    log_median = rng.normal(np.log(config.amount_median) - mean_log_factor, config.amount_spread, size=config.customers)
     rate = rng.gamma(config.rate_shape, config.tx_per_customer_day / config.rate_shape, config.customers)
     mean_cnp = float(np.dot(popularity, CATEGORY_CNP[category]))
     cnp_affinity = rng.gamma(4.0, 0.25, size=config.customers) * (config.cnp_share / max(mean_cnp, 1e-9))
-    preferred = rng.choice(
-        config.merchants, size=(config.customers, config.preferred_merchants), p=popularity
-    ).astype(np.int32)
+    preferred = rng.choice(config.merchants, size=(config.customers, config.preferred_merchants), p=popularity).astype(
+        np.int32
+    )
     by_category = tuple(np.flatnonzero(category == c).astype(np.int32) for c in range(len(CATEGORIES)))
     return Population(
         rate=rate,
@@ -135,8 +133,9 @@ def with_movers(population: Population, config: PopulationConfig, since: float, 
     moved_log_median = centre + (population.log_median - centre) / np.sqrt(2) + shift / np.sqrt(2)
     mean_affinity = float(np.mean(population.cnp_affinity))
     moved_cnp_affinity = rng.gamma(4.0, 0.25, size=n) * mean_affinity
-    return replace(population, move_at=move_at, moved_log_median=moved_log_median,
-                   moved_cnp_affinity=moved_cnp_affinity)  # fmt: skip
+    return replace(
+        population, move_at=move_at, moved_log_median=moved_log_median, moved_cnp_affinity=moved_cnp_affinity
+    )
 
 
 def _cdf(weights: np.ndarray) -> np.ndarray:

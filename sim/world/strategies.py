@@ -78,15 +78,54 @@ def tactic_table(config: CrewConfig, invented: Sequence[NewTactic] = ()) -> Tact
     """The group's configured tactics, the world's invented ones, and the ones its strategy adds
     (a test charge, last; a mimic, alone: mimics use no tactics and invent none)."""
     always, never = -np.inf, np.inf
-    rows = [(t.name, CATEGORIES.index(t.category), t.channel == "cnp", t.amount_min, t.amount_max, t.hours,
-             t.weight, t.velocity or config.attempts_per_day,
-             always if t.available_from is None else t.available_from,
-             never if t.available_until is None else t.available_until, None) for t in config.tactics]  # fmt: skip
-    rows += [(t.name, t.category, t.cnp, t.amount_min, t.amount_max, t.hours, t.weight, config.attempts_per_day,
-              t.available_from, t.available_until, t.merchants) for t in invented]  # fmt: skip
+    rows = [
+        (
+            t.name,
+            CATEGORIES.index(t.category),
+            t.channel == "cnp",
+            t.amount_min,
+            t.amount_max,
+            t.hours,
+            t.weight,
+            t.velocity or config.attempts_per_day,
+            always if t.available_from is None else t.available_from,
+            never if t.available_until is None else t.available_until,
+            None,
+        )
+        for t in config.tactics
+    ]
+    rows += [
+        (
+            t.name,
+            t.category,
+            t.cnp,
+            t.amount_min,
+            t.amount_max,
+            t.hours,
+            t.weight,
+            config.attempts_per_day,
+            t.available_from,
+            t.available_until,
+            t.merchants,
+        )
+        for t in invented
+    ]
     if isinstance(config, CardTestingCrew):
-        rows.append(("card-test", CATEGORIES.index(config.test_category), True, 0.5, config.test_amount_max,
-                     (0, 24), 0.0, config.tests_per_day, always, never, None))  # fmt: skip
+        rows.append(
+            (
+                "card-test",
+                CATEGORIES.index(config.test_category),
+                True,
+                0.5,
+                config.test_amount_max,
+                (0, 24),
+                0.0,
+                config.tests_per_day,
+                always,
+                never,
+                None,
+            )
+        )
     if isinstance(config, MimicCrew):
         rows = [("mimic", 0, False, 0.0, 0.0, (0, 24), 1.0, config.attempts_per_day, always, never, None)]
     hours = np.zeros((len(rows), 24), bool)
@@ -96,12 +135,18 @@ def tactic_table(config: CrewConfig, invented: Sequence[NewTactic] = ()) -> Tact
         hours[k, span] = True
     column = list(zip(*rows, strict=True))
     return TacticTable(
-        names=tuple(column[0]), category=np.array(column[1]), cnp=np.array(column[2], bool),
-        amount_min=np.array(column[3], float), amount_max=np.array(column[4], float), hours=hours,
-        weight=np.array(column[6], float), velocity=np.array(column[7], float),
-        available_from=np.array(column[8], float), available_until=np.array(column[9], float),
+        names=tuple(column[0]),
+        category=np.array(column[1]),
+        cnp=np.array(column[2], bool),
+        amount_min=np.array(column[3], float),
+        amount_max=np.array(column[4], float),
+        hours=hours,
+        weight=np.array(column[6], float),
+        velocity=np.array(column[7], float),
+        available_from=np.array(column[8], float),
+        available_until=np.array(column[9], float),
         merchants=tuple(column[10]),
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -160,11 +205,14 @@ def _open(column: np.ndarray, n: int) -> np.ndarray:
 def _plan(slot, serial, tactic, amount, merchant=None, cnp=None, offset=None) -> Plan:
     n = len(slot)
     return Plan(
-        slot=slot, serial=serial, tactic=np.asarray(tactic, np.int16), amount=np.round(np.asarray(amount, float), 2),
+        slot=slot,
+        serial=serial,
+        tactic=np.asarray(tactic, np.int16),
+        amount=np.round(np.asarray(amount, float), 2),
         merchant=_open(_ANY_MERCHANT, n) if merchant is None else merchant.astype(np.int32),
         cnp=_open(_ANY_CHANNEL, n) if cnp is None else cnp.astype(np.int8),
         offset=_open(_ANY_TIME, n) if offset is None else offset,
-    )  # fmt: skip
+    )
 
 
 _NO_ATTEMPTS = np.empty(0, np.intp)
@@ -268,9 +316,18 @@ class CardTestingStrategy(StaticStrategy):
         tests = np.repeat(testing, counts)
         cashing = phase == self.CASHING
         if cashing.any():
-            cash = super().choose(rng, Context(context.now, context.tick, context.slots[cashing],
-                                               context.serial[cashing], context.card[cashing], context.intensity,
-                                               context.population))  # fmt: skip
+            cash = super().choose(
+                rng,
+                Context(
+                    context.now,
+                    context.tick,
+                    context.slots[cashing],
+                    context.serial[cashing],
+                    context.card[cashing],
+                    context.intensity,
+                    context.population,
+                ),
+            )
         else:
             cash = _empty_plan()
         if len(tests) == 0:
@@ -306,8 +363,9 @@ class ProberStrategy(StaticStrategy):
         plan = super().choose(rng, context)
         if len(plan) == 0:
             return plan
-        plan.amount = np.round(np.clip(self.level[plan.tactic] * rng.uniform(0.95, 1.05, len(plan)), 0.01,
-                                       self.config.probe_max), 2)  # fmt: skip
+        plan.amount = np.round(
+            np.clip(self.level[plan.tactic] * rng.uniform(0.95, 1.05, len(plan)), 0.01, self.config.probe_max), 2
+        )
         return plan
 
     def observe(self, plan, declined):

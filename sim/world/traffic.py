@@ -21,9 +21,33 @@ from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
 
 # Share of a day's purchases in each hour (busiest 12-13, quietest 3-4; DOMAIN §6).
 _RETAIL_HOURS = np.array(
-    [0.15, 0.08, 0.05, 0.04, 0.05, 0.12, 0.35, 0.70, 1.00, 1.20, 1.40, 1.55,
-     1.70, 1.55, 1.40, 1.35, 1.40, 1.50, 1.50, 1.30, 1.00, 0.75, 0.50, 0.30]
-)  # fmt: skip
+    [
+        0.15,
+        0.08,
+        0.05,
+        0.04,
+        0.05,
+        0.12,
+        0.35,
+        0.70,
+        1.00,
+        1.20,
+        1.40,
+        1.55,
+        1.70,
+        1.55,
+        1.40,
+        1.35,
+        1.40,
+        1.50,
+        1.50,
+        1.30,
+        1.00,
+        0.75,
+        0.50,
+        0.30,
+    ]
+)
 DIURNAL = {"retail": _RETAIL_HOURS / _RETAIL_HOURS.sum(), "flat": np.full(24, 1 / 24)}
 
 # Relative volume Monday..Sunday (busiest Saturday; DOMAIN §6), mean 1.
@@ -51,9 +75,15 @@ class Transactions(Columns):
     @staticmethod
     def empty() -> Transactions:
         return Transactions(
-            np.empty(0), np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0),
-            np.empty(0, bool), np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.int64),
-        )  # fmt: skip
+            np.empty(0),
+            np.empty(0, np.int32),
+            np.empty(0, np.int32),
+            np.empty(0),
+            np.empty(0, bool),
+            np.empty(0, np.int32),
+            np.empty(0, np.int16),
+            np.empty(0, np.int64),
+        )
 
 
 def day_factor(config: PopulationConfig, day: int) -> float:
