@@ -445,14 +445,15 @@ def warmup_length(scenario: Scenario) -> float:
     return float(np.ceil((delay + scenario.history + FEATURES_SETTLE_S) / DAY) * DAY)
 
 
-def labels_per_day(scenario: Scenario) -> float:
-    """Roughly how many label events arrive per day (sizes buffers)."""
+def transactions_per_day(scenario: Scenario) -> float:
+    """Honest transactions a day (customers × their daily rate): every one is labelled in the end, so it
+    also sizes the label buffers."""
     return scenario.population.customers * scenario.population.tx_per_customer_day
 
 
 def _expected_rows(scenario: Scenario, retention: float) -> int:
     """Room for the transactions of one retention window, with a margin (the store still grows)."""
-    return int(1.2 * labels_per_day(scenario) * (retention + DAY) / DAY) + 1024
+    return int(1.2 * transactions_per_day(scenario) * (retention + DAY) / DAY) + 1024
 
 
 def warm_up(
@@ -496,7 +497,7 @@ def warm_up(
     oracles = [arm for arm in scenario.arms if isinstance(arm, OracleArm)]
     if oracles:  # the truth of the longest oracle window, kept as thinly as the thickest window keeps it
         engine.collected.truth_since = -max(arm.window for arm in oracles)
-        engine.collected.truth_keep = max(window_keep(arm, labels_per_day(scenario)) for arm in oracles)
+        engine.collected.truth_keep = max(window_keep(arm, transactions_per_day(scenario)) for arm in oracles)
     first_history_id = [0]
     engine.at(-scenario.history, lambda: first_history_id.__setitem__(0, world.store.next_id))
     engine.run()
@@ -560,7 +561,7 @@ def run_arm(
         world = copy.deepcopy(world)
     world.store.retention_s = arm_retention(scenario)
     if learner is None:
-        learner = arm_learner(scenario, arm, streams, labels_per_day(scenario))
+        learner = arm_learner(scenario, arm, streams, transactions_per_day(scenario))
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, arm.name)
     engine.run()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .engine import FEATURES, arm_retention, labels_per_day, warmup_length
+from .engine import FEATURES, arm_retention, transactions_per_day, warmup_length
 from .schema import Scenario
 from .units import DAY
 
@@ -68,7 +68,7 @@ def fraud_cards(scenario: Scenario) -> float:
 def estimate(scenario: Scenario) -> Estimate:
     """The memory one replication of ``scenario`` needs (a worker process runs one at a time)."""
     population = scenario.population
-    per_day = labels_per_day(scenario)
+    per_day = transactions_per_day(scenario)
     return Estimate(
         {
             "base": BASE,

@@ -179,7 +179,7 @@ def test_a_cash_out_merchant_s_fraud_rate_feature_rises_within_a_few_label_delay
     times the prior's 0.4 while its honest traffic adds a few transactions a day, so the log rate
     rises by well over ln 2 within three days where fraud reached the merchant at all."""
     from sim.detect.features import MERCHANT_PRIOR_RATE, MERCHANT_PRIOR_TRANSACTIONS
-    from sim.engine import Engine, arm_learner, labels_per_day, warm_up
+    from sim.engine import Engine, arm_learner, transactions_per_day, warm_up
 
     from .conftest import write_scenario
 
@@ -203,7 +203,7 @@ def test_a_cash_out_merchant_s_fraud_rate_feature_rises_within_a_few_label_delay
         scenario,
         streams,
         state,
-        arm_learner(scenario, arm, streams, labels_per_day(scenario)),
+        arm_learner(scenario, arm, streams, transactions_per_day(scenario)),
         None,
         0.0,
         scenario.horizon,

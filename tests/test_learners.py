@@ -158,13 +158,13 @@ def test_every_learner_passes_the_contract(contract_world, arm_name):
     """Seeded determinism, never a label before its arrival, and picklable (for process pools)."""
     import pickle
 
-    from sim.engine import arm_learner, labels_per_day
+    from sim.engine import arm_learner, transactions_per_day
 
     scenario, streams, world, history = contract_world
     arm = scenario.arm(arm_name)
     tables = []
     for _ in range(2):
-        spy = Spy(arm_learner(scenario, arm, streams, labels_per_day(scenario)))  # seeded as the engine seeds it
+        spy = Spy(arm_learner(scenario, arm, streams, transactions_per_day(scenario)))  # seeded as the engine seeds it
         recorder = ArmRecorder(scenario, arm_name, 0)
         run_arm(scenario, arm, streams, world, history, recorder, learner=spy)
         tables.append(recorder.daily())

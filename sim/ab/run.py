@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..engine import Engine, World, arm_learner, arm_retention, labels_per_day, run_arm
+from ..engine import Engine, World, arm_learner, arm_retention, run_arm, transactions_per_day
 from ..learn.learners import History
 from ..results import ArmRecorder
 from ..rng import Streams
@@ -131,7 +131,7 @@ def _run_test_world(
     recorder = ABRecorder(scenario, world.population.customers, variant, replication)
     shares = (1.0, 1.0) if pooled else (1 - ab.share_b, ab.share_b)  # of the labels each learner gets
     learners = [
-        arm_learner(scenario, arms[name], streams, labels_per_day(scenario) * share)
+        arm_learner(scenario, arms[name], streams, transactions_per_day(scenario) * share)
         for name, share in zip((ab.a, ab.b), shares, strict=True)
     ]
     learner = ABLearner(*learners, recorder.is_b, world.store.card, pooled)
