@@ -86,8 +86,9 @@ def _interval(
     return f"{mean:+.{digits}f}{unit}", f"{low:+.{digits}f} to {high:+.{digits}f}{unit}", low, high
 
 
-def _auc(quality: pl.DataFrame, arm: str, first: bool, horizon: int) -> np.ndarray:
-    days = (0, 9) if first else (horizon - 10, horizon - 1)
+def _auc(quality: pl.DataFrame, arm: str, first: bool, horizon: int, span: int = 10) -> np.ndarray:
+    """Each replication's mean daily ROC AUC (eventual labels) over the first or last ``span`` days."""
+    days = (0, span - 1) if first else (horizon - span, horizon - 1)
     frame = quality.filter((pl.col("arm") == arm) & (pl.col("view") == "eventual") & pl.col("day").is_between(*days))
     return frame.group_by("replication").agg(pl.col("roc_auc").mean()).sort("replication")["roc_auc"].to_numpy()
 
@@ -174,6 +175,13 @@ def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
             low > 0,
         )
     )
+    # Diagnostics beside it: how far static falls on its own, and the gap it ends with.
+    fall = _auc(quality, "static", True, horizon, 30) - _auc(quality, "static", False, horizon, 30)
+    mean, interval, _, _ = _interval(fall, 1.0, "", digits=3)
+    rows.append(("static's own ROC AUC fall, first − last 30 days", mean, interval, None))
+    gap = _auc(quality, "oracle", False, horizon, 30) - _auc(quality, "static", False, horizon, 30)
+    mean, interval, _, _ = _interval(gap, 1.0, "", digits=3)
+    rows.append(("the oracle's ROC AUC above static's over the last 30 days", mean, interval, None))
     return rows
 
 
