@@ -59,10 +59,12 @@ def test_validate_and_scenarios(capsys):
         assert display_path(path) in listing.splitlines()
 
 
-def test_report_rebuilds_from_tables(tiny_run, capsys):
-    (tiny_run / "index.html").unlink()
-    assert main(["report", str(tiny_run)]) == 0
-    assert (tiny_run / "index.html").exists()
+def test_report_rebuilds_from_tables(tiny_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)  # a copy: the shared run stays whole for the other tests
+    (run / "index.html").unlink()
+    assert main(["report", str(run)]) == 0
+    assert (run / "index.html").exists()
 
 
 def test_report_refuses_a_non_run_directory(tmp_path, capsys):

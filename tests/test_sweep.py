@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,7 +249,9 @@ def test_results_are_long_sorted_and_carry_the_grid(swept):
 
 
 def test_rerun_skips_saved_runs_and_force_recomputes_them(swept, tmp_path):
-    path, out = swept
+    path, shared = swept
+    out = tmp_path / "sweep"
+    shutil.copytree(shared, out)  # a copy: runs are lost and damaged below, not in the shared sweep
     before = (out / "results.parquet").read_bytes()
     assert sweep(path, out, "--workers", "1") == 0
     assert json.loads((out / "sweep_info.json").read_text())["computed"] == 0
