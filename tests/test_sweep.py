@@ -441,3 +441,15 @@ def test_a_file_where_the_sweep_keeps_its_runs_is_refused_in_one_line(tmp_path, 
     err = capsys.readouterr().err
     assert "is a file where the sweep keeps its saved runs" in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "out" / "points").read_text(encoding="utf-8") == "mine"
+
+
+def test_the_sweep_report_shows_the_scenarios_currency(tmp_path, monkeypatch):
+    """It was euros whatever the scenario said."""
+    from sim.report import sweep as report
+
+    seen = []
+    original = report.curves
+    monkeypatch.setattr(report, "curves", lambda *args: seen.append(args[-1]) or original(*args))
+    assert sweep(sweep_file(tmp_path), tmp_path / "out", "--workers", "1", "--set", 'currency="USD"') == 0
+    assert json.loads((tmp_path / "out" / "sweep.json").read_text())["currency"] == "USD"
+    assert seen and set(seen) == {"USD"}

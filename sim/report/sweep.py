@@ -318,7 +318,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
     directory = Path(directory)
     results = pl.read_parquet(directory / "results.parquet")
     sweep = read_json(directory / "sweep.json", ())
-    currency = "EUR"
+    currency = sweep.get("currency", "EUR")  # sweeps written before it was recorded were in euros
     arms = results["arm"].unique(maintain_order=True).to_list()
     learners = dict(zip(results["arm"].to_list(), results["learner"].to_list(), strict=False))
     reference = next((a for a in arms if learners.get(a) == "online"), arms[0])

@@ -204,6 +204,7 @@ def describe(plan: SweepPlan) -> dict[str, Any]:
         "overrides": list(sweep.overrides),
         "fraudsim_version": plan.version,
         "seed": plan.points[0].scenario.seed,
+        "currency": plan.points[0].scenario.currency,
         "replications": sweep.replications,
         "arms": [{"name": name, "learner": learner} for name, learner in arms],
         "grid": [column.describe() for column in plan.columns],
