@@ -107,10 +107,12 @@ class Engine:
         start: float,
         end: float,
         progress: Callable[[float], None] | None = None,
-        arm_name: str = "warm-up",
+        arm_name: str = "",
+        warming_up: bool = False,
     ):
         self.scenario = scenario
         self.arm_name = arm_name
+        self.warming_up = warming_up  # the warm-up: the rules decide, with no faults, drift alarms or threshold
         self.streams = streams
         self.world = world
         self.learner = learner
@@ -127,13 +129,9 @@ class Engine:
         self._truth: tuple[np.ndarray, LabelEvents] | None = None
         self._planned: Attempts | None = None  # this tick's crew attempts
         self._position = np.empty(0, np.intp)
-        self.faults = (
-            [f for f in scenario.faults if f.arms is None or arm_name in f.arms] if arm_name != "warm-up" else []
-        )
-        self.monitor = (
-            Monitor(scenario.monitoring)
-            if arm_name != "warm-up"
-            else Monitor(scenario.monitoring.model_copy(update={"detectors": []}))
+        self.faults = [] if warming_up else [f for f in scenario.faults if f.arms is None or arm_name in f.arms]
+        self.monitor = Monitor(
+            scenario.monitoring.model_copy(update={"detectors": []}) if warming_up else scenario.monitoring
         )
         self.fallback = RulesModel(scenario.rules)
         self._signals: dict[str, float] = {}
@@ -269,7 +267,7 @@ class Engine:
         """The expected-cost rule (or a daily score threshold for a target decline rate),
         exploration of would-be declines, and alerts."""
         policy = self.scenario.policy
-        if policy.target_decline_rate is None or self.arm_name == "warm-up":  # the warm-up is the rules
+        if policy.target_decline_rate is None or self.warming_up:
             would_decline = decide(p, tx.amount, policy)
         else:
             would_decline = self._matched_friction(p, now)
@@ -490,7 +488,9 @@ def warm_up(
         queue=LabelQueue(),
         blocks=CardBlocks(scenario.blocking),
     )
-    engine = Engine(scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress)
+    engine = Engine(
+        scenario, streams, world, RulesLearner("warm-up", scenario.rules), None, -length, 0.0, progress, warming_up=True
+    )
     # Label events arriving from the history's start (its eventual labels) or the longest batch window's
     # (collecting them changes nothing in the world).
     engine.collected = _Collected(since=-max(scenario.history, longest_batch_window(scenario)))
@@ -498,10 +498,14 @@ def warm_up(
     if oracles:  # the truth of the longest oracle window, kept as thinly as the thickest window keeps it
         engine.collected.truth_since = -max(arm.window for arm in oracles)
         engine.collected.truth_keep = max(window_keep(arm, transactions_per_day(scenario)) for arm in oracles)
-    first_history_id = [0]
-    engine.at(-scenario.history, lambda: first_history_id.__setitem__(0, world.store.next_id))
+    history_start: dict[str, int] = {}
+
+    def mark_history_start() -> None:  # the first transaction id of the history
+        history_start["id"] = world.store.next_id
+
+    engine.at(-scenario.history, mark_history_start)
     engine.run()
-    return world, _history(world, engine.collected, first_history_id[0])
+    return world, _history(world, engine.collected, history_start.get("id", 0))
 
 
 def _history(world: World, collected: _Collected, first_id: int) -> History:
