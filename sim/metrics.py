@@ -118,9 +118,13 @@ def log_loss(y: ArrayLike, p: ArrayLike, weights: ArrayLike | None = None) -> fl
     0.295064
     """
     y_arr, p_arr, w_arr = _inputs(y, p, weights)
-    clipped = np.clip(p_arr, LOG_LOSS_CLIP, 1 - LOG_LOSS_CLIP)
-    loss = -np.where(y_arr == 1, np.log(clipped), np.log1p(-clipped))
-    return float(np.dot(w_arr, loss) / w_arr.sum())
+    return float(np.dot(w_arr, row_log_loss(y_arr, p_arr)) / w_arr.sum())
+
+
+def row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Each row's negative log-likelihood, ``p`` clipped to [1e-15, 1 - 1e-15] (checked inputs)."""
+    clipped = np.clip(p, LOG_LOSS_CLIP, 1 - LOG_LOSS_CLIP)
+    return -np.where(y == 1, np.log(clipped), np.log1p(-clipped))
 
 
 def brier_score(y: ArrayLike, p: ArrayLike, weights: ArrayLike | None = None) -> float:
@@ -153,11 +157,25 @@ def roc_auc(y: ArrayLike, p: ArrayLike, weights: ArrayLike | None = None) -> flo
     total_positive, total_negative = positive.sum(), negative.sum()
     if total_positive <= 0 or total_negative <= 0:
         return float("nan")
-    order = stable_order(p_arr)  # = np.argsort(p_arr, kind="stable"), faster
-    sorted_p = p_arr[order]
-    group_starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
-    group_positive = np.add.reduceat(positive[order], group_starts)
-    group_negative = np.add.reduceat(negative[order], group_starts)
+    order, starts = tie_groups(p_arr)
+    return grouped_auc(positive[order], negative[order], starts)
+
+
+def tie_groups(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order that sorts ``p`` (stable) and where each run of tied scores starts in it."""
+    order = stable_order(p)  # = np.argsort(p, kind="stable"), faster
+    sorted_p = p[order]
+    return order, np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
+
+
+def grouped_auc(positive: np.ndarray, negative: np.ndarray, starts: np.ndarray) -> float:
+    """ROC AUC from the rows' positive and negative weights in score order (:func:`tie_groups`),
+    ties counting one half; ``nan`` when a class has no weight."""
+    group_positive = np.add.reduceat(positive, starts)
+    group_negative = np.add.reduceat(negative, starts)
+    total_positive, total_negative = group_positive.sum(), group_negative.sum()
+    if total_positive <= 0 or total_negative <= 0:
+        return float("nan")
     negative_below = np.cumsum(group_negative) - group_negative
     won = np.dot(group_positive, negative_below + 0.5 * group_negative)
     return float(won / total_positive / total_negative)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..columns import stable_order
+from .. import metrics
 from ..detect.policy import decide, decline_cost
 from ..schema import Policy
 
@@ -64,26 +64,14 @@ class _Sorted:
     """One learner's scores, sorted once, for weighted ROC AUC and log loss under many weightings."""
 
     def __init__(self, y: np.ndarray, p: np.ndarray, cost: np.ndarray | None):
-        order = stable_order(p)
-        sorted_p = p[order]
-        self.order, self.starts = order, np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
+        self.order, self.starts = metrics.tie_groups(p)
         self.y = y
-        clipped = np.clip(p, 1e-15, 1 - 1e-15)
-        self.loss = -np.where(y == 1, np.log(clipped), np.log1p(-clipped))
+        self.loss = metrics.row_log_loss(y, p)
         self.cost = cost
 
     def metrics(self, w: np.ndarray) -> dict[str, float]:
         positive = (w * self.y)[self.order]
-        negative = w[self.order] - positive
-        group_positive = np.add.reduceat(positive, self.starts)
-        group_negative = np.add.reduceat(negative, self.starts)
-        below = np.cumsum(group_negative) - group_negative
-        total_positive, total_negative = group_positive.sum(), group_negative.sum()
-        auc = (
-            float(np.dot(group_positive, below + 0.5 * group_negative) / total_positive / total_negative)
-            if total_positive > 0 and total_negative > 0
-            else float("nan")
-        )
+        auc = metrics.grouped_auc(positive, w[self.order] - positive, self.starts)
         out = {"roc_auc": auc, "log_loss": float(np.dot(w, self.loss) / w.sum())}
         if self.cost is not None:
             out["total_cost"] = float(np.dot(w, self.cost))
@@ -149,12 +137,16 @@ def rankings(
 
 
 def money_warnings(
-    scores: Mapping[str, np.ndarray], y: np.ndarray, amount: np.ndarray, policy: Policy, history: bool
+    scores: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    amount: np.ndarray,
+    policy: Policy,
+    approve_all: float,
+    history: bool,
 ) -> list[str]:
     """Learners whose decisions cost more than approving everything; and, without a history,
     learners whose cold start (a constant 0.5 before any model) makes most of their cost."""
     warnings = []
-    approve_all = baselines(y, amount, policy)["approve_all"]["total_cost"]
     for name, p in scores.items():
         cost = row_costs(y, p, amount, policy)
         total = float(cost.sum())

@@ -495,7 +495,8 @@ def replay(
     summary["warnings"] += skipped_warnings(runs)
     summary["warnings"] += leakage_warnings(stream)
     if amount is not None:
-        summary["warnings"] += money_warnings(scores, y, amount, settings.policy, bool(settings.history))
+        approve_all = summary["baselines"]["approve_all"]["total_cost"]
+        summary["warnings"] += money_warnings(scores, y, amount, settings.policy, approve_all, bool(settings.history))
     with atomic_directory(Path(out_dir), REPLAY_MARKERS) as work:
         write_parquet(work / "predictions.parquet", predictions_table(stream, runs, first, counted))
         metrics_rows = [{"learner": run.name, "kind": run.learner, **overall[run.name]} for run in runs]
