@@ -1,16 +1,14 @@
 """Build a run report from the saved tables: ``index.html`` plus PNG figures beside it.
 
-The page is self-contained (figures inline as PNG data) and opens offline.
-Everything shown from the scenario is HTML-escaped. Each section draws a
-figure and writes its caption from the numbers; a section whose data the run
-did not record is left out with a note saying why.
+The page is self-contained (figures inline as PNG data) and opens offline. It comes from the
+template ``templates/run.html.j2``, which escapes everything shown from the scenario. Each section
+draws a figure and writes its caption from the numbers; a section whose data the run did not
+record is left out with a note saying why.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import html
 import io
 import textwrap
 from collections.abc import Callable, Iterator
@@ -27,6 +25,7 @@ from ..units import format_money
 from . import ab as ab_report
 from . import figures, narrative
 from .data import RunData, load_run
+from .pages import Cell, FigureBlock, PageSection, Table, render
 
 
 @dataclass(frozen=True)
@@ -251,48 +250,42 @@ def _png(fig: Figure, keep_open: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def _summary_table(summary: dict) -> str:
+def _summary_table(summary: dict) -> Table:
+    """The arms ranked by total cost, each money figure with its 95 % interval beneath (when there is one)."""
     currency = summary["currency"]
 
-    def cell(entry: dict) -> str:
-        text = format_money(entry["mean"], currency)
-        if entry.get("ci_low") is not None:
-            text += (
-                f"<br><small>{format_money(entry['ci_low'], currency)} – "
-                f"{format_money(entry['ci_high'], currency)}</small>"
-            )
-        return text
+    def cell(entry: dict) -> Cell:
+        if entry.get("ci_low") is None:
+            return Cell(format_money(entry["mean"], currency))
+        interval = f"{format_money(entry['ci_low'], currency)} – {format_money(entry['ci_high'], currency)}"
+        return Cell(format_money(entry["mean"], currency), interval)
 
     rows = []
     for arm in summary["ranking"]:
         entry = summary["arms"][arm]
         counts = entry["counts"]
         rows.append(
-            "<tr>"
-            f"<td>{entry['rank']}</td><td>{html.escape(arm)}</td><td>{html.escape(entry['learner'])}</td>"
-            f"<td>{cell(entry['total_cost'])}</td><td>{cell(entry['fraud_loss'])}</td>"
-            f"<td>{cell(entry['friction'])}</td><td>{cell(entry['review_cost'])}</td>"
-            f"<td>{counts['fraud_approved']:,.0f} / {counts['fraud_attempts']:,.0f}</td>"
-            f"<td>{counts['legit_declined']:,.0f}</td>"
-            "</tr>"
+            [
+                Cell(str(entry["rank"])),
+                Cell(arm),
+                Cell(entry["learner"]),
+                *(cell(entry[measure]) for measure in ("total_cost", "fraud_loss", "friction", "review_cost")),
+                Cell(f"{counts['fraud_approved']:,.0f} / {counts['fraud_attempts']:,.0f}"),
+                Cell(f"{counts['legit_declined']:,.0f}"),
+            ]
         )
-    return (
-        "<table><thead><tr><th>rank</th><th>arm</th><th>learner</th><th>total cost</th>"
-        "<th>expected fraud loss</th><th>friction</th><th>reviews</th><th>fraud approved / attempted</th>"
-        "<th>honest declined</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
-
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
-color:#222;line-height:1.5}
-h1{margin-bottom:.2rem} .lede{color:#555} figure{margin:2rem 0} figure img{max-width:100%}
-figcaption{color:#333;font-size:.95rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:right} th:nth-child(2),td:nth-child(2),
-th:nth-child(3),td:nth-child(3){text-align:left} small{color:#666} .finding{background:#f4f7fb;
-border-left:4px solid #1f77b4;padding:.6rem 1rem} .note{color:#666;font-style:italic}
-code{background:#f2f2f2;padding:0 .2rem} nav a{margin-right:.8rem;font-size:.9rem}
-"""
+    head = [
+        "rank",
+        "arm",
+        "learner",
+        "total cost",
+        "expected fraud loss",
+        "friction",
+        "reviews",
+        "fraud approved / attempted",
+        "honest declined",
+    ]
+    return Table(head, rows)
 
 
 def _anchor(title: str) -> str:
@@ -340,18 +333,15 @@ def text_page(pdf: PdfPages, lines: list[str]) -> None:
     plt.close(figure)
 
 
-def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[str], list[str], dict[str, bytes]]:
-    """Every section's HTML, the links to them and their PNGs by filename (and, with ``pages``,
-    each figure as a PDF page)."""
-    body, links, images = [], [], {}
+def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[PageSection], dict[str, bytes]]:
+    """Every section, drawn or left out with the reason, and their PNGs by filename (and, with
+    ``pages``, each figure as a PDF page)."""
+    sections, images = [], {}
     for section in _ab_sections(run) + SECTIONS:
         anchor = _anchor(section.title)
         result = section.build(run)
-        title = html.escape(section.title)
         if isinstance(result, str):
-            body.append(
-                f'<section id="{anchor}"><h2>{title}</h2><p class="note">Left out: {html.escape(result)}</p></section>'
-            )
+            sections.append(PageSection(section.title, anchor, note=result))
             continue
         figure, caption = result
         data = _png(figure, keep_open=pages is not None)
@@ -359,14 +349,8 @@ def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[str], list[str
             pdf_page(pages, figure, section.title, caption)
             plt.close(figure)
         images[section.filename] = data
-        encoded = base64.b64encode(data).decode("ascii")
-        links.append(f'<a href="#{anchor}">{title}</a>')
-        body.append(
-            f'<section id="{anchor}"><figure><h2>{title}</h2>'
-            f'<img alt="{title}" src="data:image/png;base64,{encoded}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
-        )
-    return body, links, images
+        sections.append(PageSection(section.title, anchor, figure=FigureBlock(section.title, caption, data)))
+    return sections, images
 
 
 def build_report(run_dir: Path, pdf: bool = False) -> Path:
@@ -374,39 +358,30 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
     from its saved tables."""
     run = load_run(run_dir)
     summary = run.summary
-    findings_text = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
+    findings = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
     if "ab" in summary:
-        findings_text.insert(0, ab_report.finding(summary["ab"], run.currency))
+        findings.insert(0, ab_report.finding(summary["ab"], run.currency))
     with pdf_pages(run.directory, pdf) as pages:
         if pages is not None:
-            _pdf_cover(pages, run, findings_text)
-        body, links, images = _sections(run, pages)
-    findings = "".join(f"<li>{html.escape(text)}</li>" for text in findings_text)
-    name = html.escape(str(run.scenario.get("name", "")))
-    description = html.escape(str(run.scenario.get("description", "")))
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>fraudsim report: {name}</title><style>{STYLE}</style></head><body>
-<h1>fraudsim report: {name}</h1>
-<p class="lede">{description}</p>
-<div class="finding"><strong>Findings</strong><ul>{findings}</ul></div>
-<nav>{" ".join(links)}</nav>
-<h2>Summary</h2>
-<p>Arms ranked by total cost. Money is summed over the {summary["horizon_days"]:g}-day horizon; each figure
-is the mean over {summary["replications"]} replication(s), with its 95% interval beneath where there are
-two or more. Seed {summary["seed"]}; the world ran {summary["warmup_days"]:g} days under the rules policy
-before day 0 so that labels were arriving in steady state.</p>
-{_summary_table(summary)}
-{"".join(body)}
-<h2>Scenario</h2>
-<p>The resolved scenario, every default filled in, is in <code>scenario.resolved.toml</code> beside this page.</p>
-</body></html>
-"""
+            _pdf_cover(pages, run, findings)
+        sections, images = _sections(run, pages)
+    text = render(
+        "run.html.j2",
+        name=str(run.scenario.get("name", "")),
+        description=str(run.scenario.get("description", "")),
+        findings=findings,
+        sections=sections,
+        horizon_days=f"{summary['horizon_days']:g}",
+        replications=summary["replications"],
+        seed=summary["seed"],
+        warmup_days=f"{summary['warmup_days']:g}",
+        summary=_summary_table(summary),
+    )
     # Each file is written whole, once every figure is drawn: a failure leaves the old report as it was.
     for filename, data in images.items():
         replace_file(run.directory / filename, data)
     target = run.directory / "index.html"
-    replace_file(target, page)
+    replace_file(target, text)
     return target
 
 

@@ -1,15 +1,13 @@
 """The replay report: ``index.html`` built from a replay directory's saved tables.
 
-Self-contained (figures inline as PNG data), every text from the user's data HTML-escaped. It
-shows each learner's metrics, quality day by day, score distributions, calibration, money when
-the stream has amounts, and how late the labels arrived, and it says plainly why money on a
-logged stream is counterfactual.
+Self-contained (figures inline as PNG data); the template ``templates/replay.html.j2`` escapes
+every text from the user's data. It shows each learner's metrics, quality day by day, score
+distributions, calibration, money when the stream has amounts, and how late the labels arrived,
+and it says plainly why money on a logged stream is counterfactual.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,8 @@ from matplotlib.figure import Figure
 from ..units import format_money, human_duration
 from .data import read_json
 from .figures import arm_colors, plt
-from .html import STYLE, _png
+from .html import _png
+from .pages import Cell, FigureBlock, Table, render
 
 NEEDED = ("replay.json", "predictions.parquet", "metrics.parquet", "metrics_daily.parquet", "reliability.parquet")
 
@@ -116,20 +115,15 @@ def _delay_figure(delays_days: np.ndarray) -> Figure:
     return fig
 
 
-def _figure(title: str, fig: Figure, caption: str) -> str:
-    encoded = base64.b64encode(_png(fig)).decode("ascii")
-    title = html.escape(title)
-    return (
-        f'<section><figure><h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
-    )
+def _figure(title: str, fig: Figure, caption: str) -> FigureBlock:
+    return FigureBlock(title, caption, _png(fig))
 
 
 def _number(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> str:
+def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> Table:
     """Learners ranked by log loss (a proper scoring rule: calibration and ranking together)."""
     money = "total_cost" in metrics.columns
     cards = "card_precision" in metrics.columns
@@ -140,8 +134,8 @@ def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> str:
     for rank, row in enumerate(metrics.sort(["log_loss", "learner"]).iter_rows(named=True), start=1):
         cells = [
             str(rank),
-            html.escape(row["learner"]),
-            html.escape(row["kind"]),
+            row["learner"],
+            row["kind"],
             f"{row['rows']:,}",
             f"{row['frauds']:,}",
             _number(row["log_loss"], 4),
@@ -152,9 +146,8 @@ def _table(metrics: pl.DataFrame, currency: str, top_k: int | None) -> str:
         cells += [_number(row["recall"]), _number(row["specificity"]), _number(row["ece"], 4)]
         if money:
             cells += [format_money(row[c], currency) for c in ("fraud_loss", "friction", "total_cost")]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        rows.append([Cell(text) for text in cells])
+    return Table(head, rows)
 
 
 def _window_note(summary: dict) -> str:
@@ -206,13 +199,6 @@ def _ranking(entry: dict, what: str, best_verb: str, show) -> str:
         f"{'is' if len(close) == 1 else 'are'} within reach ({first['learner']}'s gap "
         f"{show(first['gap'])}{interval})."
     )
-
-
-def _warnings(warnings: list[str]) -> str:
-    if not warnings:
-        return ""
-    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
-    return f'<div class="finding"><strong>Warnings.</strong><ul>{items}</ul></div>'
 
 
 def build_replay_report(directory: Path) -> Path:
@@ -305,28 +291,29 @@ def build_replay_report(directory: Path) -> Path:
     history = (
         f"; learners started from the first {human_duration(summary['history_s'])}" if summary["history_s"] else ""
     )
-    features = ", ".join(stream["features"])
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>fraudsim replay: {html.escape(Path(stream["file"]).name)}</title><style>{STYLE}</style></head><body>
-<h1>fraudsim replay: {html.escape(Path(stream["file"]).name)}</h1>
-<p class="lede">{stream["scored_rows"]:,} transactions over {stream["days"]:.1f} days ({stream["frauds"]:,} fraud),
-replayed through {len(learners)} learner(s) with their labels arriving as they did: {html.escape(stream["delay"])}.</p>
-<div class="finding"><strong>Caveat.</strong> {html.escape(summary["caveat"])}</div>
-{_warnings(summary.get("warnings", []))}
-<h2>Metrics</h2>
-<p>Every row is scored before its label is known, with the model the learner had at that moment; every metric
-counts every scored row against its label, including labels still pending at the end. Recall and specificity
-flag scores of at least {summary["threshold"]:g}.{_card_note(summary.get("top_k"))}{_window_note(summary)}</p>
-{_table(metrics, currency, summary.get("top_k"))}
-{"".join(sections)}
-<h2>How the replay ran</h2>
-<p>{html.escape(how)}: {html.escape(summary["semantics"].rstrip("."))}{html.escape(history)}.</p>
-<p>Features: {html.escape(features)}. Stream: <code>{html.escape(stream["file"])}</code>, time column
-<code>{html.escape(stream["time_column"])}</code>, label column <code>{html.escape(stream["label_column"])}</code>.
-Every table behind this page is beside it (see docs/replay.md).</p>
-</body></html>
-"""
+    page = render(
+        "replay.html.j2",
+        stream_name=Path(stream["file"]).name,
+        rows=f"{stream['scored_rows']:,}",
+        days=f"{stream['days']:.1f}",
+        frauds=f"{stream['frauds']:,}",
+        learners=len(learners),
+        delay=stream["delay"],
+        caveat=summary["caveat"],
+        warnings=summary.get("warnings", []),
+        threshold=f"{summary['threshold']:g}",
+        card_note=_card_note(summary.get("top_k")),
+        window_note=_window_note(summary),
+        metrics=_table(metrics, currency, summary.get("top_k")),
+        figures=sections,
+        mode=how,
+        semantics=summary["semantics"].rstrip("."),
+        history=history,
+        features=", ".join(stream["features"]),
+        stream_file=stream["file"],
+        time_column=stream["time_column"],
+        label_column=stream["label_column"],
+    )
     target = directory / "index.html"
     target.write_text(page, encoding="utf-8")
     return target

@@ -9,8 +9,6 @@ own findings). Differences between arms are paired by replication (same seeds).
 
 from __future__ import annotations
 
-import base64
-import html
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,8 @@ from ..outputs import replace_file
 from ..units import format_duration, format_money, human_duration
 from . import figures
 from .data import read_json
-from .html import STYLE, _png, pdf_page, pdf_pages, text_page
+from .html import _png, pdf_page, pdf_pages, text_page
+from .pages import FigureBlock, render
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -353,8 +352,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
             )
         )
         findings = crossover(results, sweep, reference)
-    name = html.escape(sweep.get("sweep", directory.name))
-    body, images = [], {}
+    blocks, images = [], {}
     with pdf_pages(directory, pdf) as pages:
         if pages is not None:
             text_page(
@@ -373,27 +371,19 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
             if pages is not None:
                 pdf_page(pages, figure, title, caption)
                 plt.close(figure)
-            body.append(
-                f'<figure><h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
-                f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-            )
-    items = "".join(f"<li>{html.escape(f)}</li>" for f in findings) or "<li>One arm only: nothing to compare.</li>"
+            blocks.append(FigureBlock(title, caption, data))
     size = (
         f"{len(sweep.get('points', []))} points × {results['arm'].n_unique()} arms × "
         f"{results['replication'].n_unique()} replications"
     )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>fraudsim sweep: {name}</title><style>{STYLE}</style></head><body>
-<h1>fraudsim sweep: {name}</h1>
-<p class="lede">{html.escape(sweep.get("description", ""))}</p>
-<div class="finding"><strong>Findings</strong><ul>{items}</ul></div>
-<p>{size};
-replication r has the same seeds at every point, so differences are paired.
-Every number is in <code>results.parquet</code>.</p>
-{"".join(body)}
-</body></html>
-"""
+    page = render(
+        "sweep.html.j2",
+        name=sweep.get("sweep", directory.name),
+        description=sweep.get("description", ""),
+        findings=findings,
+        size=size,
+        figures=blocks,
+    )
     for filename, data in images.items():
         replace_file(directory / filename, data)
     target = directory / "index.html"
