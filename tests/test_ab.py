@@ -166,18 +166,26 @@ def test_with_static_crews_and_pooled_labels_the_interval_covers_the_truth():
     assert z2 > stats.chi2.ppf(0.001, 20)
 
 
-def test_the_report_states_the_test_its_bias_and_its_plan(tmp_path):
+@pytest.fixture(scope="module")
+def ab_run(tmp_path_factory):
+    """A short run with an A/B test, and its report."""
     data = AB_WORLD | {
         "replications": 2,
         "horizon": "5d",
         "crews": [{"name": "testers", "strategy": "card_testing", "count": 2, "cards_per_day": 8}],
         "ab": {"a": "online", "b": "rules", "share_b": 0.05, "decompose": False},
     }
-    out = tmp_path / "run"
+    folder = tmp_path_factory.mktemp("ab")
+    out = folder / "run"
     assert (
-        main(["run", str(write_scenario(tmp_path / "ab.toml", data)), "--out", str(out), "--quiet", "--workers", "1"])
+        main(["run", str(write_scenario(folder / "ab.toml", data)), "--out", str(out), "--quiet", "--workers", "1"])
         == 0
     )
+    return out
+
+
+def test_the_report_states_the_test_its_bias_and_its_plan(ab_run):
+    out = ab_run
     ab = json.loads((out / "summary.json").read_text())["ab"]
     bias = ab["fraud_loss"]["bias"]
     assert bias["ci_low"] is not None and bias["ci_low"] <= bias["mean"] <= bias["ci_high"]
@@ -187,6 +195,31 @@ def test_the_report_states_the_test_its_bias_and_its_plan(tmp_path):
     assert "would plan for" in page and f"{ab['plan']['transactions_needed']:,} transactions" in page
     for name in ("ab_estimate.png", "ab_bias.png", "ab_crews.png"):
         assert (out / name).stat().st_size > 10_000
+
+
+def test_the_ab_sections_escape_their_words_exactly_once(ab_run, tmp_path, monkeypatch):
+    """The A/B sections' captions and finding read back from the page exactly as written (the
+    captions' apostrophes not escaped twice), and markup in a caption stays text."""
+    import shutil
+
+    from sim.report import ab as ab_report
+    from sim.report.html import build_report
+
+    from .pages import MARKUP, assert_escaped_once
+
+    out = shutil.copytree(ab_run, tmp_path / "run")
+    monkeypatch.setattr(ab_report, "sources_caption", lambda ab, currency: MARKUP)
+    page = build_report(out).read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text())
+    ab, currency = summary["ab"], summary["currency"]
+    words = [
+        ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency),
+        ab_report.crews_caption(ab),
+        ab_report.finding(ab, currency),
+    ]
+    assert all("'" in text for text in words[:2])  # so that escaping them twice would show
+    parsed = assert_escaped_once(page, MARKUP, *words)
+    assert MARKUP in parsed.by_tag["figcaption"] and words[0] in parsed.by_tag["figcaption"]
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,28 @@ def test_run_info_and_report_are_written(tiny_run):
     assert not list(tiny_run.parent.glob(".tiny.tmp-*"))
 
 
+def test_the_run_page_escapes_the_scenario_exactly_once(tiny_run, tmp_path):
+    """A description with markup, an entity and quotes reads back exactly as written: neither
+    taken as markup nor escaped twice; the report's own words (with apostrophes) are not escaped
+    twice either."""
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    from sim.report.html import build_report
+
+    from .pages import MARKUP, assert_escaped_once
+
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    scenario = tomllib.loads((run / "scenario.resolved.toml").read_text(encoding="utf-8"))
+    (run / "scenario.resolved.toml").write_text(tomli_w.dumps(scenario | {"description": MARKUP}), encoding="utf-8")
+    parsed = assert_escaped_once(build_report(run).read_text(encoding="utf-8"), MARKUP)
+    assert parsed.by_tag["p"][0] == MARKUP and parsed.by_tag["h1"] == ["fraudsim report: tiny"]
+    words = parsed.by_tag["li"] + parsed.by_tag["figcaption"]
+    assert any("'" in text for text in words)  # so that escaping them twice would show
+
+
 def documented_figures() -> dict[str, str]:
     """The PNGs listed under "The report", in order, with when each is left out."""
     section = DOCS.split("## The report")[1].split("\n## ")[0]

@@ -20,6 +20,8 @@ from sim.replay.cli import main, replay_command
 from sim.replay.engine import BOUNDARY, LABEL, ROW, merged_order
 from sim.units import DAY
 
+from .pages import MARKUP, assert_escaped_once, parse
+
 FEATURES = ("f1", "f2", "f3")
 
 
@@ -323,7 +325,20 @@ def test_warnings_are_in_the_report(tmp_path):
     assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "3650d", "-q", "--out", tmp_path / "out") == 0
     warnings = json.loads((tmp_path / "out" / "replay.json").read_text())["warnings"]
     page = (tmp_path / "out" / "index.html").read_text()
-    assert warnings and "<strong>Warnings.</strong>" in page and html.escape(warnings[0]) in page
+    assert warnings and "<strong>Warnings.</strong>" in page and parse(page).by_tag["li"] == warnings
+
+
+def test_the_replay_page_escapes_exactly_once(tmp_path):
+    """The stream's file name, with markup, an entity and quotes, reads back exactly as written in
+    the title, the heading and the stream's path; the warnings and captions are not escaped twice."""
+    path = bad_stream(tmp_path, MARKUP.replace("/", "|") + ".csv", GOOD)
+    assert run(path, "--time", "ts", "--label", "is_fraud", "--delay", "3650d", "-q", "--out", tmp_path / "out") == 0
+    warnings = json.loads((tmp_path / "out" / "replay.json").read_text())["warnings"]
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    parsed = assert_escaped_once(page, path.name, *warnings)
+    assert parsed.by_tag["h1"] == [f"fraudsim replay: {path.name}"] and parsed.by_tag["title"] == parsed.by_tag["h1"]
+    assert str(path) in parsed.by_tag["code"]
+    assert any("'" in text for text in parsed.by_tag["figcaption"])  # so that escaping them twice would show
 
 
 def test_a_replay_report_that_crashes_keeps_the_tables(tmp_path, capsys, monkeypatch):

@@ -89,6 +89,21 @@ def test_sweep_report_builds(tmp_path):
     assert (tmp_path / "heat_map.png").exists()
 
 
+def test_the_sweep_page_escapes_exactly_once(tmp_path):
+    """The sweep's name and description read back exactly as written, markup and all; the
+    findings' own apostrophes are not escaped twice."""
+    from .pages import MARKUP, assert_escaped_once
+
+    results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
+    results.write_parquet(tmp_path / "results.parquet")
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep | {"sweep": "a&b <i>", "description": MARKUP}))
+    findings = crossover(results, sweep, "online")
+    assert any("'" in finding for finding in findings)  # so that escaping them twice would show
+    parsed = assert_escaped_once(build_sweep_report(tmp_path).read_text(), MARKUP, *findings)
+    assert parsed.by_tag["h1"] == ["fraudsim sweep: a&b <i>"] and parsed.by_tag["title"] == parsed.by_tag["h1"]
+    assert parsed.by_tag["p"][0] == MARKUP and parsed.by_tag["li"] == findings
+
+
 STRATEGIES = ["static", "card_testing", "prober", "bandit"]
 
 
