@@ -30,9 +30,10 @@ import numpy as np
 import simpy
 
 from .detect.features import FeatureState
-from .detect.models import RiverLogistic, RulesModel
+from .detect.models import RulesModel
 from .detect.monitor import Monitor, signal_value
 from .detect.policy import Decisions, decide
+from .detect.river_logistic import RiverLogistic
 from .detect.store import FeatureStore
 from .feedback.blocking import CardBlocks
 from .feedback.investigators import Alert, AlertDesk, Review
@@ -337,8 +338,8 @@ class Engine:
             self.recorder.blocked(now, blocked)
 
     def _learning_layout(self, X: np.ndarray) -> np.ndarray:
-        """River's logistic learner turns ``X`` into a polars frame and back, column by column:
-        given the columns contiguous, that costs no copy (the numbers it learns are the same)."""
+        """River's logistic learner learns from a column-major matrix (the layout river's frames
+        give, whose sums it reproduces): given the columns contiguous, that costs no copy."""
         if isinstance(getattr(self.learner, "model", None), RiverLogistic):
             return np.asfortranarray(X)
         return X

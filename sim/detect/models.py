@@ -1,26 +1,21 @@
 """Models that turn a feature matrix into fraud probabilities.
 
-Each has ``predict_proba(X) -> p``. River models also ``learn(X, y, weight)``
+Each has ``predict_proba(X) -> p``. River's trees also ``learn(X, y, weight)``
 from a batch of label events; scikit-learn models are ``fit`` on a whole
 training set. Every model takes the names of its feature columns, so the same
-classes serve simulations and replays of users' own data.
+classes serve simulations and replays of users' own data. River's logistic
+learner, as fraudsim's own arithmetic, is in :mod:`sim.detect.river_logistic`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 from threadpoolctl import threadpool_limits
 
 from ..schema import CATEGORIES, Rules
 from ..schema.features import COLUMN, FEATURES, NUMERIC_FEATURES
-
-if TYPE_CHECKING:
-    import river.preprocessing
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -30,137 +25,6 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
-
-
-def _scaler_learn_many(scaler: river.preprocessing.StandardScaler, columns: list[str], X: np.ndarray) -> None:
-    """river's ``StandardScaler.learn_many`` (no window) on a numpy matrix, as river computes it
-    once it has turned its frame into one."""
-    new_means = np.nanmean(X, axis=0)
-    new_vars = np.einsum("ij,ij->j", X, X) / len(X) - new_means**2 if scaler.with_std else []
-    new_counts = np.sum(~np.isnan(X), axis=0)
-    for k, col in enumerate(columns):
-        old_mean, old_count = scaler.means[col], scaler.counts[col]
-        a = old_count / (old_count + new_counts[k])
-        b = new_counts[k] / (old_count + new_counts[k])
-        scaler.means[col] = (a * old_mean + b * new_means[k]).item()
-        if scaler.with_std:
-            old_var = scaler.vars[col]
-            scaler.vars[col] = (a * old_var + b * new_vars[k] + a * b * (old_mean - new_means[k]) ** 2).item()
-        scaler.counts[col] += new_counts[k].item()
-
-
-class RiverLogistic:
-    """river's ``StandardScaler | LogisticRegression``, learning one batch per call.
-
-    Scoring reads the model's weights into numpy once per update and applies
-    the same arithmetic as river's ``predict_proba_many``; a test pins the two
-    together.
-    """
-
-    def __init__(
-        self,
-        features: Sequence[str] = FEATURES,
-        optimizer: str = "sgd",
-        lr: float = 0.002,
-        scaling: bool = True,
-        intercept_lr: float | None = None,
-    ):
-        self.features = list(features)
-        self.optimizer = optimizer
-        self.lr = lr
-        self.intercept_lr = lr if intercept_lr is None else intercept_lr
-        self.scaling = scaling
-        from river import linear_model, optim, preprocessing  # here: river.linear_model imports scipy.stats
-
-        make = {"sgd": optim.SGD, "adam": optim.Adam}[optimizer]
-        self._regression = linear_model.LogisticRegression(optimizer=make(lr), intercept_lr=self.intercept_lr)
-        self._scaler = preprocessing.StandardScaler() if scaling else None
-        self.pipeline = (self._scaler | self._regression) if scaling else self._regression
-        self._compiled: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
-        self.n_learned = 0
-
-    def _frame(self, X: np.ndarray) -> pl.DataFrame:
-        return pl.from_numpy(X, schema=self.features, orient="row")
-
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> None:
-        """One river ``learn_many`` step on a batch: the scaler's statistics, then one gradient step
-        whose gradient is the *sum* over the batch (river's mean, with every row weighted by the
-        batch size). To first order that is one SGD step per row, so the learning rate is per
-        event and a lone fraud label is not diluted by the hundreds of maturity labels beside it.
-
-        The step is river's own arithmetic on numpy arrays, without the polars frames river's
-        ``learn_many`` takes and converts back: the scaler's batch statistics as in
-        ``StandardScaler.learn_many``, then the regression's ``_fit`` with its
-        ``_eval_gradient_many``, on the column-major matrix river's frames give. The model ends in
-        the state river's ``learn_many`` leaves, bit for bit (``tests/test_fast_learning.py``)."""
-        if len(y) == 0:
-            return
-        X = np.asfortranarray(X, dtype=np.float64)  # the layout river's frames give: the same sums, bit for bit
-        w = (np.ones(len(y)) if weight is None else weight.astype(np.float64)) * len(y)
-        if self._scaler is not None:
-            _scaler_learn_many(self._scaler, self.features, X)
-            self._compiled = None
-            X = self._scale(X)  # river's transform_many arithmetic
-        regression, columns = self._regression, self.features
-        regression._y_name = "y"  # what river's learn_many records of the target series
-        saved = regression._enter_learn_mode(set(columns))
-        try:
-            regression._fit(
-                x=columns, y=y.astype(bool), w=w, get_grad=functools.partial(regression._eval_gradient_many, X)
-            )
-        finally:
-            regression._exit_learn_mode(saved)
-        self._compiled = None
-        self.n_learned += len(y)
-
-    def _compile(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """The model as numpy arrays: scaler means and deviations, weights, intercept."""
-        if self._compiled is None:
-            columns = self.features
-            if self._scaler is not None:
-                means = np.array([self._scaler.means[c] for c in columns], dtype=np.float64)
-                stds = np.array([self._scaler.vars[c] ** 0.5 for c in columns], dtype=np.float64)
-            else:
-                means, stds = np.zeros(len(columns)), np.zeros(len(columns))
-            weights = self._regression._weights.to_numpy(columns)
-            self._compiled = (means, stds, weights, float(self._regression.intercept))
-        return self._compiled
-
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        means, stds, _, _ = self._compile()
-        Xt = X - means
-        np.divide(Xt, stds, where=stds > 0, out=Xt)
-        return Xt
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        _, _, weights, intercept = self._compile()
-        Xt = self._scale(X.astype(np.float64)) if self._scaler is not None else X.astype(np.float64)
-        return _sigmoid(Xt @ weights + intercept)
-
-    def predict_proba_river(self, X: np.ndarray) -> np.ndarray:
-        """The same scores through river's own ``predict_proba_many`` (slow; for tests)."""
-        return self.pipeline.predict_proba_many(self._frame(X.astype(np.float64)))["True"].to_numpy()
-
-    def warm_start(self, fitted: SklearnModel, n_rows: int) -> None:
-        """Become exactly a fitted scikit-learn logistic model (same scaling, weights and intercept)."""
-        self._compiled = None
-        if not fitted.fitted:
-            self._regression.intercept = float(_logit(np.array([fitted.constant]))[0])
-            return
-        scaler, regression = fitted.estimator[0], fitted.estimator[-1]
-        coef = regression.coef_[0]
-        intercept = float(regression.intercept_[0]) - fitted.shift
-        for i, name in enumerate(self.features):
-            if self._scaler is not None:
-                self._scaler.counts[name] = n_rows
-                self._scaler.means[name] = float(scaler.mean_[i])
-                self._scaler.vars[name] = float(scaler.var_[i])
-                self._regression._weights[name] = float(coef[i])
-            else:  # fold the scaling into the weights
-                self._regression._weights[name] = float(coef[i] / scaler.scale_[i])
-        if self._scaler is None:
-            intercept -= float(np.dot(coef / scaler.scale_, scaler.mean_))
-        self._regression.intercept = intercept
 
 
 class RiverTree:

@@ -27,7 +27,8 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ..detect.laplace import LaplaceLogistic
-from ..detect.models import RiverLogistic, RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
+from ..detect.models import RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
+from ..detect.river_logistic import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..rng import uniform_hash
 from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, RulesArm, SplitArm, StaticArm

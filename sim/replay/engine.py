@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from ..detect.laplace import LaplaceLogistic
-from ..detect.models import RiverLogistic
+from ..detect.river_logistic import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..learn.learners import (
     History,
@@ -181,12 +181,22 @@ def schedule(arm: Arm, end: float, tick: float | None = None) -> np.ndarray:
 def _exact_river(
     learner: OnlineLearner, line: Timeline, label_at: np.ndarray, progress: Callable[[int], None]
 ) -> np.ndarray:
-    """River's own per-row loop: ``predict_proba_one`` for a row, ``learn_one`` for a label."""
+    """River's per-row loop: ``predict_proba_one`` for a row, ``learn_one`` for a label (the logistic
+    learner's own, river's for trees)."""
     kind, index = merged_order(line.time, label_at, np.empty(0), line.first, origin=line.origin)
     model = learner.model
     logistic = isinstance(model, RiverLogistic)
-    river = model.pipeline if logistic else model.model
-    predict, learn, names = river.predict_proba_one, river.learn_one, list(model.features)
+    if logistic:
+        predict, learn = model.predict_proba_one, model.learn_one
+    else:
+        tree, names = model.model, list(model.features)
+
+        def predict(x_row: list[float]) -> float:
+            return tree.predict_proba_one(dict(zip(names, x_row, strict=True))).get(True, 0.0)
+
+        def learn(x_row: list[float], y: bool, **w: float) -> None:
+            tree.learn_one(dict(zip(names, x_row, strict=True)), y, **w)
+
     keep = learner._keep(line.tx_id, line.label).tolist()
     prior = getattr(learner.arm, "reweight", "none") == "prior"
     scores: list[float] = []
@@ -201,17 +211,15 @@ def _exact_river(
             label_at[rows].tolist(),
             strict=True,
         ):
-            x = dict(zip(names, x_row, strict=True))
             if what == ROW:
-                scores.append(predict(x).get(True, 0.0))
+                scores.append(predict(x_row))
             elif keep[i]:
                 if prior:
-                    learn(x, y == 1, w=float(learner._weights(np.array([y]), at - line.origin)[0]))
+                    learn(x_row, y == 1, w=float(learner._weights(np.array([y]), at - line.origin)[0]))
                 else:
-                    learn(x, y == 1)
+                    learn(x_row, y == 1)
         progress(len(scores) - before)
     if logistic:
-        model._compiled = None
         return np.asarray(scores, np.float64)
     p = np.asarray(scores, np.float64)  # trees: undo the negative subsampling, as OnlineLearner.predict_proba
     odds = learner.arm.negative_share * p / np.maximum(1 - p, 1e-12)
