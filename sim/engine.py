@@ -50,12 +50,12 @@ from .learn.learners import (
 )
 from .metrics import log_loss
 from .results import ArmRecorder
-from .rng import GARBAGE_SCORES_KEY, Streams, stable_key, uniform_hash
+from .rng import CLASSICS_KEY, GARBAGE_SCORES_KEY, Streams, stable_key, uniform_hash
 from .schema import BATCH_LEARNERS, Arm, Fault, OracleArm, Scenario
 from .schema.features import COLUMN, FEATURES
 from .units import DAY
 from .world.crews import Attempts, Crews, draw_skims
-from .world.innovation import invent
+from .world.innovation import invent, wear_out
 from .world.population import Population, build_population, with_movers
 from .world.traffic import Transactions, draw_day
 
@@ -471,7 +471,7 @@ def warm_up(
         population=population,
         features=FeatureState(population.customers, population.merchants, scenario.population),
         crews=Crews(
-            scenario.crews,
+            wear_out(scenario.innovation, scenario.crews, -length, streams.get("innovation", CLASSICS_KEY)),
             scenario.compromises,
             population,
             streams,

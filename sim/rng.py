@@ -40,6 +40,7 @@ COMPONENTS = {
 
 
 # Keys within a component's streams.
+CLASSICS_KEY = 1  # "innovation": when the classic tactics wear out (the inventions use the unkeyed stream)
 GARBAGE_SCORES_KEY = -1  # "learner": a garbage-scores fault's scores (arms' own keys are stable_key(name) >= 0)
 
 

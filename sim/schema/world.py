@@ -274,7 +274,7 @@ class Innovation(Strict):
     enabled: bool = Field(True, description="crews invent tactics; `false`: only the configured tactics")
     every: Duration = Field("3d", description="mean time between new tactics (at least 1h)")
     lifetime: Delay = Field(
-        default_factory=lambda: LognormalDelay(median="12d", sigma=0.5),
+        default_factory=lambda: LognormalDelay(median="12d", sigma=0.3),
         description="how long a new tactic stays in use (the scheme is burnt, the mules move on)",
     )
     weight: PositiveFloat = Field(10.0, le=1000, description="a live new tactic's weight in the fixed mixes")
@@ -289,7 +289,13 @@ class Innovation(Strict):
     )
     cashout_share: Share = Field(0.3, description="share of new tactics that cash out at a few merchants only")
     cashout_merchants: int = Field(3, ge=1, le=100, description="merchants such a tactic uses")
-
+    classics: Literal["wear_out", "stay"] = Field(
+        "wear_out",
+        description="the crews' configured tactics that have neither `available_from` nor `available_until` "
+        "(the default five among them): `wear_out`: they are the repertoire the world starts from, and each is "
+        "retired a `lifetime` after the warm-up's start, as an invented tactic would be; `stay`: used for ever "
+        "beside the invented ones",
+    )
     @model_validator(mode="after")
     def _check(self) -> Innovation:
         if self.enabled and self.every < 3600:

@@ -16,12 +16,15 @@ them depends on what each arm declines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..feedback.delays import build_delay
 from ..schema import CATEGORIES, Innovation
+from ..schema import Crew as CrewConfig
+from ..units import DAY
 from .population import CATEGORY_RISK, Population
 
 NIGHT = (0, 6)
@@ -45,6 +48,39 @@ class NewTactic:
     available_from: float
     available_until: float
     merchants: np.ndarray | None  # int32 merchant ids it cashes out at; None: any of the category
+
+
+def wear_out(
+    config: Innovation, crews: Sequence[CrewConfig], start: float, rng: np.random.Generator
+) -> list[CrewConfig]:
+    """The crew groups with their classic tactics retired: with ``classics = "wear_out"``, every
+    configured tactic without ``available_from`` or ``available_until`` is the repertoire the world
+    starts from (at ``start``) and ends a ``lifetime`` later, as an invented one does. A classic
+    scheme that never dies would stay the richest and best-known target whatever a detector learns,
+    and the value of a fresh label would drown in it.
+
+    >>> from sim.schema import StaticCrew
+    >>> [group] = wear_out(Innovation(), [StaticCrew(name="c")], 0.0, np.random.default_rng(0))
+    >>> all(0 < t.available_until < 90 * DAY for t in group.tactics)
+    True
+    """
+    # One lifetime per configured tactic, whatever the setting, so the setting shifts no draw.
+    lifetimes = [build_delay(config.lifetime).sample(rng, len(crew.tactics)) for crew in crews]
+    if not config.enabled or config.classics == "stay":
+        return list(crews)
+    return [
+        crew.model_copy(
+            update={
+                "tactics": [
+                    tactic
+                    if tactic.available_from is not None or tactic.available_until is not None
+                    else tactic.model_copy(update={"available_until": float(start + life)})
+                    for tactic, life in zip(crew.tactics, lives, strict=True)
+                ]
+            }
+        )
+        for crew, lives in zip(crews, lifetimes, strict=True)
+    ]
 
 
 def invent(
