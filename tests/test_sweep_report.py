@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sim.report.sweep import build_sweep_report, crossover, paired
+from sim.report.sweep import build_sweep_report, crossover, growth, paired, sweep_findings
 
 DELAYS = [("1h", 3600.0), ("1d", 86400.0), ("7d", 604800.0), ("30d", 2592000.0)]
 
@@ -80,6 +80,54 @@ def test_crossover_names_where_the_edge_disappears():
     assert "; further on, batch-weekly is clearly cheaper: +10% (95% CI" in finding and finding.endswith("at 30 days.")
 
 
+def test_findings_by_fraud_loss_say_so_in_their_own_words():
+    """The same comparisons by fraud loss: the fraud-loss words, and a "By ..." label on each finding."""
+    results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
+    (finding,) = crossover(results, sweep, "online", "fraud_loss")
+    assert "edge over batch-weekly disappears once the median chargeback delay reaches 7 days" in finding
+    results, sweep = _results([-0.3, -0.2, -0.1, -0.05])
+    (finding,) = crossover(results, sweep, "online", "fraud_loss")
+    assert finding.startswith("online lost less to fraud than batch-weekly whatever")
+    findings = sweep_findings(results, sweep, "online")
+    assert [f.split(":")[0] for f in findings[:2]] == ["By total cost", "By fraud loss"]
+
+
+def _with_frozen(edges: list[float], rise: float) -> tuple[pl.DataFrame, dict]:
+    """``_results`` plus a frozen arm that batch-weekly beats by ``edges`` at each point; every
+    arm's fraud loss is (1 + rise) times higher at the last point than at the first."""
+    results, sweep = _results([-0.1] * len(DELAYS))
+    batch = results.filter(pl.col("arm") == "batch-weekly")
+    frozen = batch.with_columns(
+        arm=pl.lit("static"),
+        learner=pl.lit("static"),
+        total_cost=pl.col("total_cost") / (1 + pl.Series([edges[p] for p in batch["point"]])),
+    ).with_columns(fraud_loss=0.7 * pl.col("total_cost"))
+    results = pl.concat([results, frozen]).with_columns(
+        fraud_loss=pl.when(pl.col("point") == len(DELAYS) - 1).then(pl.col("fraud_loss") * (1 + rise)).otherwise(
+            pl.col("fraud_loss")
+        )
+    )
+    return results, sweep
+
+
+def test_each_learner_s_edge_over_the_frozen_model_is_a_finding():
+    results, sweep = _with_frozen([-0.2, -0.1, 0.0, 0.0], rise=0.5)
+    findings = sweep_findings(results, sweep, "online")
+    (edge,) = [f for f in findings if f.startswith("By total cost: batch-weekly")]
+    assert "batch-weekly's edge over static disappears once the median chargeback delay reaches 7 days" in edge
+    assert not [f for f in findings if f.startswith("By total cost: static")]  # the frozen arm is the baseline
+
+
+def test_growth_says_whether_fraud_loss_rose_for_every_arm():
+    results, sweep = _with_frozen([-0.2] * 4, rise=0.5)
+    (finding,) = growth(results, sweep)
+    assert finding.startswith("From 1 hour to 30 days of the median chargeback delay, fraud loss rose for every arm:")
+    assert finding.count("+50% (95% CI +4") + finding.count("+50% (95% CI +5") == 3
+    results, sweep = _with_frozen([-0.2] * 4, rise=0.0)
+    (finding,) = growth(results, sweep)
+    assert "fraud loss changed:" in finding
+
+
 def test_sweep_report_builds(tmp_path):
     results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
     results.write_parquet(tmp_path / "results.parquet")
@@ -97,7 +145,7 @@ def test_the_sweep_page_escapes_exactly_once(tmp_path):
     results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
     results.write_parquet(tmp_path / "results.parquet")
     (tmp_path / "sweep.json").write_text(json.dumps(sweep | {"sweep": "a&b <i>", "description": MARKUP}))
-    findings = crossover(results, sweep, "online")
+    findings = sweep_findings(results, sweep, "online")
     assert any("'" in finding for finding in findings)  # so that escaping them twice would show
     parsed = assert_escaped_once(build_sweep_report(tmp_path).read_text(), MARKUP, *findings)
     assert parsed.by_tag["h1"] == ["fraudsim sweep: a&b <i>"] and parsed.by_tag["title"] == parsed.by_tag["h1"]

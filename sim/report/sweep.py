@@ -190,39 +190,102 @@ def key_name(column: str) -> str:
     return f"`{column}`"
 
 
-def crossover(results: pl.DataFrame, sweep: dict, reference: str) -> list[str]:
-    """For each other arm (and each combination of the other grid keys): how far along the swept
-    key the reference keeps a clear cost edge — or, for a key without an order, where it has one."""
+# How a measure's comparisons read: (less than, clearly better).
+WORDS = {
+    "total_cost": ("cost less than", "cheaper"),
+    "fraud_loss": ("lost less to fraud than", "lower in fraud loss"),
+}
+
+
+def crossover(
+    results: pl.DataFrame,
+    sweep: dict,
+    reference: str,
+    figure_column: str = "total_cost",
+    others: list[str] | None = None,
+) -> list[str]:
+    """For each other arm (or each of ``others``; and each combination of the other grid keys):
+    how far along the swept key the reference keeps a clear edge in ``figure_column`` — or, for
+    a key without an order, where it has one."""
     _, axis = layout(results, sweep)
     what = key_name(axis.column)
+    words = WORDS[figure_column]
+    if others is None:
+        others = [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]
     out = []
-    for other in [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]:
-        table = paired(results, sweep, reference, other)
+    for other in others:
+        table = paired(results, sweep, reference, other, figure_column)
         for panel in _panels(table):
             rows = list(table.filter(pl.col("_panel") == panel).sort("_x").iter_rows(named=True))
             if axis.kind == "category":
-                text = _unordered(rows, reference, other)
+                text = _unordered(rows, reference, other, words)
             else:
-                text = _ordered(rows, reference, other, what)
+                text = _ordered(rows, reference, other, what, words)
             out.append(f"With {panel}: {text}" if panel else text)
     return out
+
+
+def growth(results: pl.DataFrame, sweep: dict, figure_column: str = "fraud_loss") -> list[str]:
+    """For a swept key with an order: each arm's ``figure_column`` at the key's last value against
+    its first, paired by replication (every point runs the same replication seeds)."""
+    frame, axis = layout(results, sweep)
+    if axis.kind == "category" or len(axis.ticks) < 2:
+        return []
+    measure = figure_column.replace("_", " ")
+    out = []
+    for panel in _panels(frame):
+        part = frame.filter(pl.col("_panel") == panel)
+        ends = [part.filter(pl.col("_x") == x) for x in (axis.ticks[0], axis.ticks[-1])]
+        changes = []
+        for arm in part["arm"].unique(maintain_order=True).to_list():
+            first, last = (e.filter(pl.col("arm") == arm).sort("replication")[figure_column].to_numpy() for e in ends)
+            changes.append((arm, *_interval((last - first) / first)))
+        trend = (
+            "rose for every arm"
+            if all(low > 0 for _, _, low, _ in changes)
+            else "fell for every arm"
+            if all(high < 0 for _, _, _, high in changes)
+            else "changed"
+        )
+        text = f"From {axis.labels[0]} to {axis.labels[-1]} of {key_name(axis.column)}, {measure} {trend}: " + "; ".join(
+            f"{arm} {mean:+.0%} (95% CI {low:+.0%} to {high:+.0%})" for arm, mean, low, high in changes
+        )
+        out.append(f"With {panel}: {text}." if panel else f"{text}.")
+    return out
+
+
+def sweep_findings(results: pl.DataFrame, sweep: dict, reference: str) -> list[str]:
+    """The sweep report's findings, by total cost and by fraud loss: where ``reference`` keeps a
+    clear edge over each other arm; where each other learned arm keeps one over the frozen model
+    (the ``static`` learner), when there is one; and how fraud loss moves along the swept key."""
+    learners = dict(zip(results["arm"].to_list(), results["learner"].to_list(), strict=False))
+    frozen = next((a for a, learner in learners.items() if learner == "static"), None)
+    learned = [a for a, learner in learners.items() if a not in (reference, frozen) and learner != "rules"]
+    out = []
+    for column, label in (("total_cost", "By total cost"), ("fraud_loss", "By fraud loss")):
+        found = crossover(results, sweep, reference, column)
+        if frozen is not None:
+            found += [f for arm in learned for f in crossover(results, sweep, arm, column, [frozen])]
+        out += [f"{label}: {f}" for f in found]
+    return out + growth(results, sweep)
 
 
 def _show(r: dict) -> str:
     return f"{r['mean']:+.0%} (95% CI {r['low']:+.0%} to {r['high']:+.0%}) at {r['_label']}"
 
 
-def _ordered(rows: list[dict], reference: str, other: str, what: str) -> str:
+def _ordered(rows: list[dict], reference: str, other: str, what: str, words: tuple[str, str]) -> str:
+    less, better = words
     clear = [r["high"] < 0 for r in rows]
     if all(clear):
-        return f"{reference} cost less than {other} whatever {what}: {_show(rows[0])}, {_show(rows[-1])}."
+        return f"{reference} {less} {other} whatever {what}: {_show(rows[0])}, {_show(rows[-1])}."
     if not clear[0]:
-        better = [r["_label"] for r, c in zip(rows, clear, strict=True) if c]
+        clearly = [r["_label"] for r, c in zip(rows, clear, strict=True) if c]
         worse = [r["_label"] for r in rows if r["low"] > 0]
         text = f"{reference} had no clear edge over {other} at {what} of {rows[0]['_label']}"
-        text += f"; it was clearly cheaper only at {', '.join(better)}" if better else ", nor anywhere else tried"
+        text += f"; it was clearly {better} only at {', '.join(clearly)}" if clearly else ", nor anywhere else tried"
         if worse:
-            text += f"; {other} was clearly cheaper at {', '.join(worse)}"
+            text += f"; {other} was clearly {better} at {', '.join(worse)}"
         return f"{text} ({_show(rows[0])}; {_show(rows[-1])})."
     gone = clear.index(False)
     text = (
@@ -234,18 +297,19 @@ def _ordered(rows: list[dict], reference: str, other: str, what: str) -> str:
         text += f" (a smaller edge shows again at {', '.join(later)})"
     reversed_ = [r for r in rows[gone:] if r["low"] > 0]
     if reversed_:
-        text += f"; further on, {other} is clearly cheaper: {', '.join(_show(r) for r in reversed_)}"
+        text += f"; further on, {other} is clearly {better}: {', '.join(_show(r) for r in reversed_)}"
     return text + "."
 
 
-def _unordered(rows: list[dict], reference: str, other: str) -> str:
-    """For a key whose values have no order: where ``reference`` was clearly cheaper, clearly
-    dearer, or neither, value by value."""
+def _unordered(rows: list[dict], reference: str, other: str, words: tuple[str, str]) -> str:
+    """For a key whose values have no order: where ``reference`` was clearly better, clearly
+    worse, or neither, value by value."""
+    less, _ = words
     cheaper = [_show(r) for r in rows if r["high"] < 0]
     dearer = [_show(r) for r in rows if r["low"] > 0]
     unclear = [r["_label"] for r in rows if r["low"] <= 0 <= r["high"]]
-    parts = [f"{reference} cost less than {other}: " + "; ".join(cheaper)] if cheaper else []
-    parts += [f"{other} cost less than {reference}: " + "; ".join(dearer)] if dearer else []
+    parts = [f"{reference} {less} {other}: " + "; ".join(cheaper)] if cheaper else []
+    parts += [f"{other} {less} {reference}: " + "; ".join(dearer)] if dearer else []
     parts += [f"no clear difference between {reference} and {other} at {', '.join(unclear)}"] if unclear else []
     text = "; and ".join(parts)
     return text[0].upper() + text[1:] + "."
@@ -351,7 +415,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
                 "interval that crosses zero.",
             )
         )
-        findings = crossover(results, sweep, reference)
+        findings = sweep_findings(results, sweep, reference)
     blocks, images = [], {}
     with pdf_pages(directory, pdf) as pages:
         if pages is not None:
