@@ -103,9 +103,9 @@ def _with_frozen(edges: list[float], rise: float) -> tuple[pl.DataFrame, dict]:
         total_cost=pl.col("total_cost") / (1 + pl.Series([edges[p] for p in batch["point"]])),
     ).with_columns(fraud_loss=0.7 * pl.col("total_cost"))
     results = pl.concat([results, frozen]).with_columns(
-        fraud_loss=pl.when(pl.col("point") == len(DELAYS) - 1).then(pl.col("fraud_loss") * (1 + rise)).otherwise(
-            pl.col("fraud_loss")
-        )
+        fraud_loss=pl.when(pl.col("point") == len(DELAYS) - 1)
+        .then(pl.col("fraud_loss") * (1 + rise))
+        .otherwise(pl.col("fraud_loss"))
     )
     return results, sweep
 

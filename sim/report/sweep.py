@@ -247,8 +247,9 @@ def growth(results: pl.DataFrame, sweep: dict, figure_column: str = "fraud_loss"
             if all(high < 0 for _, _, _, high in changes)
             else "changed"
         )
-        text = f"From {axis.labels[0]} to {axis.labels[-1]} of {key_name(axis.column)}, {measure} {trend}: " + "; ".join(
-            f"{arm} {mean:+.0%} (95% CI {low:+.0%} to {high:+.0%})" for arm, mean, low, high in changes
+        text = (
+            f"From {axis.labels[0]} to {axis.labels[-1]} of {key_name(axis.column)}, {measure} {trend}: "
+            + "; ".join(f"{arm} {mean:+.0%} (95% CI {low:+.0%} to {high:+.0%})" for arm, mean, low, high in changes)
         )
         out.append(f"With {panel}: {text}." if panel else f"{text}.")
     return out
