@@ -27,10 +27,20 @@ from .outputs import scratch_directory
 from .results import NOT_SUMMED, ArmRecorder
 from .rng import Streams
 from .schema import Arm, Scenario
+from .summary import (
+    SCHEMA_VERSION,
+    ArmSummary,
+    Counts,
+    Difference,
+    FreshLabels,
+    Headroom,
+    Interval,
+    Recovered,
+    Summary,
+)
 from .units import DAY
 
-SCHEMA_VERSION = 1
-MONEY = ("fraud_loss", "friction", "review_cost", "total_cost")
+MONEY = ArmSummary.MONEY
 COUNTS = ("transactions", "fraud_attempts", "fraud_approved", "declines", "legit_declined")
 
 
@@ -369,72 +379,74 @@ def totals(daily: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def summarize(scenario: Scenario, experiment: Experiment) -> dict:
+def summarize(scenario: Scenario, experiment: Experiment) -> Summary:
     """The content of ``summary.json``: per arm, money with intervals and counts; the ranking."""
     per_rep = totals(experiment.daily())
     arms: dict[str, dict] = {}
     for arm in scenario.arms:
         rows = per_rep.filter(pl.col("arm") == arm.name)
-        entry: dict[str, object] = {"learner": arm.learner}
-        for name in MONEY:
-            entry[name] = interval(rows[name].to_numpy())
-        entry["counts"] = {name: round6(rows[name].to_numpy().mean()) for name in COUNTS}
-        arms[arm.name] = entry
-    ranking = sorted(arms, key=lambda name: (arms[name]["total_cost"]["mean"], name))
-    for rank, name in enumerate(ranking, start=1):
-        arms[name]["rank"] = rank
-    summary = {
-        "schema_version": SCHEMA_VERSION,
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": len(experiment.runs),
-        "horizon_days": round6(scenario.horizon / DAY),
-        "warmup_days": round6(warmup_length(scenario) / DAY),
-        "currency": scenario.currency,
-        "ranking": ranking,
-        "arms": arms,
-        "differences": paired_differences(per_rep, ranking),
-    }
-    fresh = fresh_labels(scenario, per_rep)
-    if fresh is not None:
-        summary["fresh_labels"] = fresh
-    if scenario.ab is not None:
-        from .ab.summary import summarize_ab
-
-        summary["ab"] = summarize_ab(scenario, [run.ab for run in experiment.runs])
+        arms[arm.name] = {
+            "learner": arm.learner,
+            **{name: _interval(rows[name].to_numpy()) for name in MONEY},
+            "counts": Counts(**{name: round6(rows[name].to_numpy().mean()) for name in COUNTS}),
+        }
+    ranking = tuple(sorted(arms, key=lambda name: (arms[name]["total_cost"].mean, name)))
+    rank = {name: i for i, name in enumerate(ranking, start=1)}
     skipped: dict[str, int] = {}
     for arm_run in experiment.arm_runs:
         for event in arm_run.model_events:
             if event.kind == "skipped":
                 skipped[arm_run.arm] = skipped.get(arm_run.arm, 0) + 1
-    if skipped:  # a model that could not learn was never deployed: say so
-        summary["warnings"] = [
+    ab = None
+    if scenario.ab is not None:
+        from .ab.summary import summarize_ab
+
+        ab = summarize_ab(scenario, [run.ab for run in experiment.runs])
+    return Summary(
+        schema_version=SCHEMA_VERSION,
+        scenario=scenario.name,
+        seed=scenario.seed,
+        replications=len(experiment.runs),
+        horizon_days=round6(scenario.horizon / DAY),
+        warmup_days=round6(warmup_length(scenario) / DAY),
+        currency=scenario.currency,
+        ranking=ranking,
+        arms={name: ArmSummary(**entry, rank=rank[name]) for name, entry in arms.items()},
+        differences=paired_differences(per_rep, ranking),
+        fresh_labels=fresh_labels(scenario, per_rep),
+        ab=ab,
+        # a model that could not learn was never deployed: say so
+        warnings=tuple(
             f"{arm}: {n} retrain(s) skipped over all replications for want of labels of a class "
             "(min_labels); the model already serving stayed"
             for arm, n in sorted(skipped.items())
-        ]
-    return summary
+        ),
+    )
 
 
-def ratio_interval(saved: np.ndarray, headroom: np.ndarray) -> dict[str, float | None]:
+def _interval(values: np.ndarray) -> Interval:
+    return Interval.from_json(interval(values))
+
+
+def ratio_interval(saved: np.ndarray, headroom: np.ndarray) -> Interval:
     """mean(saved) / mean(headroom) over paired replications, with a 95 % interval by the delta
     method (Student t on the residuals saved − R × headroom); null bounds with one replication or
     no headroom.
 
     >>> ratio_interval(np.array([5.0, 6.0, 7.0]), np.array([10.0, 10.0, 10.0]))
-    {'mean': 0.6, 'ci_low': 0.351586, 'ci_high': 0.848414}
+    Interval(mean=0.6, ci_low=0.351586, ci_high=0.848414)
     """
     mean_headroom = float(np.mean(headroom))
     if mean_headroom == 0:
-        return {"mean": None, "ci_low": None, "ci_high": None}
+        return Interval(None, None, None)
     ratio = float(np.mean(saved)) / mean_headroom
     if len(saved) < 2:
-        return {"mean": round6(ratio), "ci_low": None, "ci_high": None}
+        return Interval(round6(ratio), None, None)
     _, low, high = t_interval((saved - ratio * headroom) / abs(mean_headroom))
-    return {"mean": round6(ratio), "ci_low": round6(ratio + low), "ci_high": round6(ratio + high)}
+    return Interval(round6(ratio), round6(ratio + low), round6(ratio + high))
 
 
-def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> dict | None:
+def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> FreshLabels | None:
     """The value of fresh labels: what the oracle (every true label at once) saves over the static
     model (no label after the history), and the share of that each other arm recovers, by total
     cost and by fraud loss, paired by replication. None unless the run has both arms."""
@@ -443,38 +455,41 @@ def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> dict | None:
     if static is None or oracle is None:
         return None
     by_arm = {arm.name: per_rep.filter(pl.col("arm") == arm.name).sort("replication") for arm in scenario.arms}
-    entry: dict[str, object] = {"static": static, "oracle": oracle, "headroom": {}, "recovered": {}}
+    headroom: dict[str, Interval] = {}
     for name in ("total_cost", "fraud_loss"):
         base = by_arm[static][name].to_numpy()
-        headroom = base - by_arm[oracle][name].to_numpy()
-        entry["headroom"][name] = interval(headroom)
-        entry["headroom"][f"{name}_relative"] = interval(headroom / np.maximum(base, 1e-9))
-    for arm in scenario.arms:
-        if arm.name in (static, oracle):
-            continue
-        entry["recovered"][arm.name] = {
-            name: ratio_interval(
-                by_arm[static][name].to_numpy() - by_arm[arm.name][name].to_numpy(),
-                by_arm[static][name].to_numpy() - by_arm[oracle][name].to_numpy(),
+        saved = base - by_arm[oracle][name].to_numpy()
+        headroom[name] = _interval(saved)
+        headroom[f"{name}_relative"] = _interval(saved / np.maximum(base, 1e-9))
+    recovered = {
+        arm.name: Recovered(
+            *(
+                ratio_interval(
+                    by_arm[static][name].to_numpy() - by_arm[arm.name][name].to_numpy(),
+                    by_arm[static][name].to_numpy() - by_arm[oracle][name].to_numpy(),
+                )
+                for name in ("total_cost", "fraud_loss")
             )
-            for name in ("total_cost", "fraud_loss")
-        }
-    return entry
+        )
+        for arm in scenario.arms
+        if arm.name not in (static, oracle)
+    }
+    return FreshLabels(static, oracle, Headroom(**headroom), recovered)
 
 
-def paired_differences(per_rep: pl.DataFrame, ranking: list[str]) -> list[dict]:
+def paired_differences(per_rep: pl.DataFrame, ranking: tuple[str, ...]) -> tuple[Difference, ...]:
     """Every pair of arms, the better-ranked as baseline: arm − baseline per replication
     (same seed, same honest traffic), with 95 % intervals; ``*_relative`` divides by the
     baseline's own figure in that replication."""
-    rows: list[dict] = []
+    rows: list[Difference] = []
     by_arm = {arm: per_rep.filter(pl.col("arm") == arm).sort("replication") for arm in ranking}
     for i, baseline in enumerate(ranking):
         for arm in ranking[i + 1 :]:
             a, b = by_arm[arm], by_arm[baseline]
-            entry: dict[str, object] = {"arm": arm, "baseline": baseline}
+            figures: dict[str, Interval] = {}
             for name in ("total_cost", "fraud_loss"):
                 difference = a[name].to_numpy() - b[name].to_numpy()
-                entry[name] = interval(difference)
-                entry[f"{name}_relative"] = interval(difference / np.maximum(b[name].to_numpy(), 1e-9))
-            rows.append(entry)
-    return rows
+                figures[name] = _interval(difference)
+                figures[f"{name}_relative"] = _interval(difference / np.maximum(b[name].to_numpy(), 1e-9))
+            rows.append(Difference(arm, baseline, **figures))
+    return tuple(rows)

@@ -15,6 +15,7 @@ from .outputs import (
     write_json,
     write_parquet,
 )
+from .summary import Summary
 
 
 def write_run(
@@ -25,7 +26,7 @@ def write_run(
     report: bool = True,
     workers: int = 1,
     progress=None,
-) -> dict:
+) -> Summary:
     """Run every arm and replication of ``scenario`` and write the run directory atomically.
 
     Returns the summary (the content of ``summary.json``).
@@ -59,7 +60,7 @@ def write_run(
             for name in ("transactions", "labels", "alerts"):
                 merge_parquet([a.ledger_parts[name] for a in experiment.arm_runs], work / f"{name}.parquet")
         summary = summarize(scenario, experiment)
-        write_json(work / "summary.json", summary)
+        write_json(work / "summary.json", summary.to_json())
         simulated = time.perf_counter() - started
         report_seconds, report_error = 0.0, None
         if report:

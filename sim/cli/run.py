@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..console import err, not_empty, out, progress_bar
 from ..outputs import check_output_dir
+from ..summary import Interval, Summary
 from .common import SET_HELP, load
 
 EXAMPLES_RUN = """
@@ -71,36 +72,36 @@ def run(file, overrides, replications, workers, out_dir, ledger, no_report, quie
         out.print(f"Wrote [bold]{where}[/]", soft_wrap=True)
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: Summary) -> None:
     from ..units import short_money
 
-    currency = summary["currency"]
+    currency = summary.currency
     table = Table(
-        title=f"{summary['scenario']}: {summary['replications']} replication(s), {summary['horizon_days']:g} days",
+        title=f"{summary.scenario}: {summary.replications} replication(s), {summary.horizon_days:g} days",
         header_style="bold",
     )
     for column in ("rank", "arm", "total cost (95% CI)", "fraud loss", "friction"):
         table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)
 
-    def with_interval(entry: dict) -> str:
-        text = short_money(entry["mean"], currency)
-        if entry["ci_low"] is not None:
-            text += f" ({short_money(entry['ci_low'], currency)}–{short_money(entry['ci_high'], currency)})"
+    def with_interval(entry: Interval) -> str:
+        text = short_money(entry.mean, currency)
+        if entry.ci_low is not None:
+            text += f" ({short_money(entry.ci_low, currency)}–{short_money(entry.ci_high, currency)})"
         return text
 
-    for arm in summary["ranking"]:
-        entry = summary["arms"][arm]
+    for arm in summary.ranking:
+        entry = summary.arms[arm]
         table.add_row(
-            str(entry["rank"]),
+            str(entry.rank),
             arm,
-            with_interval(entry["total_cost"]),
-            with_interval(entry["fraud_loss"]),
-            short_money(entry["friction"]["mean"], currency),
+            with_interval(entry.total_cost),
+            with_interval(entry.fraud_loss),
+            short_money(entry.friction.mean, currency),
         )
     out.print(table)
-    for warning in summary.get("warnings", []):
+    for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-    if "ab" in summary:
+    if summary.ab is not None:
         from ..report.ab import finding
 
-        out.print(finding(summary["ab"], currency), soft_wrap=True)
+        out.print(finding(summary.ab, currency), soft_wrap=True)
