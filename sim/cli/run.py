@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import err, not_empty, out, progress_bar
+from ..console import err, out, out_option, progress_bar, quiet_option, workers_option
 from ..outputs import check_output_dir
 from ..summary import Interval, Summary
 from .common import SET_HELP, load
@@ -29,28 +29,15 @@ Examples:
 @click.option(
     "-r", "--replications", type=click.IntRange(1, 10_000), help="Independent worlds per arm (overrides the file)."
 )
-@click.option(
-    "-w",
-    "--workers",
-    type=click.IntRange(1, 512),
-    default=None,
-    help="Processes running replications, or each replication's arms, in parallel [default: the machine's cores].",
-)
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    callback=not_empty,
-    help="Output directory [default: reports/<name>].",
-)
+@workers_option("Processes running replications, or each replication's arms, in parallel")
+@out_option("reports/<name>")
 @click.option(
     "--ledger",
     is_flag=True,
     help="Also write every transaction and label event (transactions.parquet, labels.parquet).",
 )
 @click.option("--no-report", is_flag=True, help="Write the tables but not the HTML report.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
+@quiet_option
 def run(file, overrides, replications, workers, out_dir, ledger, no_report, quiet) -> None:
     """Run a scenario FILE: every arm, every replication; write tables and a report."""
     from ..rundir import write_run
