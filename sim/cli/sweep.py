@@ -42,8 +42,9 @@ stopped resumes where it left off; --force recomputes them.
 @quiet_option
 def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, quiet) -> None:
     """Run a sweep FILE: every grid point × arm × replication; write results.parquet and a report."""
+    from ..executors import ExecutorError, make_executor
     from ..scenario import load_sweep
-    from ..sweep import SweepError, make_executor, plan_sweep, run_sweep
+    from ..sweep import SweepError, plan_sweep, run_sweep
 
     try:
         plan = plan_sweep(load_sweep(file, overrides))
@@ -51,7 +52,10 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
         raise UserError(str(error)) from None
     target = Path(out_dir) if out_dir else Path("reports") / plan.sweep.name
     check_output_dir(target, SWEEP_MARKERS)
-    executor = make_executor(workers, dask_address)
+    try:
+        executor = make_executor(workers, dask_address)
+    except ExecutorError as error:
+        raise UserError(str(error)) from None
     runs = len(plan.tasks())
     with progress_bar(quiet) as progress:
         task = progress.add_task(plan.sweep.name, total=None)
@@ -66,7 +70,7 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
 
         try:
             outcome = run_sweep(plan, target, executor, force=force, progress=advance)
-        except SweepError as error:
+        except (SweepError, ExecutorError) as error:
             raise UserError(str(error)) from None
         except KeyboardInterrupt:
             progress.stop()
