@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .executors import Executor, InProcess
 from .outputs import (
     ReportError,
     atomic_directory,
@@ -24,10 +25,11 @@ def write_run(
     *,
     ledger: bool = False,
     report: bool = True,
-    workers: int = 1,
+    executor: Executor | None = None,
     progress=None,
 ) -> Summary:
-    """Run every arm and replication of ``scenario`` and write the run directory atomically.
+    """Run every arm and replication of ``scenario`` on ``executor`` (default: this process) and
+    write the run directory atomically.
 
     Returns the summary (the content of ``summary.json``).
     """
@@ -38,11 +40,12 @@ def write_run(
     from .experiment import Experiment, run_all, summarize, totals
     from .scenario import resolved_toml
 
+    executor = executor or InProcess()
     started = time.perf_counter()
     with atomic_directory(out_dir) as work:
         (work / "scenario.resolved.toml").write_text(resolved_toml(scenario, __version__), encoding="utf-8")
         ledger_dir = work if ledger else None
-        experiment: Experiment = run_all(scenario, workers=workers, ledger_dir=ledger_dir, progress=progress)
+        experiment: Experiment = run_all(scenario, executor, ledger_dir=ledger_dir, progress=progress)
         daily = experiment.daily()
         write_parquet(work / "daily.parquet", daily)
         write_parquet(work / "arms.parquet", totals(daily))
@@ -78,7 +81,8 @@ def write_run(
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "platform": platform.platform(),
-                "workers": workers,
+                "executor": executor.name,
+                "workers": executor.workers,
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "simulation_seconds": round(simulated, 3),
                 "report_seconds": round(report_seconds, 3),

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import main
 from sim.executors import DaskCluster, Executor, InProcess, LocalProcesses, WorkersLost, make_executor
+from sim.experiment import executor_for
+from sim.scenario import load_scenario
 
 
 def square(value: int) -> int:
@@ -52,6 +55,29 @@ def test_executor_choice_and_what_shares_this_disk():
     assert isinstance(make_executor(3), LocalProcesses) and make_executor(3).workers == 3
     assert isinstance(make_executor(2, "local"), DaskCluster) and make_executor(2, "local").shared_disk
     assert not make_executor(None, "tcp://127.0.0.1:9").shared_disk  # a scheduler's workers have disks of their own
+
+
+def test_a_run_never_has_more_workers_than_tasks(tiny_file):
+    three = load_scenario(tiny_file, ['arms=[{name="rules",learner="rules"}]', "replications=3"])
+    assert executor_for(three, 8).workers == 3  # three replications of one arm: three tasks
+    assert executor_for(three, 2).workers == 2 and isinstance(executor_for(three, 1), InProcess)
+    assert executor_for(three, 8, "local").workers == 3
+
+
+def test_run_takes_dask_with_the_sweeps_address_check(tiny_file, tmp_path, capsys):
+    assert main(["run", str(tiny_file), "--out", str(tmp_path / "out"), "--dask", "http://10.0.0.5:8786"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "tcp://HOST:PORT or tls://HOST:PORT" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_ledger_needs_workers_that_share_this_disk(tiny_file, tmp_path, capsys):
+    """Refused before anything is simulated or any scheduler contacted (nothing listens on port 9)."""
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_file), "--out", str(out), "--ledger", "--dask", "tcp://127.0.0.1:9", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--ledger" in err and "--dask local" in err
+    assert not out.exists()
 
 
 @pytest.mark.slow

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import err, out, out_option, progress_bar, quiet_option, workers_option
+from ..console import UserError, dask_option, err, out, out_option, progress_bar, quiet_option, workers_option
 from ..outputs import check_output_dir
 from ..summary import Interval, Summary
 from .common import SET_HELP, load
@@ -20,6 +19,7 @@ Examples:
   fraudsim run scenarios/quickstart.toml
   fraudsim run scenarios/quickstart.toml --set horizon=30d --set arms.online.lr=0.1
   fraudsim run scenarios/quickstart.toml --replications 5 --workers 2 --ledger
+  fraudsim run scenarios/quickstart.toml --replications 8 --dask tcp://scheduler:8786
 """
 
 
@@ -29,7 +29,8 @@ Examples:
 @click.option(
     "-r", "--replications", type=click.IntRange(1, 10_000), help="Independent worlds per arm (overrides the file)."
 )
-@workers_option("Processes running replications, or each replication's arms, in parallel")
+@workers_option("Processes running replications, or each replication's arms, in parallel (or workers of --dask local)")
+@dask_option
 @out_option("reports/<name>")
 @click.option(
     "--ledger",
@@ -38,21 +39,28 @@ Examples:
 )
 @click.option("--no-report", is_flag=True, help="Write the tables but not the HTML report.")
 @quiet_option
-def run(file, overrides, replications, workers, out_dir, ledger, no_report, quiet) -> None:
+def run(file, overrides, replications, workers, dask_address, out_dir, ledger, no_report, quiet) -> None:
     """Run a scenario FILE: every arm, every replication; write tables and a report."""
+    from ..executors import ExecutorError
+    from ..experiment import executor_for
     from ..rundir import write_run
 
     scenario = load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
     check_output_dir(target)  # before the simulation, not after it
-    workers = workers or min(os.cpu_count() or 1, scenario.replications * len(scenario.arms))
-    with progress_bar(quiet) as progress:
-        task = progress.add_task(f"{scenario.name}", total=None)
+    try:
+        executor = executor_for(scenario, workers, dask_address)
+        with progress_bar(quiet) as progress:
+            task = progress.add_task(f"{scenario.name}", total=None)
 
-        def advance(done: float, total: float) -> None:
-            progress.update(task, completed=done, total=total)
+            def advance(done: float, total: float) -> None:
+                progress.update(task, completed=done, total=total)
 
-        summary = write_run(scenario, target, ledger=ledger, report=not no_report, workers=workers, progress=advance)
+            summary = write_run(
+                scenario, target, ledger=ledger, report=not no_report, executor=executor, progress=advance
+            )
+    except ExecutorError as error:
+        raise UserError(str(error)) from None
     if not quiet:
         print_summary(summary)
         where = target / "index.html" if not no_report else target

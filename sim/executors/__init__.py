@@ -1,6 +1,7 @@
 """Where runs and sweeps execute: one :class:`Executor` protocol, three executors.
 
-``fraudsim sweep`` maps its (point, replication) runs through the protocol:
+``fraudsim run`` submits replications (or, when they do not share out evenly, each warm-up, arm
+and A/B test) and ``fraudsim sweep`` maps (point, replication) runs, through the same protocol:
 :class:`InProcess` (``--workers 1``), :class:`LocalProcesses` (a pool of spawned processes
 that die with their parent) or :class:`DaskCluster` (``--dask ADDRESS|local``).
 :func:`make_executor` picks one from those two options. Every task pins numeric libraries to

@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from ..executors import Executor, WorkersLost, make_executor
-from ..experiment import run_replication, totals
+from ..experiment.scheduling import run_replication
+from ..experiment.summaries import totals
 from ..outputs import atomic_write, write_json, write_parquet
 from ..schema import Scenario
 from ..units import parse_duration
