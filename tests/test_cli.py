@@ -224,7 +224,9 @@ def test_a_killed_run_leaves_no_worker_processes(tiny_file, tmp_path, executor):
     children = _children(process.pid)  # the workers and whatever else the run started
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    deadline = time.monotonic() + 10  # a local worker's watch looks every half second
+    # A worker notices once it has started (a local one's watch looks every half second, a Dask
+    # one's waits on a pipe): on a loaded machine, killed mid-import, that can take a while.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(_state(pid) not in (None, "Z") for pid in children):
         time.sleep(0.1)
     assert [pid for pid in children if _state(pid) not in (None, "Z")] == [], "children outlived the killed run"
