@@ -17,6 +17,7 @@ from sim.cli import main
 from sim.experiment import run_replication
 from sim.feedback.labels import LabelEvents
 from sim.scenario import validate
+from sim.summary import Summary
 from sim.sweep import run_point
 
 from .conftest import ROOT, TINY, write_scenario
@@ -210,8 +211,8 @@ def test_the_ab_sections_escape_their_words_exactly_once(ab_run, tmp_path, monke
     out = shutil.copytree(ab_run, tmp_path / "run")
     monkeypatch.setattr(ab_report, "sources_caption", lambda ab, currency: MARKUP)
     page = build_report(out).read_text(encoding="utf-8")
-    summary = json.loads((out / "summary.json").read_text())
-    ab, currency = summary["ab"], summary["currency"]
+    summary = Summary.from_json(json.loads((out / "summary.json").read_text()))
+    ab, currency = summary.ab, summary.currency
     words = [
         ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency),
         ab_report.crews_caption(ab),

@@ -13,6 +13,7 @@ interval clustered by card (:mod:`sim.ab.stats`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -21,10 +22,15 @@ from ..detect.policy import decline_cost
 from ..feedback.investigators import Review
 from ..feedback.labels import LabelEvents
 from ..learn.learners import History, Learner, ModelEvent
+from ..results import Recorder
 from ..rng import uniform_hash
 from ..schema import Scenario
 from ..units import DAY
 from . import stats
+
+if TYPE_CHECKING:
+    from ..detect.policy import Decisions
+    from ..world.traffic import Transactions
 
 AB_SALT = 17
 
@@ -98,8 +104,13 @@ class _Arm:
         return _Arm(*(np.zeros(cards) for _ in range(6)))
 
 
-class ABRecorder:
-    """The A/B test's data as the team would have it at the end of each day, and the truth."""
+class ABRecorder(Recorder):
+    """The A/B test's data as the team would have it at the end of each day, and the truth.
+
+    It records ticks, label deliveries and reviews; label events scheduled, maturity labels
+    withdrawn and cards blocked do not change what the test measures, so it leaves them to the
+    :class:`~sim.results.Recorder`'s defaults.
+    """
 
     def __init__(self, scenario: Scenario, cards: int, variant: str, replication: int):
         self.scenario = scenario
@@ -109,7 +120,6 @@ class ABRecorder:
         self.is_b = arm_b(np.arange(cards), scenario.ab.share_b)
         self.days = int(np.ceil(scenario.horizon / DAY))
         self.first_tx_id: int | None = None
-        self.ledger = None
         self._open_day = 0
         # Per transaction since t = 0: card, money at stake if it is fraud, decline cost, status.
         self._card = np.empty(0, np.int32)
@@ -122,7 +132,16 @@ class ABRecorder:
 
     # ----------------------------------------------------------------- the engine's hooks
 
-    def tick(self, now: float, tx, ids: np.ndarray, p: np.ndarray, decisions, **_) -> None:
+    def tick(
+        self,
+        now: float,
+        tx: Transactions,
+        ids: np.ndarray,
+        p: np.ndarray,
+        decisions: Decisions,
+        staleness: float = np.nan,
+        falling_back: bool = False,
+    ) -> None:
         self._close_days(int(now // DAY))
         if self.first_tx_id is None:
             self.first_tx_id = int(ids[0])
@@ -165,16 +184,8 @@ class ABRecorder:
             card = review.alert.card
             self.arms[int(self.is_b[card])].review[card] += self.scenario.policy.review_cost
 
-    def labels_created(self, *_) -> None:
-        pass
-
-    def maturity_withdrawn(self, *_) -> None:
-        pass
-
-    def blocked(self, *_) -> None:
-        pass
-
-    def finish(self, *_) -> None:
+    def finish(self) -> None:
+        """Measure the days not measured yet (the last one)."""
         self._close_days(self.days)
 
     # ----------------------------------------------------------------- days
