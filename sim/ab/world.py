@@ -21,13 +21,10 @@ from ..detect.policy import decline_cost
 from ..feedback.investigators import Review
 from ..feedback.labels import LabelEvents
 from ..learn.learners import History, Learner, ModelEvent
-from ..rng import uniform_hash
+from ..rng import AB_SALT, uniform_hash
 from ..schema import Scenario
 from ..units import DAY
 from . import stats
-
-AB_SALT = 17
-
 
 def arm_b(cards: np.ndarray, share_b: float) -> np.ndarray:
     """True where a card belongs to arm b (a stable hash, the same in every run and variant).
