@@ -35,8 +35,6 @@ from ..schema.features import FEATURES
 from .history import History
 from .protocol import APPROVED_TRUTH, LABELS, NOTHING, TRUTH, Batch, Feed, Learner, ModelEvent
 
-__all__ = ["History", "Learner", "ModelEvent", "from_arm", "window_keep"]
-
 FEEDBACK_SOURCES = np.array([SOURCE_CODE["investigator"], SOURCE_CODE["decline_confirmation"]])
 LONG_RUN_HALFLIFE_S = 180 * 86400.0
 TREE_HISTORY_ROWS = 20_000

@@ -24,7 +24,6 @@ import numpy as np
 from ..feedback.delays import build_delay
 from ..schema import CATEGORIES, Innovation
 from ..schema import Crew as CrewConfig
-from ..units import DAY
 from .population import CATEGORY_RISK, Population
 
 NIGHT = (0, 6)
