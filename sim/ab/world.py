@@ -21,9 +21,10 @@ import polars as pl
 from ..detect.policy import decline_cost
 from ..feedback.investigators import Review
 from ..feedback.labels import LabelEvents
-from ..learn.learners import History, Learner, ModelEvent
+from ..learn.history import History
+from ..learn.protocol import LABELS, Batch, Learner, ModelEvent
 from ..results import Recorder
-from ..rng import uniform_hash
+from ..rng import AB_SALT, uniform_hash
 from ..schema import Scenario
 from ..units import DAY
 from . import stats
@@ -31,8 +32,6 @@ from . import stats
 if TYPE_CHECKING:
     from ..detect.policy import Decisions
     from ..world.traffic import Transactions
-
-AB_SALT = 17
 
 
 def arm_b(cards: np.ndarray, share_b: float) -> np.ndarray:
@@ -45,46 +44,46 @@ def arm_b(cards: np.ndarray, share_b: float) -> np.ndarray:
 
 
 class ABLearner:
-    """Two learners, one per arm of the test, each scoring its own cards' transactions."""
+    """Two learners, one per arm of the test, each scoring its own cards' transactions and
+    learning its own cards' labels (every label, when ``pooled``). ``is_b``: per card, whether
+    it belongs to arm b (:func:`arm_b`)."""
 
-    by_card = True  # the engine passes the cards to `predict_proba`
-    feedback = "labels"
+    feed = LABELS
 
-    def __init__(self, a: Learner, b: Learner, is_b: np.ndarray, card_of, pooled: bool):
-        self.name = f"{a.name}|{b.name}"
-        self.learners = (a, b)
+    def __init__(self, a: Learner, b: Learner, is_b: np.ndarray, pooled: bool):
+        self.a, self.b = a, b
         self.is_b = is_b
-        self._card_of = card_of  # tx ids -> cards (the feature store's lookup)
         self.pooled = pooled
+        self.name = f"{a.name}|{b.name}"
 
     @property
     def newest_label_at(self) -> float:
-        return min(learner.newest_label_at for learner in self.learners)
+        return min(self.a.newest_label_at, self.b.newest_label_at)
 
     def start(self, history: History) -> None:
-        for learner in self.learners:
+        for learner in (self.a, self.b):
             learner.start(history)
 
-    def predict_proba(self, X: np.ndarray, cards: np.ndarray) -> np.ndarray:
-        p = np.empty(len(X))
-        b = self.is_b[cards]
-        for learner, mask in zip(self.learners, (~b, b), strict=True):
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        p = np.empty(len(batch))
+        b = self.is_b[batch.card]
+        for learner, mask in zip((self.a, self.b), (~b, b), strict=True):
             if mask.any():
-                p[mask] = learner.predict_proba(X[mask])
+                p[mask] = learner.predict_proba(batch.take(mask))
         return p
 
-    def learn(self, X: np.ndarray, events: LabelEvents, now: float) -> None:
+    def learn(self, batch: Batch) -> None:
         if self.pooled:
-            for learner in self.learners:
-                learner.learn(X, events, now)
+            for learner in (self.a, self.b):
+                learner.learn(batch)
             return
-        b = self.is_b[self._card_of(events.tx_id)]
-        for learner, mask in zip(self.learners, (~b, b), strict=True):
+        b = self.is_b[batch.card]
+        for learner, mask in zip((self.a, self.b), (~b, b), strict=True):
             if mask.any():
-                learner.learn(X[mask], events.take(mask), now)
+                learner.learn(batch.take(mask))
 
     def at_boundary(self, now: float) -> list[ModelEvent]:
-        return [event for learner in self.learners for event in learner.at_boundary(now)]
+        return [event for learner in (self.a, self.b) for event in learner.at_boundary(now)]
 
 
 @dataclass
