@@ -30,9 +30,10 @@ from sim.parallel import pin_threads  # noqa: E402  (before numpy and polars sta
 pin_threads()
 
 from sim import __version__  # noqa: E402
+from sim.executors import make_executor  # noqa: E402
 from sim.outputs import write_json  # noqa: E402
 from sim.scenario import load_sweep  # noqa: E402
-from sim.sweep import make_executor, plan_sweep, run_sweep  # noqa: E402
+from sim.sweep import plan_sweep, run_sweep  # noqa: E402
 
 SWEEP = """
 name = "bench"

@@ -1,4 +1,5 @@
-"""The terminal: the two consoles, the user's errors, progress bars, and running a command.
+"""The terminal: the two consoles, the user's errors, the options several commands take,
+progress bars, and running a command.
 
 Shared by every subcommand (``sim.cli`` and ``sim.replay.cli``), so none imports another.
 """
@@ -37,6 +38,35 @@ def not_empty(ctx: click.Context, param: click.Parameter, value):
     if value is not None and not str(value).strip():
         raise click.BadParameter("must not be empty; leave the option out for its default")
     return value
+
+
+def out_option(default: str):
+    """``-o/--out DIR``, the output directory; ``default`` says where it goes without the option."""
+    return click.option(
+        "-o",
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False),
+        callback=not_empty,
+        help=f"Output directory [default: {default}].",
+    )
+
+
+def workers_option(what: str):
+    """``-w/--workers N``; ``what`` says what the workers run (the machine's cores by default)."""
+    return click.option(
+        "-w", "--workers", type=click.IntRange(1, 512), default=None, help=f"{what} [default: the machine's cores]."
+    )
+
+
+dask_option = click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS|local",
+    callback=not_empty,
+    help="Run on the Dask scheduler at ADDRESS (tcp://host:8786), or on a local Dask cluster.",
+)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 
 
 def progress_bar(quiet: bool) -> Progress:

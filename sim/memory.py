@@ -21,9 +21,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .engine import FEATURES, arm_retention, transactions_per_day, warmup_length
 from .schema import Scenario
+from .schema.features import FEATURES
 from .units import DAY
+from .warmup import arm_retention, transactions_per_day, warmup_length
 
 BASE = 250e6  # the interpreter, numpy, polars, river, scikit-learn, simpy
 PER_CUSTOMER = 8e3  # habits, velocity and decayed-count features

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from . import metrics
-from .rng import uniform_hash
+from .rng import QUALITY_SALT, uniform_hash
 from .units import DAY
 
 HONEST_SAMPLE_PER_DAY = 3_000
@@ -63,7 +63,7 @@ class QualityTracker:
         return columns[name][: self._n]
 
     def add(self, ids, t, p, amount, truth, declined) -> None:
-        keep = truth | (uniform_hash(ids, 1) < self.honest_share)
+        keep = truth | (uniform_hash(ids, QUALITY_SALT) < self.honest_share)
         rows = np.flatnonzero(keep)
         k, n = len(rows), self._n
         if n + k > len(self._columns["ids"]):

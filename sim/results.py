@@ -1,30 +1,32 @@
 """What is recorded about one arm in one replication: daily sums always, the ledger on request.
 
-The engine hands each tick's arrays, label events and alert reviews to an
-:class:`ArmRecorder`; it never formats output. Daily sums are added per tick
-(a tick never spans two days). Every table a report needs is built here from
-those sums, so reports never need the ledger.
+The engine hands each tick's arrays, label events and alert reviews to a
+:class:`Recorder`; it never formats output. :class:`ArmRecorder` is the arm's:
+daily sums are added per tick (a tick never spans two days), and every table a
+report needs is built here from those sums, so reports never need the ledger.
+The A/B test's recorder (:class:`sim.ab.world.ABRecorder`) is the other.
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from . import metrics
+from .coverage import COVERAGE_SAMPLE, CoverageTracker
 from .detect.policy import decline_cost
 from .feedback.delays import build_delay
 from .feedback.investigators import Review, Shift
 from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
 from .ledger import Ledger, nullable
 from .quality import DailyRanking, QualityTracker
-from .rng import uniform_hash
 from .schema import Scenario
-from .units import DAY, HOUR
+from .units import DAY
 from .world.traffic import Transactions
 
 if TYPE_CHECKING:
@@ -96,99 +98,6 @@ _TICK_COLUMNS = np.array([_COL[name] for name in _TICK_SUMS])
 _SOURCE_NAMES = pa.array(SOURCES)
 _DECISIONS = pa.array(["approve", "decline"])
 
-COVERAGE_AGES = (("1h", HOUR), ("1d", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY), ("90d", 90 * DAY), ("120d", 120 * DAY))
-COVERAGE_SAMPLE = 50_000  # honest transactions tracked for coverage, at most (a stable-hash sample)
-
-
-class CoverageTracker:
-    """How soon transactions get labelled: every fraud, and a sample of honest ones."""
-
-    def __init__(self, honest_share: float):
-        self.honest_share = honest_share
-        self._ids = np.empty(0, np.int64)
-        self._fraud = np.empty(0, bool)
-        self._first_label = np.empty(0)  # age of the first label event of any value
-        self._first_fraud_label = np.empty(0)  # age of the first event saying fraud
-        self._t = np.empty(0)
-        self._n = 0
-        self._last: tuple[int, int, np.ndarray] = (0, 0, np.zeros(0, bool))
-
-    def track(self, ids: np.ndarray, t: np.ndarray, is_fraud: np.ndarray) -> None:
-        """Start tracking a tick's transactions (all fraud, a sample of the rest)."""
-        keep = is_fraud | (uniform_hash(ids, 2) < self.honest_share)
-        self._last = (int(ids[0]), self._n, keep)  # for :meth:`label_created`
-        k = int(keep.sum())
-        if self._n + k > len(self._ids):
-            capacity = max(2 * len(self._ids), self._n + k, 1024)
-            for name, fill in (
-                ("_ids", 0),
-                ("_fraud", False),
-                ("_first_label", np.inf),
-                ("_first_fraud_label", np.inf),
-                ("_t", 0.0),
-            ):
-                old = getattr(self, name)
-                grown = np.full(capacity, fill, old.dtype)
-                grown[: self._n] = old[: self._n]
-                setattr(self, name, grown)
-        end = self._n + k
-        self._ids[self._n : end], self._fraud[self._n : end], self._t[self._n : end] = (
-            ids[keep],
-            is_fraud[keep],
-            t[keep],
-        )
-        self._n = end
-
-    def label(self, tx_id: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
-        if self._n == 0 or len(tx_id) == 0:
-            return
-        ids = self._ids[: self._n]
-        slot = np.minimum(np.searchsorted(ids, tx_id), self._n - 1)
-        found = ids[slot] == tx_id
-        self._first_labels(slot[found], value[found], label_at[found])
-
-    def label_created(self, tx_id: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
-        """:meth:`label` for events of the transactions just tracked (found without a search)."""
-        first_id, start, keep = self._last
-        row = tx_id - first_id
-        found = keep[row]
-        self._first_labels(start + np.cumsum(keep)[row[found]] - 1, value[found], label_at[found])
-
-    def _first_labels(self, slot: np.ndarray, value: np.ndarray, label_at: np.ndarray) -> None:
-        age = label_at - self._t[slot]
-        np.minimum.at(self._first_label, slot, age)
-        np.minimum.at(self._first_fraud_label, slot[value == 1], age[value == 1])
-
-    def table(self) -> pl.DataFrame:
-        rows = []
-        fraud = self._fraud[: self._n]
-        for group, mask in (("fraud", fraud), ("honest", ~fraud)):
-            for name, age in COVERAGE_AGES:
-                total = int(mask.sum())
-                any_label = float((self._first_label[: self._n][mask] <= age).mean()) if total else None
-                fraud_label = float((self._first_fraud_label[: self._n][mask] <= age).mean()) if total else None
-                rows.append(
-                    {
-                        "group": group,
-                        "age": name,
-                        "age_s": age,
-                        "tracked": total,
-                        "share_labelled": any_label,
-                        "share_labelled_fraud": fraud_label,
-                    }
-                )
-        return pl.DataFrame(
-            rows,
-            schema={
-                "group": pl.String,
-                "age": pl.String,
-                "age_s": pl.Float64,
-                "tracked": pl.Int64,
-                "share_labelled": pl.Float64,
-                "share_labelled_fraud": pl.Float64,
-            },
-        )
-
 
 def review_capacity(scenario: Scenario) -> int | None:
     """Cards the investigators can review in a working day (count × shift hours ÷ the mean review
@@ -201,7 +110,50 @@ def review_capacity(scenario: Scenario) -> int | None:
     return max(1, round(investigators.count * duty / build_delay(investigators.review_time).mean))
 
 
-class ArmRecorder:
+class Recorder(Protocol):
+    """What the engine tells a recorder while a world runs, in the order it happens.
+
+    Recorders subclass it explicitly. A recorder must take the ticks, the label deliveries and
+    the alert reviews; the other observations (label events scheduled, maturity labels
+    withdrawn, cards blocked) are recorded only by those that need them, and ignored by default.
+    """
+
+    @abstractmethod
+    def tick(
+        self,
+        now: float,
+        tx: Transactions,
+        ids: np.ndarray,
+        p: np.ndarray,
+        decisions: Decisions,
+        staleness: float = np.nan,
+        falling_back: bool = False,
+    ) -> None:
+        """A tick's transactions (ids ``ids``), their scores ``p`` and the decisions taken at
+        ``now``; ``staleness`` is the age of the newest label in the model, ``falling_back``
+        whether the rules decided because monitoring said the model was broken."""
+
+    @abstractmethod
+    def labels(self, events: LabelEvents, delivered_at: float | None) -> None:
+        """Label events handed to the learner at ``delivered_at`` (None: still pending at the end)."""
+
+    @abstractmethod
+    def review(self, review: Review, now: float) -> None:
+        """An alert reviewed, dropped because the queue was full, or still pending."""
+
+    def labels_created(self, events: LabelEvents, first_id: int, is_fraud: np.ndarray) -> None:
+        """Label events scheduled for the transactions of the tick just recorded (ids from
+        ``first_id``; ``is_fraud`` their truth), long before they are delivered."""
+
+    def maturity_withdrawn(self, tx_time: float) -> None:
+        """A fraud (at ``tx_time``) whose maturity label was withdrawn: an investigator's fraud
+        verdict came first, so it no longer matures as legitimate."""
+
+    def blocked(self, now: float, crew_cards: int) -> None:
+        """Stolen cards the crews lost at ``now`` because the issuer blocked them."""
+
+
+class ArmRecorder(Recorder):
     """Everything recorded about one arm in one replication."""
 
     def __init__(self, scenario: Scenario, arm: str, replication: int, ledger_dir: Path | None = None):
@@ -343,13 +295,10 @@ class ArmRecorder:
         self.coverage.label_created(events.tx_id, events.value, events.label_at)
 
     def maturity_withdrawn(self, tx_time: float) -> None:
-        """A fraud transaction (at ``tx_time``) whose maturity label was withdrawn because an
-        investigator's fraud verdict came first: it no longer matures as legitimate."""
         if (row := self._row(tx_time)) is not None:
             row[_COL["fraud_labelled_legit"]] -= 1
 
     def labels(self, events: LabelEvents, delivered_at: float | None) -> None:
-        """Label events handed to the learner at ``delivered_at`` (None: still pending at the end)."""
         if delivered_at is not None and (row := self._row(delivered_at)) is not None:
             day = int(delivered_at // DAY)
             row[_COL["labels_arrived"]] += len(events)

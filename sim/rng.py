@@ -43,6 +43,12 @@ COMPONENTS = {
 CLASSICS_KEY = 1  # "innovation": when the classic tactics wear out (the inventions use the unkeyed stream)
 GARBAGE_SCORES_KEY = -1  # "learner": a garbage-scores fault's scores (arms' own keys are stable_key(name) >= 0)
 
+# Salts of `uniform_hash`: each stable subsample of transactions (or cards) has its own.
+QUALITY_SALT = 1  # the legitimate transactions the quality tables keep
+LABEL_WINDOW_SALT = 3  # the legitimate label events a batch learner's window (or an oracle's truth) keeps
+TREE_SAMPLE_SALT = 5  # the legitimate label events river's trees learn
+AB_SALT = 17  # the cards of an A/B test's arm b
+
 
 def stable_key(name: str) -> int:
     """A key for a name that never changes between runs or Python processes (``hash`` does).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .executors import Executor, InProcess
 from .outputs import (
     ReportError,
     atomic_directory,
@@ -15,6 +16,7 @@ from .outputs import (
     write_json,
     write_parquet,
 )
+from .summary import Summary
 
 
 def write_run(
@@ -23,10 +25,11 @@ def write_run(
     *,
     ledger: bool = False,
     report: bool = True,
-    workers: int = 1,
+    executor: Executor | None = None,
     progress=None,
-) -> dict:
-    """Run every arm and replication of ``scenario`` and write the run directory atomically.
+) -> Summary:
+    """Run every arm and replication of ``scenario`` on ``executor`` (default: this process) and
+    write the run directory atomically.
 
     Returns the summary (the content of ``summary.json``).
     """
@@ -37,11 +40,12 @@ def write_run(
     from .experiment import Experiment, run_all, summarize, totals
     from .scenario import resolved_toml
 
+    executor = executor or InProcess()
     started = time.perf_counter()
     with atomic_directory(out_dir) as work:
         (work / "scenario.resolved.toml").write_text(resolved_toml(scenario, __version__), encoding="utf-8")
         ledger_dir = work if ledger else None
-        experiment: Experiment = run_all(scenario, workers=workers, ledger_dir=ledger_dir, progress=progress)
+        experiment: Experiment = run_all(scenario, executor, ledger_dir=ledger_dir, progress=progress)
         daily = experiment.daily()
         write_parquet(work / "daily.parquet", daily)
         write_parquet(work / "arms.parquet", totals(daily))
@@ -59,7 +63,7 @@ def write_run(
             for name in ("transactions", "labels", "alerts"):
                 merge_parquet([a.ledger_parts[name] for a in experiment.arm_runs], work / f"{name}.parquet")
         summary = summarize(scenario, experiment)
-        write_json(work / "summary.json", summary)
+        write_json(work / "summary.json", summary.to_json())
         simulated = time.perf_counter() - started
         report_seconds, report_error = 0.0, None
         if report:
@@ -77,7 +81,8 @@ def write_run(
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "platform": platform.platform(),
-                "workers": workers,
+                "executor": executor.name,
+                "workers": executor.workers,
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "simulation_seconds": round(simulated, 3),
                 "report_seconds": round(report_seconds, 3),

@@ -16,7 +16,9 @@ from sim.ab.world import ABLearner, arm_b
 from sim.cli import main
 from sim.experiment import run_replication
 from sim.feedback.labels import LabelEvents
+from sim.learn.protocol import Batch
 from sim.scenario import validate
+from sim.summary import Summary
 from sim.sweep import run_point
 
 from .conftest import ROOT, TINY, write_scenario
@@ -61,27 +63,28 @@ class _Spy:
         self.name, self.score, self.newest_label_at = name, score, 0.0
         self.learned: list[np.ndarray] = []
 
-    def predict_proba(self, X):
-        return np.full(len(X), self.score)
+    def predict_proba(self, batch):
+        return np.full(len(batch), self.score)
 
-    def learn(self, X, events, now):
-        self.learned.append(events.tx_id.copy())
+    def learn(self, batch):
+        self.learned.append(batch.labels.tx_id.copy())
 
 
 def test_the_ab_learner_scores_and_teaches_each_arm_its_own_cards():
     is_b = np.array([False, True, False, True])
     cards_of_tx = np.array([0, 1, 2, 3, 1, 0])  # tx id -> card
     a, b = _Spy("a", 0.1), _Spy("b", 0.9)
-    learner = ABLearner(a, b, is_b, lambda ids: cards_of_tx[ids], pooled=False)
-    p = learner.predict_proba(np.zeros((4, 3)), np.array([0, 1, 3, 2]))
+    learner = ABLearner(a, b, is_b, pooled=False)
+    p = learner.predict_proba(Batch(np.zeros((4, 3)), card=np.array([0, 1, 3, 2])))
     assert p.tolist() == [0.1, 0.9, 0.9, 0.1]
     events = LabelEvents(
         np.arange(6, dtype=np.int64), np.zeros(6, np.int8), np.zeros(6, np.int8), np.zeros(6), np.zeros(6)
     )
-    learner.learn(np.zeros((6, 3)), events, 0.0)
+    labelled = Batch(np.zeros((6, 3)), 0.0, cards_of_tx, events.tx_id, events)
+    learner.learn(labelled)
     assert a.learned[0].tolist() == [0, 2, 5] and b.learned[0].tolist() == [1, 3, 4]
-    pooled = ABLearner(a, b, is_b, lambda ids: cards_of_tx[ids], pooled=True)
-    pooled.learn(np.zeros((6, 3)), events, 0.0)
+    pooled = ABLearner(a, b, is_b, pooled=True)
+    pooled.learn(labelled)
     assert a.learned[1].tolist() == b.learned[1].tolist() == list(range(6))
 
 
@@ -210,8 +213,8 @@ def test_the_ab_sections_escape_their_words_exactly_once(ab_run, tmp_path, monke
     out = shutil.copytree(ab_run, tmp_path / "run")
     monkeypatch.setattr(ab_report, "sources_caption", lambda ab, currency: MARKUP)
     page = build_report(out).read_text(encoding="utf-8")
-    summary = json.loads((out / "summary.json").read_text())
-    ab, currency = summary["ab"], summary["currency"]
+    summary = Summary.from_json(json.loads((out / "summary.json").read_text()))
+    ab, currency = summary.ab, summary.currency
     words = [
         ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency),
         ab_report.crews_caption(ab),

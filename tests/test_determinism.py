@@ -47,6 +47,22 @@ def test_replications_split_into_warm_up_and_arm_tasks_give_the_same_bytes(tiny_
         assert (tmp_path / "serial" / path).read_bytes() == (tmp_path / "split" / path).read_bytes(), path
 
 
+@pytest.mark.slow
+def test_a_run_on_a_local_dask_cluster_gives_the_same_bytes(tiny_file, tiny_run, tmp_path):
+    """Whole replications (two on two workers) and split ones (three on two, worlds passed
+    through scratch files, the ledger written by the workers) alike."""
+    even = _run(tiny_file, tmp_path / "even", "--dask", "local", "--workers", "2")
+    for name in TABLES:
+        assert (tiny_run / name).read_bytes() == even[name], name
+    serial = _run(tiny_file, tmp_path / "serial", "--workers", "1", "--set", "replications=3", "--ledger")
+    split = _run(
+        tiny_file, tmp_path / "split", "--dask", "local", "--workers", "2", "--set", "replications=3", "--ledger"
+    )
+    assert serial == split
+    for name in ("transactions.parquet", "labels.parquet", "alerts.parquet"):
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "split" / name).read_bytes(), name
+
+
 def test_a_different_seed_changes_results(tiny_file, tiny_run, tmp_path):
     other = _run(
         tiny_file, tmp_path / "c", "--workers", "1", "--set", "seed=4", "--set", "replications=1", "--set", "horizon=2d"

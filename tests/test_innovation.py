@@ -250,7 +250,9 @@ def test_classic_tactics_wear_out_a_lifetime_after_the_start_unless_told_to_stay
     from sim.schema import StaticCrew, Tactic
     from sim.world.innovation import wear_out
 
-    scheduled = Tactic(name="later", category="travel", channel="cnp", amount_min=10, amount_max=20, available_from="5d")
+    scheduled = Tactic(
+        name="later", category="travel", channel="cnp", amount_min=10, amount_max=20, available_from="5d"
+    )
     groups = [StaticCrew(name=f"g{k}", tactics=[*StaticCrew(name="x").tactics, scheduled]) for k in range(300)]
     start = -100 * DAY
     rngs = {setting: np.random.default_rng(7) for setting in ("wear_out", "stay")}

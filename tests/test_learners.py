@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.engine import run_arm, warm_up
-from sim.learn.learners import OnlineLearner, make_learner
+from sim.learn.learners import OnlineLearner, from_arm
+from sim.learn.protocol import Batch
 from sim.results import ArmRecorder
 from sim.rng import Streams
 from sim.scenario import validate
@@ -21,7 +22,7 @@ class Spy:
 
     def __init__(self, inner):
         self.inner = inner
-        self.name, self.feedback = inner.name, inner.feedback
+        self.name, self.feed = inner.name, inner.feed
         self.calls = 0
         self.latest_now = -np.inf
 
@@ -32,15 +33,16 @@ class Spy:
     def start(self, history):
         self.inner.start(history)
 
-    def predict_proba(self, X):
-        return self.inner.predict_proba(X)
+    def predict_proba(self, batch):
+        return self.inner.predict_proba(batch)
 
-    def learn(self, X, events, now):
+    def learn(self, batch):
+        events, now = batch.labels, batch.now
         assert np.all(events.label_at <= now), "a label reached the learner before it arrived"
-        assert len(X) == len(events) and now >= self.latest_now
+        assert len(batch) == len(events) and now >= self.latest_now
         self.latest_now = now
         self.calls += 1
-        self.inner.learn(X, events, now)
+        self.inner.learn(batch)
 
     def at_boundary(self, now):
         return self.inner.at_boundary(now)
@@ -58,7 +60,7 @@ def warmed():
 def test_no_label_before_its_arrival(warmed, arm_name):
     scenario, streams, world, history = warmed
     arm = scenario.arm(arm_name)
-    spy = Spy(make_learner(arm, scenario.rules, 1000.0))
+    spy = Spy(from_arm(arm, scenario.rules, 1000.0))
     run_arm(scenario, arm, streams, world, history, ArmRecorder(scenario, arm_name, 0), learner=spy)
     assert spy.calls > 0
 
@@ -113,11 +115,11 @@ def test_prior_reweighting_damps_a_burst_of_fraud_labels(warmed):
     rng = np.random.default_rng(0)
     steady_hours = 30 * 24
     for hour in range(1, steady_hours):  # a month at the usual fraud share: weights stay near 1
-        weights = learner._weights((rng.random(400) < steady).astype(np.int8), hour * 3600.0)
+        weights = learner.weights((rng.random(400) < steady).astype(np.int8), hour * 3600.0)
     assert np.all(np.abs(weights - 1) < 0.5)
     for hour in range(steady_hours, steady_hours + 24):  # a day when a fifth of arriving labels say fraud
-        weights = learner._weights((rng.random(400) < 0.2).astype(np.int8), hour * 3600.0)
-    w_pos, w_neg = learner._weights(np.array([1, 0], np.int8), (steady_hours + 24) * 3600.0)
+        weights = learner.weights((rng.random(400) < 0.2).astype(np.int8), hour * 3600.0)
+    w_pos, w_neg = learner.weights(np.array([1, 0], np.int8), (steady_hours + 24) * 3600.0)
     assert w_pos < 0.5 and w_neg > 1.0
 
 
@@ -182,7 +184,7 @@ def test_hybrid_recalibrates_a_miscalibrated_model(contract_world):
     learner = HybridLearner(scenario.arm("hybrid"), 1000.0)
     learner.start(history)
     X = history.X[:400]
-    scores = learner.predict_proba(X)
+    scores = learner.predict_proba(Batch(X))
     before = scores.mean()
     rng = np.random.default_rng(0)
     for hour in range(200):  # labels say fraud ten times less often than the model thinks, row by row
@@ -190,12 +192,12 @@ def test_hybrid_recalibrates_a_miscalibrated_model(contract_world):
         events = LabelEvents(
             np.arange(400) + hour * 400, np.full(400, 4, np.int8), y, np.full(400, hour * 3600.0), np.zeros(400)
         )
-        learner.learn(X, events, hour * 3600.0)
-    after = learner.predict_proba(X).mean()
+        learner.learn(Batch(X, hour * 3600.0, labels=events))
+    after = learner.predict_proba(Batch(X)).mean()
     assert after < before / 3
     # logit(p / 10) ≈ logit(p) − ln 10 for small p: the true slope is near 1, so a recalibration that
     # follows the labels keeps the ranking (a slope above 0; its steps have not converged after 200 hours)
-    assert learner.slope > 0
+    assert learner._slope > 0
 
 
 def test_split_learner_averages_a_feedback_and_a_delayed_model(contract_world):
@@ -210,12 +212,12 @@ def test_split_learner_averages_a_feedback_and_a_delayed_model(contract_world):
     X = history.X[:n]
     source = np.where(np.arange(n) < 200, SOURCE_CODE["investigator"], SOURCE_CODE["maturity"]).astype(np.int8)
     y = np.where(np.arange(n) < 200, rng.random(n) < 0.4, rng.random(n) < 0.05).astype(np.int8)
-    learner.learn(X, LabelEvents(np.arange(n), source, y, np.full(n, 3600.0), np.zeros(n)), 3600.0)
+    learner.learn(Batch(X, 3600.0, labels=LabelEvents(np.arange(n), source, y, np.full(n, 3600.0), np.zeros(n))))
     events = learner.at_boundary(scenario.arm("split").every)
     assert [e.kind for e in events] == ["retrain", "deploy"] and events[0].rows >= n  # plus the history's arrivals
-    assert isinstance(learner.model, _Average) and learner.model.weight == 0.5
+    assert isinstance(learner._model, _Average) and learner._model.weight == 0.5
     # The feedback model (fraud-rich alerts) is shifted down to the delayed labels' base rate.
-    assert learner.model.first.shift < -1.0
+    assert learner._model.first.shift < -1.0
 
 
 def test_a_retrain_without_enough_labels_of_a_class_keeps_the_serving_model(tiny_file, tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -118,3 +120,44 @@ def test_target_decline_rate_matches_friction(tmp_path):
     share = daily["declines"].sum() / daily["transactions"].sum()
     # Each day's threshold is yesterday's quantile: the share is the target up to day-to-day variation.
     assert share == pytest.approx(0.01, rel=0.15)
+
+
+def test_the_label_error_signal_measures_the_learner_s_own_scores_on_arriving_labels():
+    """The deployed wrapper measures the label error on arriving labels with the learner's own
+    scores (not the garbled ones of a garbage-scores fault), never on an oracle's truth, and
+    passes a batch on only if the learner's feed asks for it."""
+    from sim.detect.deployed import Deployed
+    from sim.detect.faults import Faults
+    from sim.learn.checks import toy_batch
+    from sim.learn.protocol import NOTHING, TRUTH, TRUTH_SOURCE, Batch
+    from sim.rng import Streams
+    from sim.schema import Fault, Rules
+
+    class Constant:
+        name, newest_label_at = "constant", 0.0
+
+        def __init__(self, feed):
+            self.feed, self.learnt = feed, 0
+
+        def predict_proba(self, batch):
+            return np.full(len(batch), 0.25)
+
+        def learn(self, batch):
+            self.learnt += 1
+
+    garbage = Faults([Fault(kind="garbage_scores", start=0)], "constant", Streams(1, 0), HOUR)
+    monitoring = Monitoring.model_validate({"detectors": [{"signal": "label_error", "method": "page_hinkley"}]})
+    batch = toy_batch()
+    for feed in (NOTHING, TRUTH):
+        learner = Constant(feed)
+        deployed = Deployed(learner, garbage, monitoring, Rules(), lambda event: None)
+        assert deployed.feed.labels and deployed.feed.truth == feed.truth
+        deployed.learn(batch)
+        y = batch.labels.value
+        expected = -np.mean(y * np.log(0.25) + (1 - y) * np.log(0.75))
+        assert deployed._signals["label_error"] == pytest.approx(expected)
+        assert learner.learnt == 0  # labels are not this learner's feed
+        deployed._signals.clear()
+        truth = dataclasses.replace(batch.labels, source=np.full(len(batch), TRUTH_SOURCE, np.int8))
+        deployed.learn(Batch(batch.X, batch.now, batch.card, batch.tx_id, truth))
+        assert "label_error" not in deployed._signals and learner.learnt == (1 if feed.truth else 0)

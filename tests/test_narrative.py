@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sim.report.narrative import IDLE_APPROVAL, idle_detectors_finding
+from sim.summary import ArmSummary, Counts, Interval
 
 
-def _arms(approved: dict[str, tuple[str, int, int]]) -> dict:
+def _arms(approved: dict[str, tuple[str, int, int]]) -> dict[str, ArmSummary]:
+    money = Interval(0.0, None, None)
     return {
-        arm: {"learner": learner, "counts": {"fraud_approved": ok, "fraud_attempts": tried}}
-        for arm, (learner, ok, tried) in approved.items()
+        arm: ArmSummary(learner, money, money, money, money, Counts(10_000.0, tried, ok, 0.0, 0.0), rank)
+        for rank, (arm, (learner, ok, tried)) in enumerate(approved.items(), start=1)
     }
 
 

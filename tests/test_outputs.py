@@ -111,7 +111,7 @@ def test_report_figures_are_documented(tiny_run):
     from sim.report.html import SECTIONS, _ab_sections
 
     figures = documented_figures()
-    ab_run = SimpleNamespace(ab_daily=object(), summary={"ab": {}}, currency="EUR")
+    ab_run = SimpleNamespace(ab_daily=object(), summary=SimpleNamespace(ab=object()), currency="EUR")
     assert list(figures) == [s.filename for s in _ab_sections(ab_run) + SECTIONS]
     written = {p.name for p in tiny_run.glob("*.png")}
     assert written <= set(figures), "a PNG is written but not documented"

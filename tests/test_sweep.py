@@ -19,17 +19,9 @@ import polars as pl
 import pytest
 
 from sim.cli import main
+from sim.executors import ExecutorError, InProcess
 from sim.scenario import ScenarioError, load_sweep
-from sim.sweep import (
-    DaskCluster,
-    InProcess,
-    LocalProcesses,
-    expand,
-    make_executor,
-    plan_sweep,
-    point_key,
-    run_sweep,
-)
+from sim.sweep import expand, plan_sweep, point_key, run_sweep
 
 from .conftest import ROOT, TINY, write_scenario
 
@@ -325,12 +317,6 @@ def test_progress_reports_runs_and_days(tmp_path):
     assert all(a.days_done <= b.days_done + 1e-9 for a, b in zip(seen, seen[1:], strict=False))
 
 
-def test_executor_choice():
-    assert isinstance(make_executor(1), InProcess)
-    assert isinstance(make_executor(3), LocalProcesses) and make_executor(3).workers == 3
-    assert isinstance(make_executor(2, "local"), DaskCluster)
-
-
 # --------------------------------------------------------------------------- slow: kill, pools, Dask
 
 
@@ -360,35 +346,15 @@ def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path, capsys):
     assert not list(out.rglob("*.tmp"))
 
 
-def flaky(marker: str, value: int) -> int:
-    """Kills its own process the first time it runs with value 0 (a lost worker)."""
-    if value == 0 and not os.path.exists(marker):
-        Path(marker).touch()
-        os._exit(1)
-    return value * 10
-
-
 @pytest.mark.slow
-def test_a_lost_local_worker_is_retried(tmp_path):
-    results: dict[int, int] = {}
-    calls = [(str(tmp_path / "died"), value) for value in range(4)]
-    LocalProcesses(2).map(flaky, calls, results.__setitem__)
-    assert (tmp_path / "died").exists()
-    assert results == {0: 0, 1: 10, 2: 20, 3: 30}
-
-
-@pytest.mark.slow
-def test_dask_local_cluster_gives_the_local_bytes_and_survives_a_lost_worker(tmp_path):
+def test_dask_local_cluster_gives_the_local_bytes(tmp_path):
+    """(tests/test_executors.py: a lost worker's tasks run again, locally and on Dask.)"""
     path = sweep_file(tmp_path, '[grid]\n"labels.chargeback.delay.median" = ["1h", "3d"]\n', head="replications = 2")
     assert sweep(path, tmp_path / "local", "--workers", "2") == 0
     assert sweep(path, tmp_path / "dask", "--dask", "local", "--workers", "2") == 0
     for name in ("results.parquet", "sweep.json"):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
     assert json.loads((tmp_path / "dask" / "sweep_info.json").read_text())["executor"] == "dask"
-    results: dict[int, int] = {}
-    DaskCluster("local", 2).map(flaky, [(str(tmp_path / "died"), value) for value in range(4)], results.__setitem__)
-    assert (tmp_path / "died").exists()
-    assert results == {0: 0, 1: 10, 2: 20, 3: 30}
 
 
 def test_a_dask_address_must_be_tcp_or_tls(tmp_path, capsys):
@@ -409,28 +375,28 @@ def test_without_the_dask_extra_dask_is_refused_with_how_to_install_it(tmp_path,
 
 
 def test_plain_tcp_to_another_machine_is_warned_about_once(caplog, monkeypatch):
-    from sim.sweep import executors
+    from sim.executors import cluster
 
-    monkeypatch.setattr(executors, "_warned", [])
+    monkeypatch.setattr(cluster, "_warned", [])
     with caplog.at_level("WARNING"):
-        executors._check_address("tcp://127.0.0.1:8786")
-        executors._check_address("tls://10.0.0.5:8786")
+        cluster.check_address("tcp://127.0.0.1:8786")
+        cluster.check_address("tls://10.0.0.5:8786")
         assert not caplog.records  # this machine, or encrypted and authenticated
-        executors._check_address("tcp://10.0.0.5:8786")
-        executors._check_address("tcp://10.0.0.6:8786")
+        cluster.check_address("tcp://10.0.0.5:8786")
+        cluster.check_address("tcp://10.0.0.6:8786")
     assert len(caplog.records) == 1 and "run code in this process" in caplog.records[0].getMessage()
 
 
 @pytest.mark.parametrize("reply", [None, ["0.1"], {"w1": 3}, {"w1": "x" * 10_000}])
 def test_a_malformed_worker_reply_is_one_line(reply):
-    from sim.sweep import executors
+    from sim.executors import check_workers
 
     class Client:
         def run(self, function):
             return reply
 
-    with pytest.raises(executors.SweepError, match="reply to the version check is malformed"):
-        executors._check_workers(Client(), "tcp://10.0.0.5:8786")
+    with pytest.raises(ExecutorError, match="reply to the version check is malformed"):
+        check_workers(Client(), "tcp://10.0.0.5:8786")
 
 
 def test_a_file_where_the_sweep_keeps_its_runs_is_refused_in_one_line(tmp_path, capsys):

@@ -22,12 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..engine import Engine, World, arm_learner, arm_retention, run_arm, transactions_per_day
+from ..engine import Engine, arm_learner, run_arm
 from ..learn.learners import History
 from ..results import ArmRecorder
 from ..rng import Streams
 from ..schema import Scenario
 from ..units import DAY
+from ..warmup import arm_retention, transactions_per_day
+from ..world.state import World
 from .world import ABLearner, ABRecorder
 
 
@@ -134,7 +136,7 @@ def _run_test_world(
         arm_learner(scenario, arms[name], streams, transactions_per_day(scenario) * share)
         for name, share in zip((ab.a, ab.b), shares, strict=True)
     ]
-    learner = ABLearner(*learners, recorder.is_b, world.store.card, pooled)
+    learner = ABLearner(*learners, recorder.is_b, pooled)
     learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, f"ab:{variant}")
     engine.run()

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from ..metrics import interval
+from ..summary import ABFigure, ABPlan, ABSummary, BiasSources, Interval
 from . import stats
 from .run import ABReplication
 
@@ -56,63 +57,68 @@ def read_out(run: ABReplication) -> dict[str, float]:
     }
 
 
-def summarize_ab(scenario, runs: list[ABReplication]) -> dict:
+def summarize_ab(scenario, runs: list[ABReplication]) -> ABSummary:
     """The ``ab`` entry of ``summary.json``."""
     ab = scenario.ab
     daily = ab_daily(runs)
     variants = set(daily["variant"].unique())
-    result: dict[str, object] = {
-        "a": ab.a,
-        "b": ab.b,
-        "share_b": ab.share_b,
-        "labels": ab.labels,
-        "min_effect": ab.min_effect,
-        "read_out_day": int(daily["day"].max()) + 1,
-        "replications": len(runs),
-    }
+    figures: dict[str, ABFigure] = {}
     for figure in FIGURES:
         truth = np.array([run.truth["test"][figure] for run in runs])
         known, eventual = _final(daily, "test", "known"), _final(daily, "test", "eventual")
         read_out = known[f"{figure}_diff"].to_numpy()
         low, high = known[f"{figure}_low"].to_numpy(), known[f"{figure}_high"].to_numpy()
-        entry: dict[str, object] = {
-            "estimand": ESTIMAND.format(figure=figure.replace("_", " "), a=ab.a, b=ab.b),
-            "truth": interval(truth),
-            "estimate": interval(read_out),
-            "eventual": interval(eventual[f"{figure}_diff"].to_numpy()),
-            "bias": interval(read_out - truth),
-            "interval_half_width": round(float(np.mean((high - low) / 2)), 6),
-            "covers_truth": round(float(np.mean((low <= truth) & (truth <= high))), 6),
-        }
-        entry["bias_sources"] = _sources(daily, runs, figure, variants, interval)
-        result[figure] = entry
-    result["crews"] = {
-        variant: interval(_final(daily, variant, "known")["b_share_of_crew_attempts"].to_numpy())
-        for variant in sorted(variants)
-    }
-    result["plan"] = _plan(scenario, runs, daily)
-    return result
+        figures[figure] = ABFigure(
+            estimand=ESTIMAND.format(figure=figure.replace("_", " "), a=ab.a, b=ab.b),
+            truth=_interval(truth),
+            estimate=_interval(read_out),
+            eventual=_interval(eventual[f"{figure}_diff"].to_numpy()),
+            bias=_interval(read_out - truth),
+            interval_half_width=round(float(np.mean((high - low) / 2)), 6),
+            covers_truth=round(float(np.mean((low <= truth) & (truth <= high))), 6),
+            bias_sources=_sources(daily, runs, figure, variants),
+        )
+    return ABSummary(
+        a=ab.a,
+        b=ab.b,
+        share_b=ab.share_b,
+        labels=ab.labels,
+        min_effect=ab.min_effect,
+        read_out_day=int(daily["day"].max()) + 1,
+        replications=len(runs),
+        **figures,
+        crews={
+            variant: _interval(_final(daily, variant, "known")["b_share_of_crew_attempts"].to_numpy())
+            for variant in sorted(variants)
+        },
+        plan=_plan(scenario, runs, daily),
+    )
 
 
-def _sources(daily, runs, figure, variants, interval) -> dict[str, object]:
+def _interval(values: np.ndarray) -> Interval:
+    return Interval.from_json(interval(values))
+
+
+def _sources(daily, runs, figure, variants) -> BiasSources:
     def final(variant: str, view: str) -> np.ndarray:
         return _final(daily, variant, view)[f"{figure}_diff"].to_numpy()
 
     truth = np.array([run.truth["test"][figure] for run in runs])
-    sources: dict[str, object] = {"label_delay": interval(final("test", "known") - final("test", "eventual"))}
+    label_delay = _interval(final("test", "known") - final("test", "eventual"))
     if "static" not in variants:
-        return sources
+        return BiasSources(label_delay)
     pooled = "pooled" if "pooled" in variants else "test"
+    own_labels = None
     if pooled == "pooled":
-        sources["own_labels"] = interval(final("test", "eventual") - final("pooled", "eventual"))
+        own_labels = _interval(final("test", "eventual") - final("pooled", "eventual"))
     static_truth = np.array([run.truth["static"][figure] for run in runs])
     left = final("static", "eventual") - static_truth
-    sources["crews"] = interval(final(pooled, "eventual") - truth - left)
-    sources["other"] = interval(left)
-    return sources
+    return BiasSources(
+        label_delay, own_labels, crews=_interval(final(pooled, "eventual") - truth - left), other=_interval(left)
+    )
 
 
-def _plan(scenario, runs: list[ABReplication], daily: pl.DataFrame) -> dict[str, object]:
+def _plan(scenario, runs: list[ABReplication], daily: pl.DataFrame) -> ABPlan:
     """The power analysis a team would do before the test, from the first replication's cards of
     arm a (heavy-tailed amounts and repeated attacks included), against what the tests showed."""
     ab = scenario.ab
@@ -129,14 +135,14 @@ def _plan(scenario, runs: list[ABReplication], daily: pl.DataFrame) -> dict[str,
         clear = ((rows.sort("day")["fraud_loss_low"] > 0) | (rows.sort("day")["fraud_loss_high"] < 0)).to_list()
         unclear = [day for day, ok in enumerate(clear) if not ok]
         settled.append(None if not clear[-1] else (unclear[-1] + 2 if unclear else 1))
-    return {
-        "min_effect": ab.min_effect,
-        "per_transaction_sd": round(plan.per_transaction_sd, 6),
-        "label_coverage": round(coverage, 6),
-        "transactions_needed": round(plan.transactions),
-        "days_needed": round(plan.days, 2),
-        "transactions_per_day": round(first.transactions_per_day),
-        "planned_half_width": round(float(stats.expected_half_width(plan, transactions)), 6),
-        "observed_half_width": round(float(((eventual["fraud_loss_high"] - eventual["fraud_loss_low"]) / 2).mean()), 6),
-        "settled_on_day": settled,
-    }
+    return ABPlan(
+        min_effect=ab.min_effect,
+        per_transaction_sd=round(plan.per_transaction_sd, 6),
+        label_coverage=round(coverage, 6),
+        transactions_needed=round(plan.transactions),
+        days_needed=round(plan.days, 2),
+        transactions_per_day=round(first.transactions_per_day),
+        planned_half_width=round(float(stats.expected_half_width(plan, transactions)), 6),
+        observed_half_width=round(float(((eventual["fraud_loss_high"] - eventual["fraud_loss_low"]) / 2).mean()), 6),
+        settled_on_day=tuple(settled),
+    )

@@ -13,6 +13,7 @@ interval clustered by card (:mod:`sim.ab.stats`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -20,13 +21,17 @@ import polars as pl
 from ..detect.policy import decline_cost
 from ..feedback.investigators import Review
 from ..feedback.labels import LabelEvents
-from ..learn.learners import History, Learner, ModelEvent
-from ..rng import uniform_hash
+from ..learn.history import History
+from ..learn.protocol import LABELS, Batch, Learner, ModelEvent
+from ..results import Recorder
+from ..rng import AB_SALT, uniform_hash
 from ..schema import Scenario
 from ..units import DAY
 from . import stats
 
-AB_SALT = 17
+if TYPE_CHECKING:
+    from ..detect.policy import Decisions
+    from ..world.traffic import Transactions
 
 
 def arm_b(cards: np.ndarray, share_b: float) -> np.ndarray:
@@ -39,46 +44,46 @@ def arm_b(cards: np.ndarray, share_b: float) -> np.ndarray:
 
 
 class ABLearner:
-    """Two learners, one per arm of the test, each scoring its own cards' transactions."""
+    """Two learners, one per arm of the test, each scoring its own cards' transactions and
+    learning its own cards' labels (every label, when ``pooled``). ``is_b``: per card, whether
+    it belongs to arm b (:func:`arm_b`)."""
 
-    by_card = True  # the engine passes the cards to `predict_proba`
-    feedback = "labels"
+    feed = LABELS
 
-    def __init__(self, a: Learner, b: Learner, is_b: np.ndarray, card_of, pooled: bool):
-        self.name = f"{a.name}|{b.name}"
-        self.learners = (a, b)
+    def __init__(self, a: Learner, b: Learner, is_b: np.ndarray, pooled: bool):
+        self.a, self.b = a, b
         self.is_b = is_b
-        self._card_of = card_of  # tx ids -> cards (the feature store's lookup)
         self.pooled = pooled
+        self.name = f"{a.name}|{b.name}"
 
     @property
     def newest_label_at(self) -> float:
-        return min(learner.newest_label_at for learner in self.learners)
+        return min(self.a.newest_label_at, self.b.newest_label_at)
 
     def start(self, history: History) -> None:
-        for learner in self.learners:
+        for learner in (self.a, self.b):
             learner.start(history)
 
-    def predict_proba(self, X: np.ndarray, cards: np.ndarray) -> np.ndarray:
-        p = np.empty(len(X))
-        b = self.is_b[cards]
-        for learner, mask in zip(self.learners, (~b, b), strict=True):
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        p = np.empty(len(batch))
+        b = self.is_b[batch.card]
+        for learner, mask in zip((self.a, self.b), (~b, b), strict=True):
             if mask.any():
-                p[mask] = learner.predict_proba(X[mask])
+                p[mask] = learner.predict_proba(batch.take(mask))
         return p
 
-    def learn(self, X: np.ndarray, events: LabelEvents, now: float) -> None:
+    def learn(self, batch: Batch) -> None:
         if self.pooled:
-            for learner in self.learners:
-                learner.learn(X, events, now)
+            for learner in (self.a, self.b):
+                learner.learn(batch)
             return
-        b = self.is_b[self._card_of(events.tx_id)]
-        for learner, mask in zip(self.learners, (~b, b), strict=True):
+        b = self.is_b[batch.card]
+        for learner, mask in zip((self.a, self.b), (~b, b), strict=True):
             if mask.any():
-                learner.learn(X[mask], events.take(mask), now)
+                learner.learn(batch.take(mask))
 
     def at_boundary(self, now: float) -> list[ModelEvent]:
-        return [event for learner in self.learners for event in learner.at_boundary(now)]
+        return [event for learner in (self.a, self.b) for event in learner.at_boundary(now)]
 
 
 @dataclass
@@ -98,8 +103,13 @@ class _Arm:
         return _Arm(*(np.zeros(cards) for _ in range(6)))
 
 
-class ABRecorder:
-    """The A/B test's data as the team would have it at the end of each day, and the truth."""
+class ABRecorder(Recorder):
+    """The A/B test's data as the team would have it at the end of each day, and the truth.
+
+    It records ticks, label deliveries and reviews; label events scheduled, maturity labels
+    withdrawn and cards blocked do not change what the test measures, so it leaves them to the
+    :class:`~sim.results.Recorder`'s defaults.
+    """
 
     def __init__(self, scenario: Scenario, cards: int, variant: str, replication: int):
         self.scenario = scenario
@@ -109,7 +119,6 @@ class ABRecorder:
         self.is_b = arm_b(np.arange(cards), scenario.ab.share_b)
         self.days = int(np.ceil(scenario.horizon / DAY))
         self.first_tx_id: int | None = None
-        self.ledger = None
         self._open_day = 0
         # Per transaction since t = 0: card, money at stake if it is fraud, decline cost, status.
         self._card = np.empty(0, np.int32)
@@ -122,7 +131,16 @@ class ABRecorder:
 
     # ----------------------------------------------------------------- the engine's hooks
 
-    def tick(self, now: float, tx, ids: np.ndarray, p: np.ndarray, decisions, **_) -> None:
+    def tick(
+        self,
+        now: float,
+        tx: Transactions,
+        ids: np.ndarray,
+        p: np.ndarray,
+        decisions: Decisions,
+        staleness: float = np.nan,
+        falling_back: bool = False,
+    ) -> None:
         self._close_days(int(now // DAY))
         if self.first_tx_id is None:
             self.first_tx_id = int(ids[0])
@@ -165,16 +183,8 @@ class ABRecorder:
             card = review.alert.card
             self.arms[int(self.is_b[card])].review[card] += self.scenario.policy.review_cost
 
-    def labels_created(self, *_) -> None:
-        pass
-
-    def maturity_withdrawn(self, *_) -> None:
-        pass
-
-    def blocked(self, *_) -> None:
-        pass
-
-    def finish(self, *_) -> None:
+    def finish(self) -> None:
+        """Measure the days not measured yet (the last one)."""
         self._close_days(self.days)
 
     # ----------------------------------------------------------------- days

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import err, not_empty, out, progress_bar
+from ..console import UserError, dask_option, err, out, out_option, progress_bar, quiet_option, workers_option
 from ..outputs import check_output_dir
+from ..summary import Interval, Summary
 from .common import SET_HELP, load
 
 EXAMPLES_RUN = """
@@ -19,6 +19,7 @@ Examples:
   fraudsim run scenarios/quickstart.toml
   fraudsim run scenarios/quickstart.toml --set horizon=30d --set arms.online.lr=0.1
   fraudsim run scenarios/quickstart.toml --replications 5 --workers 2 --ledger
+  fraudsim run scenarios/quickstart.toml --replications 8 --dask tcp://scheduler:8786
 """
 
 
@@ -28,79 +29,74 @@ Examples:
 @click.option(
     "-r", "--replications", type=click.IntRange(1, 10_000), help="Independent worlds per arm (overrides the file)."
 )
-@click.option(
-    "-w",
-    "--workers",
-    type=click.IntRange(1, 512),
-    default=None,
-    help="Processes running replications, or each replication's arms, in parallel [default: the machine's cores].",
-)
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    callback=not_empty,
-    help="Output directory [default: reports/<name>].",
-)
+@workers_option("Processes running replications, or each replication's arms, in parallel (or workers of --dask local)")
+@dask_option
+@out_option("reports/<name>")
 @click.option(
     "--ledger",
     is_flag=True,
     help="Also write every transaction and label event (transactions.parquet, labels.parquet).",
 )
 @click.option("--no-report", is_flag=True, help="Write the tables but not the HTML report.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
-def run(file, overrides, replications, workers, out_dir, ledger, no_report, quiet) -> None:
+@quiet_option
+def run(file, overrides, replications, workers, dask_address, out_dir, ledger, no_report, quiet) -> None:
     """Run a scenario FILE: every arm, every replication; write tables and a report."""
+    from ..executors import ExecutorError
+    from ..experiment import executor_for
     from ..rundir import write_run
 
     scenario = load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
     check_output_dir(target)  # before the simulation, not after it
-    workers = workers or min(os.cpu_count() or 1, scenario.replications * len(scenario.arms))
-    with progress_bar(quiet) as progress:
-        task = progress.add_task(f"{scenario.name}", total=None)
+    try:
+        executor = executor_for(scenario, workers, dask_address)
+        with progress_bar(quiet) as progress:
+            task = progress.add_task(f"{scenario.name}", total=None)
 
-        def advance(done: float, total: float) -> None:
-            progress.update(task, completed=done, total=total)
+            def advance(done: float, total: float) -> None:
+                progress.update(task, completed=done, total=total)
 
-        summary = write_run(scenario, target, ledger=ledger, report=not no_report, workers=workers, progress=advance)
+            summary = write_run(
+                scenario, target, ledger=ledger, report=not no_report, executor=executor, progress=advance
+            )
+    except ExecutorError as error:
+        raise UserError(str(error)) from None
     if not quiet:
         print_summary(summary)
         where = target / "index.html" if not no_report else target
         out.print(f"Wrote [bold]{where}[/]", soft_wrap=True)
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: Summary) -> None:
     from ..units import short_money
 
-    currency = summary["currency"]
+    currency = summary.currency
     table = Table(
-        title=f"{summary['scenario']}: {summary['replications']} replication(s), {summary['horizon_days']:g} days",
+        title=f"{summary.scenario}: {summary.replications} replication(s), {summary.horizon_days:g} days",
         header_style="bold",
     )
     for column in ("rank", "arm", "total cost (95% CI)", "fraud loss", "friction"):
         table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)
 
-    def with_interval(entry: dict) -> str:
-        text = short_money(entry["mean"], currency)
-        if entry["ci_low"] is not None:
-            text += f" ({short_money(entry['ci_low'], currency)}–{short_money(entry['ci_high'], currency)})"
+    def with_interval(entry: Interval) -> str:
+        text = short_money(entry.mean, currency)
+        if entry.ci_low is not None:
+            text += f" ({short_money(entry.ci_low, currency)}–{short_money(entry.ci_high, currency)})"
         return text
 
-    for arm in summary["ranking"]:
-        entry = summary["arms"][arm]
+    for arm in summary.ranking:
+        entry = summary.arms[arm]
         table.add_row(
-            str(entry["rank"]),
+            str(entry.rank),
             arm,
-            with_interval(entry["total_cost"]),
-            with_interval(entry["fraud_loss"]),
-            short_money(entry["friction"]["mean"], currency),
+            with_interval(entry.total_cost),
+            with_interval(entry.fraud_loss),
+            short_money(entry.friction.mean, currency),
         )
     out.print(table)
-    for warning in summary.get("warnings", []):
+    for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-    if "ab" in summary:
+    if summary.ab is not None:
         from ..report.ab import finding
 
-        out.print(finding(summary["ab"], currency), soft_wrap=True)
+        out.print(finding(summary.ab, currency), soft_wrap=True)

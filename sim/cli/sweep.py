@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..console import UserError, err, not_empty, out, progress_bar
+from ..console import UserError, dask_option, err, out, out_option, progress_bar, quiet_option, workers_option
 from ..outputs import SWEEP_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 
@@ -34,35 +34,17 @@ stopped resumes where it left off; --force recomputes them.
     metavar="KEY=VALUE",
     help="Override a key of the base scenario, before the grid (repeatable).",
 )
-@click.option(
-    "-w",
-    "--workers",
-    type=click.IntRange(1, 512),
-    default=None,
-    help="Local worker processes (or workers of --dask local) [default: the machine's cores].",
-)
-@click.option(
-    "--dask",
-    "dask_address",
-    metavar="ADDRESS|local",
-    callback=not_empty,
-    help="Run on the Dask scheduler at ADDRESS (tcp://host:8786), or on a local Dask cluster.",
-)
+@workers_option("Local worker processes (or workers of --dask local)")
+@dask_option
 @click.option("--force", is_flag=True, help="Recompute every run, even those already saved.")
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    callback=not_empty,
-    help="Output directory [default: reports/<sweep name>].",
-)
+@out_option("reports/<sweep name>")
 @click.option("--no-report", is_flag=True, help="Write results.parquet but not the HTML report.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
+@quiet_option
 def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, quiet) -> None:
     """Run a sweep FILE: every grid point × arm × replication; write results.parquet and a report."""
+    from ..executors import ExecutorError, make_executor
     from ..scenario import load_sweep
-    from ..sweep import SweepError, make_executor, plan_sweep, run_sweep
+    from ..sweep import SweepError, plan_sweep, run_sweep
 
     try:
         plan = plan_sweep(load_sweep(file, overrides))
@@ -70,7 +52,10 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
         raise UserError(str(error)) from None
     target = Path(out_dir) if out_dir else Path("reports") / plan.sweep.name
     check_output_dir(target, SWEEP_MARKERS)
-    executor = make_executor(workers, dask_address)
+    try:
+        executor = make_executor(workers, dask_address)
+    except ExecutorError as error:
+        raise UserError(str(error)) from None
     runs = len(plan.tasks())
     with progress_bar(quiet) as progress:
         task = progress.add_task(plan.sweep.name, total=None)
@@ -85,7 +70,7 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
 
         try:
             outcome = run_sweep(plan, target, executor, force=force, progress=advance)
-        except SweepError as error:
+        except (SweepError, ExecutorError) as error:
             raise UserError(str(error)) from None
         except KeyboardInterrupt:
             progress.stop()

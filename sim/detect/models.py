@@ -18,12 +18,14 @@ from ..schema import CATEGORIES, Rules
 from ..schema.features import COLUMN, FEATURES, NUMERIC_FEATURES
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds, with p clipped away from 0 and 1."""
     p = np.clip(p, 1e-15, 1 - 1e-15)
     return np.log(p / (1 - p))
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function (log-odds to probability)."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -57,6 +59,14 @@ class RiverTree:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return np.array([self.model.predict_proba_one(row).get(True, 0.0) for row in self._rows(X)], np.float64)
 
+    def predict_proba_one(self, x_row: list[float]) -> float:
+        """river's own ``predict_proba_one`` on one row given as a list."""
+        return self.model.predict_proba_one(dict(zip(self.features, x_row, strict=True))).get(True, 0.0)
+
+    def learn_one(self, x_row: list[float], y: bool, **w: float) -> None:
+        """river's own ``learn_one`` on one row given as a list (``w``: its weight, if any)."""
+        self.model.learn_one(dict(zip(self.features, x_row, strict=True)), y, **w)
+
 
 def _prior_shift(z: np.ndarray, y: np.ndarray, weight: np.ndarray, start: float) -> float:
     """The log-odds shift s with Σ w σ(z − s) = Σ w y: after fitting with fraud up-weighted, the
@@ -65,7 +75,7 @@ def _prior_shift(z: np.ndarray, y: np.ndarray, weight: np.ndarray, start: float)
     target = float(np.dot(weight, y))
     shift = start
     for _ in range(50):
-        p = _sigmoid(z - shift)
+        p = sigmoid(z - shift)
         gap = float(np.dot(weight, p)) - target
         slope = float(np.dot(weight, p * (1 - p)))
         if slope <= 0 or abs(gap) < 1e-9 * max(target, 1.0):
@@ -129,7 +139,7 @@ class SklearnModel:
         """A fitted logistic model as weights on the unscaled columns and an intercept (prior
         correction included): ``σ(X @ coef + intercept)`` is :meth:`predict_proba`."""
         if not self.fitted:
-            return np.zeros(self.n_features_in), float(_logit(np.array([self.constant]))[0])
+            return np.zeros(self.n_features_in), float(logit(np.array([self.constant]))[0])
         scaler, regression = self.estimator[0], self.estimator[-1]
         coef = regression.coef_[0] / scaler.scale_
         return coef, float(regression.intercept_[0] - np.dot(coef, scaler.mean_) - self.shift)
@@ -147,7 +157,7 @@ class SklearnModel:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         if not self.fitted:
             return np.full(len(X), self.constant)
-        return _sigmoid(self._raw(X) - self.shift)
+        return sigmoid(self._raw(X) - self.shift)
 
     def predict_proba_sklearn(self, X: np.ndarray) -> np.ndarray:
         """scikit-learn's own ``predict_proba`` (for tests)."""

@@ -1,7 +1,7 @@
 """Monitoring: river drift detectors on an arm's model, and the fallback to the rules.
 
-Each tick the engine measures the watched signals of the deployed model — its
-median score, a feature's mean or spread, the log loss of the labels arriving —
+Each tick :class:`sim.detect.deployed.Deployed` measures the watched signals of the deployed
+model — its median score, a feature's mean or spread, the log loss of the labels arriving —
 and feeds them, in standard deviations from their healthy level, to river
 detectors (ADWIN, Page-Hinkley, KSWIN). The healthy level is a running mean
 and variance of past values, each admitted only after `recover_after` without

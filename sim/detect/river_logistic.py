@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..schema.features import FEATURES
-from .models import _logit, _sigmoid
+from .models import logit, sigmoid
 
 if TYPE_CHECKING:
     from .models import SklearnModel
@@ -165,7 +165,7 @@ class RiverLogistic:
         """Fraud probabilities, as river's ``predict_proba_many``."""
         _, _, weights, intercept = self._compile()
         Xt = self._scale(X.astype(np.float64)) if self.scaling else X.astype(np.float64)
-        return _sigmoid(Xt @ weights + intercept)
+        return sigmoid(Xt @ weights + intercept)
 
     # ----------------------------------------------------------------------- rows
 
@@ -233,7 +233,7 @@ class RiverLogistic:
         """Become exactly a fitted scikit-learn logistic model (same scaling, weights and intercept)."""
         self._compiled = None
         if not fitted.fitted:
-            self._intercept = float(_logit(np.array([fitted.constant]))[0])
+            self._intercept = float(logit(np.array([fitted.constant]))[0])
             return
         scaler, regression = fitted.estimator[0], fitted.estimator[-1]
         coef = regression.coef_[0]

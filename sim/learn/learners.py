@@ -13,100 +13,31 @@ probabilities; what differs is when and from what it learns:
   learner, or a scikit-learn refit every ``every``);
 - ``rules`` applies the scenario's thresholds and never learns.
 
-The engine calls :meth:`Learner.learn` only with events whose arrival time has
-passed, and :meth:`Learner.at_boundary` at every tick boundary.
+Each follows :class:`sim.learn.protocol.Learner`; :func:`from_arm` builds the one an arm
+describes. The engine calls ``learn`` only with events whose arrival time has passed (as its
+``feed`` asks: labels or truth), and ``at_boundary`` at every tick boundary.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..detect.laplace import LaplaceLogistic
-from ..detect.models import RiverTree, RulesModel, SklearnModel, _logit, _sigmoid
+from ..detect.models import RiverTree, RulesModel, SklearnModel, logit, sigmoid
 from ..detect.river_logistic import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
-from ..rng import uniform_hash
+from ..rng import LABEL_WINDOW_SALT, TREE_SAMPLE_SALT, uniform_hash
 from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, RulesArm, SplitArm, StaticArm
 from ..schema.features import FEATURES
+from .history import History
+from .protocol import APPROVED_TRUTH, LABELS, NOTHING, TRUTH, Batch, Feed, Learner, ModelEvent
 
 FEEDBACK_SOURCES = np.array([SOURCE_CODE["investigator"], SOURCE_CODE["decline_confirmation"]])
 LONG_RUN_HALFLIFE_S = 180 * 86400.0
-LABEL_WINDOW_SALT = 3  # the stable hash that picks which legitimate rows a label window keeps
-TRUTH_SOURCE = -1  # the source code of the truth fed to oracles (no label source delivers it)
 TREE_HISTORY_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class ModelEvent:
-    """Something that happened to a learner's model: a retrain, a deploy, a drift alarm, a fallback."""
-
-    time: float
-    kind: str
-    rows: int = 0
-    positives: int = 0
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class History:
-    """What every arm starts from at t = 0.
-
-    ``X``/``y``: the history's transactions with their eventual labels; the
-    first model of each kind is fitted on them once and shared by every arm.
-    ``arrived``/``arrived_X``: the label events that arrived before t = 0
-    within the longest batch window, as a batch learner's starting buffer.
-    ``truth``/``truth_X``/``truth_declined``: the true label of every transaction of
-    the longest oracle window (legitimate ones thinned as the windows thin them), as
-    an oracle's starting buffer.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    arrived: LabelEvents
-    arrived_X: np.ndarray
-    truth: LabelEvents = field(default_factory=LabelEvents.empty)  # every transaction's truth, for oracles
-    truth_X: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURES)), np.float32))
-    truth_declined: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-    _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
-    _beliefs: dict[float, LaplaceLogistic] = field(default_factory=dict, compare=False, repr=False)
-
-    def first_model(self, kind: str = "logistic") -> SklearnModel:
-        if kind not in self._models:
-            self._models[kind] = SklearnModel(kind).fit(self.X, self.y)
-        return self._models[kind]
-
-    def first_belief(self, prior_precision: float) -> LaplaceLogistic:
-        """The first logistic model as a Laplace belief: its weights, and the precision the
-        history gives them (computed once, shared by every arm; copy before learning)."""
-        if prior_precision not in self._beliefs:
-            belief = LaplaceLogistic(self.X.shape[1], prior_precision=prior_precision)
-            coef, intercept = self.first_model("logistic").raw_coefficients()
-            belief.warm_start(self.X, self.y, coef, intercept)
-            self._beliefs[prior_precision] = belief
-        return self._beliefs[prior_precision]
-
-
-class Learner(Protocol):
-    name: str
-    feedback: Literal["labels", "truth", "truth_censored", "none"]
-    newest_label_at: float
-
-    def start(self, history: History) -> None:
-        """Train the first model."""
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Fraud probabilities from the deployed model."""
-
-    def learn(self, X: np.ndarray, events: LabelEvents, now: float) -> None:
-        """Take label events that have arrived by ``now`` (``X``: their transactions' features)."""
-
-    def at_boundary(self, now: float) -> list[ModelEvent]:
-        """Retrain or deploy if the schedule says so."""
 
 
 # --------------------------------------------------------------------------- online
@@ -114,77 +45,90 @@ class Learner(Protocol):
 
 class OnlineLearner:
     """A river model: logistic regression warm-started as the history's model, or a tree or
-    forest that first learns a sample of the history; then it learns every arrived event."""
+    forest that first learns a sample of the history; then it learns every arrived event.
+    ``feed``: what it learns from (default: the truth if ``arm.truth``, else arrived labels)."""
 
-    def __init__(self, arm: OnlineArm, seed: int = 0, features: Sequence[str] = FEATURES):
-        self.name = arm.name
+    def __init__(self, arm: OnlineArm, seed: int = 0, features: Sequence[str] = FEATURES, feed: Feed | None = None):
         self.arm = arm
-        self.feedback = "truth" if arm.truth else "labels"
+        self.seed = seed
+        self.features = features
+        self.feed = feed if feed is not None else (TRUTH if arm.truth else LABELS)
+        self.name = arm.name
         if arm.model == "laplace":
-            self.model = LaplaceLogistic(len(features), arm.halflife, arm.prior_precision)
+            self._model = LaplaceLogistic(len(features), arm.halflife, arm.prior_precision)
         elif arm.model == "logistic":
-            self.model = RiverLogistic(
+            self._model = RiverLogistic(
                 features, optimizer=arm.optimizer, lr=arm.lr, scaling=arm.scaling, intercept_lr=arm.intercept_lr
             )
         else:
-            self.model = RiverTree(features, kind=arm.model, trees=arm.trees, seed=seed)
+            self._model = RiverTree(features, kind=arm.model, trees=arm.trees, seed=seed)
         self.newest_label_at = -np.inf
         self._shares = {"long": (1.0, 0.0), "recent": (1.0, 0.0)}  # decayed (events, fraud) for `prior`
         self._seen_at = 0.0
 
+    @property
+    def samples(self) -> bool:
+        """Whether the model learns a sample of the legitimate events (river's trees) or all of them."""
+        return not isinstance(self._model, RiverLogistic | LaplaceLogistic)
+
     def start(self, history: History) -> None:
-        if isinstance(self.model, LaplaceLogistic):
-            first = history.first_belief(self.model.prior_precision)
-            self.model.mean, self.model.precision = first.mean.copy(), first.precision.copy()
-            self.model.restart(0.0)
-        elif isinstance(self.model, RiverLogistic):
-            self.model.warm_start(history.first_model("logistic"), len(history.y))
+        if isinstance(self._model, LaplaceLogistic):
+            first = history.first_belief(self._model.prior_precision)
+            self._model.mean, self._model.precision = first.mean.copy(), first.precision.copy()
+            self._model.restart(0.0)
+        elif isinstance(self._model, RiverLogistic):
+            self._model.warm_start(history.first_model("logistic"), len(history.y))
         else:
-            keep = self._keep(np.arange(len(history.y)), history.y)
+            keep = self.keeps(np.arange(len(history.y)), history.y)
             index = np.flatnonzero(keep)[-TREE_HISTORY_ROWS:]
-            self.model.learn(history.X[index], history.y[index])
+            self._model.learn(history.X[index], history.y[index])
         self.newest_label_at = 0.0
         share = float(history.y.mean()) if len(history.y) else 0.0
         # The long run starts as the history; the recent share starts there too, but as one
         # pseudo-event, so arrivals take over within a few hours.
         self._shares = {"long": (float(len(history.y)), float(history.y.sum())), "recent": (1.0, share)}
 
-    def predict_proba(self, X):
-        p = self.model.predict_proba(X)
-        if isinstance(self.model, RiverLogistic | LaplaceLogistic):
-            return p
-        # Trees saw only a share s of the legitimate events, which multiplies the fraud odds by
-        # 1/s; multiply them back by s (river's forest overrides sample weights, so no weights).
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        if len(batch) == 0:
+            return np.empty(0)
+        p = self._model.predict_proba(batch.X)
+        return self.unsample(p) if self.samples else p
+
+    def unsample(self, p: np.ndarray) -> np.ndarray:
+        """Trees saw only a share s of the legitimate events, which multiplies the fraud odds by
+        1/s; multiply them back by s (river's forest overrides sample weights, so no weights)."""
         odds = self.arm.negative_share * p / np.maximum(1 - p, 1e-12)
         return odds / (1 + odds)
 
-    def _keep(self, ids: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Trees learn every fraud event and a stable-hash share of the others."""
-        if isinstance(self.model, RiverLogistic | LaplaceLogistic):
+    def keeps(self, ids: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Which events the model learns: trees learn every fraud event and a stable-hash share of the others."""
+        if not self.samples:
             return np.ones(len(y), bool)
-        return (y == 1) | (uniform_hash(ids, 5) < self.arm.negative_share)
+        return (y == 1) | (uniform_hash(ids, TREE_SAMPLE_SALT) < self.arm.negative_share)
 
-    def learn(self, X, events, now):
+    def learn(self, batch: Batch) -> None:
+        events = batch.labels
         if len(events) == 0:
             return
-        y = events.value
-        weights = self._weights(y, now)
-        if isinstance(self.model, LaplaceLogistic):
-            self.model.learn(X, y, weights, now)
+        X, y = batch.X, events.value
+        weights = self.weights(y, batch.now)
+        if isinstance(self._model, LaplaceLogistic):
+            self._model.learn(X, y, weights, batch.now)
         else:
-            if not isinstance(self.model, RiverLogistic):
-                keep = self._keep(events.tx_id, y)
+            if self.samples:
+                keep = self.keeps(events.tx_id, y)
                 X, y = X[keep], y[keep]
                 weights = None if weights is None else weights[keep]
-            self.model.learn(X, y, weights)
+            self._model.learn(X, y, weights)
         self.newest_label_at = max(self.newest_label_at, float(events.label_at.max()))
 
-    def _weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
+    def weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
         """Prior correction: weight events by long-run over recent fraud share of arrivals.
 
         Both shares are decayed averages (long run: half-life 180 days, starting from the
         history; recent: `reweight_window`). In steady state the weights are about 1; when
         fast fraud labels bunch up, fraud events are weighted down (and honest ones up).
+        Each call counts ``y`` as arrived at ``now``.
         """
         if getattr(self.arm, "reweight", "none") != "prior":
             return None
@@ -200,7 +144,13 @@ class OnlineLearner:
         w_neg = float(np.clip((1 - long_run) / max(1 - recent, 1e-12), 0.1, 10.0))
         return np.where(y == 1, w_pos, w_neg)
 
-    def at_boundary(self, now):
+    def row_verbs(self) -> tuple[Callable[[list[float]], float], Callable[..., None]]:
+        """The model's own one-row verbs, ``predict(x_row)`` and ``learn(x_row, y, w=...)`` (river's
+        ``predict_proba_one`` and ``learn_one``), for the replay's exact mode; trees' scores
+        before :meth:`unsample`. Not for the Laplace learner, which learns in batches."""
+        return self._model.predict_proba_one, self._model.learn_one
+
+    def at_boundary(self, now: float) -> list[ModelEvent]:
         return []
 
 
@@ -258,51 +208,54 @@ def window_keep(arm: BatchArm | HybridArm | SplitArm | OracleArm, labels_per_day
 class BatchLearner:
     """A scikit-learn model retrained on a schedule from a window of arrived label events."""
 
-    feedback = "labels"
+    feed = LABELS
 
     def __init__(self, arm: BatchArm | HybridArm | SplitArm, labels_per_day: float, seed: int = 0):
-        self.name = arm.name
         self.arm = arm
+        self.labels_per_day = labels_per_day
         self.seed = seed
-        self.window = LabelWindow(window_keep(arm, labels_per_day))
-        self.model: SklearnModel = SklearnModel(arm.model)
+        self.name = arm.name
+        self._window = LabelWindow(window_keep(arm, labels_per_day))
+        self._model = SklearnModel(arm.model)
         self._next_retrain = arm.every
         self._pending: list[tuple[float, object, float]] = []
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self.model = copy.deepcopy(history.first_model(self.arm.model))
+        self._model = copy.deepcopy(history.first_model(self.arm.model))
         self.newest_label_at = 0.0
         X, events = self._first_window(history)
         keep = events.label_at > -self.arm.window
-        self.window.add(X[keep], events.take(keep))
+        self._window.add(X[keep], events.take(keep))
 
     def _first_window(self, history: History) -> tuple[np.ndarray, LabelEvents]:
         """What the window starts with: the label events that arrived before t = 0."""
         return history.arrived_X, history.arrived
 
-    def predict_proba(self, X):
-        return self.model.predict_proba(X)
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        if len(batch) == 0:
+            return np.empty(0)
+        return self._model.predict_proba(batch.X)
 
-    def learn(self, X, events, now):
-        self.window.add(X, events)
+    def learn(self, batch: Batch) -> None:
+        self._window.add(batch.X, batch.labels)
 
-    def fit(self, now: float) -> tuple[object, int, int, float]:
+    def _fit(self, now: float) -> tuple[object, int, int, float]:
         """A new model from the window; returns it, its rows, positives and newest label time."""
-        X, y, weight, newest = self.window.select(now, self.arm.window)
-        self.window.forget_before(now - self.arm.window)
+        X, y, weight, newest = self._window.select(now, self.arm.window)
+        self._window.forget_before(now - self.arm.window)
         model = (
-            SklearnModel(self.arm.model, self.arm.class_weight, self.seed).fit(X, y, weight) if len(y) else self.model
+            SklearnModel(self.arm.model, self.arm.class_weight, self.seed).fit(X, y, weight) if len(y) else self._model
         )
         return model, len(y), int(y.sum()), newest
 
-    def deploy(self, model) -> None:
-        self.model = model
+    def _deploy(self, model) -> None:
+        self._model = model
 
-    def at_boundary(self, now):
+    def at_boundary(self, now: float) -> list[ModelEvent]:
         events: list[ModelEvent] = []
         if now >= self._next_retrain:
-            model, rows, positives, newest = self.fit(now)
+            model, rows, positives, newest = self._fit(now)
             self._next_retrain += self.arm.every
             short = min(positives, rows - positives) < self.arm.min_labels
             if short:  # a model that could not learn is never deployed: the one serving stays
@@ -321,7 +274,7 @@ class BatchLearner:
                 events.append(ModelEvent(now, "retrain", rows, positives))
         while self._pending and self._pending[0][0] <= now:
             _, model, newest = self._pending.pop(0)
-            self.deploy(model)
+            self._deploy(model)
             self.newest_label_at = max(self.newest_label_at, newest)
             events.append(ModelEvent(now, "deploy"))
         return events
@@ -333,7 +286,7 @@ class OracleLearner(BatchLearner):
 
     def __init__(self, arm: OracleArm, labels_per_day: float, seed: int = 0):
         super().__init__(arm, labels_per_day, seed)
-        self.feedback = "truth_censored" if arm.censored else "truth"
+        self.feed = APPROVED_TRUTH if arm.censored else TRUTH
 
     def _first_window(self, history: History) -> tuple[np.ndarray, LabelEvents]:
         """The history's truth (of approved transactions only, when ``censored``)."""
@@ -349,21 +302,25 @@ class HybridLearner(BatchLearner):
 
     def __init__(self, arm: HybridArm, labels_per_day: float, seed: int = 0):
         super().__init__(arm, labels_per_day, seed)
-        self.slope, self.offset = 1.0, 0.0
+        self._slope, self._offset = 1.0, 0.0
 
-    def predict_proba(self, X):
-        return _sigmoid(self.slope * _logit(self.model.predict_proba(X)) + self.offset)
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        if len(batch) == 0:
+            return np.empty(0)
+        return sigmoid(self._slope * logit(self._model.predict_proba(batch.X)) + self._offset)
 
-    def learn(self, X, events, now):
-        super().learn(X, events, now)
-        z = _logit(self.model.predict_proba(X))
-        error = _sigmoid(self.slope * z + self.offset) - events.value
-        self.slope -= self.arm.recalibration_lr * float(np.dot(error, z))
-        self.offset -= self.arm.recalibration_lr * float(error.sum())
+    def learn(self, batch: Batch) -> None:
+        super().learn(batch)
+        if len(batch) == 0:
+            return
+        z = logit(self._model.predict_proba(batch.X))
+        error = sigmoid(self._slope * z + self._offset) - batch.labels.value
+        self._slope -= self.arm.recalibration_lr * float(np.dot(error, z))
+        self._offset -= self.arm.recalibration_lr * float(error.sum())
 
-    def deploy(self, model) -> None:
-        super().deploy(model)
-        self.slope, self.offset = 1.0, 0.0
+    def _deploy(self, model) -> None:
+        super()._deploy(model)
+        self._slope, self._offset = 1.0, 0.0
 
 
 class _Average:
@@ -383,7 +340,7 @@ class _Shifted:
         self.model, self.shift = model, shift
 
     def predict_proba(self, X):
-        return _sigmoid(_logit(self.model.predict_proba(X)) + self.shift)
+        return sigmoid(logit(self.model.predict_proba(X)) + self.shift)
 
 
 class SplitLearner(BatchLearner):
@@ -396,18 +353,18 @@ class SplitLearner(BatchLearner):
     difference between the two training sets' fraud rates (an approximate prior correction:
     alerts are not a random sample)."""
 
-    def fit(self, now: float):
+    def _fit(self, now: float):
         arm = self.arm
-        Xd, yd, wd, newest_d = self.window.select(now, arm.window, FEEDBACK_SOURCES, exclude=True)
-        Xf, yf, wf, newest_f = self.window.select(now, arm.feedback_window, FEEDBACK_SOURCES)
-        self.window.forget_before(now - max(arm.window, arm.feedback_window))
-        delayed = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xd, yd, wd) if len(yd) else self.model
+        Xd, yd, wd, newest_d = self._window.select(now, arm.window, FEEDBACK_SOURCES, exclude=True)
+        Xf, yf, wf, newest_f = self._window.select(now, arm.feedback_window, FEEDBACK_SOURCES)
+        self._window.forget_before(now - max(arm.window, arm.feedback_window))
+        delayed = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xd, yd, wd) if len(yd) else self._model
         newest = max(newest_d, newest_f)
         if len(np.unique(yf)) < 2:  # no usable feedback: the delayed model alone
             return delayed, len(yd), int(yd.sum()), newest
         feedback = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xf, yf, np.ones(len(yf)))
         rate_delayed = float(np.average(yd, weights=wd)) if len(yd) else float(yf.mean())
-        shift = float(_logit(np.array([rate_delayed]))[0] - _logit(np.array([yf.mean()]))[0])
+        shift = float(logit(np.array([rate_delayed]))[0] - logit(np.array([yf.mean()]))[0])
         averaged = _Average(_Shifted(feedback, shift), delayed, arm.feedback_weight)
         return averaged, len(yd) + len(yf), int(yd.sum() + yf.sum()), newest
 
@@ -418,56 +375,64 @@ class SplitLearner(BatchLearner):
 class StaticLearner:
     """The history's model, kept forever."""
 
-    feedback = "none"
+    feed = NOTHING
 
     def __init__(self, arm: StaticArm):
-        self.name = arm.name
         self.arm = arm
-        self.model = SklearnModel(arm.model)
+        self.name = arm.name
+        self._model = SklearnModel(arm.model)
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self.model = copy.deepcopy(history.first_model(self.arm.model))
+        self._model = copy.deepcopy(history.first_model(self.arm.model))
         self.newest_label_at = 0.0
 
-    def predict_proba(self, X):
-        return self.model.predict_proba(X)
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        if len(batch) == 0:
+            return np.empty(0)
+        return self._model.predict_proba(batch.X)
 
-    def learn(self, X, events, now):
+    def learn(self, batch: Batch) -> None:
         pass
 
-    def at_boundary(self, now):
+    def at_boundary(self, now: float) -> list[ModelEvent]:
         return []
 
 
 class RulesLearner:
     """The scenario's thresholds; the warm-up's policy and the fallback."""
 
-    feedback = "none"
+    feed = NOTHING
 
     def __init__(self, name: str, rules: Rules):
         self.name = name
-        self.model = RulesModel(rules)
+        self.rules = rules
+        self._model = RulesModel(rules)
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
         pass
 
-    def predict_proba(self, X):
-        return self.model.predict_proba(X)
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        return self._model.predict_proba(batch.X)
 
-    def learn(self, X, events, now):
+    def learn(self, batch: Batch) -> None:
         pass
 
-    def at_boundary(self, now):
+    def at_boundary(self, now: float) -> list[ModelEvent]:
         return []
 
 
-def make_learner(
+def from_arm(
     arm: Arm, rules: Rules, labels_per_day: float, seed: int = 0, features: Sequence[str] | None = None
 ) -> Learner:
     """The learner an arm describes; ``features`` names the feature columns (default: the
-    simulator's ``FEATURES``; a replay passes the columns of the user's stream)."""
+    simulator's ``FEATURES``; a replay passes the columns of the user's stream).
+
+    >>> from sim.schema import Rules, StaticArm
+    >>> from_arm(StaticArm(name="static"), Rules(), labels_per_day=1000.0).feed
+    Feed(labels=False, truth=False, approved_only=False)
+    """
     match arm:
         case OnlineArm():
             return OnlineLearner(arm, seed, FEATURES if features is None else features)
@@ -479,9 +444,8 @@ def make_learner(
                 prior_precision=arm.prior_precision,
                 truth=True,
             )
-            learner = OnlineLearner(online, seed, FEATURES if features is None else features)
-            learner.feedback = "truth_censored" if arm.censored else "truth"
-            return learner
+            feed = APPROVED_TRUTH if arm.censored else TRUTH
+            return OnlineLearner(online, seed, FEATURES if features is None else features, feed)
         case OracleArm():
             return OracleLearner(arm, labels_per_day, seed)
         case HybridArm():

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import UserError, err, not_empty, out, printable, progress_bar, run_command
+from ..console import UserError, err, out, out_option, printable, progress_bar, quiet_option, run_command
 from ..outputs import REPLAY_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 from ..schema import CURRENCIES, Policy
@@ -281,16 +281,9 @@ def _print_metrics(summary: dict) -> None:
     show_default=True,
     help="Currency of the amounts (as in a scenario's `currency`).",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    callback=not_empty,
-    help="Output directory [default: reports/replay-<stream>].",
-)
+@out_option("reports/replay-<stream>")
 @click.option("--no-report", is_flag=True, help="Write the tables but not index.html.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
+@quiet_option
 def replay_command(
     stream,
     time_column,

@@ -32,17 +32,10 @@ from typing import Literal
 
 import numpy as np
 
-from ..detect.laplace import LaplaceLogistic
-from ..detect.river_logistic import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
-from ..learn.learners import (
-    History,
-    HybridLearner,
-    Learner,
-    ModelEvent,
-    OnlineLearner,
-    make_learner,
-)
+from ..learn.history import History
+from ..learn.learners import HybridLearner, OnlineLearner, from_arm
+from ..learn.protocol import Batch, Learner, ModelEvent
 from ..schema import BATCH_LEARNERS, Arm, OracleArm, Rules
 from ..units import DAY
 
@@ -184,20 +177,8 @@ def _exact_river(
     """River's per-row loop: ``predict_proba_one`` for a row, ``learn_one`` for a label (the logistic
     learner's own, river's for trees)."""
     kind, index = merged_order(line.time, label_at, np.empty(0), line.first, origin=line.origin)
-    model = learner.model
-    logistic = isinstance(model, RiverLogistic)
-    if logistic:
-        predict, learn = model.predict_proba_one, model.learn_one
-    else:
-        tree, names = model.model, list(model.features)
-
-        def predict(x_row: list[float]) -> float:
-            return tree.predict_proba_one(dict(zip(names, x_row, strict=True))).get(True, 0.0)
-
-        def learn(x_row: list[float], y: bool, **w: float) -> None:
-            tree.learn_one(dict(zip(names, x_row, strict=True)), y, **w)
-
-    keep = learner._keep(line.tx_id, line.label).tolist()
+    predict, learn = learner.row_verbs()
+    keep = learner.keeps(line.tx_id, line.label).tolist()
     prior = getattr(learner.arm, "reweight", "none") == "prior"
     scores: list[float] = []
     for start in range(0, len(kind), CHUNK):
@@ -215,15 +196,12 @@ def _exact_river(
                 scores.append(predict(x_row))
             elif keep[i]:
                 if prior:
-                    learn(x_row, y == 1, w=float(learner._weights(np.array([y]), at - line.origin)[0]))
+                    learn(x_row, y == 1, w=float(learner.weights(np.array([y]), at - line.origin)[0]))
                 else:
                     learn(x_row, y == 1)
         progress(len(scores) - before)
-    if logistic:
-        return np.asarray(scores, np.float64)
-    p = np.asarray(scores, np.float64)  # trees: undo the negative subsampling, as OnlineLearner.predict_proba
-    odds = learner.arm.negative_share * p / np.maximum(1 - p, 1e-12)
-    return odds / (1 + odds)
+    p = np.asarray(scores, np.float64)
+    return learner.unsample(p) if learner.samples else p
 
 
 def _walk(
@@ -245,7 +223,7 @@ def _walk(
         what, items = kind[start], index[start:stop]
         if what == ROW:
             with np.errstate(**SATURATING):
-                scores[items - line.first] = learner.predict_proba(line.X[items])
+                scores[items - line.first] = learner.predict_proba(Batch(line.X[items]))
             progress(len(items))
         elif what == BOUNDARY:
             for b in items.tolist():
@@ -253,13 +231,12 @@ def _walk(
         elif at_boundaries:
             now = float(boundaries[index[stop]])  # labels wait for the boundary right after them
             with np.errstate(**SATURATING):
-                learner.learn(line.X[items], line.events(items, label_at), now)
+                learner.learn(Batch(line.X[items], now, labels=line.events(items, label_at)))
         else:
             with np.errstate(**SATURATING):
                 for i in items.tolist():
-                    learner.learn(
-                        line.X[i : i + 1], line.events(np.array([i]), label_at), float(label_at[i] - line.origin)
-                    )
+                    now = float(label_at[i] - line.origin)
+                    learner.learn(Batch(line.X[i : i + 1], now, labels=line.events(np.array([i]), label_at)))
     return scores, events
 
 
@@ -287,7 +264,7 @@ def replay_arms(
     runs = []
     for arm in arms:
         started = clock.perf_counter()
-        learner = make_learner(arm, Rules(), labels_per_day, seed, features)
+        learner = from_arm(arm, Rules(), labels_per_day, seed, features)
         truth = sees_truth(arm)
         label_at = line.time if truth else line.label_at
         if truth not in histories:
@@ -299,7 +276,7 @@ def replay_arms(
             if not isinstance(learner, OnlineLearner | HybridLearner) and getattr(arm, "every", tick) >= tick:
                 ticks = schedule(arm, end, tick)  # the other ticks would change nothing: skip them
             scores, events = _walk(learner, line, label_at, ticks, True, advance)
-        elif isinstance(learner, OnlineLearner) and not isinstance(learner.model, LaplaceLogistic):
+        elif isinstance(learner, OnlineLearner) and learner.arm.model != "laplace":
             scores = _exact_river(learner, line, label_at, advance)
         else:
             per_label = isinstance(learner, HybridLearner | OnlineLearner)  # scores that move with each label

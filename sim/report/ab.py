@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from ..summary import ABSummary, Interval
 from ..units import format_money, money_symbol
 from .figures import PALETTE, band
 from .narrative import interval_text
@@ -34,7 +35,7 @@ def _money(value: float, currency: str) -> str:
     return f"{'−' if value < 0 else '+'}{_amount(abs(value), currency)}"
 
 
-def _interval(entry: dict, currency: str) -> str:
+def _interval(entry: Interval, currency: str) -> str:
     return interval_text(entry, currency, _money)
 
 
@@ -44,7 +45,7 @@ def _wide(daily: pl.DataFrame, variant: str, view: str, column: str) -> np.ndarr
     return wide.drop("replication").to_numpy()
 
 
-def estimate_figure(daily: pl.DataFrame, ab: dict, currency: str) -> Figure:
+def estimate_figure(daily: pl.DataFrame, ab: ABSummary, currency: str) -> Figure:
     """The test's estimate of B − A in fraud loss per transaction, day by day, against the truth."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
     estimate = _wide(daily, "test", "known", "fraud_loss_diff")
@@ -54,52 +55,42 @@ def estimate_figure(daily: pl.DataFrame, ab: dict, currency: str) -> Figure:
     ax.plot(days, estimate.mean(axis=0), color=PALETTE[0], lw=2, label="the test's estimate (labels known by then)")
     eventual, _, _ = band(_wide(daily, "test", "eventual", "fraud_loss_diff"))
     ax.plot(days, eventual, color=PALETTE[0], lw=1, ls="--", label="the same cards with every label")
-    truth = ab["fraud_loss"]["truth"]
-    ax.axhline(truth["mean"], color=PALETTE[1], lw=2, label="the truth (each detector alone)")
-    if truth["ci_low"] is not None:
-        ax.axhspan(truth["ci_low"], truth["ci_high"], color=PALETTE[1], alpha=0.12, lw=0)
+    truth = ab.fraud_loss.truth
+    ax.axhline(truth.mean, color=PALETTE[1], lw=2, label="the truth (each detector alone)")
+    if truth.ci_low is not None:
+        ax.axhspan(truth.ci_low, truth.ci_high, color=PALETTE[1], alpha=0.12, lw=0)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("day of the test")
     ax.set_ylabel(f"B − A, fraud loss per transaction ({currency})")
-    ax.set_title(f"A/B test: {ab['b']} (B, {ab['share_b']:.0%} of cards) vs {ab['a']} (A)")
+    ax.set_title(f"A/B test: {ab.b} (B, {ab.share_b:.0%} of cards) vs {ab.a} (A)")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def estimate_caption(ab: dict, currency: str) -> str:
-    figure = ab["fraud_loss"]
+def estimate_caption(ab: ABSummary, currency: str) -> str:
+    figure = ab.fraud_loss
     text = (
-        f"The estimand: {figure['estimand']}. After {ab['read_out_day']} days the test reads, on average over "
-        f"{ab['replications']} replication(s), {_interval(figure['estimate'], currency)} per transaction (the "
-        f"interval is that of the mean); the truth is {_interval(figure['truth'], currency)}, so the test is off by "
-        f"{_interval(figure['bias'], currency)}. A typical test's own 95 % interval is ±"
-        f"{_amount(figure['interval_half_width'], currency)} wide, and it covered the truth in "
-        f"{figure['covers_truth']:.0%} of the replications. The dashed line is what the same test would read "
+        f"The estimand: {figure.estimand}. After {ab.read_out_day} days the test reads, on average over "
+        f"{ab.replications} replication(s), {_interval(figure.estimate, currency)} per transaction (the "
+        f"interval is that of the mean); the truth is {_interval(figure.truth, currency)}, so the test is off by "
+        f"{_interval(figure.bias, currency)}. A typical test's own 95 % interval is ±"
+        f"{_amount(figure.interval_half_width, currency)} wide, and it covered the truth in "
+        f"{figure.covers_truth:.0%} of the replications. The dashed line is what the same test would read "
         "once every label had arrived."
     )
     return text
 
 
-def sources_figure(ab: dict, currency: str) -> Figure:
+def sources_figure(ab: ABSummary, currency: str) -> Figure:
     """The bias of the read-out, split into parts that add up, with 95 % intervals."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for ax, figure in zip(axes, ("fraud_loss", "total_cost"), strict=True):
-        sources = ab[figure]["bias_sources"]
+        sources = getattr(ab, figure).bias_sources.parts()
         names = [name for name in SOURCES if name in sources]
-        means = np.array([sources[name]["mean"] for name in names])
-        lows = np.array(
-            [
-                sources[name]["ci_low"] if sources[name]["ci_low"] is not None else sources[name]["mean"]
-                for name in names
-            ]
-        )
-        highs = np.array(
-            [
-                sources[name]["ci_high"] if sources[name]["ci_high"] is not None else sources[name]["mean"]
-                for name in names
-            ]
-        )
+        means = np.array([sources[name].mean for name in names])
+        lows = np.array([sources[name].ci_low if sources[name].bounded else sources[name].mean for name in names])
+        highs = np.array([sources[name].ci_high if sources[name].bounded else sources[name].mean for name in names])
         y = np.arange(len(names))
         ax.barh(y, means, color=[PALETTE[i] for i in range(len(names))], alpha=0.8)
         ax.errorbar(means, y, xerr=[means - lows, highs - means], fmt="none", ecolor="black", capsize=3, lw=1)
@@ -112,17 +103,17 @@ def sources_figure(ab: dict, currency: str) -> Figure:
     return fig
 
 
-def sources_caption(ab: dict, currency: str) -> str:
-    sources = ab["fraud_loss"]["bias_sources"]
+def sources_caption(ab: ABSummary, currency: str) -> str:
+    sources = ab.fraud_loss.bias_sources.parts()
     parts = "; ".join(f"{SOURCES[name]}: {_interval(sources[name], currency)}" for name in SOURCES if name in sources)
     return (
-        f"The read-out's bias in fraud loss per transaction, {_interval(ab['fraud_loss']['bias'], currency)}, is the "
+        f"The read-out's bias in fraud loss per transaction, {_interval(ab.fraud_loss.bias, currency)}, is the "
         f"sum of: {parts}. The parts come from re-running the test with pooled labels and with crews frozen to "
         "their tactic mix at day 0, each beside the truth of its own world."
     )
 
 
-def crews_figure(daily: pl.DataFrame, ab: dict) -> Figure:
+def crews_figure(daily: pl.DataFrame, ab: ABSummary) -> Figure:
     """The crews' share of attempts that hit B's cards, cumulative from day 0, per variant."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for i, variant in enumerate(VARIANTS):
@@ -132,7 +123,7 @@ def crews_figure(daily: pl.DataFrame, ab: dict) -> Figure:
         days = np.arange(1, len(mean) + 1)
         ax.plot(days, mean, color=PALETTE[i], lw=2, label=VARIANTS[variant])
         ax.fill_between(days, low, high, color=PALETTE[i], alpha=0.12, lw=0)
-    ax.axhline(ab["share_b"], color="black", lw=1, ls=":", label=f"B's share of cards ({ab['share_b']:.0%})")
+    ax.axhline(ab.share_b, color="black", lw=1, ls=":", label=f"B's share of cards ({ab.share_b:.0%})")
     ax.set_xlabel("day of the test")
     ax.set_ylabel("share of crew attempts on B's cards")
     ax.set_title("Do crews find the weaker arm?")
@@ -141,50 +132,50 @@ def crews_figure(daily: pl.DataFrame, ab: dict) -> Figure:
     return fig
 
 
-def crews_caption(ab: dict) -> str:
-    test = ab["crews"]["test"]
-    ratio = test["mean"] / ab["share_b"] if ab["share_b"] else float("nan")
+def crews_caption(ab: ABSummary) -> str:
+    test = ab.crews["test"]
+    ratio = test.mean / ab.share_b if ab.share_b else float("nan")
     where = "above" if ratio > 1.05 else "below" if ratio < 0.95 else "close to"
     text = (
-        f"By the end, {test['mean']:.1%} of the crews' attempts hit B's cards, {where} B's "
-        f"{ab['share_b']:.0%} share of cards ({ratio:.2f}×)."
+        f"By the end, {test.mean:.1%} of the crews' attempts hit B's cards, {where} B's "
+        f"{ab.share_b:.0%} share of cards ({ratio:.2f}×)."
     )
-    if "static" in ab["crews"]:
-        text += f" With crews frozen to their tactic mix: {ab['crews']['static']['mean']:.1%}."
+    if "static" in ab.crews:
+        text += f" With crews frozen to their tactic mix: {ab.crews['static'].mean:.1%}."
     return text + " Crews never know which arm a card is in; they see only their own declines."
 
 
-def plan_text(ab: dict, currency: str) -> str:
-    plan = ab["plan"]
-    settled = [day for day in plan["settled_on_day"] if day is not None]
+def plan_text(ab: ABSummary, currency: str) -> str:
+    plan = ab.plan
+    settled = [day for day in plan.settled_on_day if day is not None]
     seen = (
-        f"in {len(settled)} of {len(plan['settled_on_day'])} replication(s) the interval excluded zero from day "
+        f"in {len(settled)} of {len(plan.settled_on_day)} replication(s) the interval excluded zero from day "
         f"{min(settled)} on"
         if settled
         else "in no replication did the interval settle on a sign"
     )
     return (
-        f"Before the test, a team wanting to detect a difference of {_amount(plan['min_effect'], currency)} "
-        f"per transaction (80 % power, 5 % two-sided) would plan for {plan['transactions_needed']:,} transactions: "
-        f"{plan['days_needed']:,.0f} days at {plan['transactions_per_day']:,} a day "
-        f"with {ab['share_b']:.0%} of cards on B, "
-        f"given the card-level spread of the loss (±{_amount(plan['per_transaction_sd'], currency)} "
-        f"per transaction) and labels revealing {plan['label_coverage']:.0%} of it by the read-out. The plan predicts "
-        f"a ±{_amount(plan['planned_half_width'], currency)} interval after {ab['read_out_day']} days; the "
-        f"tests got ±{_amount(plan['observed_half_width'], currency)} (every label known). Observed: {seen}."
+        f"Before the test, a team wanting to detect a difference of {_amount(plan.min_effect, currency)} "
+        f"per transaction (80 % power, 5 % two-sided) would plan for {plan.transactions_needed:,} transactions: "
+        f"{plan.days_needed:,.0f} days at {plan.transactions_per_day:,} a day "
+        f"with {ab.share_b:.0%} of cards on B, "
+        f"given the card-level spread of the loss (±{_amount(plan.per_transaction_sd, currency)} "
+        f"per transaction) and labels revealing {plan.label_coverage:.0%} of it by the read-out. The plan predicts "
+        f"a ±{_amount(plan.planned_half_width, currency)} interval after {ab.read_out_day} days; the "
+        f"tests got ±{_amount(plan.observed_half_width, currency)} (every label known). Observed: {seen}."
     )
 
 
-def finding(ab: dict, currency: str) -> str:
+def finding(ab: ABSummary, currency: str) -> str:
     """One line for the report's findings."""
-    figure = ab["fraud_loss"]
-    bias = figure["bias"]
-    significant = bias["ci_low"] is not None and (bias["ci_low"] > 0 or bias["ci_high"] < 0)
+    figure = ab.fraud_loss
+    bias = figure.bias
+    significant = bias.ci_low is not None and (bias.ci_low > 0 or bias.ci_high < 0)
     return (
-        f"A/B test of {ab['b']} against {ab['a']} at {1 - ab['share_b']:.0%}/{ab['share_b']:.0%} for "
-        f"{ab['read_out_day']} days: it reads {_money(figure['estimate']['mean'], currency)} in fraud loss per "
-        f"transaction, the truth is {_money(figure['truth']['mean'], currency)}; the bias, "
+        f"A/B test of {ab.b} against {ab.a} at {1 - ab.share_b:.0%}/{ab.share_b:.0%} for "
+        f"{ab.read_out_day} days: it reads {_money(figure.estimate.mean, currency)} in fraud loss per "
+        f"transaction, the truth is {_money(figure.truth.mean, currency)}; the bias, "
         f"{_interval(bias, currency)}, is {'clearly' if significant else 'not clearly'} different from zero. "
-        f"Planned duration to detect {_amount(ab['min_effect'], currency)}: "
-        f"{ab['plan']['days_needed']:,.0f} days."
+        f"Planned duration to detect {_amount(ab.min_effect, currency)}: "
+        f"{ab.plan.days_needed:,.0f} days."
     )

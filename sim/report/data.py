@@ -9,13 +9,15 @@ from pathlib import Path
 
 import polars as pl
 
+from ..summary import Summary
+
 
 @dataclass(frozen=True)
 class RunData:
     """A run directory's tables; optional ones are None when the run did not write them."""
 
     directory: Path
-    summary: dict
+    summary: Summary
     scenario: dict
     daily: pl.DataFrame
     arms: pl.DataFrame
@@ -29,11 +31,11 @@ class RunData:
 
     @property
     def currency(self) -> str:
-        return self.summary["currency"]
+        return self.summary.currency
 
     @property
     def ranking(self) -> list[str]:
-        return list(self.summary["ranking"])
+        return list(self.summary.ranking)
 
 
 class DamagedOutput(ValueError):
@@ -49,6 +51,16 @@ def read_json(path: Path, keys: tuple[str, ...]) -> dict:
     return data
 
 
+def read_summary(path: Path) -> Summary:
+    """A run's ``summary.json`` as typed records (else :class:`DamagedOutput`)."""
+    data = read_json(path, ("ranking", "arms", "currency", "horizon_days"))
+    try:
+        return Summary.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        reason = f"no {error}" if isinstance(error, KeyError) else str(error)
+        raise DamagedOutput(f"{path.name} is not the file fraudsim wrote ({reason})") from None
+
+
 REQUIRED = ("summary.json", "scenario.resolved.toml", "daily.parquet", "arms.parquet")
 
 
@@ -61,7 +73,7 @@ def load_run(directory: Path) -> RunData:
     directory = Path(directory)
     return RunData(
         directory=directory,
-        summary=read_json(directory / "summary.json", ("ranking", "arms", "currency", "horizon_days")),
+        summary=read_summary(directory / "summary.json"),
         scenario=tomllib.loads((directory / "scenario.resolved.toml").read_text(encoding="utf-8")),
         daily=pl.read_parquet(directory / "daily.parquet"),
         arms=pl.read_parquet(directory / "arms.parquet"),

@@ -21,6 +21,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ..outputs import replace_file
+from ..summary import Interval, Summary
 from ..units import format_money
 from . import ab as ab_report
 from . import figures, narrative
@@ -43,7 +44,7 @@ def _has(column: str, frame_name: str = "daily"):
     return check
 
 
-def _cumulative(column: str, title: str, caption: Callable[[dict], str]):
+def _cumulative(column: str, title: str, caption: Callable[[Summary], str]):
     def build(run: RunData):
         fig = figures.cumulative_figure(run.daily, column, title, run.ranking, run.currency)
         return fig, caption(run.summary)
@@ -52,12 +53,12 @@ def _cumulative(column: str, title: str, caption: Callable[[dict], str]):
 
 
 def _fresh_labels(run: RunData):
-    fresh = run.summary.get("fresh_labels")
-    if fresh is None or not fresh["recovered"]:
+    fresh = run.summary.fresh_labels
+    if fresh is None or not fresh.recovered:
         return narrative.fresh_labels_finding(run.summary)
     rows = [
-        {"arm": arm, "measure": measure, **entry[measure]}
-        for arm, entry in fresh["recovered"].items()
+        {"arm": arm, "measure": measure, **getattr(entry, measure).to_json()}
+        for arm, entry in fresh.recovered.items()
         for measure in ("total_cost", "fraud_loss")
     ]
     frame = pl.DataFrame(
@@ -147,7 +148,7 @@ def _timeline(run: RunData):
     if events is None or events.height == 0:
         return "No model was retrained, and no drift alarm or fallback happened."
     return (
-        figures.timeline_figure(events, run.ranking, run.summary["horizon_days"]),
+        figures.timeline_figure(events, run.ranking, run.summary.horizon_days),
         narrative.timeline_caption(events),
     )
 
@@ -217,9 +218,9 @@ SECTIONS = (
 
 def _ab_sections(run: RunData) -> tuple[Section, ...]:
     """The A/B test's sections, first in the report of a run that had one."""
-    if run.ab_daily is None or "ab" not in run.summary:
+    ab, currency = run.summary.ab, run.currency
+    if run.ab_daily is None or ab is None:
         return ()
-    ab, currency = run.summary["ab"], run.currency
     return (
         Section(
             "A/B test: the estimate against the truth",
@@ -250,28 +251,28 @@ def _png(fig: Figure, keep_open: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def _summary_table(summary: dict) -> Table:
+def _summary_table(summary: Summary) -> Table:
     """The arms ranked by total cost, each money figure with its 95 % interval beneath (when there is one)."""
-    currency = summary["currency"]
+    currency = summary.currency
 
-    def cell(entry: dict) -> Cell:
-        if entry.get("ci_low") is None:
-            return Cell(format_money(entry["mean"], currency))
-        interval = f"{format_money(entry['ci_low'], currency)} – {format_money(entry['ci_high'], currency)}"
-        return Cell(format_money(entry["mean"], currency), interval)
+    def cell(entry: Interval) -> Cell:
+        if entry.ci_low is None:
+            return Cell(format_money(entry.mean, currency))
+        interval = f"{format_money(entry.ci_low, currency)} – {format_money(entry.ci_high, currency)}"
+        return Cell(format_money(entry.mean, currency), interval)
 
     rows = []
-    for arm in summary["ranking"]:
-        entry = summary["arms"][arm]
-        counts = entry["counts"]
+    for arm in summary.ranking:
+        entry = summary.arms[arm]
+        counts = entry.counts
         rows.append(
             [
-                Cell(str(entry["rank"])),
+                Cell(str(entry.rank)),
                 Cell(arm),
-                Cell(entry["learner"]),
-                *(cell(entry[measure]) for measure in ("total_cost", "fraud_loss", "friction", "review_cost")),
-                Cell(f"{counts['fraud_approved']:,.0f} / {counts['fraud_attempts']:,.0f}"),
-                Cell(f"{counts['legit_declined']:,.0f}"),
+                Cell(entry.learner),
+                *(cell(entry.money(measure)) for measure in ("total_cost", "fraud_loss", "friction", "review_cost")),
+                Cell(f"{counts.fraud_approved:,.0f} / {counts.fraud_attempts:,.0f}"),
+                Cell(f"{counts.legit_declined:,.0f}"),
             ]
         )
     head = [
@@ -316,11 +317,11 @@ def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
         text += textwrap.wrap("• " + finding, 95)
     text += ["", "Arms ranked by total cost (mean over replications):"]
     for arm in run.ranking:
-        entry = run.summary["arms"][arm]
+        entry = run.summary.arms[arm]
         text.append(
-            f"  {entry['rank']}. {arm}: total {format_money(entry['total_cost']['mean'], run.currency)}, "
-            f"fraud loss {format_money(entry['fraud_loss']['mean'], run.currency)}, "
-            f"friction {format_money(entry['friction']['mean'], run.currency)}"
+            f"  {entry.rank}. {arm}: total {format_money(entry.total_cost.mean, run.currency)}, "
+            f"fraud loss {format_money(entry.fraud_loss.mean, run.currency)}, "
+            f"friction {format_money(entry.friction.mean, run.currency)}"
         )
     text_page(pdf, text)
 
@@ -359,8 +360,8 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
     run = load_run(run_dir)
     summary = run.summary
     findings = narrative.findings(summary, run.daily, run.label_coverage, run.crews, run.quality_daily)
-    if "ab" in summary:
-        findings.insert(0, ab_report.finding(summary["ab"], run.currency))
+    if summary.ab is not None:
+        findings.insert(0, ab_report.finding(summary.ab, run.currency))
     with pdf_pages(run.directory, pdf) as pages:
         if pages is not None:
             _pdf_cover(pages, run, findings)
@@ -371,10 +372,10 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
         description=str(run.scenario.get("description", "")),
         findings=findings,
         sections=sections,
-        horizon_days=f"{summary['horizon_days']:g}",
-        replications=summary["replications"],
-        seed=summary["seed"],
-        warmup_days=f"{summary['warmup_days']:g}",
+        horizon_days=f"{summary.horizon_days:g}",
+        replications=summary.replications,
+        seed=summary.seed,
+        warmup_days=f"{summary.warmup_days:g}",
         summary=_summary_table(summary),
     )
     # Each file is written whole, once every figure is drawn: a failure leaves the old report as it was.

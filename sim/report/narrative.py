@@ -2,71 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import polars as pl
 
+from ..summary import ArmSummary, Difference, Interval, Summary
 from ..units import format_money, human_duration
 
 
-def interval_text(entry: dict, currency: str, money: Callable[[float, str], str] = format_money) -> str:
-    """``{mean, ci_low, ci_high}`` in words: ``€1,200 (95% CI €900 to €1,500)``; ``money`` formats each."""
-    if entry.get("ci_low") is None:
-        return money(entry["mean"], currency)
-    return (
-        f"{money(entry['mean'], currency)} "
-        f"(95% CI {money(entry['ci_low'], currency)} to {money(entry['ci_high'], currency)})"
-    )
+def interval_text(entry: Interval, currency: str, money: Callable[[float, str], str] = format_money) -> str:
+    """A mean and its interval in words: ``€1,200 (95% CI €900 to €1,500)``; ``money`` formats each."""
+    if entry.ci_low is None:
+        return money(entry.mean, currency)
+    return f"{money(entry.mean, currency)} (95% CI {money(entry.ci_low, currency)} to {money(entry.ci_high, currency)})"
 
 
-def ranking_sentence(summary: dict) -> str:
+def ranking_sentence(summary: Summary) -> str:
     """Who won on total cost, and by how much over the next arm."""
-    currency = summary["currency"]
-    arms = summary["arms"]
-    ranking = summary["ranking"]
+    currency = summary.currency
+    arms = summary.arms
+    ranking = summary.ranking
     best = ranking[0]
     text = (
-        f"Over {summary['horizon_days']:g} days and {summary['replications']} "
-        f"replication{'s' if summary['replications'] != 1 else ''}, {best} had the lowest total cost: "
-        f"{interval_text(arms[best]['total_cost'], currency)}"
+        f"Over {summary.horizon_days:g} days and {summary.replications} "
+        f"replication{'s' if summary.replications != 1 else ''}, {best} had the lowest total cost: "
+        f"{interval_text(arms[best].total_cost, currency)}"
     )
     if len(ranking) > 1:
         worst = ranking[-1]
-        text += f"; {worst} had the highest: {interval_text(arms[worst]['total_cost'], currency)}"
+        text += f"; {worst} had the highest: {interval_text(arms[worst].total_cost, currency)}"
     return text + "."
 
 
-def fraud_loss_caption(summary: dict) -> str:
-    currency = summary["currency"]
-    arms = summary["arms"]
-    by_loss = sorted(arms, key=lambda a: arms[a]["fraud_loss"]["mean"])
+def fraud_loss_caption(summary: Summary) -> str:
+    currency = summary.currency
+    arms = summary.arms
+    by_loss = sorted(arms, key=lambda a: arms[a].fraud_loss.mean)
     low, high = by_loss[0], by_loss[-1]
     text = (
         "Each line adds up the money lost to approved fraud (amount plus the fraud fee) day by day; "
         "the shaded band is the 95% interval over replications. A steeper line means fraud is "
-        f"getting through faster. Here {low} lost least, {interval_text(arms[low]['fraud_loss'], currency)}"
+        f"getting through faster. Here {low} lost least, {interval_text(arms[low].fraud_loss, currency)}"
     )
     if high != low:
-        text += f", and {high} most, {interval_text(arms[high]['fraud_loss'], currency)}"
+        text += f", and {high} most, {interval_text(arms[high].fraud_loss, currency)}"
     return text + "."
 
 
-def total_cost_caption(summary: dict) -> str:
-    currency = summary["currency"]
-    arms = summary["arms"]
-    friction_heavy = max(arms, key=lambda a: arms[a]["friction"]["mean"])
+def total_cost_caption(summary: Summary) -> str:
+    currency = summary.currency
+    arms = summary.arms
+    friction_heavy = max(arms, key=lambda a: arms[a].friction.mean)
     return (
         "Total cost is fraud loss plus friction (what declining honest customers costs: lost margin "
         "and churn) plus investigator reviews. It is the figure arms are ranked by, because an arm can "
         f"buy low fraud loss with many false declines. {ranking_sentence(summary)} The arm with the "
-        f"most friction was {friction_heavy}, at {format_money(arms[friction_heavy]['friction']['mean'], currency)}."
+        f"most friction was {friction_heavy}, at {format_money(arms[friction_heavy].friction.mean, currency)}."
     )
 
 
-def fraud_flow_caption(summary: dict) -> str:
-    arms = summary["arms"]
-    shares = {a: arms[a]["counts"]["fraud_approved"] / max(arms[a]["counts"]["fraud_attempts"], 1) for a in arms}
+def fraud_flow_caption(summary: Summary) -> str:
+    arms = summary.arms
+    shares = {a: arms[a].counts.fraud_approved / max(arms[a].counts.fraud_attempts, 1) for a in arms}
     best = min(shares, key=shares.get)
     worst = max(shares, key=shares.get)
     return (
@@ -76,16 +74,15 @@ def fraud_flow_caption(summary: dict) -> str:
     )
 
 
-def cost_split_caption(summary: dict) -> str:
-    currency = summary["currency"]
-    arms = summary["arms"]
+def cost_split_caption(summary: Summary) -> str:
+    currency = summary.currency
+    arms = summary.arms
     parts = []
-    for arm in summary["ranking"]:
+    for arm in summary.ranking:
         entry = arms[arm]
-        total = max(entry["total_cost"]["mean"], 1e-9)
+        total = max(entry.total_cost.mean, 1e-9)
         parts.append(
-            f"{arm}: {entry['fraud_loss']['mean'] / total:.0%} fraud loss, "
-            f"{entry['friction']['mean'] / total:.0%} friction"
+            f"{arm}: {entry.fraud_loss.mean / total:.0%} fraud loss, {entry.friction.mean / total:.0%} friction"
         )
     return (
         "Each bar is an arm's total cost, split into what fraud cost, what false declines cost and "
@@ -208,7 +205,7 @@ def investigators_caption(daily: pl.DataFrame) -> str:
     )
 
 
-def blocks_caption(arm_totals: pl.DataFrame, summary: dict) -> str:
+def blocks_caption(arm_totals: pl.DataFrame, summary: Summary) -> str:
     mean = arm_totals.group_by("arm").agg(pl.col("cards_blocked").mean(), pl.col("fraud_approved").mean())
     most = mean.sort("cards_blocked", descending=True).row(0)
     return (
@@ -393,16 +390,16 @@ def timeline_caption(events: pl.DataFrame) -> str:
 # --------------------------------------------------------------------------- findings
 
 
-def difference_finding(summary: dict, entry: dict) -> str:
+def difference_finding(summary: Summary, entry: Difference) -> str:
     """One paired comparison in words; an interval crossing zero means no clear difference.
 
     The summary's relative difference r = (arm − baseline) / baseline is said as "baseline cost
     r / (1 + r) less than arm", which is what "k% less than" means.
     """
-    arm, baseline = entry["arm"], entry["baseline"]
-    relative = entry["total_cost_relative"]
-    days = f"{summary['horizon_days']:g} days"
-    low, high = relative.get("ci_low"), relative.get("ci_high")
+    arm, baseline = entry.arm, entry.baseline
+    relative = entry.total_cost_relative
+    days = f"{summary.horizon_days:g} days"
+    low, high = relative.ci_low, relative.ci_high
     if low is not None and low <= 0 <= high:
         return (
             f"No clear difference in total cost between {baseline} and {arm} over {days} "
@@ -412,25 +409,25 @@ def difference_finding(summary: dict, entry: dict) -> str:
     def less(r: float) -> float:
         return r / (1 + r)
 
-    text = f"{baseline} cost {less(relative['mean']):.0%} less than {arm}"
+    text = f"{baseline} cost {less(relative.mean):.0%} less than {arm}"
     if low is not None:
         text += f" (95% CI {less(low):.0%} to {less(high):.0%})"
     return text + f" over {days}."
 
 
-def _share(entry: dict) -> str:
+def _share(entry: Interval) -> str:
     """A share with its interval, in words ("62% (95% CI 40% to 84%)")."""
-    text = f"{entry['mean']:.0%}"
-    if entry.get("ci_low") is not None:
-        text += f" (95% CI {entry['ci_low']:.0%} to {entry['ci_high']:.0%})"
+    text = f"{entry.mean:.0%}"
+    if entry.ci_low is not None:
+        text += f" (95% CI {entry.ci_low:.0%} to {entry.ci_high:.0%})"
     return text
 
 
-def fresh_labels_finding(summary: dict) -> str:
+def fresh_labels_finding(summary: Summary) -> str:
     """What fresh labels are worth here: the oracle's saving over static, and where each arm falls
     between the two, by total cost and by fraud loss; without those arms, how to add them."""
-    fresh = summary.get("fresh_labels")
-    if not any(arm["counts"]["fraud_attempts"] for arm in summary["arms"].values()):
+    fresh = summary.fresh_labels
+    if not any(arm.counts.fraud_attempts for arm in summary.arms.values()):
         return NO_FRAUD
     if fresh is None:
         return (
@@ -438,9 +435,9 @@ def fresh_labels_finding(summary: dict) -> str:
             '"oracle"}` (every true label at once) and an arm `{name = "static", learner = "static"}` (no '
             "label after the history), and the report measures each arm between the two."
         )
-    static, oracle, days = fresh["static"], fresh["oracle"], f"{summary['horizon_days']:g} days"
-    headroom = fresh["headroom"]["total_cost_relative"]
-    low = headroom.get("ci_low")
+    static, oracle, days = fresh.static, fresh.oracle, f"{summary.horizon_days:g} days"
+    headroom = fresh.headroom.total_cost_relative
+    low = headroom.ci_low
     if low is not None and low <= 0:
         text = (
             f"Instant truth ({oracle}) was not clearly cheaper than never learning again ({static}) over "
@@ -452,19 +449,17 @@ def fresh_labels_finding(summary: dict) -> str:
         f"Fresh labels are worth up to {_share(headroom)} of {static}'s total cost over {days}: that is what "
         f"instant truth ({oracle}) saved over never learning again ({static})."
     )
-    recovered = fresh["recovered"]
+    recovered = fresh.recovered
     parts = [
-        f"{arm} recovered {_share(entry['total_cost'])}"
+        f"{arm} recovered {_share(entry.total_cost)}"
         for arm, entry in recovered.items()
-        if entry["total_cost"]["mean"] is not None
+        if entry.total_cost.mean is not None
     ]
     if parts:
         text += " Of that saving, " + "; ".join(parts) + "."
-    fraud = fresh["headroom"]["fraud_loss_relative"]
+    fraud = fresh.headroom.fraud_loss_relative
     fraud_parts = [
-        f"{arm} {_share(entry['fraud_loss'])}"
-        for arm, entry in recovered.items()
-        if entry["fraud_loss"]["mean"] is not None
+        f"{arm} {_share(entry.fraud_loss)}" for arm, entry in recovered.items() if entry.fraud_loss.mean is not None
     ]
     text += f" By fraud loss the oracle saved {_share(fraud)}"
     text += f"; of that, {', '.join(fraud_parts)}." if fraud_parts else "."
@@ -479,7 +474,7 @@ NO_FRAUD = (
 
 
 def findings(
-    summary: dict,
+    summary: Summary,
     daily: pl.DataFrame,
     coverage: pl.DataFrame | None,
     crews: pl.DataFrame | None,
@@ -489,21 +484,20 @@ def findings(
     if not daily["fraud_attempts"].sum():
         return [ranking_sentence(summary), NO_FRAUD]
     out = [ranking_sentence(summary), fresh_labels_finding(summary)]
-    ranking = summary["ranking"]
-    by_pair = {(d["baseline"], d["arm"]): d for d in summary.get("differences", [])}
+    ranking = summary.ranking
     for arm in ranking[1:4]:
-        entry = by_pair.get((ranking[0], arm))
+        entry = summary.difference(ranking[0], arm)
         if entry is not None:
             out.append(difference_finding(summary, entry))
-    arms = summary["arms"]
-    least_fraud = min(arms, key=lambda a: arms[a]["fraud_loss"]["mean"])
+    arms = summary.arms
+    least_fraud = min(arms, key=lambda a: arms[a].fraud_loss.mean)
     if least_fraud != ranking[0]:
-        currency = summary["currency"]
+        currency = summary.currency
         out.append(
             f"{least_fraud} let through the least fraud "
-            f"({format_money(arms[least_fraud]['fraud_loss']['mean'], currency)}) "
-            f"but paid {format_money(arms[least_fraud]['friction']['mean'], currency)} in false declines, against "
-            f"{format_money(arms[ranking[0]]['friction']['mean'], currency)} for {ranking[0]}."
+            f"({format_money(arms[least_fraud].fraud_loss.mean, currency)}) "
+            f"but paid {format_money(arms[least_fraud].friction.mean, currency)} in false declines, against "
+            f"{format_money(arms[ranking[0]].friction.mean, currency)} for {ranking[0]}."
         )
     idle = idle_detectors_finding(arms)
     if idle:
@@ -532,7 +526,7 @@ def findings(
     calibration = calibration.filter(pl.col("fraud_amount_approved") > 0).with_columns(
         ratio=pl.col("predicted_fraud") / pl.col("fraud_amount_approved")
     )
-    learned = [a for a in ranking if arms[a]["learner"] != "rules"]
+    learned = [a for a in ranking if arms[a].learner != "rules"]
     calibration = calibration.filter(pl.col("arm").is_in(learned))
     if calibration.height:
         worst = calibration.with_columns(off=(pl.col("ratio").log()).abs()).sort(["off", "arm"]).row(-1, named=True)
@@ -547,14 +541,14 @@ def findings(
 IDLE_APPROVAL = 0.95  # models that approve this share of fraud attempts (or more) barely take part
 
 
-def idle_detectors_finding(arms: dict) -> str | None:
+def idle_detectors_finding(arms: Mapping[str, ArmSummary]) -> str | None:
     """When every model (rules aside) approved nearly all fraud attempts, say so: the arms'
     fraud losses then differ through what the crews do and how fast cards are blocked, not
     through the models' declines."""
     shares = {
-        a: e["counts"]["fraud_approved"] / e["counts"]["fraud_attempts"]
+        a: e.counts.fraud_approved / e.counts.fraud_attempts
         for a, e in arms.items()
-        if e["learner"] != "rules" and e["counts"]["fraud_attempts"] > 0
+        if e.learner != "rules" and e.counts.fraud_attempts > 0
     }
     if not shares or min(shares.values()) < IDLE_APPROVAL:
         return None

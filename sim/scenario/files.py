@@ -64,10 +64,10 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
     """Validate a raw dict into a :class:`Scenario`, or raise one readable :class:`ScenarioError`
     (also when one replication would need more memory than this machine has)."""
-    from ..engine import warmup_length
     from ..memory import too_big
     from ..schema.base import MAX_WARMUP
     from ..units import format_duration
+    from ..warmup import warmup_length
 
     scenario = validate_model(Scenario, raw, file)
     warmup = warmup_length(scenario)

@@ -296,6 +296,7 @@ class Innovation(Strict):
         "retired a `lifetime` after the warm-up's start, as an invented tactic would be; `stay`: used for ever "
         "beside the invented ones",
     )
+
     @model_validator(mode="after")
     def _check(self) -> Innovation:
         if self.enabled and self.every < 3600:

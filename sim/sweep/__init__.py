@@ -12,16 +12,15 @@ key hashes the resolved point and the package version; a sweep that is run
 again skips what is saved, so a killed sweep resumes where it stopped and
 finishes with exactly the results of an uninterrupted one. ``results.parquet``
 is assembled from the saved results in a fixed order, so it is byte-identical
-whichever executor ran the work: in this process, local worker processes or a
-Dask cluster.
+whichever executor (:mod:`sim.executors`) ran the work: in this process, local
+worker processes or a Dask cluster.
 
 Modules: :mod:`.points` (the grid resolved into scenarios, their resume keys),
-:mod:`.executors` (in process, local processes, Dask), :mod:`.store` (saved results, written
-atomically), :mod:`.run` (the unit of work and the sweep itself).
+:mod:`.store` (saved results, written atomically), :mod:`.run` (the unit of work and the
+sweep itself).
 """
 
 from ..outputs import atomic_write
-from .executors import DaskCluster, Executor, InProcess, LocalProcesses, make_executor
 from .points import Point, SweepError, SweepPlan, expand, plan_sweep, point_key
 from .run import (
     PointRun,
@@ -36,10 +35,6 @@ from .run import (
 from .store import ResultStore
 
 __all__ = [
-    "DaskCluster",
-    "Executor",
-    "InProcess",
-    "LocalProcesses",
     "Point",
     "PointRun",
     "ResultStore",
@@ -51,7 +46,6 @@ __all__ = [
     "atomic_write",
     "describe",
     "expand",
-    "make_executor",
     "plan_sweep",
     "point_key",
     "points_frame",

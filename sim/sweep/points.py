@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..experiment import simulated_days
+from ..experiment.scheduling import simulated_days
 from ..scenario import (
     ScenarioError,
     Sweep,

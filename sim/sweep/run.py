@@ -12,11 +12,12 @@ from typing import Any
 
 import polars as pl
 
-from ..experiment import run_replication, totals
+from ..executors import Executor, WorkersLost, make_executor
+from ..experiment.scheduling import run_replication
+from ..experiment.summaries import totals
 from ..outputs import atomic_write, write_json, write_parquet
 from ..schema import Scenario
 from ..units import parse_duration
-from .executors import Executor, make_executor
 from .points import SweepError, SweepPlan
 from .store import ResultStore, _exclusive
 
@@ -126,7 +127,13 @@ def run_sweep(
         report()
         if pending:
             calls = [(task.scenario, task.replication) for task in pending]
-            executor.map(run_point, calls, done, lambda i, days: report(days))
+            try:
+                with executor:
+                    executor.map(run_point, calls, done, lambda i, days: report(days))
+            except WorkersLost as error:
+                raise SweepError(
+                    f"{error}; the results finished so far are saved: run the same command again to resume"
+                ) from None
         for point in plan.points:
             store.save_scenario(point.key, point.scenario, plan.version)
         results = assemble(plan, store)

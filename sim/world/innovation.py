@@ -24,7 +24,6 @@ import numpy as np
 from ..feedback.delays import build_delay
 from ..schema import CATEGORIES, Innovation
 from ..schema import Crew as CrewConfig
-from ..units import DAY
 from .population import CATEGORY_RISK, Population
 
 NIGHT = (0, 6)
@@ -60,6 +59,7 @@ def wear_out(
     and the value of a fresh label would drown in it.
 
     >>> from sim.schema import StaticCrew
+    >>> from sim.units import DAY
     >>> [group] = wear_out(Innovation(), [StaticCrew(name="c")], 0.0, np.random.default_rng(0))
     >>> all(0 < t.available_until < 90 * DAY for t in group.tactics)
     True

@@ -1,0 +1,51 @@
+"""The history every arm starts from at t = 0, and the first models fitted on it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..detect.laplace import LaplaceLogistic
+from ..detect.models import SklearnModel
+from ..feedback.labels import LabelEvents
+from ..schema.features import FEATURES
+
+
+@dataclass(frozen=True)
+class History:
+    """What every arm starts from at t = 0.
+
+    ``X``/``y``: the history's transactions with their eventual labels; the
+    first model of each kind is fitted on them once and shared by every arm.
+    ``arrived``/``arrived_X``: the label events that arrived before t = 0
+    within the longest batch window, as a batch learner's starting buffer.
+    ``truth``/``truth_X``/``truth_declined``: the true label of every transaction of
+    the longest oracle window (legitimate ones thinned as the windows thin them), as
+    an oracle's starting buffer.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    arrived: LabelEvents
+    arrived_X: np.ndarray
+    truth: LabelEvents = field(default_factory=LabelEvents.empty)  # every transaction's truth, for oracles
+    truth_X: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURES)), np.float32))
+    truth_declined: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
+    _beliefs: dict[float, LaplaceLogistic] = field(default_factory=dict, compare=False, repr=False)
+
+    def first_model(self, kind: str = "logistic") -> SklearnModel:
+        if kind not in self._models:
+            self._models[kind] = SklearnModel(kind).fit(self.X, self.y)
+        return self._models[kind]
+
+    def first_belief(self, prior_precision: float) -> LaplaceLogistic:
+        """The first logistic model as a Laplace belief: its weights, and the precision the
+        history gives them (computed once, shared by every arm; copy before learning)."""
+        if prior_precision not in self._beliefs:
+            belief = LaplaceLogistic(self.X.shape[1], prior_precision=prior_precision)
+            coef, intercept = self.first_model("logistic").raw_coefficients()
+            belief.warm_start(self.X, self.y, coef, intercept)
+            self._beliefs[prior_precision] = belief
+        return self._beliefs[prior_precision]

@@ -1,0 +1,137 @@
+"""The warm-up: how long the world runs under the rules before t = 0, what it runs with, and
+what it collects for the history every arm starts from (docs/concepts.md, "Warm-up")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detect.store import FeatureStore
+from .feedback.labels import LabelEvents, LabelModel
+from .learn.history import History
+from .learn.learners import window_keep
+from .learn.protocol import truth_events
+from .rng import LABEL_WINDOW_SALT, uniform_hash
+from .schema import BATCH_LEARNERS, OracleArm, Scenario
+from .schema.features import FEATURES
+from .units import DAY
+from .world.state import World
+from .world.traffic import Transactions
+
+FEATURES_SETTLE_S = 30 * DAY
+
+
+def warmup_length(scenario: Scenario) -> float:
+    """How long the world runs under ``rules`` before t = 0.
+
+    ``auto``: long enough that every label source is in steady state over the
+    history — the longest label delay plus the history, plus a month for the
+    features' decayed counts to settle. It depends on the world alone, never on
+    the arms, so an arm's world is the same whatever arms run beside it.
+    """
+    if scenario.warmup != "auto":
+        return float(scenario.warmup)
+    delay = LabelModel(scenario.labels).longest_delay
+    return float(np.ceil((delay + scenario.history + FEATURES_SETTLE_S) / DAY) * DAY)
+
+
+def warm_up_scenario(scenario: Scenario) -> Scenario:
+    """The scenario as the warm-up runs it: the expected-cost rule decides (no target decline
+    rate), with no faults and no drift detectors: those belong to the arms."""
+    return scenario.model_copy(
+        update={
+            "faults": [],
+            "monitoring": scenario.monitoring.model_copy(update={"detectors": []}),
+            "policy": scenario.policy.model_copy(update={"target_decline_rate": None}),
+        }
+    )
+
+
+def transactions_per_day(scenario: Scenario) -> float:
+    """Honest transactions a day (customers × their daily rate): every one is labelled in the end, so it
+    also sizes the label buffers."""
+    return scenario.population.customers * scenario.population.tx_per_customer_day
+
+
+def longest_batch_window(scenario: Scenario) -> float:
+    windows = [arm.window for arm in scenario.arms if isinstance(arm, BATCH_LEARNERS)]
+    windows += [arm.feedback_window for arm in scenario.arms if hasattr(arm, "feedback_window")]
+    return max(windows, default=0.0)
+
+
+def warmup_retention(scenario: Scenario) -> float:
+    """How long the warm-up's feature store keeps transactions: the longest label delay or the history."""
+    return max(LabelModel(scenario.labels).longest_delay, scenario.history) + scenario.tick
+
+
+def arm_retention(scenario: Scenario) -> float:
+    """How long an arm's feature store keeps transactions: until their last label can arrive."""
+    return LabelModel(scenario.labels).longest_delay + scenario.tick
+
+
+@dataclass
+class Collector:
+    """What the warm-up keeps for the history: the label events arriving from ``since`` (with
+    their features) and, from ``truth_since``, every transaction's truth for the oracles' windows,
+    legitimate ones kept at ``truth_keep`` by a stable hash, as a window keeps them."""
+
+    store: FeatureStore
+    since: float
+    truth_since: float = np.inf
+    truth_keep: float = 1.0
+    first_id: int = 0  # the history's first transaction
+    parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)
+    truth: list[tuple[np.ndarray, LabelEvents, np.ndarray]] = field(default_factory=list)  # X, truth, declined
+
+    @staticmethod
+    def for_scenario(scenario: Scenario, store: FeatureStore) -> Collector:
+        """Label events arriving from the history's start (its eventual labels) or the longest batch
+        window's; the truth of the longest oracle window, kept as thinly as the thickest window keeps it."""
+        collector = Collector(store, since=-max(scenario.history, longest_batch_window(scenario)))
+        oracles = [arm for arm in scenario.arms if isinstance(arm, OracleArm)]
+        if oracles:
+            collector.truth_since = -max(arm.window for arm in oracles)
+            collector.truth_keep = max(window_keep(arm, transactions_per_day(scenario)) for arm in oracles)
+        return collector
+
+    def mark_history_start(self) -> None:
+        self.first_id = self.store.next_id
+
+    def labels(self, X: np.ndarray, due: LabelEvents) -> None:
+        keep = due.label_at >= self.since
+        if keep.any():
+            self.parts.append((X[keep], due.take(keep)))
+
+    def tick(
+        self, X: np.ndarray, ids: np.ndarray, tx: Transactions, declined: np.ndarray, now: float, known_at: float
+    ) -> None:
+        if now >= self.truth_since:
+            keep = tx.is_fraud | (uniform_hash(ids, LABEL_WINDOW_SALT) < self.truth_keep)
+            self.truth.append(
+                (X[keep], truth_events(ids[keep], tx.is_fraud[keep], tx.t[keep], known_at), declined[keep])
+            )
+
+    def history(self, world: World) -> History:
+        """The first model's training set and the batch buffers' starting contents."""
+        arrived = LabelEvents.concat([events for _, events in self.parts])
+        arrived_X = (
+            np.concatenate([X for X, _ in self.parts]) if self.parts else np.zeros((0, len(FEATURES)), np.float32)
+        )
+        # Eventual labels of the history's transactions: arrived ones and those still in flight.
+        mine = LabelEvents.concat([arrived.take(arrived.tx_id >= self.first_id), world.queue.pending(self.first_id)])
+        order = np.lexsort((mine.label_at, mine.tx_id))
+        latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
+        final = mine.take(latest)
+        truth = LabelEvents.concat([events for _, events, _ in self.truth])
+        truth_X = np.concatenate([X for X, _, _ in self.truth]) if self.truth else arrived_X[:0]
+        truth_declined = np.concatenate([d for _, _, d in self.truth]) if self.truth else np.zeros(0, bool)
+        return History(
+            X=world.store.features(final.tx_id),
+            y=final.value.astype(np.int8),
+            arrived=arrived,
+            arrived_X=arrived_X,
+            truth=truth,
+            truth_X=truth_X,
+            truth_declined=truth_declined,
+        )
