@@ -87,4 +87,3 @@ class Deployed:
         inner = self.learner.feed
         if inner.truth if truth else inner.labels:
             self.learner.learn(batch)
-
