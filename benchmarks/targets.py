@@ -212,8 +212,8 @@ def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
 def label_delay_rows(outs: dict[str, Path]) -> list[tuple[str, str, str, bool]]:
     rows = []
     savings: dict[tuple[str, str], np.ndarray] = {}
-    for delay, out in outs.items():
-        arms = pl.read_parquet(out / "arms.parquet")
+    tables = {delay: pl.read_parquet(out / "arms.parquet") for delay, out in outs.items()}
+    for delay, arms in tables.items():
         for arm in ("online", "batch-daily", "batch-weekly"):
             savings[arm, delay] = saving(arms, arm)
             mean, interval, low, high = _interval(savings[arm, delay])
@@ -241,11 +241,10 @@ def label_delay_rows(outs: dict[str, Path]) -> list[tuple[str, str, str, bool]]:
             )
         )
     # Where online learning and weekly batch cross, and fraud loss rising with the delay.
-    for delay, out in outs.items():
-        arms = pl.read_parquet(out / "arms.parquet")
+    for delay, arms in tables.items():
         mean, interval, _, _ = _interval(-saving(arms, "online", baseline="batch-weekly"))
         rows.append((f"online's total cost against batch-weekly's, chargebacks {delay}", mean, interval, None))
-    first, last = (pl.read_parquet(outs[d] / "arms.parquet") for d in (DELAYS[0], DELAYS[-1]))
+    first, last = tables[DELAYS[0]], tables[DELAYS[-1]]
     for arm in ("online", "batch-daily", "batch-weekly", "static"):
         before, after = (
             f.filter(pl.col("arm") == arm).sort("replication")["fraud_loss"].to_numpy() for f in (first, last)
