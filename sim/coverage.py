@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .rng import uniform_hash
+from .rng import COVERAGE_SALT, uniform_hash
 from .units import DAY, HOUR
 
 COVERAGE_AGES = (("1h", HOUR), ("1d", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY), ("90d", 90 * DAY), ("120d", 120 * DAY))
@@ -28,7 +28,7 @@ class CoverageTracker:
 
     def track(self, ids: np.ndarray, t: np.ndarray, is_fraud: np.ndarray) -> None:
         """Start tracking a tick's transactions (all fraud, a sample of the rest)."""
-        keep = is_fraud | (uniform_hash(ids, 2) < self.honest_share)
+        keep = is_fraud | (uniform_hash(ids, COVERAGE_SALT) < self.honest_share)
         self._last = (int(ids[0]), self._n, keep)  # for :meth:`label_created`
         k = int(keep.sum())
         if self._n + k > len(self._ids):

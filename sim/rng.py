@@ -45,6 +45,7 @@ GARBAGE_SCORES_KEY = -1  # "learner": a garbage-scores fault's scores (arms' own
 
 # Salts of `uniform_hash`: each stable subsample of transactions (or cards) has its own.
 QUALITY_SALT = 1  # the legitimate transactions the quality tables keep
+COVERAGE_SALT = 2  # the legitimate transactions the label-coverage table follows
 LABEL_WINDOW_SALT = 3  # the legitimate label events a batch learner's window (or an oracle's truth) keeps
 TREE_SAMPLE_SALT = 5  # the legitimate label events river's trees learn
 AB_SALT = 17  # the cards of an A/B test's arm b
