@@ -40,7 +40,7 @@ from river import evaluate, linear_model, metrics  # noqa: E402
 
 from sim import __version__  # noqa: E402
 from sim.outputs import write_json  # noqa: E402
-from sim.replay import LabelDelay, ReplaySettings, StreamSpec, arm_from_options, replay  # noqa: E402
+from sim.replays import LabelDelay, ReplaySettings, StreamSpec, arm_from_options, replay  # noqa: E402
 from sim.units import DAY, parse_duration  # noqa: E402
 
 FEATURES = tuple(f"f{i}" for i in range(8))

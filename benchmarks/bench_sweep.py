@@ -33,7 +33,7 @@ from sim import __version__  # noqa: E402
 from sim.executors import make_executor  # noqa: E402
 from sim.outputs import write_json  # noqa: E402
 from sim.scenario import load_sweep  # noqa: E402
-from sim.sweep import plan_sweep, run_sweep  # noqa: E402
+from sim.sweeps import plan_sweep, run_sweep  # noqa: E402
 
 SWEEP = """
 name = "bench"

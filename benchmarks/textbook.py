@@ -18,8 +18,8 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.replay.cli import main  # noqa: E402
-from sim.replay.textbook import generate, handbook_protocol, replay_arguments  # noqa: E402
+from sim.replays.cli import main  # noqa: E402
+from sim.replays.textbook import generate, handbook_protocol, replay_arguments  # noqa: E402
 
 
 def run(out: Path, customers: int, seed: int) -> None:

@@ -1,7 +1,7 @@
 """The terminal: the two consoles, the user's errors, the options several commands take,
 progress bars, and running a command.
 
-Shared by every subcommand (``sim.cli`` and ``sim.replay.cli``), so none imports another.
+Shared by every subcommand (``sim.cli`` and ``sim.replays.cli``), so none imports another.
 """
 
 from __future__ import annotations

@@ -243,8 +243,9 @@ def write_parquet(path: Path, frame: pl.DataFrame) -> None:
     frame.write_parquet(path, compression="zstd", compression_level=3, statistics=True)
 
 
-def merge_parquet(parts: list[Path], target: Path) -> None:
-    """Concatenate part files (same schema) into one, row group by row group, then delete them."""
+def merge_parquet(parts: list[Path], target: Path, keep: bool = False) -> None:
+    """Concatenate part files (same schema) into one, row group by row group, then delete them
+    (unless ``keep``)."""
     parts = [p for p in parts if p.exists()]
     if not parts:
         return
@@ -254,8 +255,9 @@ def merge_parquet(parts: list[Path], target: Path) -> None:
             file = pq.ParquetFile(part)
             for group in range(file.num_row_groups):
                 writer.write_table(file.read_row_group(group))
-    for part in parts:
-        part.unlink()
+    if not keep:
+        for part in parts:
+            part.unlink()
 
 
 def build_kept(work: Path, build: Callable[[Path], object]) -> tuple[float, str | None]:

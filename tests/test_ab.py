@@ -19,7 +19,7 @@ from sim.feedback.labels import LabelEvents
 from sim.learn.protocol import Batch
 from sim.scenario import validate
 from sim.summary import Summary
-from sim.sweep import run_point
+from sim.sweeps import run_point
 
 from .conftest import ROOT, TINY, write_scenario
 from .test_outputs import check_columns, documented_tables

@@ -274,7 +274,7 @@ def test_scenario_text_cannot_drive_the_terminal(tmp_path, capsys):
 def test_a_rerun_never_deletes_what_fraudsim_did_not_write(tiny_file, tiny_run, tmp_path, capsys):
     import shutil
 
-    from sim.replay.cli import main as replay
+    from sim.replays.cli import main as replay
 
     mine = tmp_path / "mine"
     shutil.copytree(tiny_run, mine)
@@ -314,12 +314,12 @@ def test_scratch_directories_of_killed_runs_are_removed_live_ones_kept(tmp_path,
 
 
 def test_the_replay_command_can_be_imported_first():
-    """``from sim.replay.cli import main`` in a fresh interpreter (it once failed: a circular import
+    """``from sim.replays.cli import main`` in a fresh interpreter (it once failed: a circular import
     with the command group, which registered replay at import)."""
     import subprocess
     import sys
 
-    code = "from sim.replay.cli import main; raise SystemExit(main(['--help']))"
+    code = "from sim.replays.cli import main; raise SystemExit(main(['--help']))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "STREAM" in done.stdout

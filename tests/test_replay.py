@@ -15,9 +15,9 @@ import pytest
 from river import compose, evaluate, linear_model, metrics
 
 from sim.cli import UserError
-from sim.replay import LabelDelay, StreamSpec, read_stream
-from sim.replay.cli import main, replay_command
-from sim.replay.engine import BOUNDARY, LABEL, ROW, merged_order
+from sim.replays import LabelDelay, StreamSpec, read_stream
+from sim.replays.cli import main, replay_command
+from sim.replays.engine import BOUNDARY, LABEL, ROW, merged_order
 from sim.units import DAY
 
 from .pages import MARKUP, assert_escaped_once, parse
@@ -831,7 +831,7 @@ def test_the_textbook_experiment_gives_scikit_learns_numbers_on_the_handbooks_ro
     handbook's training week and test rows (customers known to be compromised left out), and its
     ROC AUC, average precision and card precision@100 are those of the protocol written out with
     scikit-learn, with no warning."""
-    from sim.replay.textbook import generate, handbook_protocol, replay_arguments
+    from sim.replays.textbook import generate, handbook_protocol, replay_arguments
 
     stream = generate(customers=1000, terminals=2000, seed=3)
     path = tmp_path / "textbook.parquet"
@@ -894,7 +894,7 @@ def test_the_metrics_count_only_the_evaluation_window(tmp_path, stream_csv):
 
 
 def test_rankings_say_clearly_best_only_when_every_gap_is_clear():
-    from sim.replay.rankings import rankings
+    from sim.replays.rankings import rankings
     from sim.schema import Policy
 
     rng = np.random.default_rng(0)
@@ -958,7 +958,7 @@ def test_a_warm_started_online_learner_is_no_worse_than_the_static_one_on_a_stat
     first labels must not make it worse than the static model (log loss after its first week of
     labels). River's 0.01 did (log loss above static's at both seeds): its steps only add noise to
     weights that are already good; warm-started, the default is the simulator's 0.002."""
-    from sim.replay.textbook import FEATURES, generate
+    from sim.replays.textbook import FEATURES, generate
 
     path = tmp_path / "stationary.parquet"
     generate(customers=1500, terminals=3000, days=28, seed=seed).write_parquet(path)

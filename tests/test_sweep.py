@@ -21,7 +21,7 @@ import pytest
 from sim.cli import main
 from sim.executors import ExecutorError, InProcess
 from sim.scenario import ScenarioError, load_sweep
-from sim.sweep import expand, plan_sweep, point_key, run_sweep
+from sim.sweeps import expand, plan_sweep, point_key, run_sweep
 
 from .conftest import ROOT, TINY, write_scenario
 

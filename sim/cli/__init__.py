@@ -1,5 +1,5 @@
 """The ``fraudsim`` command: one module per subcommand; each parses arguments and calls
-functions, nothing else (``replay`` lives with the replay, in ``sim.replay.cli``).
+functions, nothing else (``replay`` lives with the replay, in ``sim.replays.cli``).
 
 ``main(argv) -> int`` is testable in-process. Bad input exits with status 2
 and one message naming the file, the key and what is allowed.
@@ -25,14 +25,14 @@ __all__ = ["UserError", "cli", "display_path", "entry", "err", "first_sentence",
 
 class _Commands(click.Group):
     """The command group; ``replay`` is loaded when first asked for (click's lazy subcommands), so
-    ``sim.replay.cli``, which builds on this module, can be imported first."""
+    ``sim.replays.cli``, which builds on this module, can be imported first."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), "replay"})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "replay" and name not in self.commands:
-            from ..replay.cli import replay_command
+            from ..replays.cli import replay_command
 
             self.add_command(replay_command, name="replay")
         return super().get_command(ctx, name)
@@ -56,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(cli, argv, "fraudsim")
 
 
+def _headless() -> None:
+    """The command draws into files only: matplotlib's file backend, whatever the desktop has
+    (from Python, and in Jupyter, the user's backend stays: figures are returned, not shown)."""
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
 def entry() -> None:
     """Console-script entry point."""
+    _headless()
     sys.exit(main())

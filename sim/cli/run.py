@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import UserError, dask_option, err, out, out_option, progress_bar, quiet_option, workers_option
+from ..console import UserError, dask_option, err, out, out_option, quiet_option, workers_option
 from ..outputs import check_output_dir
 from ..summary import Interval, Summary
 from .common import SET_HELP, load
@@ -41,26 +41,18 @@ Examples:
 @quiet_option
 def run(file, overrides, replications, workers, dask_address, out_dir, ledger, no_report, quiet) -> None:
     """Run a scenario FILE: every arm, every replication; write tables and a report."""
+    from ..api import run as simulate
     from ..executors import ExecutorError
-    from ..experiment import executor_for
-    from ..rundir import write_run
 
     scenario = load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
     check_output_dir(target)  # before the simulation, not after it
     try:
-        executor = executor_for(scenario, workers, dask_address)
-        with progress_bar(quiet) as progress:
-            task = progress.add_task(f"{scenario.name}", total=None)
-
-            def advance(done: float, total: float) -> None:
-                progress.update(task, completed=done, total=total)
-
-            summary = write_run(
-                scenario, target, ledger=ledger, report=not no_report, executor=executor, progress=advance
-            )
+        result = simulate(scenario, workers=workers, dask=dask_address, ledger=ledger, progress=not quiet)
     except ExecutorError as error:
         raise UserError(str(error)) from None
+    result.save(target, report=not no_report)
+    summary = result.summary
     if not quiet:
         print_summary(summary)
         where = target / "index.html" if not no_report else target

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..console import UserError, dask_option, err, out, out_option, progress_bar, quiet_option, workers_option
+from ..console import UserError, dask_option, err, out, out_option, quiet_option, workers_option
 from ..outputs import SWEEP_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 
@@ -34,51 +34,49 @@ stopped resumes where it left off; --force recomputes them.
     metavar="KEY=VALUE",
     help="Override a key of the base scenario, before the grid (repeatable).",
 )
+@click.option(
+    "-r", "--replications", type=click.IntRange(1, 10_000), help="Replications of every point (overrides the file)."
+)
 @workers_option("Local worker processes (or workers of --dask local)")
 @dask_option
 @click.option("--force", is_flag=True, help="Recompute every run, even those already saved.")
 @out_option("reports/<sweep name>")
 @click.option("--no-report", is_flag=True, help="Write results.parquet but not the HTML report.")
 @quiet_option
-def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, quiet) -> None:
+def sweep(file, overrides, replications, workers, dask_address, force, out_dir, no_report, quiet) -> None:
     """Run a sweep FILE: every grid point × arm × replication; write results.parquet and a report."""
-    from ..executors import ExecutorError, make_executor
+    from ..api import sweep as run_sweep
+    from ..executors import ExecutorError
     from ..scenario import load_sweep
-    from ..sweep import SweepError, plan_sweep, run_sweep
+    from ..sweeps import SweepError
 
     try:
-        plan = plan_sweep(load_sweep(file, overrides))
+        name = load_sweep(file, overrides).name
     except ScenarioError as error:
         raise UserError(str(error)) from None
-    target = Path(out_dir) if out_dir else Path("reports") / plan.sweep.name
+    target = Path(out_dir) if out_dir else Path("reports") / name
     check_output_dir(target, SWEEP_MARKERS)
     try:
-        executor = make_executor(workers, dask_address)
-    except ExecutorError as error:
+        result = run_sweep(
+            file,
+            overrides,
+            replications=replications,
+            workers=workers,
+            dask=dask_address,
+            out=target,
+            force=force,
+            progress=not quiet,
+        )
+    except (ScenarioError, SweepError, ExecutorError) as error:
         raise UserError(str(error)) from None
-    runs = len(plan.tasks())
-    with progress_bar(quiet) as progress:
-        task = progress.add_task(plan.sweep.name, total=None)
-
-        def advance(state) -> None:
-            progress.update(
-                task,
-                completed=state.days_done,
-                total=state.days or None,
-                description=f"{plan.sweep.name} {state.runs_done}/{state.runs} runs",
-            )
-
-        try:
-            outcome = run_sweep(plan, target, executor, force=force, progress=advance)
-        except (SweepError, ExecutorError) as error:
-            raise UserError(str(error)) from None
-        except KeyboardInterrupt:
-            progress.stop()
-            err.print(
-                f"interrupted: the runs finished so far are saved in {target}; run the same command again to resume",
-                soft_wrap=True,
-            )
-            raise click.exceptions.Abort() from None
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted: the runs finished so far are saved in {target}; run the same command again to resume",
+            soft_wrap=True,
+        )
+        raise click.exceptions.Abort() from None
+    plan, outcome = result.plan, result.outcome
+    runs = outcome.runs
     if not quiet:
         print_sweep(outcome.results, plan)
         out.print(
@@ -90,9 +88,7 @@ def sweep(file, overrides, workers, dask_address, force, out_dir, no_report, qui
         )
     written = [target / "results.parquet"]
     if not no_report:
-        from ..report.sweep import build_sweep_report
-
-        written.append(build_sweep_report(target))
+        written.append(result.save() / "index.html")
     if not quiet:
         out.print("Wrote " + " and ".join(f"[bold]{path}[/]" for path in written), soft_wrap=True)
 

@@ -1,6 +1,6 @@
 """The ``fraudsim replay`` command: a recorded stream through the learners (docs/replay.md).
 
-It parses arguments and calls :func:`sim.replay.replay`; bad input exits with status 2
+It parses arguments and calls :func:`sim.replays.replay`; bad input exits with status 2
 and one message naming the file, the column and the first offending row. ``main(argv)`` runs
 it in-process and returns the exit status.
 """
@@ -14,21 +14,12 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import UserError, err, out, out_option, printable, progress_bar, quiet_option, run_command
+from ..console import UserError, err, out, out_option, printable, quiet_option, run_command
 from ..outputs import REPLAY_MARKERS, check_output_dir
 from ..scenario import ScenarioError
 from ..schema import CURRENCIES, Policy
-from ..units import parse_duration
-from .stream import (
-    REPLAY_LEARNERS,
-    LabelDelay,
-    ReplayError,
-    StreamSpec,
-    arm_from_options,
-    default_arms,
-    load_arms,
-    load_delay_file,
-)
+from .options import DEFAULT_TICK, prepare
+from .stream import REPLAY_LEARNERS, ReplayError
 
 EXAMPLES = """
 \b
@@ -43,8 +34,6 @@ Without --learner or --arms, an online learner (river's logistic regression) and
 batch retrain (scikit-learn, on the labels of the last 60 days) are compared.
 """
 
-DEFAULT_TICK = "15m"  # --tick, in --batch mode only
-MONEY_OPTIONS = ("fraud_fee", "decline_fixed", "decline_rate", "currency")  # only with --amount
 
 # Command-line options that fill an arm's keys (as in a scenario's [[arms]]).
 ARM_OPTIONS = {
@@ -78,13 +67,6 @@ def _arm_options(command):
     )(command)
 
 
-def _duration(option: str, text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        raise UserError(f"{option}: {error}") from None
-
-
 class FiniteRange(click.FloatRange):
     """A float range that also refuses ``nan`` (which every comparison lets through) and ``inf``."""
 
@@ -93,48 +75,6 @@ class FiniteRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
-
-
-def _delay(delay: str | None, column: str | None) -> LabelDelay:
-    if delay is not None and column is not None:
-        raise UserError("give the label delay once: --delay or --delay-column, not both")
-    if column is not None:
-        return LabelDelay(column=column)
-    if delay is None:
-        raise UserError(
-            "give the label delay: --delay-column COL (seconds per row), a constant such as "
-            "--delay 7d (or --delay 0s), or a distribution file: --delay delays.toml"
-        )
-    if delay.lower().endswith(".toml") or _is_file(delay):
-        return load_delay_file(delay)
-    try:
-        seconds = parse_duration(delay)
-    except ValueError as error:
-        raise UserError(f"--delay: {error}; or give a delay distribution file (.toml)") from None
-    return LabelDelay(constant_s=seconds)
-
-
-def _is_file(text: str) -> bool:
-    try:
-        return Path(text).is_file()
-    except OSError:  # a name too long to be a file's
-        return False
-
-
-def _arms(arms_file: str | None, learner: str | None, name: str | None, options: dict, warm: bool) -> list:
-    given = {key: value for key, value in options.items() if value is not None}
-    if arms_file is not None:
-        if learner is not None or given:
-            raise UserError("--arms FILE describes every learner; leave out --learner and its options")
-        return load_arms(arms_file, warm)
-    if learner is None:
-        if name is not None:
-            raise UserError("--name names the learner of --learner; give --learner too")
-        if given:
-            option = "--" + next(iter(given)).replace("_", "-")
-            raise UserError(f"{option} needs --learner (one of: {', '.join(REPLAY_LEARNERS)})")
-        return list(default_arms(warm))
-    return [arm_from_options(learner, name, warm, **given)]
 
 
 def _print_metrics(summary: dict) -> None:
@@ -316,81 +256,49 @@ def replay_command(
     **arm_options,
 ) -> None:
     """Replay a recorded transaction STREAM (CSV or Parquet) through the learners with its label delays."""
-    from .run import ReplaySettings, replay
+    from ..api.replays import replay_prepared
 
     context = click.get_current_context()
-    money = [
-        f"--{name.replace('_', '-')}"
-        for name in MONEY_OPTIONS
-        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-    ]
-    if money and amount_column is None:
-        raise UserError(
-            f"{', '.join(money)} only apply with --amount COL (the column of amounts that money "
-            "metrics are computed from); add --amount or leave them out"
-        )
-    if context.get_parameter_source("top_k") == click.core.ParameterSource.COMMANDLINE and card_column is None:
-        raise UserError(
-            "--top-k only applies with --card COL (card precision@k ranks cards, not rows); add --card "
-            "or leave out --top-k"
-        )
-    if skip_known_cards and card_column is None:
-        raise UserError("--skip-known-cards needs --card COL (the column that says whose card a row is)")
-    window = (
-        _duration("--score-from", score_from),
-        float("inf") if score_until is None else _duration("--score-until", score_until),
-    )
-    if window[1] <= window[0]:
-        raise UserError("--score-until must come after --score-from (both count from the history's end)")
-    if tick is not None and not batch:
-        raise UserError(
-            "--tick only applies with --batch (the exact mode replays row by row, without ticks); "
-            "add --batch or leave out --tick"
-        )
-    history_s = _duration("--history", history)
-    tick_s = _duration("--tick", DEFAULT_TICK if tick is None else tick)
-    if tick_s <= 0:
-        raise UserError("--tick must be longer than 0s")
+
+    def given(name: str, value):
+        """The value when the command line gave it, else None (the default applies)."""
+        return value if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE else None
+
     try:
-        spec = StreamSpec(
+        prepared = prepare(
             time=time_column,
             label=label_column,
-            delay=_delay(delay, delay_column),
+            delay=delay,
+            delay_column=delay_column,
             amount=amount_column,
             card=card_column,
-            features=None if features is None else tuple(f.strip() for f in features.split(",") if f.strip()),
-        )
-        arms = _arms(arms_file, learner, name, {**arm_options, "scaling": scaling}, warm=history_s > 0)
-        settings = ReplaySettings(
-            mode="batch" if batch else "exact",
-            tick=tick_s,
-            history=history_s,
-            threshold=threshold,
-            currency=currency,
-            seed=seed,
-            top_k=top_k,
-            score_from=window[0],
-            score_until=window[1],
+            features=features,
+            top_k=given("top_k", top_k),
+            score_from=score_from,
+            score_until=score_until,
             skip_known_cards=skip_known_cards,
-            policy=Policy(fraud_fee=fraud_fee, decline_fixed=decline_fixed, decline_rate=decline_rate),
+            seed=seed,
+            learner=learner,
+            name=name,
+            arms=arms_file,
+            history=history,
+            batch=batch,
+            tick=tick,
+            threshold=threshold,
+            fraud_fee=given("fraud_fee", fraud_fee),
+            decline_fixed=given("decline_fixed", decline_fixed),
+            decline_rate=given("decline_rate", decline_rate),
+            currency=given("currency", currency),
+            learner_options={**arm_options, "scaling": scaling},
         )
         target = Path(out_dir) if out_dir else Path("reports") / f"replay-{Path(stream).stem}"
         check_output_dir(target, REPLAY_MARKERS)  # before the replay, not after it
-        with progress_bar(quiet) as progress:
-            task = progress.add_task(f"replay {Path(stream).name}", total=None)
-            announce = None if quiet else lambda line: err.print(escape(printable(line)), soft_wrap=True)
-            summary = replay(
-                stream,
-                spec,
-                arms,
-                settings,
-                target,
-                report=not no_report,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-                announce=announce,
-            )
+        announce = None if quiet else lambda line: err.print(escape(printable(line)), soft_wrap=True)
+        result = replay_prepared(stream, prepared, progress=not quiet, announce=announce)
+        result.save(target, report=not no_report)
     except (ReplayError, ScenarioError) as error:
         raise UserError(str(error)) from None
+    summary = result.summary
     for warning in summary["warnings"]:
         err.print(f"[bold yellow]warning:[/] {warning}", soft_wrap=True)
     if not quiet:

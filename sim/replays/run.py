@@ -385,7 +385,7 @@ def leakage_warnings(stream: Stream) -> list[str]:
     perfectly (ROC AUC of the feature as a score, either way round, at least ``LEAKAGE_AUC``).
 
     >>> import numpy as np
-    >>> from sim.replay.stream import LabelDelay, Stream, StreamSpec
+    >>> from sim.replays.stream import LabelDelay, Stream, StreamSpec
     >>> y = np.array([0, 1] * 10, np.int8)
     >>> X = np.c_[y * 5.0, np.arange(20.0) % 3]
     >>> s = Stream("s.csv", StreamSpec("t", "y", LabelDelay(constant_s=0.0)), np.arange(20), np.arange(20.0),
@@ -437,9 +437,11 @@ def replay(
     report: bool = True,
     progress: Progress | None = None,
     announce: Callable[[str], None] | None = None,
+    source: str | None = None,
 ) -> dict:
     """Read a stream, replay every arm on it, and write the output directory atomically.
 
+    ``source`` names the stream in the outputs (default: its path).
     Returns the content of ``replay.json``. A bad stream raises :class:`ReplayError` before anything
     is written. ``announce`` is told the features chosen (and those left out) once the stream is read.
     """
@@ -480,6 +482,8 @@ def replay(
         for name, (_, mean) in cards.items():
             overall[name]["card_precision"] = mean
     summary = _summary(stream, spec, arms, settings, runs, overall, first, origin, counted)
+    if source is not None:
+        summary["stream"]["file"] = source
     scores = {run.name: run.score for run in measured}
     summary["baselines"] = None if amount is None else baselines(y, amount, settings.policy)
     summary["rankings"] = rankings(scores, y, day, amount, settings.policy)

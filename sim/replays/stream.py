@@ -59,15 +59,21 @@ class ReplayError(Exception):
     """A problem with a replay stream or its options, for people to read."""
 
     def __init__(
-        self, file: str | Path, message: str, column: str | None = None, row: int | None = None, csv: bool = False
+        self,
+        file: str | Path | None,
+        message: str,
+        column: str | None = None,
+        row: int | None = None,
+        csv: bool = False,
     ):
-        self.file, self.column, self.row, self.message = str(file), column, row, message
-        where = self.file
+        self.file = None if file is None else str(file)
+        self.column, self.row, self.message = column, row, message
+        where = self.file or ""
         if column is not None:
             where += f": column {column!r}"
         if row is not None:
             where += f", row {row}" + (f" (line {row + 2})" if csv else "")
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}" if where else message)  # no file: the options are at fault
 
 
 @dataclass(frozen=True)

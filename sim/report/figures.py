@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
-import matplotlib
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from ..metrics import t_interval
+from ..units import format_money
 
-from ..metrics import t_interval  # noqa: E402
-from ..units import format_money  # noqa: E402
+P = ParamSpec("P")
+R = TypeVar("R")
 
-plt.rcParams.update(
-    {
-        "figure.dpi": 100,
-        "savefig.dpi": 100,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.25,
-        "font.size": 10,
-        "svg.hashsalt": "fraudsim",
-    }
-)
+# The reports' matplotlib settings, applied only while a report or one of its figures is drawn
+# (:func:`styled`): a notebook's own plots keep the user's.
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "font.size": 10,
+    "svg.hashsalt": "fraudsim",
+}
+
+
+def styled(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` run in the reports' style (:data:`STYLE`), the caller's settings restored after."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with plt.rc_context(STYLE):
+            return function(*args, **kwargs)
+
+    return wrapper
+
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 

@@ -354,6 +354,7 @@ def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[PageSection], 
     return sections, images
 
 
+@figures.styled
 def build_report(run_dir: Path, pdf: bool = False) -> Path:
     """Write ``index.html`` and figures (and with ``pdf``, ``report.pdf``) into ``run_dir``
     from its saved tables."""

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ..units import format_money, human_duration
 from .data import read_json
-from .figures import arm_colors, plt
+from .figures import arm_colors, plt, styled
 from .html import _png
 from .pages import Cell, FigureBlock, Table, render
 
@@ -201,6 +201,18 @@ def _ranking(entry: dict, what: str, best_verb: str, show) -> str:
     )
 
 
+def ranking_sentences(summary: dict) -> dict[str, str]:
+    """The rankings in words, by metric (``roc_auc``, ``log_loss``, ``total_cost`` when ranked)."""
+    ranks, currency = summary.get("rankings") or {}, summary["currency"]
+    words = {
+        "roc_auc": ("ROC AUC", "ranks fraud best", lambda v: f"{v:.3f}"),
+        "log_loss": ("log loss", "has the lowest log loss", lambda v: f"{v:.4f}"),
+        "total_cost": ("total cost", "would have cost least", lambda v: format_money(v, currency)),
+    }
+    return {key: _ranking(ranks[key], *words[key]) for key in words if key in ranks}
+
+
+@styled
 def build_replay_report(directory: Path) -> Path:
     """Write ``index.html`` into a replay ``directory`` from its saved tables."""
     directory = Path(directory)
@@ -212,7 +224,7 @@ def build_replay_report(directory: Path) -> Path:
     stream, currency = summary["stream"], summary["currency"]
     learners = [entry["name"] for entry in summary["learners"]]
     sections = []
-    ranks = summary.get("rankings") or {}
+
     caption = "Each learner's quality day by day, on every row scored that day, as the labels eventually said."
     cold = [e["name"] for e in summary["learners"] if e["learner"] in ("batch", "hybrid", "split")]
     if cold and not summary["history_s"]:
@@ -220,10 +232,8 @@ def build_replay_report(directory: Path) -> Path:
             f" Without --history, {', '.join(cold)} had no model before a first retrain and scored every row "
             "0.5 until then."
         )
-    if "roc_auc" in ranks:
-        caption += " " + _ranking(ranks["roc_auc"], "ROC AUC", "ranks fraud best", lambda v: f"{v:.3f}")
-    if "log_loss" in ranks:
-        caption += " " + _ranking(ranks["log_loss"], "log loss", "has the lowest log loss", lambda v: f"{v:.4f}")
+    sentences = ranking_sentences(summary)
+    caption += "".join(" " + sentences[key] for key in ("roc_auc", "log_loss") if key in sentences)
     sections.append(_figure("Quality over time", _quality_figure(daily, learners), caption))
     sections.append(
         _figure(
@@ -243,11 +253,7 @@ def build_replay_report(directory: Path) -> Path:
         )
     )
     if "total_cost" in metrics.columns:
-        money = (
-            _ranking(ranks["total_cost"], "total cost", "would have cost least", lambda v: format_money(v, currency))
-            if "total_cost" in ranks
-            else ""
-        )
+        money = sentences.get("total_cost", "")
         base = summary.get("baselines") or {}
         if base:
             everything, constant = base["approve_all"], base["constant_score"]

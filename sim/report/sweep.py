@@ -376,12 +376,9 @@ def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple
     ]
 
 
-def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
-    """Write ``index.html`` and its figures (and with ``pdf``, ``report.pdf``) into a sweep's
-    ``directory`` from ``results.parquet`` and ``sweep.json``."""
-    directory = Path(directory)
-    results = pl.read_parquet(directory / "results.parquet")
-    sweep = read_json(directory / "sweep.json", ())
+def sweep_sections(results: pl.DataFrame, sweep: dict) -> tuple[list[str], list[tuple]]:
+    """A sweep report's findings, and its sections: (title, a function drawing the figure,
+    file name, caption) each."""
     currency = sweep.get("currency", "EUR")  # sweeps written before it was recorded were in euros
     arms = results["arm"].unique(maintain_order=True).to_list()
     learners = dict(zip(results["arm"].to_list(), results["learner"].to_list(), strict=False))
@@ -389,7 +386,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
     sections = [
         (
             "Expected fraud loss",
-            curves(results, sweep, "fraud_loss", currency),
+            lambda: curves(results, sweep, "fraud_loss", currency),
             "tradeoff_fraud_loss.png",
             "Each line is an arm: its fraud loss (amount plus fee of approved fraud) summed over the horizon, mean "
             "over replications with the 95% band, at each value of the swept key (points with 95% intervals when "
@@ -397,19 +394,22 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
         ),
         (
             "Total cost",
-            curves(results, sweep, "total_cost", currency),
+            lambda: curves(results, sweep, "total_cost", currency),
             "tradeoff_total_cost.png",
             "The same for total cost (fraud loss + friction + reviews), the figure arms are ranked by.",
         ),
     ]
     if "ab_estimate" in results.columns:
-        sections += ab_sections(results, sweep, currency)
+        sections += [
+            (title, lambda f=figure: f, filename, caption)
+            for title, figure, filename, caption in ab_sections(results, sweep, currency)
+        ]
     findings = []
     if len(arms) > 1:
         sections.append(
             (
                 f"{reference} against the others",
-                heat_map(results, sweep, reference),
+                lambda: heat_map(results, sweep, reference),
                 "heat_map.png",
                 f"Each cell: how much more (red) or less (blue) {reference} cost than the arm of its row, at "
                 "that point, as a share of the other arm's cost, paired by replication; a ? marks an "
@@ -417,6 +417,17 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
             )
         )
         findings = sweep_findings(results, sweep, reference)
+    return findings, sections
+
+
+@figures.styled
+def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
+    """Write ``index.html`` and its figures (and with ``pdf``, ``report.pdf``) into a sweep's
+    ``directory`` from ``results.parquet`` and ``sweep.json``."""
+    directory = Path(directory)
+    results = pl.read_parquet(directory / "results.parquet")
+    sweep = read_json(directory / "sweep.json", ())
+    findings, sections = sweep_sections(results, sweep)
     blocks, images = [], {}
     with pdf_pages(directory, pdf) as pages:
         if pages is not None:
@@ -431,7 +442,8 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
                     *(line for f in findings for line in textwrap.wrap("• " + f, 95)),
                 ],
             )
-        for title, figure, filename, caption in sections:
+        for title, draw, filename, caption in sections:
+            figure = draw()
             images[filename] = data = _png(figure, keep_open=pages is not None)
             if pages is not None:
                 pdf_page(pages, figure, title, caption)

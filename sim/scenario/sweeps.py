@@ -52,7 +52,7 @@ class SweepFile(Strict):
 @dataclass(frozen=True)
 class Sweep:
     """A checked sweep file: its base scenario as a raw dict (``[set]`` and ``--set`` applied,
-    valid on its own), and the grid and zip still to expand (:func:`sim.sweep.plan_sweep`)."""
+    valid on its own), and the grid and zip still to expand (:func:`sim.sweeps.plan_sweep`)."""
 
     file: Path
     name: str
