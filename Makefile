@@ -39,11 +39,12 @@ browser:
 screenshot: $(VENV)/.installed-test browser
 	$(BIN)/python benchmarks/screenshot.py reports/quickstart
 
+# Two processes, each taking whole test files (a file's module fixtures are computed once).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py

@@ -72,3 +72,16 @@ def tiny_run(tiny_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "tiny"
     assert main(["run", str(tiny_file), "--ledger", "--out", str(out), "--quiet", "--workers", "1"]) == 0
     return out
+
+
+# The longest test files first, so that `make test`'s two processes (pytest-xdist, whole files
+# each) do not end with one of them running the science fixtures alone; the rest keep their order.
+LONGEST_FIRST = ("test_science.py", "test_any_scenario.py", "test_ab.py", "test_determinism.py", "test_notebooks.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
