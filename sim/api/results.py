@@ -121,10 +121,11 @@ def with_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
     return validate(apply_overrides(raw, override_lines(overrides), scenario.name), scenario.name)
 
 
-def _sections() -> dict[str, Any]:
-    from ..report.html import SECTIONS
+def _sections(data) -> dict[str, Any]:
+    """The report's sections of the run ``data`` (its A/B test's first, when it has one), by figure name."""
+    from ..report.html import SECTIONS, ab_sections
 
-    return {Path(section.filename).stem: section for section in SECTIONS}
+    return {Path(section.filename).stem: section for section in (*ab_sections(data), *SECTIONS)}
 
 
 class Result(display.Shown):
@@ -228,7 +229,7 @@ class Result(display.Shown):
     @property
     def figures(self) -> tuple[str, ...]:
         """The names :meth:`figure` draws: the report's figures, by file name without ``.png``."""
-        return tuple(_sections())
+        return tuple(_sections(self._data))
 
     def figure(self, name: str) -> Figure:
         """The report's figure ``name`` (one of :attr:`figures`, e.g. ``"cost_split"``), as a
@@ -236,7 +237,7 @@ class Result(display.Shown):
 
         Raises ``KeyError`` for another name and ``ValueError`` (saying why) for a figure the run
         has no data for."""
-        sections = _sections()
+        sections = _sections(self._data)
         if name not in sections:
             raise KeyError(f"{name!r}: no such figure; the figures are {', '.join(sections)}")
         with plt.rc_context(STYLE):

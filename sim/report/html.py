@@ -216,7 +216,7 @@ SECTIONS = (
 )
 
 
-def _ab_sections(run: RunData) -> tuple[Section, ...]:
+def ab_sections(run: RunData) -> tuple[Section, ...]:
     """The A/B test's sections, first in the report of a run that had one."""
     ab, currency = run.summary.ab, run.currency
     if run.ab_daily is None or ab is None:
@@ -338,7 +338,7 @@ def _sections(run: RunData, pages: PdfPages | None) -> tuple[list[PageSection], 
     """Every section, drawn or left out with the reason, and their PNGs by filename (and, with
     ``pages``, each figure as a PDF page)."""
     sections, images = [], {}
-    for section in _ab_sections(run) + SECTIONS:
+    for section in ab_sections(run) + SECTIONS:
         anchor = _anchor(section.title)
         result = section.build(run)
         if isinstance(result, str):
