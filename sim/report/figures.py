@@ -430,7 +430,7 @@ def tactic_mix_figure(crews: pl.DataFrame, arms: list[str]) -> Figure:
 
 def crews_figure(crews: pl.DataFrame, arms: list[str], currency: str) -> Figure:
     """Crews active and their total daily profit, per arm (mean over replications)."""
-    per_day = crews.group_by(["arm", "replication", "day"]).agg(
+    per_day = crews.group_by(["arm", "replication", "day"], maintain_order=True).agg(
         pl.col("crew").n_unique().alias("crews"), pl.col("profit").sum()
     )
     mean = per_day.group_by(["arm", "day"]).agg(pl.col("crews").mean(), pl.col("profit").mean()).sort("day")

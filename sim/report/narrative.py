@@ -139,7 +139,7 @@ def coverage_caption(coverage: pl.DataFrame) -> str:
 
 
 def label_sources_caption(labels_daily: pl.DataFrame) -> str:
-    totals = labels_daily.group_by(["arm", "replication", "source"]).agg(
+    totals = labels_daily.group_by(["arm", "replication", "source"], maintain_order=True).agg(
         pl.col("events").sum(), pl.col("fraud_events").sum()
     )
     mean = (
@@ -318,7 +318,9 @@ def tactic_mix_caption(crews: pl.DataFrame) -> str:
 
 
 def crews_caption(crews: pl.DataFrame, currency: str) -> str:
-    per_day = crews.group_by(["arm", "replication", "day"]).agg(
+    # maintain_order: the means below sum floats in a fixed order, so the caption's cents do not
+    # depend on the order a hash-based group_by returns its groups in.
+    per_day = crews.group_by(["arm", "replication", "day"], maintain_order=True).agg(
         pl.col("crew").n_unique().alias("crews"), pl.col("profit").sum()
     )
     mean = per_day.group_by("arm").agg(pl.col("crews").mean(), pl.col("profit").mean()).sort(["profit", "arm"])
