@@ -108,11 +108,11 @@ def test_report_figures_are_documented(tiny_run):
     documented as always there, and none that is not listed."""
     from types import SimpleNamespace
 
-    from sim.report.html import SECTIONS, _ab_sections
+    from sim.report.html import SECTIONS, ab_sections
 
     figures = documented_figures()
     ab_run = SimpleNamespace(ab_daily=object(), summary=SimpleNamespace(ab=object()), currency="EUR")
-    assert list(figures) == [s.filename for s in _ab_sections(ab_run) + SECTIONS]
+    assert list(figures) == [s.filename for s in ab_sections(ab_run) + SECTIONS]
     written = {p.name for p in tiny_run.glob("*.png")}
     assert written <= set(figures), "a PNG is written but not documented"
     assert {name for name, when in figures.items() if when.strip() == "never"} <= written
