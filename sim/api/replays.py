@@ -126,17 +126,17 @@ class ReplayResult(display.Shown):
         """The content of ``replay.json``: the stream, the learners, each one's metrics, the
         rankings with intervals, the baselines and the warnings (docs/replay.md)."""
 
-    @property
+    @cached_property
     def metrics(self) -> pl.DataFrame:
         """One row per learner: log loss, ROC AUC, average precision, recall, calibration, money."""
         return pl.read_parquet(self._directory / "metrics.parquet")
 
-    @property
+    @cached_property
     def daily(self) -> pl.DataFrame:
         """One row per learner and day of the scored part (``metrics_daily.parquet``)."""
         return pl.read_parquet(self._directory / "metrics_daily.parquet")
 
-    @property
+    @cached_property
     def predictions(self) -> pl.DataFrame:
         """Every scored row's score from every learner (``predictions.parquet``)."""
         return pl.read_parquet(self._directory / "predictions.parquet")
