@@ -9,6 +9,9 @@ The public API (docs/python.md)::
     result.save("reports/my-run")   # what `fraudsim run` writes
     sweep = sim.sweep("scenarios/sweeps/label_delay.toml", workers=2)
     rep = sim.replay(frame_or_path, time="ts", label="is_fraud", delay="7d", amount="amount")
+    mine = sim.run(scenario, arms=[sim.arms.Batch("my-hgb", model=HistGradientBoostingClassifier(), every="1d"),
+                                   sim.arms.Static()])   # your own model in the arena (docs/own-model.md)
+    sim.check_learner(HistGradientBoostingClassifier())  # the contract the bundled learners pass
 
 Every other module is internal. The names load on first use, so ``import sim`` stays light.
 """
@@ -33,9 +36,12 @@ _EXPORTS = {
     "ScenarioError": "sim.scenario.errors",
     "ReplayError": "sim.replays.stream",
     "ExecutorError": "sim.executors.base",
+    "check_learner": "sim.api.checks",
+    "LearnerCheck": "sim.api.checks",
 }
+_MODULES = {"arms"}  # public submodules, imported on first use
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, *_MODULES])
 
 
 def __getattr__(name: str):
@@ -43,6 +49,8 @@ def __getattr__(name: str):
         value = getattr(import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
+    if name in _MODULES:
+        return import_module(f"sim.{name}")
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import annotated_types
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -144,6 +144,9 @@ def _type_name(annotation: Any, unit: str | None = None) -> str:
     unit = unit or _unit_of(annotation)
     if unit:
         return unit
+    for meta in typing.get_args(annotation)[1:] if typing.get_origin(annotation) is typing.Annotated else ():
+        if isinstance(meta, WithJsonSchema) and meta.json_schema and "description" in meta.json_schema:
+            return meta.json_schema["description"]  # a Python object (a user's model), in words
     annotation = unannotated(annotation)
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:

@@ -213,8 +213,8 @@ def run_arm(
     world.store.retention_s = arm_retention(scenario)
     if learner is None:
         learner = arm_learner(scenario, arm, streams, transactions_per_day(scenario))
-    learner.start(history)
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, arm.name)
+    engine.learner.start(history)
     engine.run()
     world.crews.finish()
     recorder.crews(world.crews.rows(first_day=0), world.crews.tactic_names())

@@ -46,9 +46,15 @@ def simulate(
     executor = executor or InProcess()
     started = time.perf_counter()
     experiment = run_all(scenario, executor, ledger_dir=ledger_dir, progress=progress)
-    summary = summarize(scenario, experiment)
+    summary = summarize(experiment.scenario, experiment)  # the arms that failed are not in it
     return SimulatedRun(
-        scenario, experiment, summary, executor.name, executor.workers, time.perf_counter() - started, ledger_dir
+        experiment.scenario,
+        experiment,
+        summary,
+        executor.name,
+        executor.workers,
+        time.perf_counter() - started,
+        ledger_dir,
     )
 
 
@@ -132,6 +138,7 @@ def write_files(run: SimulatedRun, work: Path, *, report: bool = True, pdf: bool
             ],
             "versions": library_versions(),
             **({"report_error": report_error} if report_error else {}),
+            **({"failures": experiment.failures} if experiment.failures else {}),
             "outputs": output_list(work),
         },
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from ..console import progress_bar
 from ..outputs import scratch_directory
 from ..report.figures import STYLE
 from ..rundir import SimulatedRun, save_run, simulate
-from ..schema import Scenario
+from ..schema import Arm, Scenario
 from ..summary import Interval, Summary
 from . import display
 
@@ -79,6 +79,7 @@ def load(path: str | Path, overrides: Overrides = None) -> Scenario:
 def run(
     scenario: Scenario | str | Path,
     *,
+    arms: Sequence[Arm] | None = None,
     replications: int | None = None,
     workers: int | None = None,
     dask: str | None = None,
@@ -87,6 +88,9 @@ def run(
 ) -> Result:
     """Run every arm and replication of ``scenario`` (a :func:`load`-ed scenario or a file) and
     return the :class:`Result`, held in memory: nothing is written until :meth:`Result.save`.
+
+    ``arms`` replaces the scenario's arms (built with :mod:`sim.arms`, users' own models among
+    them: docs/own-model.md).
 
     ``workers`` processes on this machine (default: one per core, at most one per task), or with
     ``dask`` a Dask cluster (``"local"`` or a scheduler's address). ``ledger`` keeps every
@@ -97,6 +101,8 @@ def run(
 
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
+    if arms is not None:
+        scenario = with_arms(scenario, arms)
     if replications is not None:
         scenario = with_overrides(scenario, {"replications": replications})
     executor = executor_for(scenario, workers, dask)
@@ -117,8 +123,29 @@ def with_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
     from ..scenario import validate
     from ..scenario.overrides import apply_overrides
 
+    raw = apply_overrides(scenario.model_dump(mode="json", exclude_none=True), override_lines(overrides), scenario.name)
+    return validate(_own_models_restored(raw, scenario), scenario.name)
+
+
+def with_arms(scenario: Scenario, arms: Sequence[Arm]) -> Scenario:
+    """``scenario`` with ``arms`` (from :mod:`sim.arms`) instead of its own, validated again."""
+    from ..scenario import validate
+
     raw = scenario.model_dump(mode="json", exclude_none=True)
-    return validate(apply_overrides(raw, override_lines(overrides), scenario.name), scenario.name)
+    return validate({**raw, "arms": list(arms)}, scenario.name)
+
+
+def _own_models_restored(raw: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """``raw`` (``scenario`` dumped, then changed) with users' model objects back where the dump
+    wrote their descriptions (a model object has no file form)."""
+    from ..schema.own import describe, is_own
+
+    own = {arm.name: arm.model for arm in scenario.arms if is_own(getattr(arm, "model", ""))}
+    for entry in raw.get("arms", []) if own else ():
+        model = own.get(entry.get("name")) if isinstance(entry, dict) else None
+        if model is not None and entry.get("model") == describe(model):
+            entry["model"] = model
+    return raw
 
 
 def _sections(data) -> dict[str, Any]:
@@ -141,6 +168,12 @@ class Result(display.Shown):
     def scenario(self) -> Scenario:
         """The scenario as run (overrides applied)."""
         return self._run.scenario
+
+    @property
+    def failures(self) -> list[str]:
+        """The arms whose learner broke its contract during the run (an exception, or scores that
+        are not probabilities), each in words: they are left out of every table; empty if none."""
+        return list(self._run.experiment.failures)
 
     @property
     def summary(self) -> Summary:

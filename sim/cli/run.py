@@ -11,7 +11,7 @@ from rich.table import Table
 from ..console import UserError, dask_option, err, out, out_option, quiet_option, workers_option
 from ..outputs import check_output_dir
 from ..summary import Interval, Summary
-from .common import SET_HELP, load
+from .common import SET_HELP, display_path, load
 
 EXAMPLES_RUN = """
 \b
@@ -43,6 +43,7 @@ def run(file, overrides, replications, workers, dask_address, out_dir, ledger, n
     """Run a scenario FILE: every arm, every replication; write tables and a report."""
     from ..api import run as simulate
     from ..executors import ExecutorError
+    from ..experiment.records import ModelFailureError
 
     scenario = load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
@@ -51,12 +52,21 @@ def run(file, overrides, replications, workers, dask_address, out_dir, ledger, n
         result = simulate(scenario, workers=workers, dask=dask_address, ledger=ledger, progress=not quiet)
     except ExecutorError as error:
         raise UserError(str(error)) from None
+    except ModelFailureError as error:  # not the file's fault: exit 1, nothing was written
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        raise click.exceptions.Exit(1) from None
     result.save(target, report=not no_report)
     summary = result.summary
     if not quiet:
         print_summary(summary)
         where = target / "index.html" if not no_report else target
         out.print(f"Wrote [bold]{where}[/]", soft_wrap=True)
+    for failure in result.failures:  # the other arms' results are written; the status says not all ran
+        err.print(
+            f"[bold red]error:[/] {escape(failure)}; its results are not in {display_path(target)}", soft_wrap=True
+        )
+    if result.failures:
+        raise click.exceptions.Exit(1)
 
 
 def print_summary(summary: Summary) -> None:

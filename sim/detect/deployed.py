@@ -4,15 +4,18 @@ watched by the monitor and replaced by the rules while the monitor says the mode
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
-from ..learn.protocol import TRUTH_SOURCE, Batch, Feed, Learner, ModelEvent
+from ..learn.protocol import TRUTH_SOURCE, Batch, Feed, Learner, ModelEvent, ModelFailure, scores_problem
 from ..metrics import log_loss
 from ..schema import Monitoring, Rules
 from .faults import Faults
 from .models import RulesModel
 from .monitor import Monitor, signal_value
+
+T = TypeVar("T")
 
 
 class Deployed:
@@ -52,14 +55,25 @@ class Deployed:
     def falling_back(self) -> bool:
         return self._monitor.falling_back
 
+    def _guarded(self, verb: str, now: float, call: Callable[[], T]) -> T:
+        """``call()``, a learner's failure raised as the arm's :class:`ModelFailure`."""
+        try:
+            return call()
+        except Exception as error:
+            raise ModelFailure(self.name, now, f"{verb} raised {type(error).__name__}: {error}") from error
+
     def start(self, history) -> None:
-        self.learner.start(history)
+        self._guarded("start (training on the history)", 0.0, lambda: self.learner.start(history))
 
     def at_boundary(self, now: float) -> list[ModelEvent]:
-        return self.learner.at_boundary(now)
+        return self._guarded("at_boundary (retraining)", now, lambda: self.learner.at_boundary(now))
 
     def predict_proba(self, batch: Batch) -> np.ndarray:
-        p = self.faults.scores(self.learner.predict_proba(batch), batch.now)
+        p = self._guarded("predict_proba", batch.now, lambda: self.learner.predict_proba(batch))
+        problem = scores_problem(p, len(batch))
+        if problem is not None:
+            raise ModelFailure(self.name, batch.now, problem)
+        p = self.faults.scores(p, batch.now)
         monitor = self._monitor
         if not monitor.active:
             return p
@@ -86,4 +100,4 @@ class Deployed:
             self._signals["label_error"] = log_loss(batch.labels.value, self.learner.predict_proba(batch))
         inner = self.learner.feed
         if inner.truth if truth else inner.labels:
-            self.learner.learn(batch)
+            self._guarded("learn", batch.now, lambda: self.learner.learn(batch))

@@ -9,6 +9,7 @@ learner, as fraudsim's own arithmetic, is in :mod:`sim.detect.river_logistic`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,21 +30,32 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-class RiverTree:
-    """river's Hoeffding adaptive tree or adaptive random forest, learning and scoring row by row."""
+def river_model(kind: object, trees: int = 5, seed: int = 0):
+    """A new, unfitted river classifier: a bundled one by name (``hoeffding_tree``, ``forest``),
+    or a clone of a user's (with its ``seed`` set to ``seed`` when it takes one)."""
+    if not isinstance(kind, str):
+        takes_seed = "seed" in inspect.signature(type(kind)).parameters
+        return kind.clone(new_params={"seed": seed} if takes_seed else None)
+    # Imported here, not at the top: river's trees pull in scipy.stats, half a second at start-up.
+    if kind == "forest":
+        from river.forest import ARFClassifier
 
-    def __init__(self, features: Sequence[str] = FEATURES, kind: str = "hoeffding_tree", trees: int = 5, seed: int = 0):
+        return ARFClassifier(n_models=trees, seed=seed)
+    from river.tree import HoeffdingAdaptiveTreeClassifier
+
+    return HoeffdingAdaptiveTreeClassifier(seed=seed)
+
+
+class RiverTree:
+    """A river classifier learning and scoring row by row: river's Hoeffding adaptive tree or
+    adaptive random forest, or a user's model (``kind`` a river classifier, cloned)."""
+
+    def __init__(
+        self, features: Sequence[str] = FEATURES, kind: object = "hoeffding_tree", trees: int = 5, seed: int = 0
+    ):
         self.features = list(features)
         self.kind = kind
-        # Imported here, not at the top: river's trees pull in scipy.stats, half a second at start-up.
-        if kind == "forest":
-            from river.forest import ARFClassifier
-
-            self.model = ARFClassifier(n_models=trees, seed=seed)
-        else:
-            from river.tree import HoeffdingAdaptiveTreeClassifier
-
-            self.model = HoeffdingAdaptiveTreeClassifier(seed=seed)
+        self.model = river_model(kind, trees, seed)
         self.n_learned = 0
 
     def _rows(self, X: np.ndarray):
@@ -85,19 +97,27 @@ def _prior_shift(z: np.ndarray, y: np.ndarray, weight: np.ndarray, start: float)
 
 
 class SklearnModel:
-    """scikit-learn's standardised logistic regression or histogram gradient boosting, fitted
-    with sample weights; with a class weight, the prior correction shifts the log-odds back."""
+    """scikit-learn's standardised logistic regression or histogram gradient boosting, or a
+    user's classifier (``kind`` a scikit-learn estimator, cloned, its ``random_state`` set to
+    ``seed``), fitted with sample weights; with a class weight, the prior correction shifts the
+    log-odds back. A user's model whose ``fit`` takes no ``sample_weight`` is fitted unweighted,
+    and the prior correction brings its mean probability to the weighted fraud rate."""
 
-    def __init__(self, kind: str = "logistic", class_weight: float | str | None = None, seed: int = 0):
+    def __init__(self, kind: object = "logistic", class_weight: float | str | None = None, seed: int = 0):
         self.kind = kind
         self.class_weight = class_weight
         # scikit-learn is imported by the first batch model, not at start-up (about 0.7 s).
+        from sklearn.base import clone
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        if kind == "gbm":
+        if not isinstance(kind, str):
+            self.estimator = clone(kind)
+            seeds = [key for key in self.estimator.get_params() if key.split("__")[-1] == "random_state"]
+            self.estimator.set_params(**dict.fromkeys(seeds, seed))
+        elif kind == "gbm":
             self.estimator = HistGradientBoostingClassifier(
                 max_iter=150,
                 learning_rate=0.1,
@@ -127,13 +147,24 @@ class SklearnModel:
         elif self.class_weight is not None:
             factor = float(self.class_weight)
         self.shift = 0.0
-        key = "logisticregression__sample_weight" if self.kind == "logistic" else "sample_weight"
+        weighted = self._takes_weights()
+        options = {}
+        if weighted:
+            key = "logisticregression__sample_weight" if self.kind == "logistic" else "sample_weight"
+            options[key] = np.where(y == 1, weight * factor, weight)
         with threadpool_limits(1):  # one thread: deterministic and fair on a shared machine
-            self.estimator.fit(X.astype(np.float64), y, **{key: np.where(y == 1, weight * factor, weight)})
+            self.estimator.fit(X.astype(np.float64), y, **options)
         self.fitted = True
-        if factor != 1.0:
-            self.shift = _prior_shift(self._raw(X), y, weight, start=float(np.log(factor)))
+        if factor != 1.0 or not weighted:
+            self.shift = _prior_shift(self._raw(X), y, weight, start=float(np.log(factor)) if weighted else 0.0)
         return self
+
+    def _takes_weights(self) -> bool:
+        if isinstance(self.kind, str):
+            return True
+        from sklearn.utils.validation import has_fit_parameter
+
+        return has_fit_parameter(self.estimator, "sample_weight")
 
     def raw_coefficients(self) -> tuple[np.ndarray, float]:
         """A fitted logistic model as weights on the unscaled columns and an intercept (prior
@@ -152,7 +183,10 @@ class SklearnModel:
                 0
             ] + regression.intercept_[0]
         with threadpool_limits(1):
-            return self.estimator.decision_function(X.astype(np.float64))
+            if self.kind == "gbm":
+                return self.estimator.decision_function(X.astype(np.float64))
+            p = self.estimator.predict_proba(X.astype(np.float64))
+        return logit(p[:, list(self.estimator.classes_).index(1)])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         if not self.fitted:

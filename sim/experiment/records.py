@@ -5,13 +5,18 @@ Plain data, picklable: a worker process or a Dask worker returns these records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..schema import Scenario
+
+
+class ModelFailureError(Exception):
+    """Every arm of a run stopped: no result is left to compare."""
+
 
 if TYPE_CHECKING:
     from ..ab.run import ABReplication
@@ -34,6 +39,13 @@ class ArmRun:
     transactions: int
     seconds: float
     ledger_parts: dict[str, Path] = field(default_factory=dict)
+    failure: str | None = None  # why the arm stopped before the horizon (its tables are then empty)
+
+    @classmethod
+    def failed(cls, arm: str, replication: int, failure: str, seconds: float) -> ArmRun:
+        """An arm whose learner broke its contract: no tables, the failure in words."""
+        empty = pl.DataFrame()
+        return cls(arm, replication, empty, empty, empty, empty, empty, empty, [], 0, seconds, failure=failure)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +65,21 @@ class Experiment:
 
     scenario: Scenario
     runs: list[ReplicationRun] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # arms stopped by their learner, in words
+
+    def without_failed(self) -> Experiment:
+        """The experiment without the arms that failed in any replication (so that every arm
+        left is paired over the same replications), the failures kept in words."""
+        failed = [a for a in self.arm_runs if a.failure is not None]
+        if not failed:
+            return self
+        names = {a.arm for a in failed}
+        if names >= {arm.name for arm in self.scenario.arms}:
+            raise ModelFailureError("every arm failed: " + "; ".join(str(a.failure) for a in failed))
+        scenario = self.scenario.model_copy(update={"arms": [a for a in self.scenario.arms if a.name not in names]})
+        runs = [replace(run, arms=[a for a in run.arms if a.arm not in names]) for run in self.runs]
+        failures = [f"replication {a.replication}: {a.failure}" for a in failed]
+        return Experiment(scenario, runs, self.failures + failures)
 
     @property
     def arm_runs(self) -> list[ArmRun]:

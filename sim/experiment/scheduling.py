@@ -22,6 +22,7 @@ from ..ab.run import ABReplication, per_transaction, run_ab, world_runs
 from ..engine import World, run_arm, warm_up, warmup_length
 from ..executors import Executor, ExecutorError, InProcess, make_executor
 from ..learn.learners import History
+from ..learn.protocol import ModelFailure
 from ..outputs import scratch_directory
 from ..results import ArmRecorder
 from ..rng import Streams
@@ -103,7 +104,10 @@ def _arm(
     """One arm in its own copy of the warmed-up ``world``."""
     recorder = ArmRecorder(scenario, arm.name, replication, ledger_dir)
     started = time.perf_counter()
-    engine = run_arm(scenario, arm, Streams(scenario.seed, replication), world, history, recorder, progress)
+    try:
+        engine = run_arm(scenario, arm, Streams(scenario.seed, replication), world, history, recorder, progress)
+    except ModelFailure as failure:  # this arm stops; the others go on
+        return ArmRun.failed(arm.name, replication, str(failure), time.perf_counter() - started)
     return ArmRun(
         arm.name,
         replication,
@@ -162,7 +166,7 @@ def run_all(
             runs = _run_tasks(executor, workers, scenario, ledger_dir, step)
         else:
             runs = _run_replications(executor, scenario, ledger_dir, step)
-    return Experiment(scenario, runs)
+    return Experiment(scenario, runs).without_failed()
 
 
 def _run_replications(

@@ -35,7 +35,11 @@ class History:
     _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
     _beliefs: dict[float, LaplaceLogistic] = field(default_factory=dict, compare=False, repr=False)
 
-    def first_model(self, kind: str = "logistic") -> SklearnModel:
+    def first_model(self, kind: object = "logistic", seed: int = 0) -> SklearnModel:
+        """The model of ``kind`` fitted on the history: a bundled kind's is fitted once and
+        shared; a user's model (a scikit-learn object) is fitted for each arm, with its seed."""
+        if not isinstance(kind, str):
+            return SklearnModel(kind, seed=seed).fit(self.X, self.y)
         if kind not in self._models:
             self._models[kind] = SklearnModel(kind).fit(self.X, self.y)
         return self._models[kind]

@@ -216,13 +216,13 @@ class BatchLearner:
         self.seed = seed
         self.name = arm.name
         self._window = LabelWindow(window_keep(arm, labels_per_day))
-        self._model = SklearnModel(arm.model)
+        self._model = SklearnModel(arm.model, seed=seed)
         self._next_retrain = arm.every
         self._pending: list[tuple[float, object, float]] = []
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self._model = copy.deepcopy(history.first_model(self.arm.model))
+        self._model = copy.deepcopy(history.first_model(self.arm.model, self.seed))
         self.newest_label_at = 0.0
         X, events = self._first_window(history)
         keep = events.label_at > -self.arm.window
@@ -377,14 +377,15 @@ class StaticLearner:
 
     feed = NOTHING
 
-    def __init__(self, arm: StaticArm):
+    def __init__(self, arm: StaticArm, seed: int = 0):
         self.arm = arm
+        self.seed = seed
         self.name = arm.name
-        self._model = SklearnModel(arm.model)
+        self._model = SklearnModel(arm.model, seed=seed)
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self._model = copy.deepcopy(history.first_model(self.arm.model))
+        self._model = copy.deepcopy(history.first_model(self.arm.model, self.seed))
         self.newest_label_at = 0.0
 
     def predict_proba(self, batch: Batch) -> np.ndarray:
@@ -455,7 +456,7 @@ def from_arm(
         case BatchArm():
             return BatchLearner(arm, labels_per_day, seed)
         case StaticArm():
-            return StaticLearner(arm)
+            return StaticLearner(arm, seed)
         case RulesArm():
             return RulesLearner(arm.name, rules)
     raise TypeError(f"unknown arm {arm!r}")

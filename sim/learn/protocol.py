@@ -96,6 +96,41 @@ class Learner(Protocol):
         """Retrain or deploy if the schedule says so."""
 
 
+class ModelFailure(Exception):
+    """A learner broke its contract during a run (an exception, or scores that are not one
+    probability per row): its arm stops there; the other arms go on."""
+
+    def __init__(self, arm: str, time: float, problem: str):
+        super().__init__(arm, time, problem)  # its args rebuild it (pickling, SimPy's re-raise)
+        self.arm, self.time, self.problem = arm, time, problem
+
+    def __str__(self) -> str:
+        day, seconds = divmod(max(self.time, 0.0), 86400.0)
+        clock = f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
+        return f"arm {self.arm!r} stopped on day {int(day)} at {clock}: {self.problem}"
+
+
+def scores_problem(p: object, rows: int) -> str | None:
+    """What is wrong with ``p`` as the scores of ``rows`` rows, or None: one probability in
+    [0, 1] per row.
+
+    >>> scores_problem(np.array([0.1, np.nan]), 2)
+    '1 of 2 scores is not a probability in [0, 1] (nan)'
+    """
+    p = np.asarray(p)
+    if p.shape != (rows,):
+        return f"scores of shape {p.shape} for {rows} rows; expected ({rows},)"
+    try:
+        bad = ~((p >= 0) & (p <= 1))
+    except TypeError:
+        return f"scores of type {p.dtype}; expected numbers"
+    if bad.any():
+        count, first = int(bad.sum()), p[bad][0]
+        shown = repr(float(first)) if np.issubdtype(p.dtype, np.number) else repr(first)
+        return f"{count} of {rows} scores {'is' if count == 1 else 'are'} not a probability in [0, 1] ({shown})"
+    return None
+
+
 def params(learner: object) -> dict[str, object]:
     """A learner's constructor parameters, read from its public attributes of the same name."""
     signature = inspect.signature(type(learner).__init__)

@@ -39,8 +39,23 @@ def _entry_label(list_key: str, index: int, entry: Any) -> str:
     return str(index)
 
 
+def _branches_merged(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A value that fits no branch of a union of a name list and a Python object (an arm's
+    ``model``) fails both: one problem at the key, the names as the allowed values."""
+    merged: list[dict[str, Any]] = []
+    for problem in problems:
+        loc = tuple(problem["loc"])
+        branch = loc[-1] if loc and isinstance(loc[-1], str) else ""
+        if branch.startswith("function-plain["):
+            continue
+        if branch.startswith("literal["):
+            problem = {**problem, "loc": loc[:-1], "msg": problem["msg"] + ", or, from Python, a model object"}
+        merged.append(problem)
+    return merged or problems
+
+
 def _readable(error: ValidationError, model: type[BaseModel], raw: Mapping[str, Any], file) -> ScenarioError:
-    problems = error.errors(include_url=False)
+    problems = _branches_merged(error.errors(include_url=False))
     first = problems[0]
     loc = tuple(first["loc"])
     key, node_model = _key_path(loc, raw, model)

@@ -12,6 +12,7 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from ..schema import Scenario
+from ..schema.own import is_own
 from .errors import ScenarioError, _readable
 from .overrides import MAX_DEPTH, apply_overrides, too_deep
 
@@ -103,4 +104,10 @@ def resolved_dict(scenario: Scenario, version: str) -> dict[str, Any]:
 def resolved_toml(scenario: Scenario, version: str) -> str:
     """The scenario as TOML with every default filled in; reading it back gives the same run."""
     header = "# Resolved by fraudsim: every default filled in. Running this file reproduces the run.\n"
+    own = [arm.name for arm in scenario.arms if is_own(getattr(arm, "model", ""))]
+    if own:
+        header += (
+            f"# Except: the arms {', '.join(own)} were given model objects from Python, recorded here as\n"
+            "# `python: ...`; a file cannot hold them, so run it from Python (docs/own-model.md).\n"
+        )
     return header + tomli_w.dumps(resolved_dict(scenario, version))

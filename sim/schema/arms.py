@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import Duration, LearningRate, Name, PositiveFloat, Share, Strict
+from .own import RiverClassifier, SklearnClassifier
 
 
 class _Arm(Strict):
@@ -16,12 +17,12 @@ class _Arm(Strict):
 
 
 class _River(_Arm):
-    model: Literal["laplace", "logistic", "hoeffding_tree", "forest"] = Field(
+    model: Literal["laplace", "logistic", "hoeffding_tree", "forest"] | RiverClassifier = Field(
         "laplace",
         description="`laplace`: Bayesian logistic regression, one Newton step per tick with forgetting (numpy; "
         "see docs/concepts.md); river models: `logistic` (StandardScaler | LogisticRegression, SGD), "
         "`hoeffding_tree` (HoeffdingAdaptiveTreeClassifier) or `forest` (ARFClassifier); trees learn and score "
-        "row by row, so they are much slower",
+        "row by row, so they are much slower. From Python, any river classifier (docs/own-model.md)",
     )
     halflife: Duration = Field(
         "14d", description="`laplace`: half-life of the evidence; shorter follows drift faster and forgets more"
@@ -66,8 +67,10 @@ class OnlineArm(_River):
 
 
 class _Batch(_Arm):
-    model: Literal["logistic", "gbm"] = Field(
-        "logistic", description="scikit-learn model: `logistic` or `gbm` (HistGradientBoostingClassifier)"
+    model: Literal["logistic", "gbm"] | SklearnClassifier = Field(
+        "logistic",
+        description="scikit-learn model: `logistic` or `gbm` (HistGradientBoostingClassifier); from Python, "
+        "any scikit-learn classifier (docs/own-model.md)",
     )
     every: Duration = Field("7d", description="time between retrains")
     window: Duration = Field("60d", description="train on label events that arrived within this window")
@@ -107,10 +110,11 @@ class OracleArm(_Batch):
     so the oracle bounds what fresh labels can save (docs/concepts.md, docs/calibration.md)."""
 
     learner: Literal["oracle"] = "oracle"
-    model: Literal["laplace", "logistic", "gbm"] = Field(
+    model: Literal["laplace", "logistic", "gbm"] | SklearnClassifier = Field(
         "laplace",
         description="`laplace`: the online learner of `online` arms, fed the truth every tick; "
-        "`logistic` or `gbm`: a scikit-learn refit on the truth every `every`",
+        "`logistic` or `gbm`: a scikit-learn refit on the truth every `every`; from Python, any "
+        "scikit-learn classifier refitted so",
     )
     every: Duration = Field("1d", description="time between refits on the truth (`logistic`, `gbm`)")
     halflife: Duration = Field("14d", description="`laplace`: half-life of the evidence")
@@ -143,7 +147,9 @@ class StaticArm(_Arm):
     """Trained once on the history, never again."""
 
     learner: Literal["static"] = "static"
-    model: Literal["logistic", "gbm"] = Field("logistic", description="scikit-learn model")
+    model: Literal["logistic", "gbm"] | SklearnClassifier = Field(
+        "logistic", description="scikit-learn model: `logistic`, `gbm`, or from Python any scikit-learn classifier"
+    )
 
 
 class RulesArm(_Arm):
