@@ -6,6 +6,9 @@ also takes a user's object: a river classifier for :func:`Online`, a scikit-lear
 replication (river's ``clone``, scikit-learn's ``clone``) and sets its ``seed`` or
 ``random_state`` from the scenario's seed, so replications are independent and reproducible.
 
+:class:`OnlinePlugin` and :class:`BatchPlugin` are the bases of the learners a package registers
+under the ``fraudsim.learners`` entry point group, for scenario files to name (docs/own-model.md).
+
 >>> from sklearn.linear_model import LogisticRegression
 >>> Batch("my-logit", model=LogisticRegression(C=0.5), every="1d").every
 86400.0
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import BatchArm, OnlineArm, OracleArm, RulesArm, StaticArm
+# From the module, not the package: a registered learner's package imports this module while
+# sim.schema is still loading the registry.
+from .schema.arms import BatchArm, BatchPlugin, OnlineArm, OnlinePlugin, OracleArm, RulesArm, StaticArm
 
 
 def Online(name: str, model: Any = "laplace", **options: Any) -> OnlineArm:  # noqa: N802 (reads as a class)
@@ -46,4 +51,4 @@ def Rules(name: str = "rules") -> RulesArm:  # noqa: N802
     return RulesArm(name=name)
 
 
-__all__ = ["Batch", "Online", "Oracle", "Rules", "Static"]
+__all__ = ["Batch", "BatchPlugin", "Online", "OnlinePlugin", "Oracle", "Rules", "Static"]

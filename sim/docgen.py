@@ -132,7 +132,10 @@ def _union(field: FieldInfo) -> Union | None:
 
 
 def _make_union(annotation: Any, tag: str, extra: Any) -> Union:
-    variants = tuple(unannotated(a) for a in typing.get_args(annotation))
+    # fraudsim's own variants: an installed package's learners are documented by that package
+    variants = tuple(
+        v for v in (unannotated(a) for a in typing.get_args(annotation)) if v.__module__.startswith("sim.")
+    )
     default = extra.get("default") if isinstance(extra, dict) else None
     return Union(variants, tag, default)
 

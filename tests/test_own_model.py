@@ -1,13 +1,19 @@
 """A user's own model in the arena (docs/own-model.md): river and scikit-learn models as arms beside
-the bundled ones, reproducible under the scenario's seed; the learner contract run on a user's
-model, one line per broken rule; a model that breaks during a run stops its arm only."""
+the bundled ones, reproducible under the scenario's seed; learners a package registers, named by
+scenario files; the learner contract run on a user's model, one line per broken rule; a model
+that breaks during a run stops its arm only."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from river import linear_model, preprocessing, tree
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -236,3 +242,64 @@ def test_a_model_that_breaks_mid_run_stops_its_arm_and_the_others_are_written(sm
     result.save(tmp_path / "out", report=False)
     info = json.loads((tmp_path / "out" / "run_info.json").read_text())
     assert info["failures"] == result.failures
+
+
+# --------------------------------------------------------------------------- learners registered by a package
+
+PLUGINS = Path(__file__).parent / "plugins"  # a package with its .dist-info, as an install leaves it
+
+
+def _fraudsim(args: list[str], with_plugin: bool) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if with_plugin:
+        env["PYTHONPATH"] = str(PLUGINS)
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def plugin_file(tmp_path_factory):
+    arms = [
+        {"name": "tree", "learner": "shallow_tree", "every": "1d", "depth": 4},
+        {"name": "logit", "learner": "scaled_logit"},
+        {"name": "static", "learner": "static"},
+    ]
+    return write_scenario(tmp_path_factory.mktemp("plugin") / "plugin.toml", {**SMALL, "arms": arms})
+
+
+def test_the_bundled_learners_register_themselves_as_a_package_would():
+    from importlib.metadata import entry_points
+
+    from sim.schema.arms import BUNDLED, LEARNERS
+
+    mine = {point.name: point.value for point in entry_points(group="fraudsim.learners")}
+    assert {name: mine.get(name) for name in BUNDLED} == {
+        name: f"sim.schema.arms:{cls.__name__}" for name, cls in BUNDLED.items()
+    }
+    assert {name: LEARNERS[name] for name in BUNDLED} == BUNDLED
+
+
+def test_a_scenario_runs_a_learner_a_package_registers(plugin_file, tmp_path):
+    out = tmp_path / "run"
+    done = _fraudsim(["run", str(plugin_file), "--out", str(out), "--workers", "1", "--quiet"], with_plugin=True)
+    assert done.returncode == 0, done.stderr
+    arms = pl.read_parquet(out / "arms.parquet")
+    assert sorted(arms["arm"].unique()) == ["logit", "static", "tree"]
+    assert 'learner = "shallow_tree"' in (out / "scenario.resolved.toml").read_text()
+    assert (out / "index.html").exists()
+
+
+def test_a_learner_no_package_registers_is_one_line_and_exit_2(plugin_file):
+    done = _fraudsim(["validate", str(plugin_file)], with_plugin=False)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    line = done.stderr.strip()
+    assert "arms.tree: learner = 'shallow_tree' is not allowed; allowed learners: 'online', 'batch'" in line
+    assert "'rules'" in line and str(plugin_file.name) in line
+
+
+def test_a_broken_registration_is_named_when_a_scenario_asks_for_it(tmp_path):
+    path = write_scenario(tmp_path / "broken.toml", {**SMALL, "arms": [{"name": "b", "learner": "broken"}]})
+    done = _fraudsim(["validate", str(path)], with_plugin=True)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "a package registers 'broken' but fraudsim_testplugin:NoSuchClass could not be loaded" in done.stderr
+    assert "'shallow_tree'" in done.stderr  # the package's working learners are listed

@@ -31,6 +31,7 @@ from ..detect.river_logistic import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
 from ..rng import LABEL_WINDOW_SALT, TREE_SAMPLE_SALT, uniform_hash
 from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, RulesArm, SplitArm, StaticArm
+from ..schema.arms import BatchPlugin, OnlinePlugin
 from ..schema.features import FEATURES
 from .history import History
 from .protocol import APPROVED_TRUTH, LABELS, NOTHING, TRUTH, Batch, Feed, Learner, ModelEvent
@@ -199,6 +200,11 @@ class LabelWindow:
         self._chunks = [chunk for chunk in self._chunks if chunk[1].label_at.max() > time]
 
 
+def model_of(arm) -> object:
+    """A batch arm's model: its ``model`` key, or what a registered learner's ``make`` returns."""
+    return arm.make() if isinstance(arm, BatchPlugin) else arm.model
+
+
 def window_keep(arm: BatchArm | HybridArm | SplitArm | OracleArm, labels_per_day: float) -> float:
     """The share of legitimate label events a batch arm's window keeps, so that it holds about
     ``max_rows`` rows."""
@@ -216,13 +222,13 @@ class BatchLearner:
         self.seed = seed
         self.name = arm.name
         self._window = LabelWindow(window_keep(arm, labels_per_day))
-        self._model = SklearnModel(arm.model, seed=seed)
+        self._model = SklearnModel(model_of(arm), seed=seed)
         self._next_retrain = arm.every
         self._pending: list[tuple[float, object, float]] = []
         self.newest_label_at = -np.inf
 
     def start(self, history: History) -> None:
-        self._model = copy.deepcopy(history.first_model(self.arm.model, self.seed))
+        self._model = copy.deepcopy(history.first_model(model_of(self.arm), self.seed))
         self.newest_label_at = 0.0
         X, events = self._first_window(history)
         keep = events.label_at > -self.arm.window
@@ -245,7 +251,9 @@ class BatchLearner:
         X, y, weight, newest = self._window.select(now, self.arm.window)
         self._window.forget_before(now - self.arm.window)
         model = (
-            SklearnModel(self.arm.model, self.arm.class_weight, self.seed).fit(X, y, weight) if len(y) else self._model
+            SklearnModel(model_of(self.arm), self.arm.class_weight, self.seed).fit(X, y, weight)
+            if len(y)
+            else self._model
         )
         return model, len(y), int(y.sum()), newest
 
@@ -435,6 +443,9 @@ def from_arm(
     Feed(labels=False, truth=False, approved_only=False)
     """
     match arm:
+        case OnlinePlugin():  # a registered learner's river model, learnt as the bundled trees are
+            online = OnlineArm(name=arm.name, model=arm.make(), negative_share=arm.negative_share)
+            return OnlineLearner(online, seed, FEATURES if features is None else features)
         case OnlineArm():
             return OnlineLearner(arm, seed, FEATURES if features is None else features)
         case OracleArm(model="laplace"):
@@ -453,7 +464,7 @@ def from_arm(
             return HybridLearner(arm, labels_per_day, seed)
         case SplitArm():
             return SplitLearner(arm, labels_per_day, seed)
-        case BatchArm():
+        case BatchArm() | BatchPlugin():
             return BatchLearner(arm, labels_per_day, seed)
         case StaticArm():
             return StaticLearner(arm, seed)

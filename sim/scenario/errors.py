@@ -210,4 +210,12 @@ def _tag_message(kind: str, ctx: Mapping[str, Any], annotation: Any, node: Any) 
     value = node.get(tag) if isinstance(node, Mapping) else ctx.get("tag")
     message = f"{tag} = {value!r} is not allowed; {allowed}"
     close = difflib.get_close_matches(str(value), [str(t) for t in tags], n=1)
-    return message + (f" (did you mean {close[0]!r}?)" if close else "")
+    message += f" (did you mean {close[0]!r}?)" if close else ""
+    if tag == "learner":
+        from ..schema.arms import UNLOADABLE
+
+        if value in UNLOADABLE:  # registered by a package that is broken
+            message += f"; a package registers {value!r} but {UNLOADABLE[value]}"
+        else:
+            message += " (a package can register more: docs/own-model.md)"
+    return message

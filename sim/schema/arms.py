@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
 from .base import Duration, LearningRate, Name, PositiveFloat, Share, Strict
 from .own import RiverClassifier, SklearnClassifier
+from .registry import registered
 
 
 class _Arm(Strict):
@@ -158,9 +159,45 @@ class RulesArm(_Arm):
     learner: Literal["rules"] = "rules"
 
 
-Arm = Annotated[
-    OnlineArm | BatchArm | HybridArm | SplitArm | StaticArm | OracleArm | RulesArm, Field(discriminator="learner")
-]
+class OnlinePlugin(_Arm):
+    """The base of an online learner a package registers (docs/own-model.md): its fields are the
+    arm's keys; :meth:`make` returns the river classifier every arm and replication clones."""
+
+    negative_share: Share = Field(
+        0.1,
+        gt=0,
+        description="share of legitimate label events learned (by a stable hash); the fraud odds are "
+        "multiplied by it when scoring, so probabilities stay calibrated",
+    )
+
+    def make(self) -> Any:
+        """The river classifier this arm's keys describe (unfitted; fraudsim clones and seeds it)."""
+        raise NotImplementedError(f"{type(self).__name__}.make must return a river classifier")
+
+
+class BatchPlugin(_Batch):
+    """The base of a batch learner a package registers (docs/own-model.md): a batch arm's keys
+    (`every`, `window`, ...) and its own; :meth:`make` returns the scikit-learn classifier every
+    retrain clones."""
+
+    model: None = Field(None, exclude=True, description="set by the class's `make`, not by a file")
+
+    def make(self) -> Any:
+        """The scikit-learn classifier this arm's keys describe (unfitted; fraudsim clones and seeds it)."""
+        raise NotImplementedError(f"{type(self).__name__}.make must return a scikit-learn classifier")
+
+
+BUNDLED = {
+    "online": OnlineArm,
+    "batch": BatchArm,
+    "hybrid": HybridArm,
+    "split": SplitArm,
+    "static": StaticArm,
+    "oracle": OracleArm,
+    "rules": RulesArm,
+}
+LEARNERS, UNLOADABLE = registered(BUNDLED, _Arm)  # every registered learner's arm class, by name
+Arm = Annotated[Union[tuple(LEARNERS.values())], Field(discriminator="learner")]  # noqa: UP007 (built at run time)
 BATCH_LEARNERS = (BatchArm, HybridArm, SplitArm, OracleArm)
 
 DEFAULT_ARMS = (
