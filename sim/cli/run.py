@@ -44,6 +44,7 @@ def run(file, overrides, replications, workers, dask_address, out_dir, ledger, n
     from ..api import run as simulate
     from ..executors import ExecutorError
     from ..experiment.records import ModelFailureError
+    from ..learn.protocol import ModelFailure
 
     scenario = load(file, overrides, {"replications": replications})
     target = Path(out_dir) if out_dir else Path("reports") / scenario.name
@@ -52,7 +53,7 @@ def run(file, overrides, replications, workers, dask_address, out_dir, ledger, n
         result = simulate(scenario, workers=workers, dask=dask_address, ledger=ledger, progress=not quiet)
     except ExecutorError as error:
         raise UserError(str(error)) from None
-    except ModelFailureError as error:  # not the file's fault: exit 1, nothing was written
+    except (ModelFailure, ModelFailureError) as error:  # a model's fault, not the file's: exit 1, nothing written
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise click.exceptions.Exit(1) from None
     result.save(target, report=not no_report)

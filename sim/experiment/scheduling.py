@@ -64,7 +64,7 @@ def _run_replication(
         done[0] += scenario.horizon / DAY
     ab = None
     if scenario.ab is not None:
-        separate = {arm.arm: per_transaction(arm.daily) for arm in arms}
+        separate = {arm.arm: per_transaction(arm.daily) for arm in arms if arm.failure is None}
         ab = run_ab(
             scenario,
             Streams(scenario.seed, replication),
@@ -219,7 +219,7 @@ def _run_tasks(
         elif kind == "arm":
             arm_runs[r][index] = result
             if len(arm_runs[r]) == arms and scenario.ab is not None:
-                separate = {run.arm: per_transaction(run.daily) for run in arm_runs[r].values()}
+                separate = {run.arm: per_transaction(run.daily) for run in arm_runs[r].values() if run.failure is None}
                 pending[executor.submit(_ab_task, scenario, r, warmed[r][0], separate)] = ("ab", r, 0)
         else:
             tests[r] = result
