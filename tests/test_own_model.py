@@ -58,10 +58,12 @@ def test_users_models_are_ranked_beside_the_bundled_arms_with_intervals(own_resu
 
 def test_a_run_with_users_models_is_byte_identical_under_its_seed(own_result, small_file, tmp_path):
     again = sim.run(small_file, arms=_arms(), workers=1, progress=False)
-    own_result.save(tmp_path / "a", report=False)
-    again.save(tmp_path / "b", report=False)
-    for name in ("daily.parquet", "arms.parquet", "summary.json", "scenario.resolved.toml"):
+    own_result.save(tmp_path / "a")
+    again.save(tmp_path / "b")
+    for name in ("daily.parquet", "arms.parquet", "summary.json", "scenario.resolved.toml", "index.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    report = (tmp_path / "a" / "index.html").read_text()
+    assert "my-river" in report and "my-tree" in report  # in the same report as the bundled arms
 
 
 def test_the_users_object_is_cloned_never_fitted(own_result):
