@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from river import linear_model, preprocessing, tree
+from river import forest, linear_model, preprocessing, tree
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
@@ -64,6 +64,18 @@ def test_a_run_with_users_models_is_byte_identical_under_its_seed(own_result, sm
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     report = (tmp_path / "a" / "index.html").read_text()
     assert "my-river" in report and "my-tree" in report  # in the same report as the bundled arms
+
+
+def test_an_unhashable_model_runs(small_file):
+    """river's forests are lists: nothing may put a user's model in a set or a dict key."""
+    arms = [sim.arms.Online("my-forest", model=forest.ARFClassifier(n_models=2)), sim.arms.Static()]
+    result = sim.run(
+        sim.with_overrides(sim.load(small_file), {"horizon": "1d", "replications": 1}),
+        arms=arms,
+        workers=1,
+        progress=False,
+    )
+    assert result.failures == [] and sorted(result.ranking["arm"]) == ["my-forest", "static"]
 
 
 def test_the_users_object_is_cloned_never_fitted(own_result):

@@ -84,9 +84,8 @@ def _warm(
     they are fitted once and shared by every arm); the warm-up's transactions and seconds."""
     started = time.perf_counter()
     world, history = warm_up(scenario, Streams(scenario.seed, replication), progress)
-    kinds = {
-        "logistic" if getattr(arm, "model", None) == "laplace" else getattr(arm, "model", None) for arm in scenario.arms
-    }
+    names = [arm.model for arm in scenario.arms if isinstance(getattr(arm, "model", None), str)]  # not users' models
+    kinds = {"logistic" if name == "laplace" else name for name in names}
     for kind in sorted(kinds & {"logistic", "gbm"}):
         history.first_model(kind)
     return world, history, world.store.next_id, time.perf_counter() - started
