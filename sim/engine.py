@@ -123,7 +123,7 @@ class Engine:
         self._keep_truth(X, ids, tx, decisions.declined, now)
         if self.recorder is not None:
             staleness, falling_back = now - self.learner.newest_label_at, self.learner.falling_back
-            self.recorder.tick(now, tx, ids, p, decisions, staleness=staleness, falling_back=falling_back)
+            self.recorder.tick(now, tx, ids, X, p, decisions, staleness=staleness, falling_back=falling_back)
             self.recorder.labels_created(events, int(ids[0]), tx.is_fraud)
         self.transactions += len(tx)
 

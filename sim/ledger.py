@@ -1,17 +1,22 @@
-"""The full ledger (``--ledger``): every transaction, label event and alert, streamed to Parquet.
+"""The full ledger (``--ledger``): every transaction, label event and alert, streamed to Parquet,
+and each arm's stream as a dataset (:mod:`sim.export`).
 
 Rows are appended per tick and written in row groups as they fill, so memory
 does not grow with the horizon. Each arm and replication writes its own part
-files; the run merges them at the end.
+files; the run merges the tables at the end and moves the streams into ``streams/``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .export import write_stream
+from .schema.features import FEATURES
 
 ROW_GROUP = 500_000
 
@@ -101,17 +106,27 @@ class ParquetStream:
             self._writer.close()
 
 
-class Ledger:
-    """The three part files of one arm in one replication."""
+FEATURE_SCHEMA = pa.schema([("tx_id", pa.int64()), *((name, pa.float32()) for name in FEATURES)])
 
-    NAMES = ("transactions", "labels", "alerts")
+
+class Ledger:
+    """The part files of one arm in one replication: the three tables, and the arm's stream
+    (:mod:`sim.export`), built when the ledger closes from the transactions, the features they
+    were scored with (a part of its own, removed then) and the labels."""
+
+    NAMES = ("transactions", "labels", "alerts")  # the tables, merged over arms and replications
+    SCHEMAS: ClassVar[dict[str, pa.Schema]] = {
+        "transactions": TRANSACTION_SCHEMA,
+        "labels": LABEL_SCHEMA,
+        "alerts": ALERT_SCHEMA,
+        "features": FEATURE_SCHEMA,
+    }
 
     def __init__(self, directory: Path, arm: str, replication: int):
         stem = f"r{replication:04d}-{arm}"
         self.arm, self.replication = arm, replication
-        self.paths = {name: directory / f"{name}-{stem}.parquet" for name in self.NAMES}
-        schemas = {"transactions": TRANSACTION_SCHEMA, "labels": LABEL_SCHEMA, "alerts": ALERT_SCHEMA}
-        self.streams = {name: ParquetStream(self.paths[name], schemas[name]) for name in self.NAMES}
+        self.paths = {name: directory / f"{name}-{stem}.parquet" for name in (*self.SCHEMAS, "stream")}
+        self.writers = {name: ParquetStream(self.paths[name], schema) for name, schema in self.SCHEMAS.items()}
 
     def _keys(self, n: int) -> dict[str, object]:
         return {"arm": pa.array([self.arm] * n, pa.string()), "replication": np.full(n, self.replication, np.int32)}
@@ -119,8 +134,13 @@ class Ledger:
     def append(self, name: str, columns: dict[str, object]) -> None:
         n = len(next(iter(columns.values())))
         if n:
-            self.streams[name].append({**columns, **self._keys(n)})
+            self.writers[name].append({**columns, **self._keys(n)} if name in self.NAMES else columns)
 
     def close(self) -> None:
-        for stream in self.streams.values():
-            stream.close()
+        for writer in self.writers.values():
+            writer.close()
+        parts = self.paths
+        write_stream(
+            parts["transactions"], parts["features"], parts["labels"], parts["stream"], self.arm, self.replication
+        )
+        parts["features"].unlink(missing_ok=True)

@@ -26,6 +26,7 @@ from .feedback.labels import SOURCE_CODE, SOURCES, LabelEvents
 from .ledger import Ledger, nullable
 from .quality import DailyRanking, QualityTracker
 from .schema import Scenario
+from .schema.features import FEATURES
 from .units import DAY
 from .world.traffic import Transactions
 
@@ -124,14 +125,16 @@ class Recorder(Protocol):
         now: float,
         tx: Transactions,
         ids: np.ndarray,
+        X: np.ndarray,
         p: np.ndarray,
         decisions: Decisions,
         staleness: float = np.nan,
         falling_back: bool = False,
     ) -> None:
-        """A tick's transactions (ids ``ids``), their scores ``p`` and the decisions taken at
-        ``now``; ``staleness`` is the age of the newest label in the model, ``falling_back``
-        whether the rules decided because monitoring said the model was broken."""
+        """A tick's transactions (ids ``ids``), the features ``X`` and scores ``p`` they were
+        scored with and the decisions taken at ``now``; ``staleness`` is the age of the newest
+        label in the model, ``falling_back`` whether the rules decided because monitoring said
+        the model was broken."""
 
     @abstractmethod
     def labels(self, events: LabelEvents, delivered_at: float | None) -> None:
@@ -196,6 +199,7 @@ class ArmRecorder(Recorder):
         now: float,
         tx: Transactions,
         ids: np.ndarray,
+        X: np.ndarray,
         p: np.ndarray,
         decisions: Decisions,
         staleness: float = np.nan,
@@ -261,6 +265,7 @@ class ArmRecorder(Recorder):
                     "alerted": decisions.alerted,
                 },
             )
+            self.ledger.append("features", {"tx_id": ids, **dict(zip(FEATURES, X.T, strict=True))})
 
     def _add_reliability(self, fraud: np.ndarray, p: np.ndarray, amount: np.ndarray) -> None:
         """This tick's :func:`metrics.bin_sums` by count and by amount, without re-validating its inputs."""

@@ -4,11 +4,14 @@ output directory written atomically (:func:`save_run`; docs/outputs.md). ``fraud
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .executors import Executor, InProcess
+from .export import stream_name
+from .ledger import Ledger
 from .outputs import (
     ReportError,
     atomic_directory,
@@ -98,8 +101,13 @@ def write_files(run: SimulatedRun, work: Path, *, report: bool = True, pdf: bool
         write_parquet(work / "ab_daily.parquet", ab_daily([run.ab for run in experiment.runs]))
     if run.ledger_dir is not None:
         keep = run.ledger_dir != work  # parts elsewhere serve the next save too
-        for name in ("transactions", "labels", "alerts"):
+        for name in Ledger.NAMES:
             merge_parquet([a.ledger_parts[name] for a in experiment.arm_runs], work / f"{name}.parquet", keep=keep)
+        (work / "streams").mkdir()
+        for arm in experiment.arm_runs:
+            if "stream" in arm.ledger_parts:
+                place = shutil.copyfile if keep else shutil.move
+                place(arm.ledger_parts["stream"], work / "streams" / stream_name(arm.arm, arm.replication))
     write_json(work / "summary.json", run.summary.to_json())
     written = time.perf_counter() - started
     report_seconds, report_error = 0.0, None

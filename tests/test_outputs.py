@@ -9,10 +9,12 @@ import polars as pl
 import pytest
 
 from sim.docgen import reference
+from sim.schema.features import FEATURES
 
 from .conftest import ROOT
 
 DOCS = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+STREAMS = "streams/ARM-rN.parquet"  # one file per arm and replication
 OPTIONAL = {"ab_daily.parquet"}  # written only by scenarios with an [ab] test (checked in test_ab.py)
 
 
@@ -30,6 +32,7 @@ def documented_tables() -> dict[str, list[tuple[str, str]]]:
 def test_every_parquet_file_matches_its_documentation(tiny_run):
     tables = documented_tables()
     assert {"daily.parquet", "arms.parquet", "transactions.parquet", "labels.parquet"} <= set(tables)
+    streams = tables.pop(STREAMS)
     written = sorted(p.name for p in tiny_run.glob("*.parquet"))
     assert written == sorted(set(tables) - OPTIONAL), (
         "a file is written but not documented, or documented but not written"
@@ -38,6 +41,8 @@ def test_every_parquet_file_matches_its_documentation(tiny_run):
         if name in OPTIONAL:
             continue
         check_columns(tiny_run / name, columns)
+    for path in (tiny_run / "streams").iterdir():  # the features follow the documented columns
+        check_columns(path, streams + [(name, "float32") for name in FEATURES])
 
 
 def check_columns(path, columns: list[tuple[str, str]]) -> None:

@@ -136,6 +136,7 @@ class ABRecorder(Recorder):
         now: float,
         tx: Transactions,
         ids: np.ndarray,
+        X: np.ndarray,
         p: np.ndarray,
         decisions: Decisions,
         staleness: float = np.nan,

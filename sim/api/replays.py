@@ -30,8 +30,8 @@ FRAME_NAME = "dataframe.parquet"  # what a DataFrame is called in the outputs an
 def replay(
     stream: str | Path | pl.DataFrame | Any,
     *,
-    time: str,
-    label: str,
+    time: str | None = None,
+    label: str | None = None,
     delay: str | None = None,
     delay_column: str | None = None,
     amount: str | None = None,
@@ -60,7 +60,9 @@ def replay(
     learners with its label delays: ``fraudsim replay``'s options as keywords (``--delay-column``
     is ``delay_column``, ``--arms FILE`` is ``arms``; the learner's own options, such as
     ``lr=0.01`` or ``every="7d"``, follow ``learner``). Options left as None take the command's
-    defaults. Held in memory and a scratch folder until :meth:`ReplayResult.save`.
+    defaults; a stream fraudsim wrote (``streams/`` of a run with a ledger) names its own columns,
+    so ``time`` and ``label`` and the other columns can be left out. Held in memory and a scratch
+    folder until :meth:`ReplayResult.save`.
 
     Raises :class:`sim.ReplayError` with the command line's message.
     """
@@ -68,6 +70,7 @@ def replay(
     from ..replays.options import prepare
 
     options["arms"] = None if arms is None else str(arms)
+    options["stream"] = stream if isinstance(stream, str | Path) else None
     return replay_prepared(stream, prepare(**options), progress=progress)
 
 

@@ -94,7 +94,8 @@ def run(
 
     ``workers`` processes on this machine (default: one per core, at most one per task), or with
     ``dask`` a Dask cluster (``"local"`` or a scheduler's address). ``ledger`` keeps every
-    transaction and label event for :meth:`Result.save` (in a scratch folder until then).
+    transaction, label event and alert, and each arm's stream with its features (``streams/``),
+    for :meth:`Result.save` (in a scratch folder until then).
     ``progress`` shows a progress bar (in a terminal and in a notebook cell).
     """
     from ..experiment import executor_for

@@ -35,7 +35,8 @@ Examples:
 @click.option(
     "--ledger",
     is_flag=True,
-    help="Also write every transaction and label event (transactions.parquet, labels.parquet).",
+    help="Also write every transaction, label event and alert (transactions, labels and alerts.parquet), and "
+    "each arm's stream with the features it scored, a dataset replay reads (streams/).",
 )
 @click.option("--no-report", is_flag=True, help="Write the tables but not the HTML report.")
 @quiet_option

@@ -24,10 +24,15 @@ from .stream import REPLAY_LEARNERS, ReplayError
 EXAMPLES = """
 \b
 Examples:
+  fraudsim replay reports/quickstart/streams/static-r0.parquet
   fraudsim replay export.csv --time ts --label is_fraud --delay 30d
   fraudsim replay export.parquet --time ts --label is_fraud --delay-column label_delay_s --amount amount
   fraudsim replay export.csv --time ts --label is_fraud --delay delays.toml --arms arms.toml
   fraudsim replay export.csv --time ts --label is_fraud --delay 7d --learner online --no-scaling --batch
+
+\b
+A stream fraudsim wrote (run --ledger: streams/ in the run directory) names its own time,
+label, label delay, amount, card and feature columns.
 
 \b
 Without --learner or --arms, an online learner (river's logistic regression) and a weekly
@@ -116,10 +121,16 @@ def _print_metrics(summary: dict) -> None:
 )
 @click.argument("stream", type=click.Path(dir_okay=True))
 @click.option(
-    "--time", "time_column", required=True, metavar="COL", help="Time column: seconds, or ISO 8601 timestamps."
+    "--time",
+    "time_column",
+    metavar="COL",
+    help="Time column: seconds, or ISO 8601 timestamps [default: the column a stream fraudsim wrote names].",
 )
 @click.option(
-    "--label", "label_column", required=True, metavar="COL", help="Label column: 0/1 or true/false (1: fraud)."
+    "--label",
+    "label_column",
+    metavar="COL",
+    help="Label column: 0/1 or true/false (1: fraud) [default: the column a stream fraudsim wrote names].",
 )
 @click.option("--features", metavar="COL,...", help="Feature columns, in order [default: every other numeric column].")
 @click.option("--amount", "amount_column", metavar="COL", help="Amount column: adds money metrics (counterfactual).")
@@ -266,6 +277,7 @@ def replay_command(
 
     try:
         prepared = prepare(
+            stream=stream,
             time=time_column,
             label=label_column,
             delay=delay,

@@ -20,6 +20,7 @@ from .stream import (
     default_arms,
     load_arms,
     load_delay_file,
+    stream_roles,
 )
 
 DEFAULT_TICK = "15m"  # tick, in batch mode only
@@ -87,6 +88,21 @@ def label_delay(delay: str | None, column: str | None) -> LabelDelay:
     return LabelDelay(constant_s=seconds)
 
 
+def file_roles(stream: str | Path | None, time: str | None, label: str | None) -> dict | None:
+    """The column roles ``stream`` names itself (a stream fraudsim wrote), to fill the options
+    not given; None when ``time`` and ``label`` are given, or the file names none."""
+    if time is not None and label is not None:
+        return None
+    roles = None if stream is None else stream_roles(stream)
+    if roles is None:
+        missing = " and ".join(f"--{role} COL" for role, given in (("time", time), ("label", label)) if given is None)
+        raise _fail(
+            f"give {missing} (the stream's time and label columns); only a stream fraudsim wrote "
+            "(--ledger: streams/ in the run directory) names its own columns"
+        )
+    return roles
+
+
 def _is_file(text: str) -> bool:
     try:
         return Path(text).is_file()
@@ -112,8 +128,9 @@ def learners(arms_file: str | None, learner: str | None, name: str | None, optio
 
 def prepare(
     *,
-    time: str,
-    label: str,
+    stream: str | Path | None = None,
+    time: str | None = None,
+    label: str | None = None,
     delay: str | None = None,
     delay_column: str | None = None,
     amount: str | None = None,
@@ -139,8 +156,17 @@ def prepare(
 ) -> Prepared:
     """Check the options together and build what the replay runs. None means "not given": the
     default in :data:`DEFAULTS` applies, and options that need another (money without
-    ``amount``, ``top_k`` without ``card``) are refused only when given."""
+    ``amount``, ``top_k`` without ``card``) are refused only when given. Without ``time`` or
+    ``label``, the columns ``stream`` (a file) names itself fill every column option not given
+    (:func:`file_roles`)."""
     args = dict(locals())  # the signature's values, before any other name is bound
+    roles = file_roles(stream, time, label)
+    if roles is not None:
+        time, label = time or roles["time"], label or roles["label"]
+        if delay is None and delay_column is None:
+            delay_column = roles["delay_column"]
+        amount, card = amount or roles["amount"], card or roles["card"]
+        features = roles["features"] if features is None else features
     from .run import ReplaySettings
 
     given = {key for key in DEFAULTS if args[key] is not None}

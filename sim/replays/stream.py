@@ -17,14 +17,18 @@ and, optionally, an amount and a column of label delays in seconds. Every proble
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import Field
 
+from ..export import ROLES_KEY
 from ..feedback.delays import DelayDistribution, build_delay
 from ..scenario import ScenarioError, read_toml, validate_model
 from ..schema import Arm, BatchArm, Delay, OnlineArm, OracleArm, Strict
@@ -39,6 +43,7 @@ __all__ = [
     "load_arms",
     "load_delay_file",
     "read_stream",
+    "stream_roles",
 ]
 
 MAX_FEATURE = 1e15  # squares and sums of squares stay far from float64's limit
@@ -260,6 +265,35 @@ def arm_from_options(learner: str, name: str | None = None, warm: bool = False, 
 
 
 # --------------------------------------------------------------------------- reading
+
+ROLE_NAMES = ("time", "label", "delay_column", "amount", "card", "features")
+
+
+def stream_roles(path: str | Path) -> dict[str, object] | None:
+    """The columns a stream fraudsim wrote (``--ledger``: ``streams/``) names for each part of a
+    replay, from its Parquet metadata; None for any other file (its roles must be given)."""
+    path = Path(path)
+    if FORMATS.get(path.suffix.lower()) != "parquet" or not path.is_file():
+        return None
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (pa.ArrowException, OSError):
+        return None  # reading the stream says what is wrong with it
+    if ROLES_KEY not in metadata:
+        return None
+    try:
+        roles = json.loads(metadata[ROLES_KEY])
+    except ValueError:
+        roles = None
+    names_ok = isinstance(roles, dict) and all(isinstance(roles.get(key), str) for key in ROLE_NAMES[:-1])
+    features = roles.get("features") if isinstance(roles, dict) else None
+    if not names_ok or not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise ReplayError(
+            path,
+            f"its metadata {ROLES_KEY.decode()!r} is damaged: it must name the "
+            f"{', '.join(ROLE_NAMES[:-1])} columns and list the features; give them as options instead",
+        )
+    return {key: tuple(roles[key]) if key == "features" else roles[key] for key in ROLE_NAMES}
 
 
 def _read(path: Path) -> pl.DataFrame:

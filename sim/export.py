@@ -1,0 +1,112 @@
+"""One arm's stream as a dataset (``--ledger``: ``streams/ARM-rN.parquet``, docs/outputs.md).
+
+Every transaction the arm scored, one row each, in the interchange shape of fraud benchmarks:
+its time, its truth, when its first label arrived (null if none did by the horizon), its amount,
+card and merchant, the arm's score and decision, and the features it was scored with. The
+file's Parquet metadata names which column plays which part, so ``fraudsim replay FILE`` needs
+no options (docs/replay.md). Built from the arm's ledger parts when the arm finishes, row group
+by row group: memory does not grow with the horizon.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .schema.features import FEATURES
+
+ROLES_KEY = b"fraudsim.replay"  # the Parquet metadata key of a stream's column roles (JSON)
+
+STREAM_COLUMNS = [
+    ("tx_id", pa.int64()),
+    ("time", pa.float64()),
+    ("label", pa.int8()),
+    ("label_time", pa.float64()),
+    ("label_delay", pa.float64()),
+    ("first_label", pa.int8()),
+    ("amount", pa.float64()),
+    ("card", pa.int32()),
+    ("merchant", pa.int32()),
+    ("score", pa.float64()),
+    ("declined", pa.bool_()),
+    *((name, pa.float32()) for name in FEATURES),
+]
+
+
+def stream_name(arm: str, replication: int) -> str:
+    """The stream's file name in the run directory's ``streams/``."""
+    return f"{arm}-r{replication}.parquet"
+
+
+def roles(arm: str, replication: int) -> dict[str, object]:
+    """Which column plays which part in a replay (what ``fraudsim replay`` would otherwise be told)."""
+    return {
+        "time": "time",
+        "label": "label",
+        "delay_column": "label_delay",
+        "amount": "amount",
+        "card": "card",
+        "features": list(FEATURES),
+        "arm": arm,
+        "replication": replication,
+    }
+
+
+def first_labels(labels: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each labelled transaction's id (ascending), and when its first label event that arrived by
+    the horizon came and what it said (ties in the ledger's order)."""
+    if not labels.exists():
+        return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int8)
+    table = pq.read_table(labels, columns=["tx_id", "value", "label_at", "delivered_at"])
+    arrived = table["delivered_at"].is_valid().to_numpy(zero_copy_only=False)
+    tx_id = table["tx_id"].to_numpy()[arrived]
+    label_at = table["label_at"].to_numpy()[arrived]
+    value = table["value"].to_numpy()[arrived]
+    order = np.lexsort((label_at, tx_id))
+    tx_id, label_at, value = tx_id[order], label_at[order], value[order]
+    first = np.ones(len(tx_id), bool)
+    first[1:] = tx_id[1:] != tx_id[:-1]
+    return tx_id[first], label_at[first], value[first]
+
+
+def write_stream(transactions: Path, features: Path, labels: Path, target: Path, arm: str, replication: int) -> None:
+    """Join the arm's ledger parts (transactions and features, written tick by tick in the same
+    rows) and its first labels into ``target``."""
+    schema = pa.schema(STREAM_COLUMNS, metadata={ROLES_KEY: json.dumps(roles(arm, replication)).encode()})
+    labelled, label_at, label = first_labels(labels)
+    with pq.ParquetWriter(target, schema) as writer:
+        if not transactions.exists():
+            return
+        scored, with_features = pq.ParquetFile(transactions), pq.ParquetFile(features)
+        for group in range(scored.num_row_groups):
+            tx = scored.read_row_group(group)
+            X = with_features.read_row_group(group)
+            ids = tx["tx_id"].to_numpy()
+            if not np.array_equal(ids, X["tx_id"].to_numpy()):
+                raise RuntimeError(f"{features}: row group {group} is not the transactions' (a bug)")
+            at = np.searchsorted(labelled, ids)
+            known = at < len(labelled)
+            known[known] = labelled[at[known]] == ids[known]
+            label_time, first_label = np.full(len(ids), np.nan), np.zeros(len(ids), np.int8)
+            label_time[known], first_label[known] = label_at[at[known]], label[at[known]]
+            t = tx["t"].to_numpy()
+            columns = {
+                "tx_id": ids,
+                "time": t,
+                "label": tx["is_fraud"].to_numpy(zero_copy_only=False).astype(np.int8),
+                "label_time": pa.array(label_time, pa.float64(), mask=~known),
+                "label_delay": np.where(known, label_time - t, np.inf),
+                "first_label": pa.array(first_label, pa.int8(), mask=~known),
+                "amount": tx["amount"],
+                "card": tx["customer"],
+                "merchant": tx["merchant"],
+                "score": tx["score"],
+                "declined": pc.equal(tx["decision"], "decline"),
+                **{name: X[name] for name in FEATURES},
+            }
+            writer.write_table(pa.Table.from_pydict(columns, schema=schema))

@@ -1,0 +1,137 @@
+"""The simulated stream as a dataset: ``streams/`` of a run with a ledger, read back by replay."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+import sim
+from sim.cli import main
+from sim.engine import warm_up
+from sim.export import ROLES_KEY
+from sim.replays.options import prepare
+from sim.replays.stream import read_stream
+from sim.rng import Streams
+from sim.schema import CATEGORIES
+from sim.schema.features import FEATURES
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def stream(tiny_run):
+    return tiny_run / "streams" / "static-r0.parquet"
+
+
+def test_every_arm_and_replication_has_its_stream(tiny_run):
+    names = sorted(p.name for p in (tiny_run / "streams").iterdir())
+    tx = pl.read_parquet(tiny_run / "transactions.parquet")
+    expected = sorted(f"{a}-r{r}.parquet" for a, r in tx.select("arm", "replication").unique().iter_rows())
+    assert names == expected
+
+
+def test_a_stream_is_the_arms_transactions_with_their_first_arrived_label(tiny_run, stream):
+    rows = pl.read_parquet(stream)
+    tx = pl.read_parquet(tiny_run / "transactions.parquet").filter(arm="static", replication=0)
+    assert rows["tx_id"].to_list() == tx["tx_id"].to_list()
+    assert rows["time"].to_list() == tx["t"].to_list()
+    assert rows["label"].to_list() == tx["is_fraud"].cast(pl.Int8).to_list()
+    assert rows["amount"].to_list() == tx["amount"].to_list()
+    assert rows["card"].to_list() == tx["customer"].to_list()
+    assert rows["score"].to_list() == tx["score"].to_list()
+    assert rows["declined"].to_list() == (tx["decision"] == "decline").to_list()
+    labels = (
+        pl.read_parquet(tiny_run / "labels.parquet")
+        .filter(arm="static", replication=0)
+        .filter(pl.col("delivered_at").is_not_null())
+        .sort("tx_id", "label_at", maintain_order=True)
+        .group_by("tx_id", maintain_order=True)
+        .first()
+    )
+    joined = rows.join(labels, on="tx_id", how="left")
+    assert joined["label_time"].to_list() == joined["label_at"].to_list()
+    assert joined["first_label"].to_list() == joined["value"].to_list()
+    assert 0 < rows["label_time"].null_count() < len(rows)  # some labels were still to come
+    never = rows["label_time"].is_null()
+    assert np.isinf(rows.filter(never)["label_delay"].to_numpy()).all()
+    delay = rows.filter(~never).select(pl.col("label_delay") - (pl.col("label_time") - pl.col("time")))
+    assert (delay.to_series().abs() < 1e-6).all() and (rows.filter(~never)["label_delay"] >= 0).all()
+
+
+def test_the_features_are_those_each_transaction_was_scored_with(tiny_file, stream):
+    """The static arm scores with the history's model: re-scoring the stream's features with it
+    gives the stream's scores (to the last bits, which a matrix product over 6,611 rows rather
+    than a tick's may round differently; one feature changed moves a score by far more)."""
+    scenario = sim.load(tiny_file)
+    _, history = warm_up(scenario, Streams(scenario.seed, 0))
+    rows = pl.read_parquet(stream)
+    X = rows.select(FEATURES).to_numpy()
+    assert X.dtype == np.float32
+    model = history.first_model("logistic")
+    np.testing.assert_allclose(model.predict_proba(X), rows["score"].to_numpy(), rtol=1e-12, atol=0)
+    X[:, FEATURES.index("merchant_fraud_rate")] += 0.01
+    assert not np.allclose(model.predict_proba(X), rows["score"].to_numpy(), rtol=1e-6, atol=0)
+
+
+def test_replay_reads_a_stream_with_no_options(stream):
+    spec = prepare(stream=stream).spec
+    replayed = read_stream(stream, spec)
+    rows = pl.read_parquet(stream)
+    assert replayed.features == FEATURES
+    np.testing.assert_array_equal(replayed.X, rows.select(FEATURES).to_numpy().astype(np.float64))
+    np.testing.assert_array_equal(replayed.delay, rows["label_delay"].to_numpy())
+    np.testing.assert_array_equal(replayed.label, rows["label"].to_numpy())
+    np.testing.assert_array_equal(replayed.amount, rows["amount"].to_numpy())
+
+
+def test_fraudsim_replay_of_a_stream_needs_only_the_file(stream, tmp_path):
+    out = tmp_path / "replay"
+    assert main(["replay", str(stream), "--batch", "--history", "2d", "--out", str(out), "--quiet", "--no-report"]) == 0
+    summary = json.loads((out / "replay.json").read_text())
+    assert summary["stream"]["rows"] == pq.read_metadata(stream).num_rows
+    assert summary["stream"]["features"] == list(FEATURES)
+    assert summary["policy"] and summary["top_k"] == 100  # money metrics and card precision: amount and card known
+
+
+def test_options_given_win_over_the_streams_own(stream):
+    spec = prepare(stream=stream, features="log_amount,cnp", delay="1d").spec
+    assert spec.features == ("log_amount", "cnp") and spec.delay.constant_s == 86400.0
+    assert spec.time == "time" and spec.label == "label" and spec.delay.column is None
+
+
+def test_a_file_that_names_no_columns_needs_time_and_label(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    path.write_text("ts,x,fraud\n1,0.5,0\n")
+    assert main(["replay", str(path), "--delay", "1d", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--time COL and --label COL" in err and "streams/" in err
+
+
+def test_damaged_column_roles_are_named(stream, tmp_path, capsys):
+    table = pq.read_table(stream)
+    damaged = tmp_path / "damaged.parquet"
+    pq.write_table(table.replace_schema_metadata({ROLES_KEY: b'{"time": "time"}'}), damaged)
+    assert main(["replay", str(damaged), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "damaged.parquet" in err and "fraudsim.replay" in err
+
+
+def test_python_replays_a_stream_by_its_path(stream):
+    result = sim.replay(stream, batch=True, history="2d", learner="static", progress=False)
+    assert result.summary["stream"]["label_column"] == "label"
+    assert set(result.summary["metrics"]) == {"static"}
+
+
+def test_every_feature_is_documented_in_order():
+    """docs/concepts.md's table of the model's inputs, ``<c>`` standing for each category."""
+    detection = (ROOT / "docs" / "concepts.md").read_text(encoding="utf-8").split("## Detection")[1].split("\n## ")[0]
+    documented = []
+    for cells in re.findall(r"^\| (`[^|]+`) \|", detection, flags=re.M):
+        for name in re.findall(r"`([^`]+)`", cells):
+            documented += [name.replace("<c>", c) for c in CATEGORIES] if "<c>" in name else [name]
+    assert tuple(documented) == FEATURES
