@@ -2,23 +2,30 @@
 
 Every transaction the arm scored, one row each, in the interchange shape of fraud benchmarks:
 its time, its truth, when its first label arrived (null if none did by the horizon), its amount,
-card and merchant, the arm's score and decision, and the features it was scored with. The
-file's Parquet metadata names which column plays which part, so ``fraudsim replay FILE`` needs
-no options (docs/replay.md). Built from the arm's ledger parts when the arm finishes, row group
-by row group: memory does not grow with the horizon.
+card and merchant, the arm's score and decision, and the features it was scored with. Before
+them, the history the arms' first models were fitted on, with the labels they learnt. The
+file's Parquet metadata names which column plays which part and how long the history is, so
+``fraudsim replay FILE`` needs no options and its static learner scores as the arm's did
+(docs/replay.md). Built from the arm's ledger parts when the arm finishes, row group by row
+group: memory does not grow with the horizon.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .schema.features import FEATURES
+from .schema.features import COLUMN, FEATURES
+from .units import DAY
+
+if TYPE_CHECKING:
+    from .learn.history import History
 
 ROLES_KEY = b"fraudsim.replay"  # the Parquet metadata key of a stream's column roles (JSON)
 
@@ -43,8 +50,10 @@ def stream_name(arm: str, replication: int) -> str:
     return f"{arm}-r{replication}.parquet"
 
 
-def roles(arm: str, replication: int) -> dict[str, object]:
-    """Which column plays which part in a replay (what ``fraudsim replay`` would otherwise be told)."""
+def roles(arm: str, replication: int, history_s: float) -> dict[str, object]:
+    """Which column plays which part in a replay (what ``fraudsim replay`` would otherwise be
+    told), and ``history_s``: the span of the history's rows, counted, as replay's ``--history``
+    counts, from the start of the first one's day."""
     return {
         "time": "time",
         "label": "label",
@@ -52,9 +61,32 @@ def roles(arm: str, replication: int) -> dict[str, object]:
         "amount": "amount",
         "card": "card",
         "features": list(FEATURES),
+        "history_s": history_s,
         "arm": arm,
         "replication": replication,
     }
+
+
+def history_rows(history: History, schema: pa.Schema) -> pa.Table:
+    """The rows the first models were fitted on: each labelled with what they learnt, its
+    transaction's last label event, known to them at t = 0 (``label_delay`` ends there at the
+    latest) even when it arrived later (``label_time``)."""
+    events, n = history.labels, len(history.labels)
+    columns = {
+        "tx_id": events.tx_id,
+        "time": events.tx_time,
+        "label": history.y,
+        "label_time": events.label_at,
+        "label_delay": np.minimum(events.label_at, 0.0) - events.tx_time,
+        "first_label": history.y,
+        "amount": np.expm1(history.X[:, COLUMN["log_amount"]].astype(np.float64)),
+        "card": history.card,
+        "merchant": history.merchant,
+        "score": pa.nulls(n, pa.float64()),
+        "declined": pa.nulls(n, pa.bool_()),
+        **{name: history.X[:, k] for k, name in enumerate(FEATURES)},
+    }
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def first_labels(labels: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,12 +106,18 @@ def first_labels(labels: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tx_id[first], label_at[first], value[first]
 
 
-def write_stream(transactions: Path, features: Path, labels: Path, target: Path, arm: str, replication: int) -> None:
-    """Join the arm's ledger parts (transactions and features, written tick by tick in the same
-    rows) and its first labels into ``target``."""
-    schema = pa.schema(STREAM_COLUMNS, metadata={ROLES_KEY: json.dumps(roles(arm, replication)).encode()})
+def write_stream(
+    transactions: Path, features: Path, labels: Path, history: History, target: Path, arm: str, replication: int
+) -> None:
+    """The ``history``'s rows, then the arm's ledger parts (transactions and features, written
+    tick by tick in the same rows) joined with their first labels, into ``target``."""
+    start = float(np.floor(history.labels.tx_time.min() / DAY) * DAY) if len(history.labels) else 0.0
+    metadata = {ROLES_KEY: json.dumps(roles(arm, replication, -start)).encode()}
+    schema = pa.schema(STREAM_COLUMNS, metadata=metadata)
     labelled, label_at, label = first_labels(labels)
     with pq.ParquetWriter(target, schema) as writer:
+        if len(history.labels):
+            writer.write_table(history_rows(history, schema))
         if not transactions.exists():
             return
         scored, with_features = pq.ParquetFile(transactions), pq.ParquetFile(features)

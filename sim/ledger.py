@@ -9,7 +9,7 @@ files; the run merges the tables at the end and moves the streams into ``streams
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +17,9 @@ import pyarrow.parquet as pq
 
 from .export import write_stream
 from .schema.features import FEATURES
+
+if TYPE_CHECKING:
+    from .learn.history import History
 
 ROW_GROUP = 500_000
 
@@ -136,11 +139,18 @@ class Ledger:
         if n:
             self.writers[name].append({**columns, **self._keys(n)} if name in self.NAMES else columns)
 
-    def close(self) -> None:
+    def close(self, history: History) -> None:
+        """Close the part files and write the stream, beginning with ``history``."""
         for writer in self.writers.values():
             writer.close()
         parts = self.paths
         write_stream(
-            parts["transactions"], parts["features"], parts["labels"], parts["stream"], self.arm, self.replication
+            parts["transactions"],
+            parts["features"],
+            parts["labels"],
+            history,
+            parts["stream"],
+            self.arm,
+            self.replication,
         )
         parts["features"].unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from .world.traffic import Transactions
 if TYPE_CHECKING:
     from .detect.policy import Decisions
     from .feedback.investigators import Alert
+    from .learn.history import History
 
 # Daily sums, in order; docs/outputs.md documents each. Counts are integers.
 COUNTS = (
@@ -366,14 +367,15 @@ class ArmRecorder(Recorder):
         if crew_cards and (row := self._row(now)) is not None:
             row[_COL["cards_blocked"]] += crew_cards
 
-    def finish(self, pending_labels: LabelEvents, pending_alerts: list[Alert]) -> None:
-        """Record what is still pending at the horizon and close the ledger."""
+    def finish(self, pending_labels: LabelEvents, pending_alerts: list[Alert], history: History) -> None:
+        """Record what is still pending at the horizon and close the ledger (its stream begins
+        with the ``history`` the arm started from)."""
         self._close_days(self.days)
         self.labels(pending_labels, None)
         if self.ledger is not None:
             for alert in pending_alerts:
                 self._ledger_alert(Review(alert, "pending"))
-            self.ledger.close()
+            self.ledger.close(history)
 
     # ----------------------------------------------------------------- tables
 

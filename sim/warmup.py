@@ -134,4 +134,7 @@ class Collector:
             truth=truth,
             truth_X=truth_X,
             truth_declined=truth_declined,
+            labels=final,
+            card=world.store.card(final.tx_id),
+            merchant=world.store.merchant(final.tx_id),
         )

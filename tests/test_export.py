@@ -36,7 +36,7 @@ def test_every_arm_and_replication_has_its_stream(tiny_run):
 
 
 def test_a_stream_is_the_arms_transactions_with_their_first_arrived_label(tiny_run, stream):
-    rows = pl.read_parquet(stream)
+    rows = pl.read_parquet(stream).filter(pl.col("time") >= 0)
     tx = pl.read_parquet(tiny_run / "transactions.parquet").filter(arm="static", replication=0)
     assert rows["tx_id"].to_list() == tx["tx_id"].to_list()
     assert rows["time"].to_list() == tx["t"].to_list()
@@ -63,19 +63,31 @@ def test_a_stream_is_the_arms_transactions_with_their_first_arrived_label(tiny_r
     assert (delay.to_series().abs() < 1e-6).all() and (rows.filter(~never)["label_delay"] >= 0).all()
 
 
-def test_the_features_are_those_each_transaction_was_scored_with(tiny_file, stream):
-    """The static arm scores with the history's model: re-scoring the stream's features with it
-    gives the stream's scores (to the last bits, which a matrix product over 6,611 rows rather
-    than a tick's may round differently; one feature changed moves a score by far more)."""
+def test_a_stream_begins_with_the_history_the_first_models_learnt(tiny_file, stream):
     scenario = sim.load(tiny_file)
     _, history = warm_up(scenario, Streams(scenario.seed, 0))
-    rows = pl.read_parquet(stream)
-    X = rows.select(FEATURES).to_numpy()
-    assert X.dtype == np.float32
-    model = history.first_model("logistic")
-    np.testing.assert_allclose(model.predict_proba(X), rows["score"].to_numpy(), rtol=1e-12, atol=0)
-    X[:, FEATURES.index("merchant_fraud_rate")] += 0.01
-    assert not np.allclose(model.predict_proba(X), rows["score"].to_numpy(), rtol=1e-6, atol=0)
+    rows = pl.read_parquet(stream).filter(pl.col("time") < 0)
+    assert rows["tx_id"].to_list() == history.labels.tx_id.tolist()
+    np.testing.assert_array_equal(rows.select(FEATURES).to_numpy(), history.X)
+    np.testing.assert_array_equal(rows["label"].to_numpy(), history.y)
+    assert rows["time"].min() >= -scenario.history and rows["score"].null_count() == len(rows)
+    arrival = rows["time"] + rows["label_delay"]
+    assert (arrival <= 0).all() and (rows["label_delay"] >= 0).all()  # known to the first models at t = 0
+    assert (rows["label_time"] > 0).any()  # though some arrived later
+    assert json.loads(pq.read_schema(stream).metadata[ROLES_KEY])["history_s"] == scenario.history
+
+
+def test_replay_of_a_stream_scores_as_the_static_arm_did(stream, tmp_path):
+    """The export round trip: replay's static learner, fitted on the stream's history, gives the
+    scores the simulation recorded: every one equal in float32, most bit for bit in float64 (a
+    matrix product over other blocks of rows can round the last bit differently)."""
+    out = tmp_path / "replay"
+    assert main(["replay", str(stream), "--learner", "static", "--out", str(out), "--quiet", "--no-report"]) == 0
+    replayed = pl.read_parquet(out / "predictions.parquet")["score"].to_numpy()
+    recorded = pl.read_parquet(stream).filter(pl.col("time") >= 0)["score"].to_numpy()
+    np.testing.assert_array_equal(replayed.astype(np.float32), recorded.astype(np.float32))
+    np.testing.assert_allclose(replayed, recorded, rtol=1e-12, atol=0)
+    assert np.mean(replayed == recorded) > 0.9
 
 
 def test_replay_reads_a_stream_with_no_options(stream):
@@ -91,9 +103,10 @@ def test_replay_reads_a_stream_with_no_options(stream):
 
 def test_fraudsim_replay_of_a_stream_needs_only_the_file(stream, tmp_path):
     out = tmp_path / "replay"
-    assert main(["replay", str(stream), "--batch", "--history", "2d", "--out", str(out), "--quiet", "--no-report"]) == 0
+    assert main(["replay", str(stream), "--out", str(out), "--quiet", "--no-report"]) == 0
     summary = json.loads((out / "replay.json").read_text())
     assert summary["stream"]["rows"] == pq.read_metadata(stream).num_rows
+    assert summary["history_s"] == 7 * 86400.0 and summary["stream"]["scored_rows"] < summary["stream"]["rows"]
     assert summary["stream"]["features"] == list(FEATURES)
     assert summary["policy"] and summary["top_k"] == 100  # money metrics and card precision: amount and card known
 
@@ -122,7 +135,7 @@ def test_damaged_column_roles_are_named(stream, tmp_path, capsys):
 
 
 def test_python_replays_a_stream_by_its_path(stream):
-    result = sim.replay(stream, batch=True, history="2d", learner="static", progress=False)
+    result = sim.replay(stream, learner="static", progress=False)
     assert result.summary["stream"]["label_column"] == "label"
     assert set(result.summary["metrics"]) == {"static"}
 

@@ -18,6 +18,8 @@ class History:
 
     ``X``/``y``: the history's transactions with their eventual labels; the
     first model of each kind is fitted on them once and shared by every arm.
+    ``labels``/``card``/``merchant``: those rows' label events (each transaction's last, which
+    may arrive after t = 0), cards and merchants, for the arms' streams (:mod:`sim.export`).
     ``arrived``/``arrived_X``: the label events that arrived before t = 0
     within the longest batch window, as a batch learner's starting buffer.
     ``truth``/``truth_X``/``truth_declined``: the true label of every transaction of
@@ -32,6 +34,9 @@ class History:
     truth: LabelEvents = field(default_factory=LabelEvents.empty)  # every transaction's truth, for oracles
     truth_X: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURES)), np.float32))
     truth_declined: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    labels: LabelEvents = field(default_factory=LabelEvents.empty)
+    card: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    merchant: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
     _beliefs: dict[float, LaplaceLogistic] = field(default_factory=dict, compare=False, repr=False)
 

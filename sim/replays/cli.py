@@ -186,10 +186,9 @@ def _print_metrics(summary: dict) -> None:
 @click.option("--arms", "arms_file", metavar="FILE", help="A TOML file of [[arms]] to compare (as in a scenario).")
 @click.option(
     "--history",
-    default="0s",
-    show_default=True,
     metavar="DURATION",
-    help="Learners start from a model of the stream's first DURATION, which is not scored.",
+    help="Learners start from a model of the stream's first DURATION, which is not scored "
+    "[default: a stream fraudsim wrote: its history; else 0s].",
 )
 @click.option(
     "--batch", is_flag=True, help="Micro-batch mode: labels and scores per --tick (fast; see docs/replay.md)."
@@ -293,7 +292,7 @@ def replay_command(
             learner=learner,
             name=name,
             arms=arms_file,
-            history=history,
+            history=given("history", history),
             batch=batch,
             tick=tick,
             threshold=threshold,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import CURRENCIES, Policy
-from ..units import parse_duration
+from ..units import format_duration, parse_duration
 from .stream import (
     REPLAY_LEARNERS,
     LabelDelay,
@@ -157,8 +157,8 @@ def prepare(
     """Check the options together and build what the replay runs. None means "not given": the
     default in :data:`DEFAULTS` applies, and options that need another (money without
     ``amount``, ``top_k`` without ``card``) are refused only when given. Without ``time`` or
-    ``label``, the columns ``stream`` (a file) names itself fill every column option not given
-    (:func:`file_roles`)."""
+    ``label``, the columns ``stream`` (a file) names itself, and its history, fill the
+    column options and ``history`` not given (:func:`file_roles`)."""
     args = dict(locals())  # the signature's values, before any other name is bound
     roles = file_roles(stream, time, label)
     if roles is not None:
@@ -167,6 +167,8 @@ def prepare(
             delay_column = roles["delay_column"]
         amount, card = amount or roles["amount"], card or roles["card"]
         features = roles["features"] if features is None else features
+        if history is None and roles["history_s"]:
+            args["history"] = format_duration(roles["history_s"])
     from .run import ReplaySettings
 
     given = {key for key in DEFAULTS if args[key] is not None}

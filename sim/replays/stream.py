@@ -271,7 +271,8 @@ ROLE_NAMES = ("time", "label", "delay_column", "amount", "card", "features")
 
 def stream_roles(path: str | Path) -> dict[str, object] | None:
     """The columns a stream fraudsim wrote (``--ledger``: ``streams/``) names for each part of a
-    replay, from its Parquet metadata; None for any other file (its roles must be given)."""
+    replay, and the seconds of its history (``history_s``), from its Parquet metadata; None for
+    any other file (its roles must be given)."""
     path = Path(path)
     if FORMATS.get(path.suffix.lower()) != "parquet" or not path.is_file():
         return None
@@ -285,15 +286,24 @@ def stream_roles(path: str | Path) -> dict[str, object] | None:
         roles = json.loads(metadata[ROLES_KEY])
     except ValueError:
         roles = None
-    names_ok = isinstance(roles, dict) and all(isinstance(roles.get(key), str) for key in ROLE_NAMES[:-1])
-    features = roles.get("features") if isinstance(roles, dict) else None
-    if not names_ok or not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+    if not isinstance(roles, dict):
+        roles = {}
+    features, history = roles.get("features"), roles.get("history_s", 0.0)
+    if (
+        not all(isinstance(roles.get(key), str) for key in ROLE_NAMES[:-1])
+        or not isinstance(features, list)
+        or not all(isinstance(f, str) for f in features)
+        or isinstance(history, bool)
+        or not isinstance(history, int | float)
+        or not 0 <= history < MAX_SPAN
+    ):
         raise ReplayError(
             path,
             f"its metadata {ROLES_KEY.decode()!r} is damaged: it must name the "
-            f"{', '.join(ROLE_NAMES[:-1])} columns and list the features; give them as options instead",
+            f"{', '.join(ROLE_NAMES[:-1])} columns, list the features and give history_s, the "
+            "history's seconds; give the columns as options instead",
         )
-    return {key: tuple(roles[key]) if key == "features" else roles[key] for key in ROLE_NAMES}
+    return {**{key: roles[key] for key in ROLE_NAMES[:-1]}, "features": tuple(features), "history_s": float(history)}
 
 
 def _read(path: Path) -> pl.DataFrame:
