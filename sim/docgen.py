@@ -44,7 +44,7 @@ the range its type column shows: the model runs anywhere within it. **Names** (o
 scenario, arms, crew groups, tactics…) use letters, digits, `-` and `_`, starting with a
 letter or digit. **Money**
 is in the scenario's `currency`. Defaults come from the sourced facts
-in [`docs/domain-facts.md`](domain-facts.md) (referred to as DOMAIN §n: §1 fraud
+in [`docs/domain-facts.md`](domain-facts.md) (cited as domain-facts §n: §1 fraud
 rates, §2 label delays, §3 investigations, §4 costs, §5 fraudster behaviour, §6 legitimate
 behaviour, §7 model operations).
 """

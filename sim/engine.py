@@ -1,4 +1,4 @@
-"""One arm, one world: the processes of DESIGN §1 wired on a SimPy environment.
+"""One arm, one world: the processes of docs/concepts.md wired on a SimPy environment.
 
 :meth:`Engine.step` is the list in ``docs/concepts.md`` ("Time and ticks"): at every tick
 boundary it delivers what has arrived (card blocks, label events) to the world and the learner,

@@ -3,7 +3,8 @@
 Every random draw comes from a generator keyed by (seed, replication,
 component, keys...). Two arms of the same replication therefore see the same
 honest traffic and the same label delays, whatever else they do: a stream never
-shifts because another component drew one number more (DESIGN §7).
+shifts because another component drew one number more (docs/concepts.md,
+"Replications, common random numbers and money").
 
 >>> streams = Streams(seed=7, replication=0)
 >>> a = streams.get("traffic", 3).random()

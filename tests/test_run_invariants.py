@@ -1,4 +1,4 @@
-"""Invariants on the ledger of one tiny run (DESIGN §11)."""
+"""Invariants on the ledger of one tiny run (its tables: docs/outputs.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The decision: approve or decline by expected cost (DESIGN §4), explore, and alert.
+"""The decision: approve or decline by expected cost (docs/concepts.md, "Detection"), explore, and alert.
 
 Decline when the expected cost of approving exceeds that of declining::
 

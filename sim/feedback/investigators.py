@@ -1,4 +1,4 @@
-"""Investigators: alerts wait in a priority queue for analysts on shift (DESIGN §4, DOMAIN §3).
+"""Investigators: alerts wait in a priority queue for analysts on shift (docs/concepts.md, "Labels"; domain-facts §3).
 
 An approved transaction whose expected loss passes the policy's threshold
 raises an alert at its own time. Alerts wait in a bounded SimPy

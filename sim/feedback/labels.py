@@ -3,7 +3,8 @@
 Every transaction's aftermath is drawn up front — which source would report it,
 each source's delay, an investigator's review time and error, the policy's
 exploration coin — whether or not any of it will ever be used, so the same
-transaction in two arms has the same fate (DESIGN §7). The decision then
+transaction in two arms has the same fate (docs/concepts.md, "Replications, common
+random numbers and money"). The decision then
 selects what happens: a declined transaction is censored unless the
 cardholder confirms it; an approved one is reported, charged back, disputed
 by a friendly fraudster, or matures as legitimate.

@@ -1,4 +1,4 @@
-"""Learners: the arms being compared (DESIGN §6).
+"""Learners: the arms being compared (docs/concepts.md, "Learners").
 
 Every learner starts from the same history and serves the deployed model's
 probabilities; what differs is when and from what it learns:

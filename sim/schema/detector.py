@@ -11,14 +11,14 @@ from .features import FEATURES
 
 
 class Policy(Strict):
-    """The expected-cost decision rule (DESIGN §4) and the money it counts."""
+    """The expected-cost decision rule (docs/concepts.md, "Detection") and the money it counts."""
 
-    fraud_fee: Money = Field(25.0, description="cost of a fraud on top of its amount (chargeback fee; DOMAIN §4)")
+    fraud_fee: Money = Field(25.0, description="cost of a fraud on top of its amount (chargeback fee; domain-facts §4)")
     decline_fixed: Money = Field(
-        30.0, description="fixed cost of declining a legitimate transaction (churn; DOMAIN §4)"
+        30.0, description="fixed cost of declining a legitimate transaction (churn; domain-facts §4)"
     )
     decline_rate: Share = Field(0.3, description="cost of a false decline per unit of amount (lost margin)")
-    review_cost: Money = Field(5.0, description="cost of one investigator review (DOMAIN §4)")
+    review_cost: Money = Field(5.0, description="cost of one investigator review (domain-facts §4)")
     alert_threshold: Money = Field(
         20.0, description="raise an alert on an approved transaction whose expected loss p × amount is at least this"
     )

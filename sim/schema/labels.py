@@ -17,10 +17,10 @@ def _lognormal(median: str, sigma: float) -> LognormalDelay:
 class Chargeback(Strict):
     """Approved fraud disputed by the cardholder through the card scheme: slow."""
 
-    share: Share = Field(0.4, description="share of approved fraud that ends in a chargeback (DOMAIN §2)")
+    share: Share = Field(0.4, description="share of approved fraud that ends in a chargeback (domain-facts §2)")
     delay: Delay = Field(
         default_factory=lambda: _lognormal("30d", 0.67),
-        description="time from transaction to chargeback (DOMAIN §2: median about 30 days)",
+        description="time from transaction to chargeback (domain-facts §2: median about 30 days)",
     )
     window: Duration = Field(
         "120d", description="dispute window: a chargeback whose delay would exceed it is never filed"
@@ -30,7 +30,7 @@ class Chargeback(Strict):
 class CustomerReport(Strict):
     """Approved fraud the cardholder reports to the issuer: fast."""
 
-    share: Share = Field(0.5, description="share of approved fraud the cardholder reports (DOMAIN §2: 54 %)")
+    share: Share = Field(0.5, description="share of approved fraud the cardholder reports (domain-facts §2: 54 %)")
     delay: Delay = Field(default_factory=lambda: _lognormal("2d", 1.0), description="time from transaction to report")
 
 
@@ -56,7 +56,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class Investigators(Strict):
-    """Analysts who review alerts, highest expected loss first (DOMAIN §3)."""
+    """Analysts who review alerts, highest expected loss first (domain-facts §3)."""
 
     count: int = Field(4, ge=0, le=10_000, description="number of investigators (0: alerts are not raised)")
     hours: Literal["24/7"] | tuple[int, int] = Field(
@@ -67,7 +67,7 @@ class Investigators(Strict):
     )
     review_time: Delay = Field(
         default_factory=lambda: _lognormal("10m", 0.9),
-        description="time to review one alert (DOMAIN §3: median 10 min, mean about 15 min)",
+        description="time to review one alert (domain-facts §3: median 10 min, mean about 15 min)",
     )
     queue_limit: int = Field(
         1000, ge=1, le=10_000_000, description="alerts waiting at most; beyond it the lowest expected loss is dropped"
@@ -92,7 +92,7 @@ class CardholderNotice(Strict):
 
     share: Share = Field(
         0.8,
-        description="share of approved fraud the cardholder notices (DOMAIN §2: households detect 54 % first, "
+        description="share of approved fraud the cardholder notices (domain-facts §2: households detect 54 % first, "
         "and 82 % of bank-found fraud is found after the customer calls)",
     )
     delay: Delay = Field(

@@ -67,12 +67,12 @@ class Population(Strict):
         description="number of merchants (at least one per category, so crews always find a target)",
     )
     tx_per_customer_day: PositiveFloat = Field(
-        0.5, le=100, description="mean honest transactions per customer per day (DOMAIN §6: 11–23 a month)"
+        0.5, le=100, description="mean honest transactions per customer per day (domain-facts §6: 11–23 a month)"
     )
     rate_shape: PositiveFloat = Field(
         2.0, description="gamma shape of per-customer daily rates (smaller = more heterogeneous)"
     )
-    amount_median: Money = Field(25.0, gt=0, description="median honest amount (DOMAIN §6)")
+    amount_median: Money = Field(25.0, gt=0, description="median honest amount (domain-facts §6)")
     amount_sigma: LogSpread = Field(0.8, description="spread of log(amount) within a customer")
     amount_spread: LogSpread = Field(0.6, description="spread of customers' log median amounts")
     cnp_share: Share = Field(0.35, description="mean share of card-not-present transactions")
@@ -126,7 +126,7 @@ class Tactic(Strict):
         return self
 
 
-# Mean attempt about €120, most of it card-not-present (DOMAIN §1, §5: €87 per fraud in the EEA,
+# Mean attempt about €120, most of it card-not-present (domain-facts §1, §5: €87 per fraud in the EEA,
 # CNP 73–79 % of fraud value; electronics and gift cards targeted; night-time risk).
 DEFAULT_TACTICS = (
     Tactic(name="electronics-online", category="electronics", channel="cnp", amount_min=40, amount_max=300, weight=3),
@@ -185,9 +185,9 @@ class _Crew(Strict):
     card_cost: Money = Field(10.0, description="what a crew pays per stolen card (an assumption; no source)")
     attempt_cost: Money = Field(0.5, description="a crew's cost per attempt (time, bots, mules' share)")
     attempts_per_day: PositiveFloat = Field(
-        3.0, le=1000, description="attempts per active card per day (DOMAIN §5: about 3)"
+        3.0, le=1000, description="attempts per active card per day (domain-facts §5: about 3)"
     )
-    spree: Duration = Field("4d", description="how long a crew keeps using a card (DOMAIN §5: 2–7 days)")
+    spree: Duration = Field("4d", description="how long a crew keeps using a card (domain-facts §5: 2–7 days)")
     max_declines: int = Field(3, ge=1, le=10_000, description="declines after which a crew abandons a card")
     tactics: list[Tactic] = Field(
         default_factory=lambda: list(DEFAULT_TACTICS), min_length=1, description="the tactics in play"
@@ -219,7 +219,7 @@ class CardTestingCrew(_Crew):
 
     strategy: Literal["card_testing"] = "card_testing"
     test_category: Category = Field("groceries", description="where test charges go (a low-risk category)")
-    test_amount_max: Money = Field(2.0, gt=0, description="largest test charge (DOMAIN §5: €0.01–2)")
+    test_amount_max: Money = Field(2.0, gt=0, description="largest test charge (domain-facts §5: €0.01–2)")
     tests: int = Field(2, ge=1, le=10, description="test charges per card (1 to this many)")
     tests_per_day: PositiveFloat = Field(12.0, description="how fast tests are run on a new card")
 
@@ -278,9 +278,13 @@ class Innovation(Strict):
         description="how long a new tactic stays in use (the scheme is burnt, the mules move on)",
     )
     weight: PositiveFloat = Field(10.0, le=1000, description="a live new tactic's weight in the fixed mixes")
-    cnp_share: Share = Field(0.75, description="share of new tactics that are card-not-present (DOMAIN §1: 73–79 %)")
+    cnp_share: Share = Field(
+        0.75, description="share of new tactics that are card-not-present (domain-facts §1: 73–79 %)"
+    )
     night_share: Share = Field(
-        0.3, description="share of new tactics limited to the night, 0–6 h (DOMAIN §5: the fraud rate peaks at 2–6 am)"
+        0.3,
+        description="share of new tactics limited to the night, 0–6 h "
+        "(domain-facts §5: the fraud rate peaks at 2–6 am)",
     )
     amount_bands: list[tuple[Money, Money]] = Field(
         default_factory=lambda: [(5.0, 40.0), (20.0, 120.0), (50.0, 250.0), (100.0, 400.0)],
@@ -332,7 +336,7 @@ class Skimming(Strict):
     )
     delay: Delay = Field(
         default_factory=lambda: LognormalDelay(median="21d", sigma=0.5),
-        description="from a card's use at the merchant to its being usable (DOMAIN §5: weeks to months)",
+        description="from a card's use at the merchant to its being usable (domain-facts §5: weeks to months)",
     )
 
     @model_validator(mode="after")
@@ -354,7 +358,7 @@ class Compromise(Strict):
     start: Duration = Field(description="start of the compromise, from t = 0")
     end: Duration = Field(description="end of the compromise")
     leak_share: Share = Field(1.0, description="share of the cards used there that leak")
-    delay: Duration = Field("14d", description="time from the skim to the card being usable (DOMAIN §5: weeks)")
+    delay: Duration = Field("14d", description="time from the skim to the card being usable (domain-facts §5: weeks)")
     crews: Name = Field(description="the crew group that receives the cards")
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 A customer holds one card, so a card id is a customer id. Customers differ in
 daily rate (gamma), typical amount (lognormal), channel mix and the merchants
 they return to; merchants belong to categories that set amount, channel and
-risk profiles (DOMAIN §5–6).
+risk profiles (domain-facts §5–6).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Honest traffic: each day's legitimate transactions, drawn at once with numpy.
 
 A day's traffic depends only on the population, the day and that day's keyed
-stream, so it is identical in every arm of a replication (DESIGN §7). Within a
+stream, so it is identical in every arm of a replication (docs/concepts.md,
+"Replications, common random numbers and money"). Within a
 day, customers buy as independent Poisson processes whose rate follows the
 hour-of-day curve; the day's total follows the day-of-week curve and seasons.
 Customers drift: the movers among them (``Population.move_at``) buy with their new habits
@@ -19,7 +20,7 @@ from ..schema import Population as PopulationConfig
 from ..units import DAY, HOUR, YEAR
 from .population import CATEGORY_AMOUNT, CATEGORY_CNP, Population
 
-# Share of a day's purchases in each hour (busiest 12-13, quietest 3-4; DOMAIN §6).
+# Share of a day's purchases in each hour (busiest 12-13, quietest 3-4; domain-facts §6).
 _RETAIL_HOURS = np.array(
     [
         0.15,
@@ -50,7 +51,7 @@ _RETAIL_HOURS = np.array(
 )
 DIURNAL = {"retail": _RETAIL_HOURS / _RETAIL_HOURS.sum(), "flat": np.full(24, 1 / 24)}
 
-# Relative volume Monday..Sunday (busiest Saturday; DOMAIN §6), mean 1.
+# Relative volume Monday..Sunday (busiest Saturday; domain-facts §6), mean 1.
 _RETAIL_WEEK = np.array([0.90, 0.92, 0.95, 1.00, 1.10, 1.20, 0.93])
 WEEKLY = {"retail": _RETAIL_WEEK / _RETAIL_WEEK.mean(), "flat": np.ones(7)}
 
