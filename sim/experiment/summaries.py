@@ -88,6 +88,21 @@ def _interval(values: np.ndarray) -> Interval:
     return Interval.from_json(interval(values))
 
 
+def relative_interval(difference: np.ndarray, base: np.ndarray) -> Interval:
+    """A paired difference as a share of the baseline's mean over replications: its mean and 95 %
+    interval divided by that mean, so that the relative interval never disagrees in sign with the
+    difference's own (docs/outputs.md, ``summary.json``). Null when the baseline's mean is not
+    positive.
+
+    >>> relative_interval(np.array([-1.0, -3.0, 1.0]), np.array([10.0, 10.0, 10.0]))
+    Interval(mean=-0.1, ci_low=-0.596828, ci_high=0.396828)
+    """
+    scale = float(np.mean(base))
+    if not scale > 0:
+        return Interval(None, None, None)
+    return _interval(np.asarray(difference, float) / scale)
+
+
 def ratio_interval(saved: np.ndarray, headroom: np.ndarray) -> Interval:
     """mean(saved) / mean(headroom) over paired replications, with a 95 % interval by the delta
     method (Student t on the residuals saved − R × headroom); null bounds with one replication or
@@ -120,7 +135,7 @@ def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> FreshLabels | Non
         base = by_arm[static][name].to_numpy()
         saved = base - by_arm[oracle][name].to_numpy()
         headroom[name] = _interval(saved)
-        headroom[f"{name}_relative"] = _interval(saved / np.maximum(base, 1e-9))
+        headroom[f"{name}_relative"] = relative_interval(saved, base)
     recovered = {
         arm.name: Recovered(
             *(
@@ -139,8 +154,8 @@ def fresh_labels(scenario: Scenario, per_rep: pl.DataFrame) -> FreshLabels | Non
 
 def paired_differences(per_rep: pl.DataFrame, ranking: tuple[str, ...]) -> tuple[Difference, ...]:
     """Every pair of arms, the better-ranked as baseline: arm − baseline per replication
-    (same seed, same honest traffic), with 95 % intervals; ``*_relative`` divides by the
-    baseline's own figure in that replication."""
+    (same seed, same honest traffic), with 95 % intervals; ``*_relative`` as shares of the
+    baseline's mean (:func:`relative_interval`)."""
     rows: list[Difference] = []
     by_arm = {arm: per_rep.filter(pl.col("arm") == arm).sort("replication") for arm in ranking}
     for i, baseline in enumerate(ranking):
@@ -150,6 +165,6 @@ def paired_differences(per_rep: pl.DataFrame, ranking: tuple[str, ...]) -> tuple
             for name in ("total_cost", "fraud_loss"):
                 difference = a[name].to_numpy() - b[name].to_numpy()
                 figures[name] = _interval(difference)
-                figures[f"{name}_relative"] = _interval(difference / np.maximum(b[name].to_numpy(), 1e-9))
+                figures[f"{name}_relative"] = relative_interval(difference, b[name].to_numpy())
             rows.append(Difference(arm, baseline, **figures))
     return tuple(rows)

@@ -395,7 +395,7 @@ def timeline_caption(events: pl.DataFrame) -> str:
 def difference_finding(summary: Summary, entry: Difference) -> str:
     """One paired comparison in words; an interval crossing zero means no clear difference.
 
-    The summary's relative difference r = (arm − baseline) / baseline is said as "baseline cost
+    The summary's relative difference r = mean(arm − baseline) / mean(baseline) is said as "baseline cost
     r / (1 + r) less than arm", which is what "k% less than" means.
     """
     arm, baseline = entry.arm, entry.baseline

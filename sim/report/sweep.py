@@ -127,13 +127,16 @@ def curves(results: pl.DataFrame, sweep: dict, figure_column: str, currency: str
 
 
 def paired(results: pl.DataFrame, sweep: dict, arm: str, other: str, figure_column: str = "total_cost") -> pl.DataFrame:
-    """Per point: (arm − other) / other with its 95 % interval, paired by replication; with the
-    point's ``_x``, ``_label`` and ``_panel`` (see :func:`layout`)."""
+    """Per point: arm − other, paired by replication, as a share of other's mean, with its 95 %
+    interval (as ``summary.json``'s relative differences); with the point's ``_x``, ``_label``
+    and ``_panel`` (see :func:`layout`)."""
     frame, _ = layout(results, sweep)
     keys = ["point", "_x", "_label", "_panel"]
     a = frame.filter(pl.col("arm") == arm).select(*keys, "replication", pl.col(figure_column).alias("a"))
     b = frame.filter(pl.col("arm") == other).select("point", "replication", pl.col(figure_column).alias("b"))
-    joined = a.join(b, on=["point", "replication"]).with_columns(relative=(pl.col("a") - pl.col("b")) / pl.col("b"))
+    joined = a.join(b, on=["point", "replication"]).with_columns(
+        relative=(pl.col("a") - pl.col("b")) / pl.col("b").mean().over("point")
+    )
     rows = []
     for key, part in joined.group_by(keys, maintain_order=True):
         mean, low, high = _interval(part["relative"].to_numpy())
@@ -239,7 +242,7 @@ def growth(results: pl.DataFrame, sweep: dict, figure_column: str = "fraud_loss"
         changes = []
         for arm in part["arm"].unique(maintain_order=True).to_list():
             first, last = (e.filter(pl.col("arm") == arm).sort("replication")[figure_column].to_numpy() for e in ends)
-            changes.append((arm, *_interval((last - first) / first)))
+            changes.append((arm, *_interval((last - first) / first.mean())))
         trend = (
             "rose for every arm"
             if all(low > 0 for _, _, low, _ in changes)
