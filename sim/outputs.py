@@ -77,7 +77,7 @@ def check_output_dir(target: Path, markers: tuple[str, ...] = RUN_MARKERS) -> No
         if kind is not None:
             raise OutputError(
                 f"{target}: it holds a fraudsim {kind}'s output, which a {wanted} would replace; "
-                "choose another directory"
+                "choose another directory (--out DIR)"
             )
         raise OutputError(
             f"{target}: the directory has files and is not an earlier fraudsim output (no "

@@ -419,3 +419,27 @@ def test_the_sweep_report_shows_the_scenarios_currency(tmp_path, monkeypatch):
     assert sweep(sweep_file(tmp_path), tmp_path / "out", "--workers", "1", "--set", 'currency="USD"') == 0
     assert json.loads((tmp_path / "out" / "sweep.json").read_text())["currency"] == "USD"
     assert seen and set(seen) == {"USD"}
+
+
+def test_a_sweep_and_a_scenario_of_the_same_name_do_not_share_a_directory(tmp_path, monkeypatch):
+    """Course steps once collided: `fraudsim run x.toml` and `fraudsim sweep x.toml` both wrote reports/x."""
+    path = sweep_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run_dir = (
+        tmp_path / "reports" / "tinysweep"
+    )  # a run's output, as `fraudsim run` of a scenario "tinysweep" leaves it
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text("{}")
+    (run_dir / "run_info.json").write_text('{"outputs": ["summary.json", "run_info.json"]}')
+    assert main(["sweep", str(path), "--quiet", "--workers", "1", "--no-report"]) == 0
+    assert (tmp_path / "reports" / "sweep-tinysweep" / "results.parquet").exists()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["run_info.json", "summary.json"]
+
+
+def test_a_run_directory_given_to_a_sweep_is_refused_with_how_to_choose_another(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text("{}")
+    assert sweep(sweep_file(tmp_path), run_dir) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "a fraudsim run's output" in err and "--out" in err

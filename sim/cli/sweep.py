@@ -40,7 +40,7 @@ stopped resumes where it left off; --force recomputes them.
 @workers_option("Local worker processes (or workers of --dask local)")
 @dask_option
 @click.option("--force", is_flag=True, help="Recompute every run, even those already saved.")
-@out_option("reports/<sweep name>")
+@out_option("reports/sweep-<sweep name>")
 @click.option("--no-report", is_flag=True, help="Write results.parquet but not the HTML report.")
 @quiet_option
 def sweep(file, overrides, replications, workers, dask_address, force, out_dir, no_report, quiet) -> None:
@@ -54,7 +54,7 @@ def sweep(file, overrides, replications, workers, dask_address, force, out_dir, 
         name = load_sweep(file, overrides).name
     except ScenarioError as error:
         raise UserError(str(error)) from None
-    target = Path(out_dir) if out_dir else Path("reports") / name
+    target = Path(out_dir) if out_dir else Path("reports") / f"sweep-{name}"
     check_output_dir(target, SWEEP_MARKERS)
     try:
         result = run_sweep(
