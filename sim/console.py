@@ -69,8 +69,64 @@ dask_option = click.option(
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 
 
-def progress_bar(quiet: bool) -> Progress:
-    """A rich progress bar with ETA (a no-op display when ``quiet``), shared by run, sweep and replay."""
+class ProgressLines:
+    """Progress for a log rather than a terminal (standard error redirected): a line whenever the
+    task's description changes (a sweep's finished run) or its completion passes another tenth,
+    with the time elapsed and an estimate of the time left. Takes the calls :class:`Progress`
+    takes from run, sweep and replay."""
+
+    STEP = 0.1
+
+    def __init__(self, console: Console, clock=None):
+        import time
+
+        self.console, self.clock = console, clock or time.monotonic
+        self.tasks: dict[int, dict] = {}
+
+    def __enter__(self) -> ProgressLines:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        task = len(self.tasks)
+        self.tasks[task] = {"description": description, "total": total, "done": 0.0, "step": 0, "start": self.clock()}
+        return task
+
+    def update(self, task: int, *, completed: float, total: float | None = None, description: str | None = None):
+        state = self.tasks[task]
+        changed = description is not None and description != state["description"]
+        state.update(done=completed, total=total or state["total"], description=description or state["description"])
+        if not state["total"]:
+            return
+        share = min(state["done"] / state["total"], 1.0)
+        step = int(share / self.STEP + 1e-9)
+        if changed or step > state["step"]:
+            state["step"] = max(step, state["step"])
+            elapsed = self.clock() - state["start"]
+            left = f", about {_clock(elapsed * (1 - share) / share)} left" if 0 < share < 1 else ""
+            self.console.print(
+                f"{escape(state['description'])}: {share:.0%} after {_clock(elapsed)}{left}", soft_wrap=True
+            )
+
+
+def _clock(seconds: float) -> str:
+    """``seconds`` as h:mm:ss or m:ss.
+
+    >>> _clock(59.6), _clock(3725)
+    ('1:00', '1:02:05')
+    """
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}" if hours else f"{minute}:{second:02d}"
+
+
+def progress_bar(quiet: bool) -> Progress | ProgressLines:
+    """A rich progress bar with ETA (a no-op display when ``quiet``), shared by run, sweep and
+    replay; lines of progress instead when standard error goes to a file or a pipe."""
+    if not quiet and not err.is_terminal and not err.is_jupyter:
+        return ProgressLines(err)
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -323,3 +323,25 @@ def test_the_replay_command_can_be_imported_first():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "STREAM" in done.stdout
+
+
+def test_progress_goes_to_a_log_as_lines_with_time_left():
+    """With standard error redirected, no bar: a line per tenth or per finished run, with the time."""
+    import io
+
+    from rich.console import Console
+
+    from sim.console import ProgressLines
+
+    sink = io.StringIO()
+    now = [0.0]
+    lines = ProgressLines(Console(file=sink, width=200), clock=lambda: now[0])
+    task = lines.add_task("sweep 0/3 runs")
+    for step in range(1, 61):
+        now[0] = 2.0 * step
+        lines.update(task, completed=step, total=60, description=f"sweep {step // 20}/3 runs")
+    printed = sink.getvalue().splitlines()
+    assert len(printed) == 10 + 2  # every tenth, and the ends of runs 1 and 2 (at a third and two thirds)
+    assert printed[0] == "sweep 0/3 runs: 10% after 0:12, about 1:48 left"
+    assert printed[3] == "sweep 1/3 runs: 33% after 0:40, about 1:20 left"
+    assert printed[-1] == "sweep 3/3 runs: 100% after 2:00"
