@@ -986,3 +986,28 @@ def test_a_warm_started_online_learner_is_no_worse_than_the_static_one_on_a_stat
     assert summary["learners"][1]["options"]["lr"] == 0.002
     assert metrics["online"]["log_loss"] <= metrics["static"]["log_loss"]
     assert metrics["online"]["roc_auc"] >= metrics["static"]["roc_auc"] - 0.002
+
+
+def test_labels_of_one_class_for_weeks_are_warned_about(tmp_path, capsys):
+    """Legitimate labels only at maturity (75 days), fraud labels within an hour: for the first 75
+    days of a 90-day stream the learners see fraud labels only, and by its end half the labels
+    that arrived are fraud against 14 % of the stream."""
+    frame = drifting_stream(rows=3000, days=90.0)
+    frame = frame.with_columns(delay_s=pl.when(pl.col("is_fraud") == 1).then(3600.0).otherwise(75 * DAY))
+    path = tmp_path / "maturity.csv"
+    frame.write_csv(path)
+    found = replay_warnings(path, tmp_path / "out", "--delay-column", "delay_s", "--learner", "online")
+    one_class = [w for w in found if "every label that had arrived was fraud" in w]
+    assert len(one_class) == 1 and "no legitimate label" in one_class[0]
+    time = np.sort(frame["ts"].to_numpy())
+    first_fraud = frame.filter(pl.col("is_fraud") == 1)["ts"].min() + 3600.0
+    first_legit = frame.filter(pl.col("is_fraud") == 0)["ts"].min() + 75 * DAY
+    share = float(np.mean((time >= first_fraud) & (time < first_legit)))
+    assert one_class[0].startswith(f"for {share:.0%} of the scored rows")
+    mix = [w for w in found if w.startswith("the labels that arrive by the stream's end are")]
+    arrived = frame.filter(pl.col("ts") + pl.col("delay_s") <= time[-1])["is_fraud"].mean()
+    assert len(mix) == 1 and f"{arrived:.2%} fraud, the stream {frame['is_fraud'].mean():.2%}" in mix[0]
+    assert "every label that had arrived was fraud" in " ".join(capsys.readouterr().err.split())
+    # the same stream with one delay for both classes: neither warning
+    even = replay_warnings(path, tmp_path / "even", "--delay", "1h", "--learner", "online")
+    assert not [w for w in even if "every label" in w or "labels that arrive by" in w]

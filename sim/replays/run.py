@@ -241,6 +241,47 @@ def history_warnings(line: Timeline, arms: Sequence[Arm]) -> list[str]:
     ]
 
 
+ONE_CLASS_SHARE = 0.2  # of the scored rows, scored while the arrived labels were all of one class
+MIX_FACTOR = 3.0  # the arrived labels' fraud share this many times off the stream's
+
+
+def class_warnings(line: Timeline, arms: Sequence[Arm]) -> list[str]:
+    """Warnings when the labels that reach the learners fed delayed labels are not the stream's
+    classes: all of one class while at least ``ONE_CLASS_SHARE`` of the rows are scored (a learner
+    then learns to score one class: when legitimate labels arrive only at maturity, every payment
+    looks like fraud), or a fraud share ``MIX_FACTOR`` times off the stream's by its end."""
+    learning = [arm for arm in arms if not sees_truth(arm)]
+    if not learning:
+        return []
+    time = line.time[line.first :]
+    arrived = {c: np.sort(line.label_at[(line.label == c) & np.isfinite(line.label_at)]) for c in (0, 1)}
+    counts = {c: np.searchsorted(at, time, side="right") for c, at in arrived.items()}
+    warnings = []
+    for c, name, other in ((0, "legitimate", "fraud"), (1, "fraud", "legitimate")):
+        alone = (counts[c] > 0) & (counts[1 - c] == 0)
+        if alone.mean() >= ONE_CLASS_SHARE:
+            until = time[np.flatnonzero(alone)[-1]] - time[0]
+            warnings.append(
+                f"for {alone.mean():.0%} of the scored rows (their first {until / DAY:.1f} days) every label "
+                f"that had arrived was {name}: learners fed delayed labels had no {other} label to learn from "
+                "and learn to score one class; give a --history that covers the label delay, or labels of "
+                f"both classes sooner (a delay for {other} labels)"
+            )
+    by_end = np.isfinite(line.label_at) & (line.label_at <= line.time[-1])
+    stream_share, arrived_share = float(line.label.mean()), float(line.label[by_end].mean()) if by_end.any() else 0.0
+    if (
+        stream_share > 0
+        and arrived_share > 0
+        and max(arrived_share, stream_share) >= MIX_FACTOR * min(arrived_share, stream_share)
+    ):
+        warnings.append(
+            f"the labels that arrive by the stream's end are {arrived_share:.2%} fraud, the stream "
+            f"{stream_share:.2%}: the classes' delays differ so much that learners fed delayed labels learn "
+            "another fraud rate, and their probabilities are off by as much (check the delay of each class)"
+        )
+    return warnings
+
+
 def _null_nan(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
@@ -495,6 +536,7 @@ def replay(
             if arm.learner == "static"
         ]
     summary["warnings"] += history_warnings(line, arms)
+    summary["warnings"] += class_warnings(line, arms)
     summary["warnings"] += label_warnings(line, arms, spec.delay.description)
     summary["warnings"] += skipped_warnings(runs)
     summary["warnings"] += leakage_warnings(stream)
