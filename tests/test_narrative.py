@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
-from sim.report.narrative import IDLE_APPROVAL, idle_detectors_finding
+from sim.report.narrative import (
+    IDLE_APPROVAL,
+    class_mix_caption,
+    idle_detectors_finding,
+    quality_caption,
+    tactic_shift,
+)
 from sim.summary import ArmSummary, Counts, Interval
 
 
@@ -70,3 +77,66 @@ def test_degenerate_worlds_run_to_a_report_that_says_what_is_undefined(tmp_path,
         assert "No fraud occurred in this run" in text
     if world == "no labels within the horizon":
         assert "undefined as seen" in text
+
+
+# --------------------------------------------------------------------------- captions against their numbers
+
+
+def _daily(label_fraud: int, labels: int, fraud: int, transactions: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "arm": ["online"],
+            "fraud_labels_arrived": [label_fraud],
+            "labels_arrived": [labels],
+            "fraud_attempts": [fraud],
+            "transactions": [transactions],
+        }
+    )
+
+
+def test_the_class_mix_caption_says_the_mix_was_the_same_when_it_was():
+    same = class_mix_caption(_daily(10, 1000, 10, 1000))
+    assert "a ratio of 1.00" in same and "about the mix they scored" in same and "more fraud" not in same
+    skewed = class_mix_caption(_daily(30, 1000, 10, 1000))
+    assert "a ratio of 3.00" in skewed and "saw more fraud than they scored" in skewed
+
+
+def _quality(rows: list[tuple[str, str, float, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"arm": a, "day": d, "view": v, "roc_auc": auc, "recall": r} for d in range(3) for a, v, auc, r in rows]
+    )
+
+
+def test_the_quality_caption_averages_the_learners_not_the_rules():
+    quality = _quality([("online", "eventual", 0.9, 0.6), ("online", "known", 0.8, 0.5)])
+    rules = quality.with_columns(arm=pl.lit("rules"), roc_auc=pl.lit(0.5), recall=pl.lit(0.1))
+    caption = quality_caption(pl.concat([quality, rules]), rules=("rules",))
+    assert "ROC AUC was 0.900 in truth and 0.800 as seen" in caption and "but the rules" in caption
+    alone = quality_caption(rules, rules=("rules",))  # nothing else to average: the rules themselves
+    assert "ROC AUC was 0.500" in alone and "but the rules" not in alone
+
+
+def test_the_recall_caption_follows_which_recall_is_higher():
+    lower = quality_caption(_quality([("online", "eventual", 0.9, 0.6), ("online", "known", 0.8, 0.2)]))
+    assert "recall (share of fraud declined) was 60% in truth and 20% as seen: the fraud a model stops" in lower
+    higher = quality_caption(_quality([("online", "eventual", 0.9, 0.4), ("online", "known", 0.8, 0.7)]))
+    assert "40% in truth and 70% as seen: the team sees more of its fraud stopped than was" in higher
+    assert "rarely hears" not in higher
+
+
+def test_a_tactic_shift_of_one_day_is_one_day():
+    days = range(20)
+    # Over 7-day means: a two-day rush onto tactic a, then 30 % of attempts for good; the mean
+    # passes a tenth of its final rise on day 9 and half of it on day 10.
+    mix = [0.0] * 9 + [1.0, 1.0] + [0.3] * 9
+    crews = pl.DataFrame(
+        {
+            "arm": ["static"] * 20,
+            "day": list(days),
+            "attempts": [100] * 20,
+            "tactic_a": mix,
+            "tactic_b": [1 - m for m in mix],
+        }
+    )
+    text = tactic_shift(crews)
+    assert text is not None and "half done 1 day later" in text

@@ -106,7 +106,9 @@ def _quality(run: RunData):
         return "Model quality could not be measured (no fraud in the measurement windows)."
     return (
         figures.quality_figure(run.quality_daily, run.ranking),
-        narrative.quality_caption(run.quality_daily, run.daily),
+        narrative.quality_caption(
+            run.quality_daily, run.daily, tuple(a for a, e in run.summary.arms.items() if e.learner == "rules")
+        ),
     )
 
 

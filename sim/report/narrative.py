@@ -160,6 +160,9 @@ def label_sources_caption(labels_daily: pl.DataFrame) -> str:
     )
 
 
+SAME_MIX = (0.9, 1.1)  # a ratio of label to transaction fraud shares within this is "about the same mix"
+
+
 def class_mix_caption(daily: pl.DataFrame) -> str:
     sums = daily.group_by("arm").agg(
         pl.col("fraud_labels_arrived").sum(),
@@ -175,12 +178,17 @@ def class_mix_caption(daily: pl.DataFrame) -> str:
             "among transactions. No fraud occurred in this run, so every label was legitimate."
         )
     ratio = label_share / tx_share
-    return (
+    text = (
         "The share of fraud among the labels that reach a learner each day (coloured), against the share of "
         "fraud among transactions (dotted). Fraud labels arrive in days, legitimate ones only at maturity, and "
-        "declined fraud is rarely labelled, so the mix a learner sees is not the mix it scores. Here fraud was "
-        f"{label_share:.2%} of arriving labels and {tx_share:.2%} of transactions (a ratio of {ratio:.1f}). An "
-        'online learner can reweight for this (`reweight = "prior"`).'
+        "declined fraud is rarely labelled, so the two mixes can differ. Here fraud was "
+        f"{label_share:.2%} of arriving labels and {tx_share:.2%} of transactions (a ratio of {ratio:.2f}): "
+    )
+    if SAME_MIX[0] <= ratio <= SAME_MIX[1]:
+        return text + "over the run, the mix the learners saw was about the mix they scored."
+    return (
+        text + f"the learners saw {'more' if ratio > 1 else 'less'} fraud than they scored. An online learner "
+        'can reweight for this (`reweight = "prior"`).'
     )
 
 
@@ -234,6 +242,15 @@ def noise_caption(arm_totals: pl.DataFrame) -> str:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one.
+
+    >>> plural(1, "day"), plural(0, "day"), plural(3, "day")
+    ('1 day', '0 days', '3 days')
+    """
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def defined(value: float | None, spec: str) -> str:
     """``value`` formatted, or "undefined" where a metric has no value (ROC AUC over one class).
 
@@ -243,7 +260,14 @@ def defined(value: float | None, spec: str) -> str:
     return "undefined" if value is None or not np.isfinite(value) else format(value, spec)
 
 
-def quality_caption(quality: pl.DataFrame, daily: pl.DataFrame | None = None) -> str:
+def quality_caption(quality: pl.DataFrame, daily: pl.DataFrame | None = None, rules: tuple[str, ...] = ()) -> str:
+    """The quality figure's caption; averages leave out the ``rules`` arms (fixed thresholds, not
+    a model's ranking) unless there is nothing else."""
+    learning = ~pl.col("arm").is_in(rules)
+    left_out = quality.filter(~learning).height > 0 and quality.filter(learning).height > 0
+    if left_out:
+        quality = quality.filter(learning)
+        daily = None if daily is None else daily.filter(learning)
     mean = quality.group_by(["arm", "view"]).agg(pl.col("roc_auc").mean(), pl.col("recall").mean())
     ranking = ""
     if daily is not None and "average_precision" in daily.columns:
@@ -260,17 +284,32 @@ def quality_caption(quality: pl.DataFrame, daily: pl.DataFrame | None = None) ->
             + "."
         )
 
-    def value(view: str, column: str, spec: str) -> str:
-        return defined(mean.filter(pl.col("view") == view)[column].mean(), spec)
+    def average(view: str, column: str) -> float | None:
+        value = mean.filter(pl.col("view") == view)[column].mean()
+        return value if value is not None and np.isfinite(value) else None
 
+    def value(view: str, column: str, spec: str) -> str:
+        return defined(average(view, column), spec)
+
+    truth, seen = average("eventual", "recall"), average("known", "recall")
+    if truth is None or seen is None or abs(seen - truth) < 0.005:
+        lesson = ""
+    elif seen < truth:
+        lesson = ": the fraud a model stops is fraud the team rarely hears about, so it looks worse than it is"
+    else:
+        lesson = (
+            ": the team sees more of its fraud stopped than was, because the fraud it let through is labelled "
+            "late or never and counts as legitimate meanwhile"
+        )
+    over = "the arms but the rules" if left_out else "arms"
     return (
         "Each day, the model is measured on the transactions of the trailing window. Solid: against the truth. "
         "Dashed: as the team's dashboard must, with the labels known that day — approved transactions without "
         "a fraud label yet count as legitimate, and declined ones without a confirmation are left out because "
-        f"their truth never comes. Averaged over arms and days, ROC AUC was {value('eventual', 'roc_auc', '.3f')} "
-        f"in truth and {value('known', 'roc_auc', '.3f')} as seen; recall (share of fraud declined) was "
-        f"{value('eventual', 'recall', '.0%')} in truth and {value('known', 'recall', '.0%')} as seen: the fraud a "
-        "model stops is the fraud it never hears about." + ranking
+        f"their truth never comes. Averaged over {over} and days, ROC AUC was "
+        f"{value('eventual', 'roc_auc', '.3f')} in truth and {value('known', 'roc_auc', '.3f')} as seen; recall "
+        f"(share of fraud declined) was {value('eventual', 'recall', '.0%')} in truth and "
+        f"{value('known', 'recall', '.0%')} as seen{lesson}." + ranking
     )
 
 
@@ -585,10 +624,10 @@ def tactic_shift(crews: pl.DataFrame) -> str | None:
                 best = (end - start, arm, tactic, start, end, timing)
     gain, arm, tactic, start, end, timing = best
     if gain < 0.05:
-        return f"Crews' tactic mix stayed about the same over the {last_day - first_day + 1} days."
+        return f"Crews' tactic mix stayed about the same over the {plural(last_day - first_day + 1, 'day')}."
     name = tactic.removeprefix("tactic_").replace("_", " ")
     text = f"Against {arm}, crews moved from {start:.0%} to {end:.0%} of their attempts onto {name}"
     if timing is None:
         return text + "."
     began, days = timing
-    return text + f": the move began around day {began} and was half done {days} days later."
+    return text + f": the move began around day {began} and was half done {plural(days, 'day')} later."
