@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -43,11 +44,48 @@ def styled(function: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
+# Okabe and Ito's colour-blind-safe palette (yellow last: faint on white), and the colour each
+# bundled arm's name always gets, in every report.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#000000", "#CC79A7", "#D55E00", "#56B4E9", "#999999", "#F0E442"]
+TACTIC_PALETTE = [*PALETTE[:-1], "#88CCEE", "#117733", "#882255", "#DDCC77", "#332288", "#44AA99", "#AA4499"]  # + Tol's
+ARM_COLORS = {
+    "online": "#0072B2",
+    "batch-weekly": "#E69F00",
+    "batch": "#E69F00",
+    "batch-daily": "#009E73",
+    "static": "#000000",
+    "oracle": "#CC79A7",
+    "hybrid": "#D55E00",
+    "split": "#56B4E9",
+    "rules": "#999999",
+}
 
 
 def arm_colors(arms: list[str]) -> dict[str, str]:
-    return {arm: PALETTE[i % len(PALETTE)] for i, arm in enumerate(arms)}
+    """Each arm's colour, by a rule every report shares: a bundled arm's name has its own
+    (:data:`ARM_COLORS`); any other name takes the palette's colour its name hashes to, or the
+    next one no arm of ``arms`` has (names in sorted order), so that it keeps its colour from
+    report to report while its neighbours do.
+
+    >>> arm_colors(["rules", "online"]) == {"rules": "#999999", "online": "#0072B2"}
+    True
+    """
+    return named_colors(arms, PALETTE, ARM_COLORS)
+
+
+def named_colors(names: list[str], palette: list[str], fixed: dict[str, str] | None = None) -> dict[str, str]:
+    """The colour of each of ``names``: its own in ``fixed``, else the one of ``palette`` its
+    name hashes to, or the next one free among ``names`` (taken in sorted order). Two names
+    fixed to one colour (``batch`` and ``batch-weekly``) keep it for the first in sorted order."""
+    colors: dict[str, str] = {}
+    for name in sorted(n for n in set(names) if n in (fixed or {})):
+        if fixed[name] not in colors.values():
+            colors[name] = fixed[name]
+    for name in sorted(set(names) - set(colors)):
+        start = zlib.crc32(name.encode()) % len(palette)
+        ring = [palette[(start + k) % len(palette)] for k in range(len(palette))]
+        colors[name] = next((c for c in ring if c not in colors.values()), ring[0])
+    return {name: colors[name] for name in names}
 
 
 def _money_axis(ax, currency: str) -> None:
@@ -409,14 +447,14 @@ def tactic_mix_figure(crews: pl.DataFrame, arms: list[str]) -> Figure:
     tactics = [c for c in mix.columns if c.startswith("tactic_") and mix[c].sum() > 0]
     shown = arms[:6]
     fig, axes = plt.subplots(len(shown), 1, figsize=(8, 1.8 * len(shown) + 0.8), sharex=True, squeeze=False)
-    colors = plt.get_cmap("tab10").colors
+    colors = named_colors(tactics, TACTIC_PALETTE)  # a tactic keeps its colour whatever else is shown
     for ax, arm in zip(axes[:, 0], shown, strict=True):
         frame = mix.filter(pl.col("arm") == arm)
         days = frame["day"].to_numpy() + 1
         ax.stackplot(
             days,
             *[frame[t].to_numpy() for t in tactics],
-            colors=colors[: len(tactics)],
+            colors=[colors[t] for t in tactics],
             labels=[t.removeprefix("tactic_").replace("_", " ") for t in tactics],
         )
         ax.set_ylim(0, 1)

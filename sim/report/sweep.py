@@ -144,6 +144,9 @@ def paired(results: pl.DataFrame, sweep: dict, arm: str, other: str, figure_colu
     return pl.DataFrame(rows).sort("point")
 
 
+HEAT_LIMIT = 0.5  # every sweep's heat map: ±50 % at the deepest colours (beyond, as deep), so a shade means one thing
+
+
 def heat_map(results: pl.DataFrame, sweep: dict, reference: str) -> Figure:
     """Relative total-cost difference of ``reference`` against every other arm at every point:
     a row per other arm (and per combination of the other grid keys), a column per value of the
@@ -160,14 +163,24 @@ def heat_map(results: pl.DataFrame, sweep: dict, reference: str) -> Figure:
             j = axis.ticks.index(row["_x"])
             matrix[i, j] = row["mean"]
             clear = not (row["low"] <= 0 <= row["high"])
-            ax.text(j, i, f"{row['mean']:+.0%}" + ("" if clear else "?"), ha="center", va="center", fontsize=8)
-    limit = max(float(np.nanmax(np.abs(matrix))), 0.01) if np.isfinite(matrix).any() else 0.01
-    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+            dark = abs(row["mean"]) > 0.6 * HEAT_LIMIT  # white text where the colour is deep
+            ax.text(
+                j,
+                i,
+                f"{row['mean']:+.0%}" + ("" if clear else "?"),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+            )
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-HEAT_LIMIT, vmax=HEAT_LIMIT, aspect="auto")
     ax.set_xticks(range(len(axis.ticks)), axis.labels)
     ax.set_yticks(range(len(rows)), [f"{reference} vs {o}" + (f"\n{p}" if p else "") for o, p in rows])
     ax.set_xlabel(axis.name)
     ax.grid(False)
-    fig.colorbar(image, ax=ax, format=FuncFormatter(lambda v, _: f"{v:+.0%}"), label="total cost difference")
+    fig.colorbar(
+        image, ax=ax, format=FuncFormatter(lambda v, _: f"{v:+.0%}"), label="total cost difference", extend="both"
+    )
     ax.set_title(f"Total cost of {reference} relative to each arm\n(blue: {reference} cheaper; ?: no clear difference)")
     fig.tight_layout()
     return fig
