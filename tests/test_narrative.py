@@ -8,11 +8,13 @@ import pytest
 from sim.report.narrative import (
     IDLE_APPROVAL,
     class_mix_caption,
+    difference_finding,
+    differences_caption,
     idle_detectors_finding,
     quality_caption,
     tactic_shift,
 )
-from sim.summary import ArmSummary, Counts, Interval
+from sim.summary import ArmSummary, Counts, Difference, Interval
 
 
 def _arms(approved: dict[str, tuple[str, int, int]]) -> dict[str, ArmSummary]:
@@ -140,3 +142,35 @@ def test_a_tactic_shift_of_one_day_is_one_day():
     )
     text = tactic_shift(crews)
     assert text is not None and "half done 1 day later" in text
+
+
+def test_the_differences_caption_says_which_arms_are_clearly_costlier_by_each_measure():
+    def entry(arm: str, cost: tuple[float, float], loss: tuple[float, float]) -> Difference:
+        def money(low: float, high: float) -> Interval:
+            return Interval((low + high) / 2, low, high)
+
+        return Difference(arm, "oracle", money(*cost), money(0, 0), money(*loss), money(0, 0))
+
+    caption = differences_caption(
+        "oracle", [entry("online", (-5.0, 9.0), (2.0, 8.0)), entry("static", (3.0, 9.0), (-4.0, 1.0))], 90
+    )
+    assert "By total cost, clearly more than oracle: static; no clear difference from oracle: online." in caption
+    assert "By fraud loss, clearly more than oracle: online; no clear difference from oracle: static." in caption
+
+
+def test_a_finding_says_the_difference_by_fraud_loss_too_even_against_the_ranking():
+    """oracle is cheaper in total (r = +0.2: it cost 0.2 / 1.2 = 17 % less) but lost more to fraud
+    (r = −0.2: 0.2 / 0.8 = 25 % more)."""
+    from types import SimpleNamespace
+
+    def share(mean: float, low: float, high: float) -> Interval:
+        return Interval(mean, low, high)
+
+    d = Difference(
+        "online", "oracle", share(1, 0.5, 2), share(0.2, 0.1, 0.3), share(-1, -2, -0.5), share(-0.2, -0.3, -0.1)
+    )
+    text = difference_finding(SimpleNamespace(horizon_days=90.0), d)
+    assert text == (
+        "Over 90 days, oracle cost 17% less than online (95% CI 9% to 23%); "
+        "by fraud loss, oracle lost 25% more than online (95% CI 11% to 43%)."
+    )

@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..metrics import t_interval
-from ..units import format_money
+from ..units import format_money, short_money
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -199,6 +199,39 @@ def fresh_labels_figure(recovered: pl.DataFrame, arms: list[str]) -> Figure:
         ax.set_title(f"share of instant truth's saving recovered, {title}", fontsize=9, pad=14)
     fig.tight_layout()
     return fig
+
+
+def differences_figure(differences: pl.DataFrame, best: str, arms: list[str], currency: str) -> Figure:
+    """Each arm's cost minus the best arm's, paired by replication, with its 95 % interval, by total
+    cost and by fraud loss (``differences``: arm, measure, mean, ci_low, ci_high, relative)."""
+    order = [a for a in arms if a in set(differences["arm"].to_list())][::-1]  # closest to the best at the top
+    colors = arm_colors(arms)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.5 * len(order) + 1.9), sharey=True)
+    for ax, (measure, title) in zip(axes, (("total_cost", "total cost"), ("fraud_loss", "fraud loss")), strict=True):
+        frame = differences.filter(pl.col("measure") == measure)
+        for y, arm in enumerate(order):
+            row = frame.filter(pl.col("arm") == arm).row(0, named=True)
+            mean, low, high = row["mean"], row["ci_low"], row["ci_high"]
+            ax.errorbar(mean, y, xerr=[[mean - low], [high - mean]], color=colors[arm], fmt="o", capsize=4, lw=1.6)
+            ax.annotate(
+                f"{row['relative']:+.0%}", (mean, y), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=8
+            )
+        ax.axvline(0.0, color="#444444", lw=1, ls="--")
+        _money_axis_x(ax, currency)
+        ax.set_yticks(range(len(order)), order)
+        ax.set_ylim(-0.6, len(order) - 0.4)
+        ax.set_title(f"{title}: arm − {best}", fontsize=9)
+    fig.suptitle(
+        "Each arm against the best, paired by replication (95 % intervals; right of 0: costs more)", fontsize=10
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _money_axis_x(ax, currency: str) -> None:
+    """Money on the x axis, short (€20k) and at most six ticks, so labels never overlap."""
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: short_money(v, currency)))
 
 
 def _total(means: pl.DataFrame, arm: str) -> float:

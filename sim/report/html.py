@@ -61,16 +61,7 @@ def _fresh_labels(run: RunData):
         for arm, entry in fresh.recovered.items()
         for measure in ("total_cost", "fraud_loss")
     ]
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "arm": pl.String,
-            "measure": pl.String,
-            "mean": pl.Float64,
-            "ci_low": pl.Float64,
-            "ci_high": pl.Float64,
-        },
-    )
+    frame = pl.DataFrame(rows, schema={"arm": pl.String, "measure": pl.String, **INTERVAL_SCHEMA})
     return figures.fresh_labels_figure(frame, run.ranking), narrative.fresh_labels_finding(run.summary)
 
 
@@ -155,8 +146,39 @@ def _timeline(run: RunData):
     )
 
 
+INTERVAL_SCHEMA = {"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+
+
+def _against_best(run: RunData):
+    """Each arm − the best-ranked one, per replication, by total cost and by fraud loss."""
+    best = run.ranking[0] if run.ranking else None
+    entries = [d for d in run.summary.differences if d.baseline == best]
+    if not entries:
+        return "One arm only: there is nothing to compare it with."
+    if run.summary.replications < 2:
+        return "One replication: a difference between arms has no interval; run more replications to see one."
+    rows = [
+        {
+            "arm": d.arm,
+            "measure": measure,
+            **getattr(d, measure).to_json(),
+            "relative": getattr(d, f"{measure}_relative").mean,
+        }
+        for d in entries
+        for measure in ("total_cost", "fraud_loss")
+    ]
+    frame = pl.DataFrame(
+        rows, schema={"arm": pl.String, "measure": pl.String, **INTERVAL_SCHEMA, "relative": pl.Float64}
+    )
+    return (
+        figures.differences_figure(frame, best, run.ranking, run.currency),
+        narrative.differences_caption(best, entries, run.summary.horizon_days),
+    )
+
+
 SECTIONS = (
     Section("The value of fresh labels", "fresh_labels.png", _fresh_labels),
+    Section("Each arm against the best, paired", "differences.png", _against_best),
     Section(
         "Cumulative fraud loss",
         "fraud_loss.png",

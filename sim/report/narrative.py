@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -432,28 +432,56 @@ def timeline_caption(events: pl.DataFrame) -> str:
 
 
 def difference_finding(summary: Summary, entry: Difference) -> str:
-    """One paired comparison in words; an interval crossing zero means no clear difference.
+    """One paired comparison in words, by total cost and by fraud loss; an interval crossing zero
+    means no clear difference.
 
-    The summary's relative difference r = mean(arm − baseline) / mean(baseline) is said as "baseline cost
-    r / (1 + r) less than arm", which is what "k% less than" means.
+    The summary's relative difference r = mean(arm − baseline) / mean(baseline) is said as
+    "baseline cost r / (1 + r) less than arm", which is what "k% less than" means.
     """
     arm, baseline = entry.arm, entry.baseline
-    relative = entry.total_cost_relative
     days = f"{summary.horizon_days:g} days"
-    low, high = relative.ci_low, relative.ci_high
-    if low is not None and low <= 0 <= high:
-        return (
-            f"No clear difference in total cost between {baseline} and {arm} over {days} "
-            f"(95% CI of the difference {low:+.0%} to {high:+.0%} of {baseline}'s cost)."
-        )
 
     def less(r: float) -> float:
         return r / (1 + r)
 
-    text = f"{baseline} cost {less(relative.mean):.0%} less than {arm}"
-    if low is not None:
-        text += f" (95% CI {less(low):.0%} to {less(high):.0%})"
-    return text + f" over {days}."
+    def said(relative: Interval, unclear: str, verb: str) -> str:
+        low, high = relative.ci_low, relative.ci_high
+        if low is not None and low <= 0 <= high:
+            return f"{unclear} (95% CI of the difference {low:+.0%} to {high:+.0%} of {baseline}'s)"
+        more = relative.mean < 0  # the baseline is the better-ranked by total cost, not always by fraud loss
+        text = f"{baseline} {verb} {abs(less(relative.mean)):.0%} {'more' if more else 'less'} than {arm}"
+        if low is not None:
+            bounds = sorted(abs(less(x)) for x in (low, high))
+            text += f" (95% CI {bounds[0]:.0%} to {bounds[1]:.0%})"
+        return text
+
+    cost = said(entry.total_cost_relative, f"no clear difference in total cost between {baseline} and {arm}", "cost")
+    loss = said(entry.fraud_loss_relative, "no clear difference", "lost")
+    return f"Over {days}, {cost}; by fraud loss, {loss}."
+
+
+def differences_caption(best: str, entries: Sequence[Difference], horizon_days: float) -> str:
+    """What the paired-difference figure shows, and which arms are clearly costlier than the best,
+    by total cost and by fraud loss (an interval entirely above zero)."""
+    text = (
+        f"Each arm's cost minus {best}'s (the best by total cost) over {horizon_days:g} days, replication by "
+        "replication (the same seeds, so the same honest traffic and the same first fraud), with the mean's "
+        "95% interval and the difference as a share of " + best + "'s cost. An interval across the dashed line "
+        "at zero is no clear difference."
+    )
+    for measure, name in (("total_cost", "total cost"), ("fraud_loss", "fraud loss")):
+        clear = [d.arm for d in entries if (getattr(d, measure).ci_low or 0) > 0]
+        lower = [d.arm for d in entries if (getattr(d, measure).ci_high or 0) < 0]
+        parts = []
+        if clear:
+            parts.append(f"clearly more than {best}: {', '.join(clear)}")
+        if lower:
+            parts.append(f"clearly less than {best}: {', '.join(lower)}")
+        unclear = [d.arm for d in entries if d.arm not in clear and d.arm not in lower]
+        if unclear:
+            parts.append(f"no clear difference from {best}: {', '.join(unclear)}")
+        text += f" By {name}, " + "; ".join(parts) + "."
+    return text
 
 
 def _share(entry: Interval) -> str:
