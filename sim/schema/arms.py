@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import Duration, LearningRate, Name, PositiveFloat, Share, Strict
+from .base import Duration, Halflife, LearningRate, Name, PositiveFloat, Share, Strict
 from .own import RiverClassifier, SklearnClassifier
 from .registry import registered
 
@@ -75,7 +75,7 @@ class _Batch(_Arm):
     )
     every: Duration = Field("7d", description="time between retrains")
     window: Duration = Field("60d", description="train on label events that arrived within this window")
-    halflife: Duration | Literal["none"] = Field(
+    halflife: Halflife = Field(
         "14d",
         description="half-life of a training row's weight, by the age of its transaction at the retrain "
         "(each class keeps its total weight): fraud of live tactics counts more than fraud of tactics that "
@@ -124,7 +124,7 @@ class OracleArm(_Batch):
         "scikit-learn classifier refitted so",
     )
     every: Duration = Field("1d", description="time between refits on the truth (`logistic`, `gbm`)")
-    halflife: Duration | Literal["none"] = Field(
+    halflife: Halflife = Field(
         "14d",
         description="half-life of the evidence: `laplace`'s forgetting; a refit's row weights by age "
         "(`none`: equal; `laplace` needs a duration)",
