@@ -252,3 +252,43 @@ def test_a_retrain_without_enough_labels_of_a_class_keeps_the_serving_model(tiny
     summary = json.loads((out / "summary.json").read_text())
     assert "skipped" in summary["warnings"][0]
     assert "retrain(s) skipped" in capsys.readouterr().err
+
+
+def test_the_oracle_and_static_deploy_the_same_model_at_the_start(warmed):
+    """docs/calibration.md measures static's ROC AUC fall against the oracle's as the oracle's
+    lead once static's tactics are gone, because at t = 0 the two score alike: the oracle's
+    Laplace belief starts at the weights of static's model."""
+    scenario, _, _, history = warmed
+    arms = [
+        a
+        for a in validate(
+            {**TINY, "arms": [{"name": "o", "learner": "oracle"}, {"name": "s", "learner": "static"}]}, "t"
+        ).arms
+    ]
+    oracle, static = (from_arm(arm, scenario.rules, 1000.0, seed=1) for arm in arms)
+    for learner in (oracle, static):
+        learner.start(history)
+    batch = Batch(history.X[-2000:], now=0.0)
+    np.testing.assert_allclose(oracle.predict_proba(batch), static.predict_proba(batch), rtol=1e-9, atol=1e-12)
+    assert np.ptp(static.predict_proba(batch)) > 0.01  # a model, not a constant
+
+
+def test_batch_rows_are_weighted_by_age_within_each_class():
+    """The window's training weights halve every halflife of a transaction's age, and each class
+    keeps its total weight (so the fraud rate the model learns, its calibration, is unchanged)."""
+    from sim.feedback.labels import SOURCE_CODE, LabelEvents
+    from sim.learn.learners import LabelWindow
+
+    day = 86400.0
+    tx_time = np.array([0.0, 14 * day, 28 * day, -90 * day, -76 * day, -62 * day])
+    y = np.array([1, 1, 1, 0, 0, 0], np.int8)
+    events = LabelEvents(np.arange(6), np.full(6, SOURCE_CODE["chargeback"], np.int8), y, np.full(6, 28 * day), tx_time)
+    window = LabelWindow(keep_negative=1.0)
+    window.add(np.zeros((6, 2), np.float32), events)
+    _, y_out, plain, _ = window.select(28 * day, 60 * day)
+    _, _, aged, _ = window.select(28 * day, 60 * day, halflife=14 * day)
+    np.testing.assert_array_equal(plain, np.ones(6))
+    for label in (0, 1):
+        mine = y_out == label
+        assert aged[mine].sum() == pytest.approx(plain[mine].sum())
+        np.testing.assert_allclose(aged[mine] / aged[mine].max(), [0.25, 0.5, 1.0])  # oldest first

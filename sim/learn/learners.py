@@ -176,10 +176,16 @@ class LabelWindow:
             self._chunks.append((X[keep], events.take(keep)))
 
     def select(
-        self, now: float, window: float, sources: np.ndarray | None = None, exclude: bool = False
+        self,
+        now: float,
+        window: float,
+        sources: np.ndarray | None = None,
+        exclude: bool = False,
+        halflife: float | str = "none",
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """The latest event per transaction among those that arrived in (now − window, now]
-        (optionally only from, or not from, ``sources``), with sample weights."""
+        (optionally only from, or not from, ``sources``), with sample weights: subsampled
+        negatives weighted back and, with a ``halflife``, each row by its transaction's age."""
         start = now - window
         if not self._chunks:
             return np.empty((0, 0), np.float32), np.empty(0, np.int8), np.empty(0), -np.inf
@@ -193,11 +199,31 @@ class LabelWindow:
         latest = order[np.r_[events.tx_id[order][1:] != events.tx_id[order][:-1], True]] if len(order) else order
         y = events.value[latest]
         weight = np.where(y == 1, 1.0, 1.0 / self.keep_negative)
+        if halflife != "none" and len(y):
+            weight = _by_age(weight, y, now - events.tx_time[latest], halflife)
         newest = float(events.label_at.max()) if len(events) else -np.inf
         return X[latest], y, weight, newest
 
     def forget_before(self, time: float) -> None:
         self._chunks = [chunk for chunk in self._chunks if chunk[1].label_at.max() > time]
+
+
+def _by_age(weight: np.ndarray, y: np.ndarray, age: np.ndarray, halflife: float) -> np.ndarray:
+    """``weight`` halved every ``halflife`` of ``age``, each class's total kept: recency shifts
+    weight within a class, never between them (legitimate labels arrive at maturity, months after
+    their transactions, fraud labels within days, so one decay across classes would change the
+    fraud rate the model learns and with it its calibration).
+
+    >>> _by_age(np.ones(4), np.array([1, 1, 0, 0]), np.array([0.0, 1.0, 0.0, 1.0]), 1.0).round(3).tolist()
+    [1.333, 0.667, 1.333, 0.667]
+    """
+    decayed = weight * np.exp2(-np.maximum(age, 0.0) / halflife)
+    for label in (0, 1):
+        mine = y == label
+        total = decayed[mine].sum()
+        if total > 0:
+            decayed[mine] *= weight[mine].sum() / total
+    return decayed
 
 
 def model_of(arm) -> object:
@@ -248,7 +274,7 @@ class BatchLearner:
 
     def _fit(self, now: float) -> tuple[object, int, int, float]:
         """A new model from the window; returns it, its rows, positives and newest label time."""
-        X, y, weight, newest = self._window.select(now, self.arm.window)
+        X, y, weight, newest = self._window.select(now, self.arm.window, halflife=self.arm.halflife)
         self._window.forget_before(now - self.arm.window)
         model = (
             SklearnModel(model_of(self.arm), self.arm.class_weight, self.seed).fit(X, y, weight)
@@ -363,7 +389,7 @@ class SplitLearner(BatchLearner):
 
     def _fit(self, now: float):
         arm = self.arm
-        Xd, yd, wd, newest_d = self._window.select(now, arm.window, FEEDBACK_SOURCES, exclude=True)
+        Xd, yd, wd, newest_d = self._window.select(now, arm.window, FEEDBACK_SOURCES, True, arm.halflife)
         Xf, yf, wf, newest_f = self._window.select(now, arm.feedback_window, FEEDBACK_SOURCES)
         self._window.forget_before(now - max(arm.window, arm.feedback_window))
         delayed = SklearnModel(arm.model, arm.class_weight, self.seed).fit(Xd, yd, wd) if len(yd) else self._model

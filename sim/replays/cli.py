@@ -53,6 +53,11 @@ ARM_OPTIONS = {
     "every": ("DURATION", "batch: time between retrains, e.g. 7d"),
     "window": ("DURATION", "batch: train on the labels that arrived within this window, e.g. 60d"),
     "deploy_lag": ("DURATION", "batch: time from a retrain to its model scoring, e.g. 1d"),
+    "halflife": (
+        "DURATION|none",
+        "batch: half-life of a training row's weight by its age [default: 14d; none: equal]; "
+        "online laplace: half-life of the evidence",
+    ),
     "max_rows": ("N", "batch: cap on training rows (negatives subsampled and reweighted above it)"),
     "class_weight": ("NUMBER|balanced", "batch: weight of fraud labels when fitting"),
     "recalibration_lr": ("NUMBER", "hybrid: learning rate of the online recalibration"),

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import Duration, LearningRate, Name, PositiveFloat, Share, Strict
+from .base import Duration, Halflife, LearningRate, Name, PositiveFloat, Share, Strict
 from .own import RiverClassifier, SklearnClassifier
 from .registry import registered
 
@@ -75,6 +75,12 @@ class _Batch(_Arm):
     )
     every: Duration = Field("7d", description="time between retrains")
     window: Duration = Field("60d", description="train on label events that arrived within this window")
+    halflife: Halflife = Field(
+        "14d",
+        description="half-life of a training row's weight, by the age of its transaction at the retrain "
+        "(each class keeps its total weight): fraud of live tactics counts more than fraud of tactics that "
+        "may have died, as the online learner forgets at the same pace; `none`: every row weighs the same",
+    )
     deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
     max_rows: int = Field(
         200_000,
@@ -97,7 +103,7 @@ class _Batch(_Arm):
 
     @model_validator(mode="after")
     def _check(self) -> _Batch:
-        if getattr(self, "halflife", 1.0) <= 0:
+        if self.halflife != "none" and self.halflife <= 0:
             raise ValueError("`halflife` must be longer than 0s")
         if self.every <= 0 or self.window <= 0:
             raise ValueError("`every` and `window` must be longer than 0s")
@@ -118,9 +124,19 @@ class OracleArm(_Batch):
         "scikit-learn classifier refitted so",
     )
     every: Duration = Field("1d", description="time between refits on the truth (`logistic`, `gbm`)")
-    halflife: Duration = Field("14d", description="`laplace`: half-life of the evidence")
+    halflife: Halflife = Field(
+        "14d",
+        description="half-life of the evidence: `laplace`'s forgetting; a refit's row weights by age "
+        "(`none`: equal; `laplace` needs a duration)",
+    )
     prior_precision: PositiveFloat = Field(1.0, le=1e6, description="`laplace`: precision of the weak prior")
     censored: bool = Field(False, description="keep censoring: no truth for declined transactions")
+
+    @model_validator(mode="after")
+    def _laplace_forgets(self) -> OracleArm:
+        if self.model == "laplace" and self.halflife == "none":
+            raise ValueError('`halflife`: the `laplace` model needs a duration, not "none"')
+        return self
 
 
 class BatchArm(_Batch):

@@ -73,6 +73,18 @@ Warmup = Annotated[
     Field(json_schema_extra={"unit": 'duration or "auto"'}),
 ]
 
+
+def _halflife(value: Any) -> Any:
+    return value if value == "none" else _duration(value)
+
+
+Halflife = Annotated[
+    float | Literal["none"],
+    BeforeValidator(_halflife),
+    PlainSerializer(lambda v: v if v == "none" else format_duration(v), return_type=str),
+    Field(json_schema_extra={"unit": 'duration or "none"'}),
+]
+
 # Every number has a finite range the model can run with (issue: features overflowed at 1e308).
 MAX_MONEY = 1e9
 MAX_FACTOR = 1e6
