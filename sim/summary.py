@@ -276,8 +276,9 @@ class Summary(_Record):
     fresh_labels: FreshLabels | None = None
     ab: ABSummary | None = None
     warnings: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()  # what the run changed of the scenario's file
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"fresh_labels", "ab", "warnings"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"fresh_labels", "ab", "warnings", "changes"})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Summary:
@@ -297,6 +298,7 @@ class Summary(_Record):
             None if fresh is None else FreshLabels.from_json(fresh),
             None if ab is None else ABSummary.from_json(ab),
             tuple(data.get("warnings", ())),
+            tuple(data.get("changes", ())),
         )
 
     def difference(self, baseline: str, arm: str) -> Difference | None:

@@ -227,3 +227,12 @@ def test_replay_from_python_takes_the_commands_options_and_messages(tmp_path, ca
         sim.replay(frame, time="nope", label="is_fraud", delay="6h", progress=False)
     with pytest.raises(sim.ReplayError, match="--threshold"):
         sim.replay(frame, time="ts", label="is_fraud", delay="6h", threshold=1.5, progress=False)
+
+
+def test_python_overrides_and_arms_are_recorded_as_changes(tiny_file):
+    scenario = sim.load(tiny_file, overrides={"horizon": "3d"})
+    assert scenario.changes == ('horizon = "3d" (was "6d")',)
+    later = sim.api.results.with_overrides(scenario, {"horizon": "2d", "replications": 1})
+    assert later.changes == ('horizon = "2d" (was "6d")', "replications = 1 (was 2)")  # was: the file's
+    armed = sim.api.results.with_arms(later, [sim.arms.Static()])
+    assert armed.changes[-1] == "arms = static (given from Python)" and len(armed.changes) == 3

@@ -200,3 +200,29 @@ def test_an_unwritable_output_is_refused_before_running(tiny_file, tmp_path, cap
     monkeypatch.setattr(outputs.os, "access", lambda path, mode: not mode & os.W_OK and real(path, mode))
     assert main(["run", str(tiny_file), "--out", str(tmp_path / "ro" / "x"), "--quiet"]) == 2
     assert "is not writable" in capsys.readouterr().err
+
+
+def test_what_was_run_is_what_is_described(tiny_file, tiny_run, tmp_path):
+    """Every value a run changed of its file is said at the top of the report, in summary.json and
+    in the resolved scenario's header; the description is marked as written for the file."""
+    from sim.cli import main
+
+    out = tmp_path / "changed"
+    args = ["--set", "labels.chargeback.delay.median=9d", "--set", "arms.online.lr=0.05", "-r", "1"]
+    assert main(["run", str(tiny_file), *args, "--set", "horizon=2d", "--out", str(out), "-q", "--workers", "1"]) == 0
+    expected = [
+        'horizon = "2d" (was "6d")',
+        "replications = 1 (was 2)",
+        "arms.online.lr = 0.05 (was the default)",
+        'labels.chargeback.delay.median = "9d" (was "3d")',
+    ]
+    assert sorted(json.loads((out / "summary.json").read_text())["changes"]) == sorted(expected)
+    header = (out / "scenario.resolved.toml").read_text().split("\nname = ")[0]
+    assert all(f"#   {line}" in header for line in expected)
+    page = (out / "index.html").read_text()
+    assert "differs from the scenario&#39;s file" in page or "differs from the scenario's file" in page
+    assert "written for the file&#39;s settings" in page or "written for the file's settings" in page
+    assert "labels.chargeback.delay.median = &#34;9d&#34;" in page or 'labels.chargeback.delay.median = "9d"' in page
+    # a run of the file as it is says nothing of the kind
+    assert "changes" not in json.loads((tiny_run / "summary.json").read_text())
+    assert "differs from the scenario" not in (tiny_run / "index.html").read_text()

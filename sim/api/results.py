@@ -122,10 +122,12 @@ def run(
 def with_overrides(scenario: Scenario, overrides: Overrides) -> Scenario:
     """``scenario`` with ``overrides`` applied and validated again, as its file with them would be."""
     from ..scenario import validate
-    from ..scenario.overrides import apply_overrides
+    from ..scenario.overrides import apply_overrides, changes
 
-    raw = apply_overrides(scenario.model_dump(mode="json", exclude_none=True), override_lines(overrides), scenario.name)
-    return validate(_own_models_restored(raw, scenario), scenario.name)
+    before = scenario.model_dump(mode="json", exclude_none=True)
+    raw = apply_overrides(before, override_lines(overrides), scenario.name)
+    validated = validate(_own_models_restored(raw, scenario), scenario.name)
+    return validated.with_changes(scenario.changes).with_changes(changes(before, raw))
 
 
 def with_arms(scenario: Scenario, arms: Sequence[Arm]) -> Scenario:
@@ -133,7 +135,9 @@ def with_arms(scenario: Scenario, arms: Sequence[Arm]) -> Scenario:
     from ..scenario import validate
 
     raw = scenario.model_dump(mode="json", exclude_none=True)
-    return validate({**raw, "arms": list(arms)}, scenario.name)
+    validated = validate({**raw, "arms": list(arms)}, scenario.name)
+    names = ", ".join(arm.name for arm in validated.arms)
+    return validated.with_changes(scenario.changes).with_changes((f"arms = {names} (given from Python)",))
 
 
 def _own_models_restored(raw: dict[str, Any], scenario: Scenario) -> dict[str, Any]:

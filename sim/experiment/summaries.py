@@ -81,6 +81,7 @@ def summarize(scenario: Scenario, experiment: Experiment) -> Summary:
             "(min_labels); the model already serving stayed"
             for arm, n in sorted(skipped.items())
         ),
+        changes=scenario.changes,
     )
 
 

@@ -333,6 +333,11 @@ def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
     text = [
         f"fraudsim report: {run.scenario.get('name', '')}",
         "",
+        *(
+            ["Changed from the scenario's file:", *(f"  {line}" for line in run.summary.changes), ""]
+            if run.summary.changes
+            else []
+        ),
         *textwrap.wrap(str(run.scenario.get("description", "")), 95),
         "",
         "Findings:",
@@ -395,6 +400,7 @@ def build_report(run_dir: Path, pdf: bool = False) -> Path:
         "run.html.j2",
         name=str(run.scenario.get("name", "")),
         description=str(run.scenario.get("description", "")),
+        changes=summary.changes,
         findings=findings,
         sections=sections,
         horizon_days=f"{summary.horizon_days:g}",

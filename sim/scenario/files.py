@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ..schema import Scenario
 from ..schema.own import is_own
 from .errors import ScenarioError, _readable
-from .overrides import MAX_DEPTH, apply_overrides, too_deep
+from .overrides import MAX_DEPTH, apply_overrides, changes, too_deep
 
 MAX_BYTES = 1_000_000  # a scenario is a page of text; the bundled ones are under 10 kB
 
@@ -57,9 +57,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override (``key.path=value`` strings) and validate a scenario file."""
-    raw = read_toml(path)
-    raw = apply_overrides(raw, overrides, path)
-    return validate(raw, path)
+    file = read_toml(path)
+    raw = apply_overrides(file, overrides, path)
+    return validate(raw, path).with_changes(changes(file, raw))
 
 
 def validate(raw: Mapping[str, Any], file: str | Path) -> Scenario:
@@ -104,6 +104,8 @@ def resolved_dict(scenario: Scenario, version: str) -> dict[str, Any]:
 def resolved_toml(scenario: Scenario, version: str) -> str:
     """The scenario as TOML with every default filled in; reading it back gives the same run."""
     header = "# Resolved by fraudsim: every default filled in. Running this file reproduces the run.\n"
+    if scenario.changes:
+        header += "# Changed from the scenario's own file:\n" + "".join(f"#   {line}\n" for line in scenario.changes)
     own = [arm.name for arm in scenario.arms if is_own(getattr(arm, "model", ""))]
     if own:
         header += (

@@ -206,3 +206,46 @@ def named_path(raw: Mapping[str, Any], key: str) -> str:
         list_key = part
         node = node.get(part) if isinstance(node, dict) else None
     return ".".join(named)
+
+
+def flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``value``'s leaves by dotted path, list entries that are named tables by their name (as
+    ``--set`` addresses them: ``arms.online.lr``).
+
+    >>> flat({"horizon": "7d", "arms": [{"name": "online", "lr": 0.1}], "labels": {"days": ["mon"]}})
+    {'horizon': '7d', 'arms.online.name': 'online', 'arms.online.lr': 0.1, 'labels.days': ['mon']}
+    """
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flat(item, f"{prefix}{key}."))
+        return out
+    named = isinstance(value, list) and value and all(isinstance(v, Mapping) and "name" in v for v in value)
+    if named:
+        out = {}
+        for item in value:
+            out.update(flat(item, f"{prefix}{item['name']}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
+    """What ``after`` changed of ``before`` (raw scenario dicts), one ``key = value (was: …)`` line
+    per leaf, in ``after``'s order.
+
+    >>> changes({"horizon": "60d"}, {"horizon": "7d", "seed": 3})
+    ('horizon = "7d" (was "60d")', 'seed = 3 (was the default)')
+    """
+    old, new = flat(before), flat(after)
+    lines = []
+    for key, value in new.items():
+        if key not in old:
+            lines.append(f"{key} = {_shown(value)} (was the default)")
+        elif old[key] != value:
+            lines.append(f"{key} = {_shown(value)} (was {_shown(old[key])})")
+    lines += [f"{key} removed (was {_shown(value)})" for key, value in old.items() if key not in new]
+    return tuple(lines)
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from ..units import DAY, format_duration
 from .arms import DEFAULT_ARMS, Arm
@@ -25,7 +25,9 @@ from .world import DEFAULT_STRATEGY, Compromise, Crew, Innovation, Population, S
 
 
 class Scenario(Strict):
-    """Everything one simulation needs."""
+    """Everything one simulation needs; ``changes`` says what the run changed of its file."""
+
+    _changes: tuple[str, ...] = PrivateAttr(default=())
 
     name: Name = Field(description="the scenario's name; outputs go to `reports/<name>/`")
     description: str = Field("", description="what the scenario shows, in a sentence or two")
@@ -153,3 +155,23 @@ class Scenario(Strict):
             if arm.name == name:
                 return arm
         raise KeyError(name)
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """What this run changed of the scenario as its file gives it (``--set``, ``--replications``,
+        Python's overrides and arms), one ``key = value (was …)`` line each; empty if nothing."""
+        return self._changes
+
+    def with_changes(self, changes: tuple[str, ...]) -> Scenario:
+        """This scenario, recording ``changes`` after those it has: a key changed again keeps what
+        the file had (its first line's ``(was …)``)."""
+        earlier = {line.split(" ", 1)[0]: line for line in self._changes}
+        kept = [line for key, line in earlier.items() if key not in {c.split(" ", 1)[0] for c in changes}]
+        for line in changes:
+            key = line.split(" ", 1)[0]
+            if key in earlier and " (was " in line and " (was " in earlier[key]:
+                line = line.split(" (was ")[0] + " (was " + earlier[key].split(" (was ", 1)[1]
+            kept.append(line)
+        copy = self.model_copy()
+        copy._changes = tuple(kept)
+        return copy
