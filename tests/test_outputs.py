@@ -61,7 +61,8 @@ def check_columns(path, columns: list[tuple[str, str]]) -> None:
 def test_summary_keys_are_documented(tiny_run):
     summary = json.loads((tiny_run / "summary.json").read_text())
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.split("## summary.json")[1].split("## ")[0], re.M))
-    assert set(summary) == documented - {"ab", "warnings"}  # `ab` only with an [ab] test; no warnings here
+    # `ab` only with an [ab] test; no warnings here; `changes` only when the run changed its file
+    assert set(summary) == documented - {"ab", "warnings", "changes"}
     arm = next(iter(summary["arms"].values()))
     for key in ("learner", "rank", "fraud_loss", "friction", "review_cost", "total_cost", "counts"):
         assert key in arm

@@ -25,9 +25,17 @@ from .world import DEFAULT_STRATEGY, Compromise, Crew, Innovation, Population, S
 
 
 class Scenario(Strict):
-    """Everything one simulation needs; ``changes`` says what the run changed of its file."""
+    """Everything one simulation needs."""
 
-    _changes: tuple[str, ...] = PrivateAttr(default=())
+    _changes: tuple[str, ...] = PrivateAttr(default=())  # what the run changed of its file: see `changes`
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when they run the same: what each changed of a file does not count."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # mutable, as pydantic models are
 
     name: Name = Field(description="the scenario's name; outputs go to `reports/<name>/`")
     description: str = Field("", description="what the scenario shows, in a sentence or two")
