@@ -13,6 +13,7 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from .. import metrics
 from ..metrics import t_interval
 from ..units import format_money, short_money
 
@@ -165,9 +166,9 @@ def cost_split_figure(arm_totals: pl.DataFrame, arms: list[str], currency: str) 
         values = np.array([means.filter(pl.col("arm") == a)[column].item() for a in order])
         ax.barh(order, values, left=left, color=color, label=label)
         left += values
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_money(v, currency)))
+    _money_axis_x(ax, currency)
     ax.set_title("Total cost over the horizon, split by kind (mean over replications)")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)  # never over a bar
     fig.tight_layout()
     return fig
 
@@ -259,15 +260,25 @@ def coverage_figure(coverage: pl.DataFrame, arms: list[str]) -> Figure:
     for arm in arms:
         fraud = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "fraud"))
         honest = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "honest"))
-        ax.plot(
+        # measured at these ages only: drawn as steps, not ramps (maturity labels all arrive at its window)
+        ax.step(
             fraud["age_s"] / 86400,
             fraud["share_labelled_fraud"],
+            where="post",
             marker="o",
             color=colors[arm],
             lw=2,
             label=f"{arm}: fraud labelled as fraud",
         )
-        ax.plot(honest["age_s"] / 86400, honest["share_labelled"], marker=".", color=colors[arm], lw=1, ls="--")
+        ax.step(
+            honest["age_s"] / 86400,
+            honest["share_labelled"],
+            where="post",
+            marker=".",
+            color=colors[arm],
+            lw=1,
+            ls="--",
+        )
     ax.plot([], [], color="grey", ls="--", label="honest transactions with any label")
     ax.set_xscale("log")
     ages = mean["age_s"].unique().sort().to_list()
@@ -290,7 +301,7 @@ def label_sources_figure(labels_daily: pl.DataFrame, arms: list[str]) -> Figure:
     shown = arms[:6]
     fig, axes = plt.subplots(len(shown), 1, figsize=(8, 1.9 * len(shown) + 0.6), sharex=True, squeeze=False)
     sources = ["investigator", "customer_report", "chargeback", "decline_confirmation", "maturity"]
-    palette = dict(zip(sources, ["#9467bd", "#2ca02c", "#d62728", "#17becf", "#7f7f7f"], strict=True))
+    palette = dict(zip(sources, ["#CC79A7", "#009E73", "#D55E00", "#56B4E9", "#999999"], strict=True))
     mean = labels_daily.group_by(["arm", "day", "source"]).agg(pl.col("events").mean())
     for ax, arm in zip(axes[:, 0], shown, strict=True):
         wide = (
@@ -298,18 +309,13 @@ def label_sources_figure(labels_daily: pl.DataFrame, arms: list[str]) -> Figure:
         )
         days = wide["day"].to_numpy() + 1
         present = [s for s in sources if s in wide.columns]
-        ax.stackplot(
-            days,
-            *[wide[s].to_numpy() for s in present],
-            colors=[palette[s] for s in present],
-            labels=present,
-            alpha=0.85,
-        )
-        ax.set_yscale("symlog", linthresh=10)
+        for source in present:  # lines, not stacked areas: on a log scale a stack's layers cannot be read
+            ax.plot(days, wide[source].to_numpy(), color=palette[source], lw=1.5, label=source.replace("_", " "))
+        ax.set_yscale("symlog", linthresh=1)
         ax.set_ylabel(arm, fontsize=9)
     axes[0, 0].set_title("Label events arriving per day, by source (log scale)")
-    axes[0, 0].legend(frameon=False, fontsize=7, ncol=3, loc="upper left")
     axes[-1, 0].set_xlabel("day")
+    axes[-1, 0].legend(frameon=False, fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.45))
     fig.tight_layout()
     return fig
 
@@ -336,6 +342,8 @@ def class_mix_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
     if (truth.to_series(1) > 0).any():  # a fraud-free world has nothing to put on a log scale
         ax.set_yscale("log")
     ax.set_xlabel("day")
+    ax.set_ylabel("fraud share (log scale)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2%}" if v < 0.01 else f"{v:.0%}"))
     ax.set_title("The class mix a learner sees")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
@@ -450,9 +458,18 @@ def exploration_figure(arm_totals: pl.DataFrame, arms: list[str]) -> Figure:
     rows = [explored.filter(pl.col("arm") == a).row(0, named=True) for a in shown]
     believed = [r["explored_score"] / r["explored"] for r in rows]
     actual = [r["explored_fraud"] / r["explored"] for r in rows]
-    ax.barh(y + 0.2, believed, height=0.4, color="#1f77b4", label="model's mean fraud probability")
-    ax.barh(y - 0.2, actual, height=0.4, color="#d62728", label="share that really was fraud")
-    ax.set_yticks(y, shown)
+    bounds = np.array([metrics.wilson(r["explored_fraud"], r["explored"]) for r in rows]).reshape(-1, 2)
+    ax.barh(y + 0.2, believed, height=0.4, color="#0072B2", label="model's mean fraud probability")
+    ax.barh(
+        y - 0.2,
+        actual,
+        height=0.4,
+        color="#D55E00",
+        xerr=[np.subtract(actual, bounds[:, 0]), bounds[:, 1] - actual],
+        capsize=3,
+        label="share that really was fraud (95% interval)",
+    )
+    ax.set_yticks(y, [f"{a}\n({r['explored']:,.0f} explored)" for a, r in zip(shown, rows, strict=True)])
     ax.set_xlim(0, 1)
     ax.set_title("Inside the declined region: would-be declines approved at random")
     ax.legend(frameon=False, fontsize=8)
@@ -512,7 +529,7 @@ def crews_figure(crews: pl.DataFrame, arms: list[str], currency: str) -> Figure:
         days = frame["day"].to_numpy() + 1
         top.plot(days, frame["crews"].to_numpy(), color=colors[arm], lw=1.8, label=arm)
         bottom.plot(days, frame["profit"].to_numpy(), color=colors[arm], lw=1.8)
-    top.set_ylabel("crews active")
+    top.set_ylabel("crews active\n(mean of replications)")  # a mean of whole counts: 2.5 is half 2, half 3
     bottom.set_ylabel("crews' profit per day")
     bottom.axhline(0, color="grey", lw=0.8)
     _money_axis(bottom, currency)
@@ -581,11 +598,11 @@ def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) 
     """Per arm (replication 0): retrains, deploys, drift alarms, and the spans spent on the rules."""
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(arms) + 1.6))
     first = events.filter(pl.col("replication") == events["replication"].min()) if events.height else events
-    markers = {
-        "retrain": ("|", "#1f77b4"),
-        "skipped": ("s", "#7f7f7f"),
-        "deploy": ("^", "#2ca02c"),
-        "drift": ("x", "#d62728"),
+    markers = {  # kind: (marker, colour, offset from the arm's row): a retrain and its deploy never overlap
+        "retrain": ("|", "#0072B2", 0.18),
+        "skipped": ("s", "#999999", 0.18),
+        "deploy": ("^", "#009E73", -0.18),
+        "drift": ("x", "#D55E00", 0.0),
     }
     for row, arm in enumerate(arms):
         mine = first.filter(pl.col("arm") == arm).sort("time")
@@ -598,11 +615,11 @@ def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) 
                 start = None
         if start is not None:
             ax.barh(row, horizon_days - start / 86400, left=start / 86400, height=0.5, color="#ff7f0e", alpha=0.5)
-        for kind, (marker, color) in markers.items():
+        for kind, (marker, color, offset) in markers.items():
             times = mine.filter(pl.col("kind") == kind)["time"].to_numpy() / 86400
             ax.scatter(
                 times,
-                np.full(len(times), row),
+                np.full(len(times), row + offset),
                 marker=marker,
                 color=color,
                 s=60,
@@ -615,6 +632,7 @@ def timeline_figure(events: pl.DataFrame, arms: list[str], horizon_days: float) 
     handles.append(Patch(color="#ff7f0e", alpha=0.5))
     labels.append("on the rules (fallback)")
     ax.set_yticks(range(len(arms)), arms)
+    ax.set_ylim(-0.6, len(arms) - 0.4)  # the first and last rows clear of the axes
     ax.set_xlim(0, horizon_days)
     ax.set_xlabel("day")
     ax.set_title("What happened to each model (first replication)")
