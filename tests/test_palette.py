@@ -47,3 +47,5 @@ def test_every_heat_map_has_the_same_symmetric_scale():
             share = float(text.rstrip("?").rstrip("%")) / 100
             assert color == ("white" if abs(share) > 0.6 * HEAT_LIMIT else "black")
     assert limits[0] == limits[1] == (-HEAT_LIMIT, HEAT_LIMIT)
+    by_loss = heat_map(*_results([-0.3, -0.2, -0.1, 0.27]), "online", "fraud_loss").axes[0]
+    assert by_loss.get_images()[0].get_clim() == (-HEAT_LIMIT, HEAT_LIMIT) and "Fraud loss" in by_loss.get_title()

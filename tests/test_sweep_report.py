@@ -137,8 +137,8 @@ def test_sweep_report_builds(tmp_path):
     results.write_parquet(tmp_path / "results.parquet")
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
     page = build_sweep_report(tmp_path).read_text()
-    assert page.count("data:image/png;base64,") == 3 and "a &lt;test&gt;" in page
-    assert (tmp_path / "heat_map.png").exists()
+    assert page.count("data:image/png;base64,") == 4 and "a &lt;test&gt;" in page
+    assert (tmp_path / "heat_map.png").exists() and (tmp_path / "heat_map_fraud_loss.png").exists()
 
 
 def test_the_sweep_page_escapes_exactly_once(tmp_path):
@@ -217,6 +217,6 @@ def test_table_values_and_a_pdf(tmp_path):
     results.write_parquet(tmp_path / "results.parquet")
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
     page = build_sweep_report(tmp_path, pdf=True).read_text()
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/png;base64,") == 4  # two trade-off curves, two heat maps
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind

@@ -147,13 +147,13 @@ def paired(results: pl.DataFrame, sweep: dict, arm: str, other: str, figure_colu
 HEAT_LIMIT = 0.5  # every sweep's heat map: ±50 % at the deepest colours (beyond, as deep), so a shade means one thing
 
 
-def heat_map(results: pl.DataFrame, sweep: dict, reference: str) -> Figure:
+def heat_map(results: pl.DataFrame, sweep: dict, reference: str, figure_column: str = "total_cost") -> Figure:
     """Relative total-cost difference of ``reference`` against every other arm at every point:
     a row per other arm (and per combination of the other grid keys), a column per value of the
     first."""
     frame, axis = layout(results, sweep)
     others = [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]
-    tables = {other: paired(results, sweep, reference, other) for other in others}
+    tables = {other: paired(results, sweep, reference, other, figure_column) for other in others}
     panels = _panels(frame)
     rows = [(other, panel) for panel in panels for other in others]
     matrix = np.full((len(rows), len(axis.ticks)), np.nan)
@@ -178,10 +178,13 @@ def heat_map(results: pl.DataFrame, sweep: dict, reference: str) -> Figure:
     ax.set_yticks(range(len(rows)), [f"{reference} vs {o}" + (f"\n{p}" if p else "") for o, p in rows])
     ax.set_xlabel(axis.name)
     ax.grid(False)
+    measure = figure_column.replace("_", " ")
     fig.colorbar(
-        image, ax=ax, format=FuncFormatter(lambda v, _: f"{v:+.0%}"), label="total cost difference", extend="both"
+        image, ax=ax, format=FuncFormatter(lambda v, _: f"{v:+.0%}"), label=f"{measure} difference", extend="both"
     )
-    ax.set_title(f"Total cost of {reference} relative to each arm\n(blue: {reference} cheaper; ?: no clear difference)")
+    ax.set_title(
+        f"{measure.capitalize()} of {reference} relative to each arm\n(blue: {reference} lower; ?: no clear difference)"
+    )
     fig.tight_layout()
     return fig
 
@@ -428,8 +431,17 @@ def sweep_sections(results: pl.DataFrame, sweep: dict) -> tuple[list[str], list[
                 lambda: heat_map(results, sweep, reference),
                 "heat_map.png",
                 f"Each cell: how much more (red) or less (blue) {reference} cost than the arm of its row, at "
-                "that point, as a share of the other arm's cost, paired by replication; a ? marks an "
-                "interval that crosses zero.",
+                "that point, as a share of the other arm's mean cost, paired by replication; a ? marks an "
+                "interval that crosses zero. Every sweep's map has the same scale (±50 % at the deepest colour).",
+            )
+        )
+        sections.append(
+            (
+                f"{reference} against the others, by fraud loss",
+                lambda: heat_map(results, sweep, reference, "fraud_loss"),
+                "heat_map_fraud_loss.png",
+                f"The same by fraud loss, the money lost to fraud alone: {reference} can lose less to fraud "
+                "and still cost more, through false declines.",
             )
         )
         findings = sweep_findings(results, sweep, reference)
