@@ -571,6 +571,9 @@ def findings(
     idle = idle_detectors_finding(arms)
     if idle:
         out.append(idle)
+    stopped = stopped_finding(daily, crews, summary)
+    if stopped:
+        out.append(stopped)
     if coverage is not None:
         median, eventual = median_label_age(coverage)
         if median is not None:
@@ -627,6 +630,46 @@ def idle_detectors_finding(arms: Mapping[str, ArmSummary]) -> str | None:
         "rarely reached the decline threshold, so what stopped fraud here was cards being blocked (cardholders "
         "noticing, investigators' verdicts), not the models' declines."
     )
+
+
+LITTLE_DECLINED = 0.05  # a model whose declines stopped less than this share of the fraud value "did little"
+
+
+def stopped_finding(daily: pl.DataFrame, crews: pl.DataFrame | None, summary: Summary) -> str | None:
+    """What stopped fraud, per arm (means over replications): the share of the fraud value
+    attempted that the detector's declines stopped, the stolen cards the issuer blocked (each
+    taking every attempt a crew would still have made with it) and the crews that gave up
+    (made their last attempt before the horizon's last day); and which models did little."""
+    sums = daily.group_by(["arm", "replication"]).agg(
+        pl.col("fraud_amount_attempted").sum(), pl.col("fraud_amount_approved").sum(), pl.col("cards_blocked").sum()
+    )
+    if not sums["fraud_amount_attempted"].sum():
+        return None
+    means = sums.group_by("arm").agg(
+        (1 - pl.col("fraud_amount_approved").sum() / pl.col("fraud_amount_attempted").sum()).alias("declined"),
+        pl.col("cards_blocked").mean(),
+    )
+    rows = {arm: (declined, blocked) for arm, declined, blocked in means.iter_rows()}
+    quit: dict[str, float] = {}
+    if crews is not None and crews.height:
+        last_day = int(daily["day"].max())
+        active = crews.filter(pl.col("attempts") > 0).group_by(["arm", "replication", "crew"]).agg(pl.col("day").max())
+        gave_up = active.group_by(["arm", "replication"]).agg((pl.col("day") < last_day).sum().alias("left"))
+        quit = dict(gave_up.group_by("arm").agg(pl.col("left").mean()).iter_rows())
+    arms = [a for a in summary.ranking if a in rows]
+    parts = [
+        f"{arm} {rows[arm][0]:.0%}, {rows[arm][1]:,.0f} cards" + (f", {quit[arm]:,.1f} crews" if arm in quit else "")
+        for arm in arms
+    ]
+    what = "share of the fraud value declined, stolen cards blocked" + (", crews that gave up" if quit else "")
+    sentence = f"What stopped fraud ({what}; means over replications): " + "; ".join(parts) + "."
+    little = [a for a in arms if rows[a][0] < LITTLE_DECLINED and summary.arms[a].learner != "rules"]
+    if little:
+        sentence += (
+            f" The model of {', '.join(little)} did little: it declined under {LITTLE_DECLINED:.0%} of the fraud "
+            "value, so blocked cards and crews giving up did most of the stopping there."
+        )
+    return sentence
 
 
 def tactic_shift(crews: pl.DataFrame) -> str | None:
