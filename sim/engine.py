@@ -122,7 +122,7 @@ class Engine:
             self.delivery.alert(_alerts(ids, tx, decisions.expected_loss, draws, np.flatnonzero(decisions.alerted)))
         self._keep_truth(X, ids, tx, decisions.declined, now)
         if self.recorder is not None:
-            staleness, falling_back = now - self.learner.newest_label_at, self.learner.falling_back
+            staleness, falling_back = now - self.learner.newest_fraud_at, self.learner.falling_back
             self.recorder.tick(now, tx, ids, X, p, decisions, staleness=staleness, falling_back=falling_back)
             self.recorder.labels_created(events, int(ids[0]), tx.is_fraud)
         self.transactions += len(tx)

@@ -134,7 +134,7 @@ class Recorder(Protocol):
     ) -> None:
         """A tick's transactions (ids ``ids``), the features ``X`` and scores ``p`` they were
         scored with and the decisions taken at ``now``; ``staleness`` is the age of the newest
-        label in the model, ``falling_back`` whether the rules decided because monitoring said
+        fraud the model learnt from, ``falling_back`` whether the rules decided because monitoring said
         the model was broken."""
 
     @abstractmethod
@@ -175,7 +175,7 @@ class ArmRecorder(Recorder):
         expected = max(scenario.population.customers * scenario.population.tx_per_customer_day * self.days, 1.0)
         self.coverage = CoverageTracker(min(1.0, COVERAGE_SAMPLE / expected))
         self.quality = QualityTracker(scenario.metrics.window, expected / self.days)
-        self.staleness = np.full(self.days, np.nan)  # age of the newest label in the model, at day end
+        self.staleness = np.full(self.days, np.nan)  # age of the newest fraud the model learnt from, at day end
         self.ranking = DailyRanking(self.days, review_capacity(scenario))
         self.reliability = np.zeros((2, 4, RELIABILITY_BINS))  # (count, amount) × (rows, weight, Σp, Σy)
         self._open_day = 0  # the first day whose quality is not yet measured

@@ -60,7 +60,7 @@ def test_cards_split_stably_at_the_share():
 
 class _Spy:
     def __init__(self, name: str, score: float):
-        self.name, self.score, self.newest_label_at = name, score, 0.0
+        self.name, self.score, self.newest_fraud_at = name, score, 0.0
         self.learned: list[np.ndarray] = []
 
     def predict_proba(self, batch):

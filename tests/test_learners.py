@@ -27,8 +27,8 @@ class Spy:
         self.latest_now = -np.inf
 
     @property
-    def newest_label_at(self):
-        return self.inner.newest_label_at
+    def newest_fraud_at(self):
+        return self.inner.newest_fraud_at
 
     def start(self, history):
         self.inner.start(history)
@@ -292,3 +292,34 @@ def test_batch_rows_are_weighted_by_age_within_each_class():
         mine = y_out == label
         assert aged[mine].sum() == pytest.approx(plain[mine].sum())
         np.testing.assert_allclose(aged[mine] / aged[mine].max(), [0.25, 0.5, 1.0])  # oldest first
+
+
+def test_staleness_is_the_age_of_the_newest_fraud_learnt_not_of_the_last_label(warmed):
+    """A maturity label arriving today is about a transaction 90 days old: it must not make the
+    model look fresh. Only a fraud label moves the model's newest fraud, to its transaction's time."""
+    from sim.feedback.labels import SOURCE_CODE, LabelEvents
+
+    scenario, _, _, history = warmed
+    learner = OnlineLearner(scenario.arm("online"))
+    learner.start(history)
+    start = learner.newest_fraud_at
+    fraud_times = history.labels.tx_time[history.y == 1]
+    assert start == fraud_times.max() and start <= 0  # the history's newest fraud
+
+    def arrive(tx_time: float, value: int, source: str, now: float) -> None:
+        events = LabelEvents(
+            np.array([10**9 + int(now)]),
+            np.array([SOURCE_CODE[source]], np.int8),
+            np.array([value], np.int8),
+            np.array([now]),
+            np.array([tx_time]),
+        )
+        X = history.X[:1]
+        learner.learn(Batch(X, now, np.zeros(1, np.int32), events.tx_id, events))
+
+    arrive(-80 * 86400.0, 0, "maturity", 10 * 86400.0)  # a legitimate label of an old transaction
+    assert learner.newest_fraud_at == start
+    arrive(8 * 86400.0, 1, "customer_report", 10 * 86400.0)  # fraud of two days ago, reported today
+    assert learner.newest_fraud_at == 8 * 86400.0
+    arrive(5 * 86400.0, 1, "chargeback", 11 * 86400.0)  # an older fraud, charged back later
+    assert learner.newest_fraud_at == 8 * 86400.0

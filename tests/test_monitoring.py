@@ -138,7 +138,7 @@ def test_the_label_error_signal_measures_the_learner_s_own_scores_on_arriving_la
     from sim.schema import Fault, Rules
 
     class Constant:
-        name, newest_label_at = "constant", 0.0
+        name, newest_fraud_at = "constant", 0.0
 
         def __init__(self, feed):
             self.feed, self.learnt = feed, 0

@@ -167,7 +167,7 @@ class Mutating:
 
     feed = NOTHING
     name = "mutating"
-    newest_label_at = 0.0
+    newest_fraud_at = 0.0
 
     def __init__(self):
         pass

@@ -57,8 +57,8 @@ class ABLearner:
         self.name = f"{a.name}|{b.name}"
 
     @property
-    def newest_label_at(self) -> float:
-        return min(self.a.newest_label_at, self.b.newest_label_at)
+    def newest_fraud_at(self) -> float:
+        return min(self.a.newest_fraud_at, self.b.newest_fraud_at)
 
     def start(self, history: History) -> None:
         for learner in (self.a, self.b):

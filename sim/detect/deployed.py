@@ -48,8 +48,8 @@ class Deployed:
         self.feed = Feed(inner.labels or self._label_error, inner.truth, inner.approved_only)
 
     @property
-    def newest_label_at(self) -> float:
-        return self.learner.newest_label_at
+    def newest_fraud_at(self) -> float:
+        return self.learner.newest_fraud_at
 
     @property
     def falling_back(self) -> bool:

@@ -41,6 +41,13 @@ LONG_RUN_HALFLIFE_S = 180 * 86400.0
 TREE_HISTORY_ROWS = 20_000
 
 
+def newest_fraud(events: LabelEvents) -> float:
+    """When the newest fraud transaction among ``events`` happened (-inf if none is fraud): how
+    fresh what a model learns from them is, whatever the delay that brought them."""
+    fraud = events.value == 1
+    return float(events.tx_time[fraud].max()) if fraud.any() else -np.inf
+
+
 # --------------------------------------------------------------------------- online
 
 
@@ -63,7 +70,7 @@ class OnlineLearner:
             )
         else:
             self._model = RiverTree(features, kind=arm.model, trees=arm.trees, seed=seed)
-        self.newest_label_at = -np.inf
+        self.newest_fraud_at = -np.inf
         self._shares = {"long": (1.0, 0.0), "recent": (1.0, 0.0)}  # decayed (events, fraud) for `prior`
         self._seen_at = 0.0
 
@@ -83,7 +90,7 @@ class OnlineLearner:
             keep = self.keeps(np.arange(len(history.y)), history.y)
             index = np.flatnonzero(keep)[-TREE_HISTORY_ROWS:]
             self._model.learn(history.X[index], history.y[index])
-        self.newest_label_at = 0.0
+        self.newest_fraud_at = history.newest_fraud_at()
         share = float(history.y.mean()) if len(history.y) else 0.0
         # The long run starts as the history; the recent share starts there too, but as one
         # pseudo-event, so arrivals take over within a few hours.
@@ -121,7 +128,7 @@ class OnlineLearner:
                 X, y = X[keep], y[keep]
                 weights = None if weights is None else weights[keep]
             self._model.learn(X, y, weights)
-        self.newest_label_at = max(self.newest_label_at, float(events.label_at.max()))
+        self.newest_fraud_at = max(self.newest_fraud_at, newest_fraud(events))
 
     def weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
         """Prior correction: weight events by long-run over recent fraud share of arrivals.
@@ -201,8 +208,7 @@ class LabelWindow:
         weight = np.where(y == 1, 1.0, 1.0 / self.keep_negative)
         if halflife != "none" and len(y):
             weight = _by_age(weight, y, now - events.tx_time[latest], halflife)
-        newest = float(events.label_at.max()) if len(events) else -np.inf
-        return X[latest], y, weight, newest
+        return X[latest], y, weight, newest_fraud(events)
 
     def forget_before(self, time: float) -> None:
         self._chunks = [chunk for chunk in self._chunks if chunk[1].label_at.max() > time]
@@ -251,11 +257,11 @@ class BatchLearner:
         self._model = SklearnModel(model_of(arm), seed=seed)
         self._next_retrain = arm.every
         self._pending: list[tuple[float, object, float]] = []
-        self.newest_label_at = -np.inf
+        self.newest_fraud_at = -np.inf
 
     def start(self, history: History) -> None:
         self._model = copy.deepcopy(history.first_model(model_of(self.arm), self.seed))
-        self.newest_label_at = 0.0
+        self.newest_fraud_at = history.newest_fraud_at()
         X, events = self._first_window(history)
         keep = events.label_at > -self.arm.window
         self._window.add(X[keep], events.take(keep))
@@ -273,7 +279,7 @@ class BatchLearner:
         self._window.add(batch.X, batch.labels)
 
     def _fit(self, now: float) -> tuple[object, int, int, float]:
-        """A new model from the window; returns it, its rows, positives and newest label time."""
+        """A new model from the window; returns it, its rows, positives and newest fraud's time."""
         X, y, weight, newest = self._window.select(now, self.arm.window, halflife=self.arm.halflife)
         self._window.forget_before(now - self.arm.window)
         model = (
@@ -309,7 +315,7 @@ class BatchLearner:
         while self._pending and self._pending[0][0] <= now:
             _, model, newest = self._pending.pop(0)
             self._deploy(model)
-            self.newest_label_at = max(self.newest_label_at, newest)
+            self.newest_fraud_at = max(self.newest_fraud_at, newest)
             events.append(ModelEvent(now, "deploy"))
         return events
 
@@ -416,11 +422,11 @@ class StaticLearner:
         self.seed = seed
         self.name = arm.name
         self._model = SklearnModel(arm.model, seed=seed)
-        self.newest_label_at = -np.inf
+        self.newest_fraud_at = -np.inf
 
     def start(self, history: History) -> None:
         self._model = copy.deepcopy(history.first_model(self.arm.model, self.seed))
-        self.newest_label_at = 0.0
+        self.newest_fraud_at = history.newest_fraud_at()
 
     def predict_proba(self, batch: Batch) -> np.ndarray:
         if len(batch) == 0:
@@ -443,7 +449,7 @@ class RulesLearner:
         self.name = name
         self.rules = rules
         self._model = RulesModel(rules)
-        self.newest_label_at = -np.inf
+        self.newest_fraud_at = -np.inf
 
     def start(self, history: History) -> None:
         pass

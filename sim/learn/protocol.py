@@ -81,7 +81,7 @@ class ModelEvent:
 class Learner(Protocol):
     name: str
     feed: Feed
-    newest_label_at: float  # the newest label time the deployed model has learnt (for staleness)
+    newest_fraud_at: float  # when the newest fraud the deployed model learnt from happened (for staleness)
 
     def start(self, history: History) -> None:
         """Train the first model."""

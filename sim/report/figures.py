@@ -576,7 +576,7 @@ def reliability_figure(reliability: pl.DataFrame, arms: list[str]) -> Figure:
 
 
 def staleness_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
-    """Age of the newest label in each arm's deployed model, day by day."""
+    """Age of the newest fraud each arm's deployed model learnt from, day by day."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
     colors = arm_colors(arms)
     mean = daily.group_by(["arm", "day"]).agg(pl.col("model_staleness_s").mean()).sort("day")
@@ -587,8 +587,8 @@ def staleness_figure(daily: pl.DataFrame, arms: list[str]) -> Figure:
             continue
         ax.plot(frame["day"].to_numpy() + 1, values, color=colors[arm], lw=1.8, label=arm)
     ax.set_xlabel("day")
-    ax.set_ylabel("days since the newest label it learnt")
-    ax.set_title("Model staleness")
+    ax.set_ylabel("days since the newest fraud\nit learnt from happened")
+    ax.set_title("Model staleness: the age of what it knows about fraud")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

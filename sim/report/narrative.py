@@ -403,8 +403,10 @@ def staleness_caption(daily: pl.DataFrame) -> str:
     if not parts:
         parts = ["no model learned from a label (a rules detector has no labels to age)"]
     return (
-        "How old is what the deployed model knows? For each day, the time since the newest label event it was "
-        "trained on. An online learner is as fresh as its labels; a batch model ages until its next deploy; a "
+        "How old is what the deployed model knows about fraud? For each day, the time since the newest fraud "
+        "transaction it learnt from happened, however late its label came: the age of its information, not "
+        "of its last label (a maturity label that arrives today is about a transaction three months old). An "
+        "online learner is as fresh as its fastest fraud labels; a batch model ages until its next deploy; a "
         "static one only ages. On average: " + "; ".join(parts) + "."
     )
 
