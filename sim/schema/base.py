@@ -62,28 +62,19 @@ Finite = Annotated[float, AfterValidator(_finite)]
 Share = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_finite)]
 
 
-def _warmup(value: Any) -> Any:
-    return value if value == "auto" else _duration(value)
+def _duration_or(word: str) -> Any:
+    """A duration, or ``word`` in its place (``"auto"``, ``"none"``): validated, and written back
+    as a duration string or the word."""
+    return Annotated[
+        float | Literal[word],
+        BeforeValidator(lambda v: v if v == word else _duration(v)),
+        PlainSerializer(lambda v: v if v == word else format_duration(v), return_type=str),
+        Field(json_schema_extra={"unit": f'duration or "{word}"'}),
+    ]
 
 
-Warmup = Annotated[
-    float | Literal["auto"],
-    BeforeValidator(_warmup),
-    PlainSerializer(lambda v: v if v == "auto" else format_duration(v), return_type=str),
-    Field(json_schema_extra={"unit": 'duration or "auto"'}),
-]
-
-
-def _halflife(value: Any) -> Any:
-    return value if value == "none" else _duration(value)
-
-
-Halflife = Annotated[
-    float | Literal["none"],
-    BeforeValidator(_halflife),
-    PlainSerializer(lambda v: v if v == "none" else format_duration(v), return_type=str),
-    Field(json_schema_extra={"unit": 'duration or "none"'}),
-]
+Warmup = _duration_or("auto")
+Halflife = _duration_or("none")
 
 # Every number has a finite range the model can run with (issue: features overflowed at 1e308).
 MAX_MONEY = 1e9
