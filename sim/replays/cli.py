@@ -55,7 +55,7 @@ ARM_OPTIONS = {
     "deploy_lag": ("DURATION", "batch: time from a retrain to its model scoring, e.g. 1d"),
     "halflife": (
         "DURATION|none",
-        "batch: half-life of a training row's weight by its age [default: 14d; none: equal]; "
+        "batch: half-life of a training row's weight by its age [default: none: equal]; "
         "online laplace: half-life of the evidence",
     ),
     "max_rows": ("N", "batch: cap on training rows (negatives subsampled and reweighted above it)"),

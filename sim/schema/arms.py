@@ -76,10 +76,10 @@ class _Batch(_Arm):
     every: Duration = Field("7d", description="time between retrains")
     window: Duration = Field("60d", description="train on label events that arrived within this window")
     halflife: Halflife = Field(
-        "14d",
+        "none",
         description="half-life of a training row's weight, by the age of its transaction at the retrain "
-        "(each class keeps its total weight): fraud of live tactics counts more than fraud of tactics that "
-        "may have died, as the online learner forgets at the same pace; `none`: every row weighs the same",
+        "(each class keeps its total weight); `none`: every row weighs the same. `14d` helps when fraud "
+        "labels come within hours and widens the intervals when they take a month (docs/calibration.md)",
     )
     deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
     max_rows: int = Field(
