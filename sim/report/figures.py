@@ -257,28 +257,16 @@ def coverage_figure(coverage: pl.DataFrame, arms: list[str]) -> Figure:
         .agg(pl.col("share_labelled_fraud").mean(), pl.col("share_labelled").mean())
         .sort(["arm", "group", "age_s"])
     )
+    # Measured at these ages only: drawn as steps, not ramps (maturity labels all arrive at its window).
+    lines = (  # group, share column, style
+        ("fraud", "share_labelled_fraud", {"marker": "o", "lw": 2}),
+        ("honest", "share_labelled", {"marker": ".", "lw": 1, "ls": "--"}),
+    )
     for arm in arms:
-        fraud = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "fraud"))
-        honest = mean.filter((pl.col("arm") == arm) & (pl.col("group") == "honest"))
-        # measured at these ages only: drawn as steps, not ramps (maturity labels all arrive at its window)
-        ax.step(
-            fraud["age_s"] / 86400,
-            fraud["share_labelled_fraud"],
-            where="post",
-            marker="o",
-            color=colors[arm],
-            lw=2,
-            label=f"{arm}: fraud labelled as fraud",
-        )
-        ax.step(
-            honest["age_s"] / 86400,
-            honest["share_labelled"],
-            where="post",
-            marker=".",
-            color=colors[arm],
-            lw=1,
-            ls="--",
-        )
+        for group, column, style in lines:
+            frame = mean.filter((pl.col("arm") == arm) & (pl.col("group") == group))
+            label = f"{arm}: fraud labelled as fraud" if group == "fraud" else None
+            ax.step(frame["age_s"] / 86400, frame[column], where="post", color=colors[arm], label=label, **style)
     ax.plot([], [], color="grey", ls="--", label="honest transactions with any label")
     ax.set_xscale("log")
     ages = mean["age_s"].unique().sort().to_list()
