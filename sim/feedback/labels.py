@@ -45,6 +45,12 @@ class LabelEvents(Columns):
     def empty() -> LabelEvents:
         return LabelEvents(np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int8), np.empty(0), np.empty(0))
 
+    def newest_fraud(self) -> float:
+        """When the newest fraud transaction among these events happened (-inf if none is fraud):
+        how fresh what a model learns from them is, whatever the delay that brought them."""
+        fraud = self.value == 1
+        return float(self.tx_time[fraud].max()) if fraud.any() else -np.inf
+
     def sorted(self) -> LabelEvents:
         """In arrival order; ties by transaction, then source."""
         at = self.label_at

@@ -52,10 +52,7 @@ class History:
     def newest_fraud_at(self) -> float:
         """When the newest fraud transaction the first models learnt happened (t = 0 when the
         history does not record its transactions' times; -inf when it holds no fraud)."""
-        if len(self.labels) != len(self.y):
-            return 0.0
-        fraud = self.y == 1
-        return float(self.labels.tx_time[fraud].max()) if fraud.any() else -np.inf
+        return self.labels.newest_fraud() if len(self.labels) == len(self.y) else 0.0
 
     def first_belief(self, prior_precision: float) -> LaplaceLogistic:
         """The first logistic model as a Laplace belief: its weights, and the precision the

@@ -41,13 +41,6 @@ LONG_RUN_HALFLIFE_S = 180 * 86400.0
 TREE_HISTORY_ROWS = 20_000
 
 
-def newest_fraud(events: LabelEvents) -> float:
-    """When the newest fraud transaction among ``events`` happened (-inf if none is fraud): how
-    fresh what a model learns from them is, whatever the delay that brought them."""
-    fraud = events.value == 1
-    return float(events.tx_time[fraud].max()) if fraud.any() else -np.inf
-
-
 # --------------------------------------------------------------------------- online
 
 
@@ -128,7 +121,7 @@ class OnlineLearner:
                 X, y = X[keep], y[keep]
                 weights = None if weights is None else weights[keep]
             self._model.learn(X, y, weights)
-        self.newest_fraud_at = max(self.newest_fraud_at, newest_fraud(events))
+        self.newest_fraud_at = max(self.newest_fraud_at, events.newest_fraud())
 
     def weights(self, y: np.ndarray, now: float) -> np.ndarray | None:
         """Prior correction: weight events by long-run over recent fraud share of arrivals.
@@ -208,7 +201,7 @@ class LabelWindow:
         weight = np.where(y == 1, 1.0, 1.0 / self.keep_negative)
         if halflife != "none" and len(y):
             weight = _by_age(weight, y, now - events.tx_time[latest], halflife)
-        return X[latest], y, weight, newest_fraud(events)
+        return X[latest], y, weight, events.newest_fraud()
 
     def forget_before(self, time: float) -> None:
         self._chunks = [chunk for chunk in self._chunks if chunk[1].label_at.max() > time]

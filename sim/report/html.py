@@ -52,6 +52,9 @@ def _cumulative(column: str, title: str, caption: Callable[[Summary], str]):
     return build
 
 
+INTERVAL_SCHEMA = {"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+
+
 def _fresh_labels(run: RunData):
     fresh = run.summary.fresh_labels
     if fresh is None or not fresh.recovered:
@@ -144,9 +147,6 @@ def _timeline(run: RunData):
         figures.timeline_figure(events, run.ranking, run.summary.horizon_days),
         narrative.timeline_caption(events),
     )
-
-
-INTERVAL_SCHEMA = {"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
 
 
 def _against_best(run: RunData):

@@ -652,18 +652,21 @@ def stopped_finding(daily: pl.DataFrame, crews: pl.DataFrame | None, summary: Su
         pl.col("cards_blocked").mean(),
     )
     rows = {arm: (declined, blocked) for arm, declined, blocked in means.iter_rows()}
-    quit: dict[str, float] = {}
+    gave_up_by_arm: dict[str, float] = {}
     if crews is not None and crews.height:
         last_day = int(daily["day"].max())
         active = crews.filter(pl.col("attempts") > 0).group_by(["arm", "replication", "crew"]).agg(pl.col("day").max())
         gave_up = active.group_by(["arm", "replication"]).agg((pl.col("day") < last_day).sum().alias("left"))
-        quit = dict(gave_up.group_by("arm").agg(pl.col("left").mean()).iter_rows())
+        gave_up_by_arm = dict(gave_up.group_by("arm").agg(pl.col("left").mean()).iter_rows())
     arms = [a for a in summary.ranking if a in rows]
     parts = [
-        f"{arm} {rows[arm][0]:.0%}, {rows[arm][1]:,.0f} cards" + (f", {quit[arm]:,.1f} crews" if arm in quit else "")
+        f"{arm} {rows[arm][0]:.0%}, {rows[arm][1]:,.0f} cards"
+        + (f", {gave_up_by_arm[arm]:,.1f} crews" if arm in gave_up_by_arm else "")
         for arm in arms
     ]
-    what = "share of the fraud value declined, stolen cards blocked" + (", crews that gave up" if quit else "")
+    what = "share of the fraud value declined, stolen cards blocked" + (
+        ", crews that gave up" if gave_up_by_arm else ""
+    )
     sentence = f"What stopped fraud ({what}; means over replications): " + "; ".join(parts) + "."
     little = [a for a in arms if rows[a][0] < LITTLE_DECLINED and summary.arms[a].learner != "rules"]
     if little:
