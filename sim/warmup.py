@@ -54,6 +54,13 @@ def transactions_per_day(scenario: Scenario) -> float:
     return scenario.population.customers * scenario.population.tx_per_customer_day
 
 
+def history_keep(scenario: Scenario) -> float:
+    """The share of the history's legitimate transactions kept for the first models, so that the
+    history holds about ``history_rows`` rows (as a batch window keeps ``max_rows``)."""
+    rows = transactions_per_day(scenario) * scenario.history / DAY
+    return min(1.0, scenario.history_rows / max(rows, 1.0))
+
+
 def longest_batch_window(scenario: Scenario) -> float:
     windows = [arm.window for arm in scenario.arms if isinstance(arm, BATCH_LEARNERS)]
     windows += [arm.feedback_window for arm in scenario.arms if hasattr(arm, "feedback_window")]
@@ -74,12 +81,15 @@ def arm_retention(scenario: Scenario) -> float:
 class Collector:
     """What the warm-up keeps for the history: the label events arriving from ``since`` (with
     their features) and, from ``truth_since``, every transaction's truth for the oracles' windows,
-    legitimate ones kept at ``truth_keep`` by a stable hash, as a window keeps them."""
+    legitimate ones kept at ``truth_keep`` by a stable hash, as a window keeps them. The history
+    keeps its legitimate transactions at ``history_keep`` by the same hash, each weighing back
+    ``1 / history_keep``."""
 
     store: FeatureStore
     since: float
     truth_since: float = np.inf
     truth_keep: float = 1.0
+    history_keep: float = 1.0
     first_id: int = 0  # the history's first transaction
     parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)
     truth: list[tuple[np.ndarray, LabelEvents, np.ndarray]] = field(default_factory=list)  # X, truth, declined
@@ -88,7 +98,9 @@ class Collector:
     def for_scenario(scenario: Scenario, store: FeatureStore) -> Collector:
         """Label events arriving from the history's start (its eventual labels) or the longest batch
         window's; the truth of the longest oracle window, kept as thinly as the thickest window keeps it."""
-        collector = Collector(store, since=-max(scenario.history, longest_batch_window(scenario)))
+        collector = Collector(
+            store, since=-max(scenario.history, longest_batch_window(scenario)), history_keep=history_keep(scenario)
+        )
         oracles = [arm for arm in scenario.arms if isinstance(arm, OracleArm)]
         if oracles:
             collector.truth_since = -max(arm.window for arm in oracles)
@@ -123,12 +135,18 @@ class Collector:
         order = np.lexsort((mine.label_at, mine.tx_id))
         latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
         final = mine.take(latest)
+        weight = None
+        if self.history_keep < 1.0:
+            keep = (final.value == 1) | (uniform_hash(final.tx_id, LABEL_WINDOW_SALT) < self.history_keep)
+            final = final.take(keep)
+            weight = np.where(final.value == 1, 1.0, 1.0 / self.history_keep)
         truth = LabelEvents.concat([events for _, events, _ in self.truth])
         truth_X = np.concatenate([X for X, _, _ in self.truth]) if self.truth else arrived_X[:0]
         truth_declined = np.concatenate([d for _, _, d in self.truth]) if self.truth else np.zeros(0, bool)
         return History(
             X=world.store.features(final.tx_id),
             y=final.value.astype(np.int8),
+            weight=weight,
             arrived=arrived,
             arrived_X=arrived_X,
             truth=truth,

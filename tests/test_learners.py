@@ -86,6 +86,28 @@ def test_the_history_does_not_depend_on_the_other_arms():
     assert np.array_equal(alone.y, with_batch.y) and np.array_equal(alone.X, with_batch.X)
 
 
+def test_a_capped_history_keeps_every_fraud_and_a_weighted_sample_of_the_rest(warmed):
+    """Above ``history_rows`` the history subsamples legitimate rows by a stable hash and weighs
+    each back; fraud rows are all kept, so the first models learn the same fraud rate."""
+    scenario, _, _, full = warmed
+    assert full.weight is None  # 7,000 rows, under the default cap: every row kept, unweighted
+    capped_scenario = scenario.model_copy(update={"history_rows": 1000})
+    capped = warm_up(capped_scenario, Streams(scenario.seed, 0))[1]
+    fraud = full.labels.tx_id[full.y == 1]
+    assert np.array_equal(np.sort(capped.labels.tx_id[capped.y == 1]), np.sort(fraud))
+    assert np.isin(capped.labels.tx_id, full.labels.tx_id).all()
+    keep = 1000 / (scenario.population.customers * scenario.population.tx_per_customer_day * 7)
+    legit = int((full.y == 0).sum())
+    kept = int((capped.y == 0).sum())
+    assert abs(kept - keep * legit) < 5 * np.sqrt(legit * keep * (1 - keep))  # binomial, five sigma
+    assert np.allclose(capped.weight[capped.y == 0], 1 / keep) and (capped.weight[capped.y == 1] == 1).all()
+    # At the weighted fit's optimum the weighted mean probability is the weighted fraud share.
+    model = capped.first_model("logistic")
+    p = model.predict_proba(capped.X)
+    share = capped.frauds / capped.events
+    assert np.average(p, weights=capped.weight) == pytest.approx(share, rel=0.01)
+
+
 def test_batch_retrains_every_period_and_deploys_after_lag(warmed):
     scenario, streams, world, history = warmed
     arm = scenario.arm("batch").model_copy(update={"deploy_lag": 3600.0})

@@ -18,6 +18,8 @@ class History:
 
     ``X``/``y``: the history's transactions with their eventual labels; the
     first model of each kind is fitted on them once and shared by every arm.
+    ``weight``: None when every row is kept; above the scenario's ``history_rows`` the
+    legitimate rows are a sample, each weighing the rows it stands for.
     ``labels``/``card``/``merchant``: those rows' label events (each transaction's last, which
     may arrive after t = 0), cards and merchants, for the arms' streams (:mod:`sim.export`).
     ``arrived``/``arrived_X``: the label events that arrived before t = 0
@@ -37,6 +39,7 @@ class History:
     labels: LabelEvents = field(default_factory=LabelEvents.empty)
     card: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     merchant: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    weight: np.ndarray | None = None
     _models: dict[str, SklearnModel] = field(default_factory=dict, compare=False, repr=False)
     _beliefs: dict[float, LaplaceLogistic] = field(default_factory=dict, compare=False, repr=False)
 
@@ -44,10 +47,20 @@ class History:
         """The model of ``kind`` fitted on the history: a bundled kind's is fitted once and
         shared; a user's model (a scikit-learn object) is fitted for each arm, with its seed."""
         if not isinstance(kind, str):
-            return SklearnModel(kind, seed=seed).fit(self.X, self.y)
+            return SklearnModel(kind, seed=seed).fit(self.X, self.y, self.weight)
         if kind not in self._models:
-            self._models[kind] = SklearnModel(kind).fit(self.X, self.y)
+            self._models[kind] = SklearnModel(kind).fit(self.X, self.y, self.weight)
         return self._models[kind]
+
+    @property
+    def events(self) -> float:
+        """How many labelled transactions the history stands for (its rows, weighted)."""
+        return float(len(self.y)) if self.weight is None else float(self.weight.sum())
+
+    @property
+    def frauds(self) -> float:
+        """How many of them are fraud (fraud rows are never subsampled)."""
+        return float(self.y.sum())
 
     def newest_fraud_at(self) -> float:
         """When the newest fraud transaction the first models learnt happened (t = 0 when the
@@ -60,6 +73,6 @@ class History:
         if prior_precision not in self._beliefs:
             belief = LaplaceLogistic(self.X.shape[1], prior_precision=prior_precision)
             coef, intercept = self.first_model("logistic").raw_coefficients()
-            belief.warm_start(self.X, self.y, coef, intercept)
+            belief.warm_start(self.X, self.y, coef, intercept, self.weight)
             self._beliefs[prior_precision] = belief
         return self._beliefs[prior_precision]

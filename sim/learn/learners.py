@@ -78,16 +78,18 @@ class OnlineLearner:
             self._model.mean, self._model.precision = first.mean.copy(), first.precision.copy()
             self._model.restart(0.0)
         elif isinstance(self._model, RiverLogistic):
-            self._model.warm_start(history.first_model("logistic"), len(history.y))
+            self._model.warm_start(history.first_model("logistic"), round(history.events))
         else:
-            keep = self.keeps(np.arange(len(history.y)), history.y)
+            # A subsampled history's legitimate rows each stand for several: sample them more often.
+            stands_for = 1.0 if history.weight is None else float(history.weight.max())
+            keep = self.keeps(np.arange(len(history.y)), history.y, stands_for)
             index = np.flatnonzero(keep)[-TREE_HISTORY_ROWS:]
             self._model.learn(history.X[index], history.y[index])
         self.newest_fraud_at = history.newest_fraud_at()
-        share = float(history.y.mean()) if len(history.y) else 0.0
+        share = history.frauds / history.events if len(history.y) else 0.0
         # The long run starts as the history; the recent share starts there too, but as one
         # pseudo-event, so arrivals take over within a few hours.
-        self._shares = {"long": (float(len(history.y)), float(history.y.sum())), "recent": (1.0, share)}
+        self._shares = {"long": (history.events, history.frauds), "recent": (1.0, share)}
 
     def predict_proba(self, batch: Batch) -> np.ndarray:
         if len(batch) == 0:
@@ -101,11 +103,12 @@ class OnlineLearner:
         odds = self.arm.negative_share * p / np.maximum(1 - p, 1e-12)
         return odds / (1 + odds)
 
-    def keeps(self, ids: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Which events the model learns: trees learn every fraud event and a stable-hash share of the others."""
+    def keeps(self, ids: np.ndarray, y: np.ndarray, stands_for: float = 1.0) -> np.ndarray:
+        """Which events the model learns: trees learn every fraud event and a stable-hash share of the
+        others (of rows that each stand for ``stands_for`` events, that many times the share)."""
         if not self.samples:
             return np.ones(len(y), bool)
-        return (y == 1) | (uniform_hash(ids, TREE_SAMPLE_SALT) < self.arm.negative_share)
+        return (y == 1) | (uniform_hash(ids, TREE_SAMPLE_SALT) < self.arm.negative_share * stands_for)
 
     def learn(self, batch: Batch) -> None:
         events = batch.labels

@@ -44,6 +44,13 @@ class Scenario(Strict):
     history: Duration = Field(
         "60d", description="labelled period before t = 0 under the `rules` policy; trains every first model"
     )
+    history_rows: int = Field(
+        1_000_000,
+        ge=1_000,
+        le=100_000_000,
+        description="cap on the history's rows kept for the first models: above it legitimate rows are "
+        "subsampled and reweighted (fraud rows all kept), so the history's memory is bounded by the cap",
+    )
     warmup: Warmup = Field(
         "auto",
         description="time the world runs under `rules` before t = 0 so the label stream is in steady "
