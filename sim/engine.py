@@ -23,7 +23,7 @@ import simpy
 
 from .detect.deployed import Deployed
 from .detect.faults import Faults
-from .detect.policy import Policy
+from .detect.policy import Decisions, Policy
 from .feedback.delivery import Delivery
 from .feedback.investigators import Alert
 from .feedback.labels import Draws, LabelEvents, LabelModel
@@ -31,13 +31,15 @@ from .learn.history import History
 from .learn.learners import RulesLearner, from_arm
 from .learn.protocol import Batch, Learner, ModelEvent, truth_events
 from .results import ArmRecorder
-from .rng import Streams, stable_key
+from .rng import LABEL_WINDOW_SALT, Streams, stable_key, uniform_hash
 from .schema import Arm, Scenario
 from .warmup import (
     Collector,
     arm_retention,
+    feature_share,
     transactions_per_day,
     warm_up_scenario,
+    warmup_feature_share,
     warmup_length,
     warmup_retention,
 )
@@ -108,7 +110,7 @@ class Engine:
         world = self.world
         X, velocity = world.features.compute(tx, world.population.merchant_category)
         self.faults.break_features(X, now)
-        ids = world.store.append(X, tx.merchant, tx.card, now)
+        ids = world.store.upcoming_ids(len(tx))
         p = self.learner.predict_proba(Batch(X, now, tx.card, ids))
         decisions = self.policy.decide(p, tx.amount, draws.explore, now)
         approved = ~decisions.declined  # 4. the world learns what was decided
@@ -117,6 +119,7 @@ class Engine:
         world.blocks.notice(tx.t, tx.card, tx.is_fraud & approved, draws.notice, draws.notice_delay)
         world.crews.skim(tx, approved, draws.leak)
         events = self.labels.events(ids, tx.t, tx.is_fraud, decisions.declined, draws)
+        world.store.append(X, tx.merchant, tx.card, now, _features_read(ids, world.store.keep_share, decisions, events))
         world.queue.push(events)
         if decisions.alerted.any():
             self.delivery.alert(_alerts(ids, tx, decisions.expected_loss, draws, np.flatnonzero(decisions.alerted)))
@@ -154,6 +157,18 @@ class Engine:
             self.collector.tick(X, ids, tx, declined, now, known_at)
 
 
+def _features_read(ids: np.ndarray, share: float, decisions: Decisions, events: LabelEvents) -> np.ndarray | None:
+    """Which of a tick's transactions' features a learner may read when their labels arrive: all
+    (None) when ``share`` is 1; else those with a fraud label to come, those alerted (an
+    investigator's verdict may say fraud) and a ``share`` of the rest by the stable hash a batch
+    window keeps legitimate labels by (:class:`~sim.learn.learners.LabelWindow`)."""
+    if share >= 1.0:
+        return None
+    keep = decisions.alerted | (uniform_hash(ids, LABEL_WINDOW_SALT) < share)
+    keep[events.tx_id[events.value == 1] - ids[0]] = True
+    return keep
+
+
 def _alerts(
     ids: np.ndarray, tx: Transactions, expected_loss: np.ndarray, draws: Draws, rows: np.ndarray
 ) -> list[Alert]:
@@ -177,6 +192,7 @@ def warm_up(
     """Run the world under ``rules`` up to t = 0; return it and the history every arm starts from."""
     length = warmup_length(scenario)
     world = build_world(scenario, streams, -length, warmup_retention(scenario))
+    world.store.keep_features(warmup_feature_share(scenario))
     collector = Collector.for_scenario(scenario, world.store)
     rules = RulesLearner("rules", scenario.rules)
     engine = Engine(warm_up_scenario(scenario), streams, world, rules, None, -length, 0.0, progress, "", collector)
@@ -211,6 +227,7 @@ def run_arm(
     if copy_world:
         world = copy.deepcopy(world)
     world.store.retention_s = arm_retention(scenario)
+    world.store.keep_features(feature_share(arm, scenario))
     if learner is None:
         learner = arm_learner(scenario, arm, streams, transactions_per_day(scenario))
     engine = Engine(scenario, streams, world, learner, recorder, 0.0, scenario.horizon, progress, arm.name)

@@ -13,7 +13,8 @@ from .learn.history import History
 from .learn.learners import window_keep
 from .learn.protocol import truth_events
 from .rng import LABEL_WINDOW_SALT, uniform_hash
-from .schema import BATCH_LEARNERS, OracleArm, Scenario
+from .schema import BATCH_LEARNERS, Arm, BatchArm, OracleArm, RulesArm, Scenario, SplitArm, StaticArm
+from .schema.arms import BatchPlugin
 from .schema.features import FEATURES
 from .units import DAY
 from .world.state import World
@@ -77,10 +78,32 @@ def arm_retention(scenario: Scenario) -> float:
     return LabelModel(scenario.labels).longest_delay + scenario.tick
 
 
+def feature_share(arm: Arm, scenario: Scenario) -> float:
+    """The share of legitimate transactions whose features an arm's learner may read when their
+    labels arrive (fraud and alerted ones it may always read): a batch window's, none for a
+    learner fed no labels, all for an online learner, a hybrid's recalibration, an A/B test's
+    pair and a `label_error` monitor (docs/performance.md, "Memory")."""
+    if scenario.ab is not None or any(d.signal == "label_error" for d in scenario.monitoring.detectors):
+        return 1.0
+    match arm:
+        case StaticArm() | RulesArm() | OracleArm():
+            return 0.0
+        case BatchArm() | BatchPlugin() | SplitArm():
+            return window_keep(arm, transactions_per_day(scenario))
+    return 1.0
+
+
+def warmup_feature_share(scenario: Scenario) -> float:
+    """The share of legitimate warm-up transactions whose features are kept: what the history
+    and every arm may read."""
+    return max([history_keep(scenario), *(feature_share(arm, scenario) for arm in scenario.arms)])
+
+
 @dataclass
 class Collector:
     """What the warm-up keeps for the history: the label events arriving from ``since`` (with
-    their features) and, from ``truth_since``, every transaction's truth for the oracles' windows,
+    the features of those a batch window keeps, at ``window_keep``) and, from ``truth_since``,
+    every transaction's truth for the oracles' windows,
     legitimate ones kept at ``truth_keep`` by a stable hash, as a window keeps them. The history
     keeps its legitimate transactions at ``history_keep`` by the same hash, each weighing back
     ``1 / history_keep``."""
@@ -90,21 +113,29 @@ class Collector:
     truth_since: float = np.inf
     truth_keep: float = 1.0
     history_keep: float = 1.0
+    window_keep: float = 0.0
     first_id: int = 0  # the history's first transaction
-    parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)
+    events: list[LabelEvents] = field(default_factory=list)  # every label event from `since`
+    parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)  # those a window keeps
     truth: list[tuple[np.ndarray, LabelEvents, np.ndarray]] = field(default_factory=list)  # X, truth, declined
 
     @staticmethod
     def for_scenario(scenario: Scenario, store: FeatureStore) -> Collector:
         """Label events arriving from the history's start (its eventual labels) or the longest batch
-        window's; the truth of the longest oracle window, kept as thinly as the thickest window keeps it."""
+        window's (with the features of those the thickest window keeps); the truth of the longest
+        oracle window, kept as thinly as the thickest oracle window keeps it."""
+        per_day = transactions_per_day(scenario)
+        windows = [arm for arm in scenario.arms if isinstance(arm, BATCH_LEARNERS) and not isinstance(arm, OracleArm)]
         collector = Collector(
-            store, since=-max(scenario.history, longest_batch_window(scenario)), history_keep=history_keep(scenario)
+            store,
+            since=-max(scenario.history, longest_batch_window(scenario)),
+            history_keep=history_keep(scenario),
+            window_keep=max([window_keep(arm, per_day) for arm in windows], default=0.0),
         )
         oracles = [arm for arm in scenario.arms if isinstance(arm, OracleArm)]
         if oracles:
             collector.truth_since = -max(arm.window for arm in oracles)
-            collector.truth_keep = max(window_keep(arm, transactions_per_day(scenario)) for arm in oracles)
+            collector.truth_keep = max(window_keep(arm, per_day) for arm in oracles)
         return collector
 
     def mark_history_start(self) -> None:
@@ -113,6 +144,8 @@ class Collector:
     def labels(self, X: np.ndarray, due: LabelEvents) -> None:
         keep = due.label_at >= self.since
         if keep.any():
+            self.events.append(due.take(keep))
+            keep &= (due.value == 1) | (uniform_hash(due.tx_id, LABEL_WINDOW_SALT) < self.window_keep)
             self.parts.append((X[keep], due.take(keep)))
 
     def tick(
@@ -131,7 +164,8 @@ class Collector:
             np.concatenate([X for X, _ in self.parts]) if self.parts else np.zeros((0, len(FEATURES)), np.float32)
         )
         # Eventual labels of the history's transactions: arrived ones and those still in flight.
-        mine = LabelEvents.concat([arrived.take(arrived.tx_id >= self.first_id), world.queue.pending(self.first_id)])
+        every = LabelEvents.concat(self.events)
+        mine = LabelEvents.concat([every.take(every.tx_id >= self.first_id), world.queue.pending(self.first_id)])
         order = np.lexsort((mine.label_at, mine.tx_id))
         latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
         final = mine.take(latest)

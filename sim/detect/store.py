@@ -4,9 +4,15 @@ Label events name a transaction by id; learners need the features it was
 scored with, and the merchant-rate feature needs its merchant. Rows live in a
 ring buffer sized by the pending-label window, not by the horizon.
 
+Features are the bulk of it (42 float32 columns against a merchant and a card), and most
+are never read again: a batch window keeps a share of the legitimate labels, a static model
+none. So a store keeps the features of only the rows it is told to (``keep`` at
+:meth:`FeatureStore.append`), in a ring of their own; the rest read as zeros, and must not be
+read (:func:`sim.learn.learners.feature_share` says which rows each learner reads).
+
 Copying a store (every arm starts from a copy of the warmed-up world) is
-copy-on-write: the rows written so far become a read-only segment shared by
-the original and the copy, and each writes its new rows into a ring of its
+copy-on-write: the rows written so far become read-only segments shared by
+the original and the copy, and each writes its new rows into rings of its
 own. A segment is dropped once all its rows have left the retention window.
 
 >>> store = FeatureStore(n_features=2, retention_s=10.0)
@@ -14,9 +20,9 @@ own. A segment is dropped once all its rows have left the retention window.
 >>> [int(i) for i in ids], [int(m) for m in store.merchant(ids[1:])]
 ([0, 1, 2], [6, 7])
 >>> copy = store.fork()
->>> _ = copy.append(np.zeros((1, 2), np.float32), np.array([8]), np.array([4]), now=1.0)
->>> [int(m) for m in copy.merchant(np.array([2, 3]))], store.next_id
-([7, 8], 3)
+>>> _ = copy.append(np.full((2, 2), 2, np.float32), np.array([8, 9]), np.array([4, 5]), 1.0, np.array([False, True]))
+>>> [int(m) for m in copy.merchant(np.array([2, 3]))], store.next_id, copy.features(np.array([2, 3, 4]))[:, 0].tolist()
+([7, 8], 3, [1.0, 0.0, 2.0])
 """
 
 from __future__ import annotations
@@ -28,124 +34,183 @@ import numpy as np
 
 
 class _Ring:
-    """Rows of consecutive ids in arrays used as a ring: id ``i`` lives in slot ``i % capacity``."""
+    """Columns of consecutive sequence numbers in arrays used as a ring: number ``i`` lives in
+    slot ``i % capacity``."""
 
-    def __init__(self, n_features: int, capacity: int):
-        self.X = np.zeros((capacity, n_features), np.float32)  # untouched pages cost no memory
-        self.merchant = np.zeros(capacity, np.int32)
-        self.card = np.zeros(capacity, np.int32)
-
-    @property
-    def capacity(self) -> int:
-        return len(self.card)
+    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], type]], capacity: int):
+        self.shapes = shapes
+        # Untouched pages cost no memory.
+        self.columns = {name: np.zeros((capacity, *shape), dtype) for name, (shape, dtype) in shapes.items()}
+        self.capacity = capacity
 
     def grown(self, capacity: int, first: int, end: int) -> _Ring:
-        """A larger ring holding this one's rows ``first`` to ``end``."""
-        ring = _Ring(self.X.shape[1], capacity)
+        """A larger ring holding this one's numbers ``first`` to ``end``."""
+        ring = _Ring(self.shapes, capacity)
         live = np.arange(first, end, dtype=np.int64)
         old, new = live % self.capacity, live % capacity
-        ring.X[new], ring.merchant[new], ring.card[new] = self.X[old], self.merchant[old], self.card[old]
+        for name, column in self.columns.items():
+            ring.columns[name][new] = column[old]
         return ring
 
 
+class _Segments:
+    """Rows numbered 0, 1, 2, … : a ring for new rows and read-only rings shared with copies."""
+
+    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], type]], capacity: int):
+        self.shapes = shapes
+        self.capacity = capacity
+        self.ring: _Ring | None = None  # where new rows go (allocated on first use)
+        self.ring_from = 0  # first number held by the ring
+        self.frozen: list[tuple[int, int, _Ring]] = []  # read-only (first, end, ring), oldest first
+        self.next = 0
+
+    def fork(self) -> _Segments:
+        """A copy: both share the rows so far, read-only, and write new rows apart."""
+        if self.ring is not None:
+            self.capacity = max(self.capacity, self.ring.capacity)
+            if self.next > self.ring_from:
+                self.frozen.append((self.ring_from, self.next, self.ring))
+        self.ring, self.ring_from = None, self.next
+        copy = _Segments.__new__(_Segments)
+        copy.__dict__.update(self.__dict__)
+        copy.frozen = list(self.frozen)
+        return copy
+
+    def append(self, columns: dict[str, np.ndarray], n: int, live_from: int) -> None:
+        """Rows ``next`` to ``next + n``; rows before ``live_from`` may be overwritten."""
+        while self.frozen and self.frozen[0][1] <= live_from:
+            self.frozen.pop(0)
+        if n == 0:
+            return
+        first = max(live_from, self.ring_from)
+        if self.ring is None:
+            self.ring = _Ring(self.shapes, self.capacity)
+        if self.next + n - first > self.ring.capacity:
+            capacity = self.ring.capacity
+            while capacity < self.next + n - first:
+                capacity *= 2
+            self.ring = self.ring.grown(capacity, first, self.next)
+        start = self.next % self.ring.capacity
+        if start + n <= self.ring.capacity:  # one contiguous block: plain slice copies
+            for name, values in columns.items():
+                self.ring.columns[name][start : start + n] = values
+        else:
+            slots = np.arange(self.next, self.next + n, dtype=np.int64) % self.ring.capacity
+            for name, values in columns.items():
+                self.ring.columns[name][slots] = values
+        self.next += n
+
+    def gather(self, name: str, numbers: np.ndarray) -> np.ndarray:
+        """Column ``name`` of rows ``numbers`` (all still live)."""
+        if len(numbers) == 0:
+            shape, dtype = self.shapes[name]
+            return np.zeros((0, *shape), dtype)
+        low, high = int(numbers.min()), int(numbers.max())
+        if low >= self.ring_from:
+            ring = self.ring
+            return ring.columns[name][numbers % ring.capacity]
+        parts = list(self.frozen)
+        if self.ring is not None:
+            parts.append((self.ring_from, self.next, self.ring))
+        for first, end, ring in parts:
+            if first <= low and high < end:
+                return ring.columns[name][numbers % ring.capacity]
+        shape, dtype = self.shapes[name]
+        out = np.empty((len(numbers), *shape), dtype)
+        for first, end, ring in parts:
+            inside = (numbers >= first) & (numbers < end)
+            if inside.any():
+                out[inside] = ring.columns[name][numbers[inside] % ring.capacity]
+        return out
+
+
 class FeatureStore:
-    """Features, merchant and card of every scored transaction still awaiting labels."""
+    """Merchant and card of every scored transaction still awaiting labels, and the features of
+    those kept for learning."""
 
     def __init__(self, n_features: int, retention_s: float, capacity: int = 1 << 14):
         self.retention_s = retention_s
+        self.keep_share = 1.0  # the share of legitimate rows whose features are read: see keep_features
         self._n_features = n_features
-        self._capacity = capacity
-        self._ring: _Ring | None = None  # where new rows go (allocated on first use)
-        self._ring_from = 0  # first id held by the ring
-        self._frozen: list[tuple[int, int, _Ring]] = []  # read-only (first id, end id, ring), oldest first
-        self._next = 0  # id of the next transaction
+        self._rows = _Segments({"merchant": ((), np.int32), "card": ((), np.int32), "slot": ((), np.int64)}, capacity)
+        self._X = _Segments({"X": ((n_features,), np.float32)}, capacity)
         self._live_from = 0  # oldest id that may still get a label
-        self._marks: deque[tuple[float, int]] = deque()  # (time, first id appended then)
+        self._marks: deque[tuple[float, int, int]] = deque()  # (time, first id, first feature slot) appended then
 
     @property
     def next_id(self) -> int:
-        return self._next
+        return self._rows.next
 
     @property
     def live_from(self) -> int:
         """The oldest transaction id that may still get a label."""
         return self._live_from
 
+    def keep_features(self, share: float) -> None:
+        """Say what share of the rows to come will keep their features (the engine picks them), and
+        size the features' ring for it: a ring wraps at its capacity, so one sized for every row
+        would touch memory for every row written (fraud and alerted rows are a few per cent more)."""
+        self.keep_share = share
+        if share < 1.0:
+            self._X.capacity = int(self._rows.capacity * min(share + 0.02, 1.0)) + 1024
+
+    def upcoming_ids(self, n: int) -> np.ndarray:
+        """The ids the next :meth:`append` of ``n`` rows will give."""
+        return np.arange(self._rows.next, self._rows.next + n, dtype=np.int64)
+
     def fork(self) -> FeatureStore:
         """A copy: both share the rows so far, read-only, and write new rows apart."""
-        if self._ring is not None:
-            self._capacity = max(self._capacity, self._ring.capacity)
-            if self._next > self._ring_from:
-                self._frozen.append((self._ring_from, self._next, self._ring))
-        self._ring, self._ring_from = None, self._next
         copy = FeatureStore.__new__(FeatureStore)
         copy.__dict__.update(self.__dict__)
-        copy._frozen = list(self._frozen)
+        copy._rows, copy._X = self._rows.fork(), self._X.fork()
         copy._marks = deque(self._marks)
         return copy
 
     def __deepcopy__(self, memo) -> FeatureStore:
         return self.fork()
 
-    def append(self, X: np.ndarray, merchant: np.ndarray, card: np.ndarray, now: float) -> np.ndarray:
-        """Store a tick's rows and return their transaction ids."""
+    def append(
+        self, X: np.ndarray, merchant: np.ndarray, card: np.ndarray, now: float, keep: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Store a tick's rows, the features of those ``keep`` marks (all if None), and return
+        their transaction ids."""
         n = len(X)
-        self._marks.append((now, self._next))
+        first_id, first_slot = self._rows.next, self._X.next
+        self._marks.append((now, first_id, first_slot))
+        live_slot = 0
         if math.isfinite(self.retention_s):
             while len(self._marks) > 1 and self._marks[1][0] < now - self.retention_s:
                 self._marks.popleft()
-            self._live_from = self._marks[0][1]
-            while self._frozen and self._frozen[0][1] <= self._live_from:
-                self._frozen.pop(0)
-        first = max(self._live_from, self._ring_from)
-        if self._ring is None:
-            self._ring = _Ring(self._n_features, self._capacity)
-        if self._next + n - first > self._ring.capacity:
-            capacity = self._ring.capacity
-            while capacity < self._next + n - first:
-                capacity *= 2
-            self._ring = self._ring.grown(capacity, first, self._next)
-        start = self._next % self._ring.capacity
-        if start + n <= self._ring.capacity:  # one contiguous block: plain slice copies
-            self._ring.X[start : start + n] = X
-            self._ring.merchant[start : start + n] = merchant
-            self._ring.card[start : start + n] = card
+            _, self._live_from, live_slot = self._marks[0]
+        if keep is None:
+            slot = np.arange(first_slot, first_slot + n, dtype=np.int64)
+            kept = X
         else:
-            slots = np.arange(self._next, self._next + n, dtype=np.int64) % self._ring.capacity
-            self._ring.X[slots], self._ring.merchant[slots], self._ring.card[slots] = X, merchant, card
-        ids = np.arange(self._next, self._next + n, dtype=np.int64)
-        self._next += n
-        return ids
+            slot = np.where(keep, first_slot + np.cumsum(keep) - 1, -1)
+            kept = X[keep]
+        self._rows.append({"merchant": merchant, "card": card, "slot": slot}, n, self._live_from)
+        self._X.append({"X": kept}, len(kept), live_slot)
+        return np.arange(first_id, first_id + n, dtype=np.int64)
 
-    def _gather(self, name: str, ids: np.ndarray) -> np.ndarray:
-        if len(ids) == 0:
-            ring = self._ring or _Ring(self._n_features, 1)
-            return getattr(ring, name)[:0]
-        low, high = int(ids.min()), int(ids.max())
-        if low < self._live_from or high >= self._next:
+    def _check(self, ids: np.ndarray) -> None:
+        if len(ids) and (int(ids.min()) < self._live_from or int(ids.max()) >= self._rows.next):
             raise IndexError("label event for a transaction outside the retention window")
-        if low >= self._ring_from:
-            ring = self._ring
-            return getattr(ring, name)[ids % ring.capacity]
-        parts = list(self._frozen)
-        if self._ring is not None:
-            parts.append((self._ring_from, self._next, self._ring))
-        for first, end, ring in parts:
-            if first <= low and high < end:
-                return getattr(ring, name)[ids % ring.capacity]
-        source = getattr(parts[0][2], name)
-        out = np.empty((len(ids), *source.shape[1:]), source.dtype)
-        for first, end, ring in parts:
-            inside = (ids >= first) & (ids < end)
-            if inside.any():
-                out[inside] = getattr(ring, name)[ids[inside] % ring.capacity]
-        return out
 
     def features(self, ids: np.ndarray) -> np.ndarray:
-        return self._gather("X", ids)
+        """The features transactions ``ids`` were scored with (zeros for those not kept)."""
+        self._check(ids)
+        slot = self._rows.gather("slot", ids)
+        kept = slot >= 0
+        if kept.all():
+            return self._X.gather("X", slot)
+        out = np.zeros((len(ids), self._n_features), np.float32)
+        out[kept] = self._X.gather("X", slot[kept])
+        return out
 
     def merchant(self, ids: np.ndarray) -> np.ndarray:
-        return self._gather("merchant", ids)
+        self._check(ids)
+        return self._rows.gather("merchant", ids)
 
     def card(self, ids: np.ndarray) -> np.ndarray:
-        return self._gather("card", ids)
+        self._check(ids)
+        return self._rows.gather("card", ids)

@@ -23,7 +23,8 @@ class History:
     ``labels``/``card``/``merchant``: those rows' label events (each transaction's last, which
     may arrive after t = 0), cards and merchants, for the arms' streams (:mod:`sim.export`).
     ``arrived``/``arrived_X``: the label events that arrived before t = 0
-    within the longest batch window, as a batch learner's starting buffer.
+    within the longest batch window, as a batch learner's starting buffer (the fraud labels
+    and the share of the others that the thickest window keeps).
     ``truth``/``truth_X``/``truth_declined``: the true label of every transaction of
     the longest oracle window (legitimate ones thinned as the windows thin them), as
     an oracle's starting buffer.
