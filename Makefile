@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-fast bench lint reference clean browser screenshot
+.PHONY: demo test test-fast bench bench-scale lint reference clean browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ test-fast: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
+
+bench-scale: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/scale.py --goal --docs
 
 lint: $(VENV)/.installed-test
 	$(PIP) 'ruff==0.17.5'

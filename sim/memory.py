@@ -1,14 +1,14 @@
 """How much memory one replication of a scenario needs, estimated before it runs.
 
-A coarse model, calibrated on the quickstart world with one static arm over 30 days: peak
-resident memory 1.25 GB at 20,000 customers and 3.34 GB at 60,000 (``/usr/bin/time -f %M
-fraudsim run scenarios/quickstart.toml --workers 1 --replications 1 --set
-population.customers=N ...``), where the estimate gives 1.3 and 3.4 GB. Its parts: a fixed
-base for the interpreter and libraries; per customer and per merchant, their habits and
-features; the labelled history kept for the first models; the pending-label store, which
-holds every scored transaction until its last label can arrive; and every fraud card the
-crews and breaches bring (each with its attempts). Validation refuses a scenario whose
-estimate exceeds this machine's memory, naming both.
+A coarse model of the parts that grow with the world: a fixed base for the interpreter and
+libraries; per customer and per merchant, their habits and features; the history kept for the
+first models (at most ``history_rows`` rows, and its fit); the feature store, which holds
+every scored transaction until its last label can arrive — 4 bytes each, plus features,
+merchant and card for the rows a learner may read (:func:`sim.warmup.feature_share`) — and the
+label events waiting to arrive; and every fraud card the crews and breaches bring. Its
+coefficients were fitted to ``make bench-scale``'s measured peaks (docs/performance.md,
+"Scale"), which it matches within 25 %. Validation refuses a scenario whose estimate exceeds
+this machine's memory, naming both.
 
 >>> from sim.scenario import validate
 >>> small = estimate(validate({"name": "s", "horizon": "2d", "population": {"customers": 2000}}, "inline"))
@@ -24,14 +24,24 @@ from dataclasses import dataclass
 from .schema import Scenario
 from .schema.features import FEATURES
 from .units import DAY
-from .warmup import arm_retention, transactions_per_day, warmup_length
+from .warmup import (
+    arm_retention,
+    feature_share,
+    transactions_per_day,
+    warmup_feature_share,
+    warmup_length,
+    warmup_retention,
+)
 
-BASE = 250e6  # the interpreter, numpy, polars, river, scikit-learn, simpy
-PER_CUSTOMER = 8e3  # habits, velocity and decayed-count features
+BASE = 300e6  # the interpreter, numpy, polars, river, scikit-learn, simpy
+PER_CUSTOMER = 300.0  # habits, velocity and decayed-count features
 PER_MERCHANT = 1e3
-PER_HISTORY_ROW = 1000.0  # a labelled history transaction kept for the first models (float64 features)
-PER_STORE_ROW = 4.0 * len(FEATURES) + 80.0  # a pending transaction: float32 features, ids, times
+PER_HISTORY_ROW = 1000.0  # a history row and its share of the first model's fit (float64 copies)
+PER_STORED_ROW = 4.0  # where a scored transaction's kept columns are (or that none are)
+PER_KEPT_ROW = 4.0 * len(FEATURES) + 8.0  # float32 features, merchant and card
+PER_PENDING_TX = 30.0  # an approved transaction's maturity label waiting in the queue (26 bytes, and its sorting)
 PER_FRAUD_CARD = 500.0  # a crew's card with its attempts (measured with 20,000-card daily breaches)
+KEPT_MARGIN = 0.02  # fraud and alerted transactions keep their features whatever the share
 
 
 @dataclass(frozen=True)
@@ -66,16 +76,29 @@ def fraud_cards(scenario: Scenario) -> float:
     return cards
 
 
+def stored(per_day: float, days: float, share: float) -> float:
+    """Bytes of a store's rows over ``days``, keeping the columns of ``share`` of them."""
+    return per_day * days * (PER_STORED_ROW + min(share + KEPT_MARGIN, 1.0) * PER_KEPT_ROW)
+
+
 def estimate(scenario: Scenario) -> Estimate:
-    """The memory one replication of ``scenario`` needs (a worker process runs one at a time)."""
+    """The memory one replication of ``scenario`` needs (a worker process runs one at a time):
+    the warm-up's store, shared with the arms until its rows leave the window, and the rows of
+    the arm that keeps the most."""
     population = scenario.population
     per_day = transactions_per_day(scenario)
+    retention = max(warmup_retention(scenario), arm_retention(scenario)) / DAY + 1
+    arm_days = min(scenario.horizon, arm_retention(scenario)) / DAY + 1
+    arm_share = max(feature_share(arm, scenario) for arm in scenario.arms)
+    history_rows = min(per_day * scenario.history / DAY, scenario.history_rows)
     return Estimate(
         {
             "base": BASE,
             "customers": population.customers * PER_CUSTOMER + population.merchants * PER_MERCHANT,
-            "history": per_day * scenario.history / DAY * PER_HISTORY_ROW,
-            "pending labels": per_day * (arm_retention(scenario) + DAY) / DAY * PER_STORE_ROW,
+            "history": history_rows * PER_HISTORY_ROW,
+            "stored transactions": stored(per_day, retention, warmup_feature_share(scenario))
+            + stored(per_day, arm_days, arm_share),
+            "pending labels": per_day * scenario.labels.maturity.window / DAY * PER_PENDING_TX,
             "fraud cards": fraud_cards(scenario) * PER_FRAUD_CARD,
         }
     )

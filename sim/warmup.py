@@ -82,7 +82,7 @@ def feature_share(arm: Arm, scenario: Scenario) -> float:
     """The share of legitimate transactions whose features an arm's learner may read when their
     labels arrive (fraud and alerted ones it may always read): a batch window's, none for a
     learner fed no labels, all for an online learner, a hybrid's recalibration, an A/B test's
-    pair and a `label_error` monitor (docs/performance.md, "Memory")."""
+    pair and a `label_error` monitor (docs/performance.md, "Scale")."""
     if scenario.ab is not None or any(d.signal == "label_error" for d in scenario.monitoring.detectors):
         return 1.0
     match arm:
@@ -114,8 +114,9 @@ class Collector:
     truth_keep: float = 1.0
     history_keep: float = 1.0
     window_keep: float = 0.0
-    first_id: int = 0  # the history's first transaction
-    events: list[LabelEvents] = field(default_factory=list)  # every label event from `since`
+    first_id: int | None = None  # the history's first transaction, once it has begun
+    events: list[LabelEvents] = field(default_factory=list)  # the history's label events that may be its last
+    fraud_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # history's fraud-labelled so far
     parts: list[tuple[np.ndarray, LabelEvents]] = field(default_factory=list)  # those a window keeps
     truth: list[tuple[np.ndarray, LabelEvents, np.ndarray]] = field(default_factory=list)  # X, truth, declined
 
@@ -142,11 +143,22 @@ class Collector:
         self.first_id = self.store.next_id
 
     def labels(self, X: np.ndarray, due: LabelEvents) -> None:
+        if self.first_id is not None:
+            mine = due.take(due.tx_id >= self.first_id)
+            self.fraud_ids = np.union1d(self.fraud_ids, mine.tx_id[mine.value == 1])
+            self.events.append(mine.take(self._may_be_kept(mine, self.fraud_ids)))
         keep = due.label_at >= self.since
+        keep &= (due.value == 1) | (uniform_hash(due.tx_id, LABEL_WINDOW_SALT) < self.window_keep)
         if keep.any():
-            self.events.append(due.take(keep))
-            keep &= (due.value == 1) | (uniform_hash(due.tx_id, LABEL_WINDOW_SALT) < self.window_keep)
             self.parts.append((X[keep], due.take(keep)))
+
+    def _may_be_kept(self, events: LabelEvents, fraud_ids: np.ndarray) -> np.ndarray:
+        """The history's events that can decide a kept row: every event of a transaction kept
+        whatever its label (by the hash), and of the others, those from their first fraud label on
+        (one of them is their last label when it says fraud, and only then are they kept). The
+        rest never matter, so the history's memory follows the cap, not the history's length."""
+        kept = uniform_hash(events.tx_id, LABEL_WINDOW_SALT) < self.history_keep
+        return kept | (events.value == 1) | np.isin(events.tx_id, fraud_ids)
 
     def tick(
         self, X: np.ndarray, ids: np.ndarray, tx: Transactions, declined: np.ndarray, now: float, known_at: float
@@ -164,8 +176,10 @@ class Collector:
             np.concatenate([X for X, _ in self.parts]) if self.parts else np.zeros((0, len(FEATURES)), np.float32)
         )
         # Eventual labels of the history's transactions: arrived ones and those still in flight.
-        every = LabelEvents.concat(self.events)
-        mine = LabelEvents.concat([every.take(every.tx_id >= self.first_id), world.queue.pending(self.first_id)])
+        first = self.store.next_id if self.first_id is None else self.first_id
+        fraud_ids = np.union1d(self.fraud_ids, world.queue.pending(first, lambda part: part.value == 1).tx_id)
+        in_flight = world.queue.pending(first, lambda part: self._may_be_kept(part, fraud_ids))
+        mine = LabelEvents.concat([*self.events, in_flight])
         order = np.lexsort((mine.label_at, mine.tx_id))
         latest = order[np.r_[mine.tx_id[order][1:] != mine.tx_id[order][:-1], True]] if len(order) else order
         final = mine.take(latest)

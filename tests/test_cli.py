@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import sim
 from sim.cli import display_path, main, out
 
 from .conftest import ROOT
@@ -46,8 +47,13 @@ def test_quickstart_at_a_short_horizon(tmp_path, capsys):
 
 
 def test_validate_and_scenarios(capsys):
-    assert main(["validate", str(ROOT / "scenarios" / "quickstart.toml")]) == 0
-    assert "ok" in capsys.readouterr().out
+    from sim.memory import estimate, gigabytes
+
+    quickstart = ROOT / "scenarios" / "quickstart.toml"
+    assert main(["validate", str(quickstart)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("ok")
+    assert f"about {gigabytes(estimate(sim.load(quickstart)).total)} of memory per replication" in said
     out.width = 60  # CI's terminal is narrow and the clone's path long: every path must still show whole
     try:
         assert main(["scenarios", str(ROOT / "scenarios")]) == 0

@@ -14,6 +14,7 @@ from .common import SET_HELP, load
 def validate(file, overrides) -> None:
     """Check a scenario FILE without running it."""
     from ..engine import warmup_length
+    from ..memory import estimate, gigabytes
     from ..units import format_duration
 
     scenario = load(file, overrides)
@@ -25,6 +26,7 @@ def validate(file, overrides) -> None:
             f"; A/B test: {scenario.ab.b} on {scenario.ab.share_b:.0%} of cards against {scenario.ab.a}"
             if scenario.ab
             else ""
-        ),
+        )
+        + f"; about {gigabytes(estimate(scenario).total)} of memory per replication",
         soft_wrap=True,
     )

@@ -4,11 +4,12 @@ Label events name a transaction by id; learners need the features it was
 scored with, and the merchant-rate feature needs its merchant. Rows live in a
 ring buffer sized by the pending-label window, not by the horizon.
 
-Features are the bulk of it (42 float32 columns against a merchant and a card), and most
-are never read again: a batch window keeps a share of the legitimate labels, a static model
-none. So a store keeps the features of only the rows it is told to (``keep`` at
-:meth:`FeatureStore.append`), in a ring of their own; the rest read as zeros, and must not be
-read (:func:`sim.learn.learners.feature_share` says which rows each learner reads).
+Most rows are never read again: a batch window keeps a share of the legitimate labels, a
+static model none, and the merchant and card are read only for fraud labels. So a store keeps
+the features, merchant and card of only the rows it is told to (``keep`` at
+:meth:`FeatureStore.append`), in a ring of their own, and for every row just where to find
+them (4 bytes); the rest read as zeros, and must not be read (:func:`sim.warmup.feature_share`
+says which rows each learner reads).
 
 Copying a store (every arm starts from a copy of the warmed-up world) is
 copy-on-write: the rows written so far become read-only segments shared by
@@ -21,8 +22,9 @@ own. A segment is dropped once all its rows have left the retention window.
 ([0, 1, 2], [6, 7])
 >>> copy = store.fork()
 >>> _ = copy.append(np.full((2, 2), 2, np.float32), np.array([8, 9]), np.array([4, 5]), 1.0, np.array([False, True]))
->>> [int(m) for m in copy.merchant(np.array([2, 3]))], store.next_id, copy.features(np.array([2, 3, 4]))[:, 0].tolist()
-([7, 8], 3, [1.0, 0.0, 2.0])
+>>> rows = np.array([2, 3, 4])
+>>> [int(m) for m in copy.merchant(rows)], store.next_id, copy.features(rows)[:, 0].tolist()
+([7, 0, 9], 3, [1.0, 0.0, 2.0])
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import math
 from collections import deque
 
 import numpy as np
+
+_WRAP = 1 << 31
 
 
 class _Ring:
@@ -125,16 +129,20 @@ class _Segments:
 
 
 class FeatureStore:
-    """Merchant and card of every scored transaction still awaiting labels, and the features of
-    those kept for learning."""
+    """The features, merchant and card of the scored transactions still awaiting labels that
+    may be read."""
 
     def __init__(self, n_features: int, retention_s: float, capacity: int = 1 << 14):
         self.retention_s = retention_s
         self.keep_share = 1.0  # the share of legitimate rows whose features are read: see keep_features
         self._n_features = n_features
-        self._rows = _Segments({"merchant": ((), np.int32), "card": ((), np.int32), "slot": ((), np.int64)}, capacity)
-        self._X = _Segments({"X": ((n_features,), np.float32)}, capacity)
+        # Each row's slot among the kept rows, modulo 2**31 (-1: not kept): see _slots.
+        self._rows = _Segments({"slot": ((), np.int32)}, capacity)
+        self._kept = _Segments(
+            {"X": ((n_features,), np.float32), "merchant": ((), np.int32), "card": ((), np.int32)}, capacity
+        )
         self._live_from = 0  # oldest id that may still get a label
+        self._live_slot = 0  # the oldest live row's slot among the kept ones
         self._marks: deque[tuple[float, int, int]] = deque()  # (time, first id, first feature slot) appended then
 
     @property
@@ -146,13 +154,18 @@ class FeatureStore:
         """The oldest transaction id that may still get a label."""
         return self._live_from
 
+    @property
+    def kept_rows(self) -> int:
+        """How many rows still awaiting labels keep their features, merchant and card."""
+        return self._kept.next - self._live_slot
+
     def keep_features(self, share: float) -> None:
         """Say what share of the rows to come will keep their features (the engine picks them), and
         size the features' ring for it: a ring wraps at its capacity, so one sized for every row
         would touch memory for every row written (fraud and alerted rows are a few per cent more)."""
         self.keep_share = share
         if share < 1.0:
-            self._X.capacity = int(self._rows.capacity * min(share + 0.02, 1.0)) + 1024
+            self._kept.capacity = int(self._rows.capacity * min(share + 0.02, 1.0)) + 1024
 
     def upcoming_ids(self, n: int) -> np.ndarray:
         """The ids the next :meth:`append` of ``n`` rows will give."""
@@ -162,7 +175,7 @@ class FeatureStore:
         """A copy: both share the rows so far, read-only, and write new rows apart."""
         copy = FeatureStore.__new__(FeatureStore)
         copy.__dict__.update(self.__dict__)
-        copy._rows, copy._X = self._rows.fork(), self._X.fork()
+        copy._rows, copy._kept = self._rows.fork(), self._kept.fork()
         copy._marks = deque(self._marks)
         return copy
 
@@ -175,22 +188,39 @@ class FeatureStore:
         """Store a tick's rows, the features of those ``keep`` marks (all if None), and return
         their transaction ids."""
         n = len(X)
-        first_id, first_slot = self._rows.next, self._X.next
+        first_id, first_slot = self._rows.next, self._kept.next
         self._marks.append((now, first_id, first_slot))
-        live_slot = 0
         if math.isfinite(self.retention_s):
             while len(self._marks) > 1 and self._marks[1][0] < now - self.retention_s:
                 self._marks.popleft()
-            _, self._live_from, live_slot = self._marks[0]
+            _, self._live_from, self._live_slot = self._marks[0]
         if keep is None:
             slot = np.arange(first_slot, first_slot + n, dtype=np.int64)
-            kept = X
+            kept = {"X": X, "merchant": merchant, "card": card}
         else:
             slot = np.where(keep, first_slot + np.cumsum(keep) - 1, -1)
-            kept = X[keep]
-        self._rows.append({"merchant": merchant, "card": card, "slot": slot}, n, self._live_from)
-        self._X.append({"X": kept}, len(kept), live_slot)
+            kept = {"X": X[keep], "merchant": merchant[keep], "card": card[keep]}
+        slot = np.where(slot >= 0, slot % _WRAP, -1).astype(np.int32)
+        self._rows.append({"slot": slot}, n, self._live_from)
+        self._kept.append(kept, len(kept["X"]), self._live_slot)
         return np.arange(first_id, first_id + n, dtype=np.int64)
+
+    def _slots(self, ids: np.ndarray) -> np.ndarray:
+        """Where rows ``ids`` are among the kept ones (-1: not kept). Stored modulo 2**31, they
+        are whole again from the oldest live slot: no more than 2**31 rows are ever live."""
+        self._check(ids)
+        stored = self._rows.gather("slot", ids).astype(np.int64)
+        return np.where(stored >= 0, self._live_slot + (stored - self._live_slot) % _WRAP, -1)
+
+    def _gather(self, name: str, ids: np.ndarray) -> np.ndarray:
+        slot = self._slots(ids)
+        kept = slot >= 0
+        if kept.all():
+            return self._kept.gather(name, slot)
+        shape, dtype = self._kept.shapes[name]
+        out = np.zeros((len(ids), *shape), dtype)
+        out[kept] = self._kept.gather(name, slot[kept])
+        return out
 
     def _check(self, ids: np.ndarray) -> None:
         if len(ids) and (int(ids.min()) < self._live_from or int(ids.max()) >= self._rows.next):
@@ -198,19 +228,10 @@ class FeatureStore:
 
     def features(self, ids: np.ndarray) -> np.ndarray:
         """The features transactions ``ids`` were scored with (zeros for those not kept)."""
-        self._check(ids)
-        slot = self._rows.gather("slot", ids)
-        kept = slot >= 0
-        if kept.all():
-            return self._X.gather("X", slot)
-        out = np.zeros((len(ids), self._n_features), np.float32)
-        out[kept] = self._X.gather("X", slot[kept])
-        return out
+        return self._gather("X", ids)
 
     def merchant(self, ids: np.ndarray) -> np.ndarray:
-        self._check(ids)
-        return self._rows.gather("merchant", ids)
+        return self._gather("merchant", ids)
 
     def card(self, ids: np.ndarray) -> np.ndarray:
-        self._check(ids)
-        return self._rows.gather("card", ids)
+        return self._gather("card", ids)

@@ -12,6 +12,7 @@ by a friendly fraudster, or matures as legitimate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -303,8 +304,9 @@ class LabelQueue:
         self._size -= len(due)
         return self._without_withdrawn(due.sorted(), forget=True)
 
-    def pending(self, from_tx_id: int = 0) -> LabelEvents:
-        """The pending events of transactions from ``from_tx_id`` on, in arrival order (left in the queue)."""
+    def pending(self, from_tx_id: int = 0, where: Callable[[LabelEvents], np.ndarray] | None = None) -> LabelEvents:
+        """The pending events of transactions from ``from_tx_id`` on (and, given ``where``, those
+        it marks), in arrival order (left in the queue)."""
         parts = [
             self._today.take(slice(self._cursor, None)),
             *self._extra,
@@ -313,6 +315,8 @@ class LabelQueue:
         ]
         if from_tx_id > 0:
             parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
+        if where is not None:
+            parts = [part.take(where(part)) for part in parts]
         return self._without_withdrawn(LabelEvents.concat(parts).sorted(), forget=False)
 
     def drain(self, from_tx_id: int = 0) -> LabelEvents:
