@@ -39,7 +39,7 @@ PER_MERCHANT = 1e3
 PER_HISTORY_ROW = 1000.0  # a history row and its share of the first model's fit (float64 copies)
 PER_STORED_ROW = 4.0  # where a scored transaction's kept columns are (or that none are)
 PER_KEPT_ROW = 4.0 * len(FEATURES) + 8.0  # float32 features, merchant and card
-PER_PENDING_TX = 30.0  # an approved transaction's maturity label waiting in the queue (26 bytes, and its sorting)
+PER_PENDING_TX = 16.0  # an approved transaction's maturity label waiting in the queue (12 bytes, and the rest)
 PER_FRAUD_CARD = 500.0  # a crew's card with its attempts (measured with 20,000-card daily breaches)
 KEPT_MARGIN = 0.02  # fraud and alerted transactions keep their features whatever the share
 

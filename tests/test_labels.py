@@ -95,6 +95,80 @@ def test_chargeback_after_maturity_is_a_correction_and_late_ones_are_never_filed
     assert events.source.tolist() == [SOURCE_CODE["maturity"]]
 
 
+TICK_STEPS = st.lists(
+    st.tuples(st.integers(0, 12), st.floats(0, 1), st.integers(1, 20), st.booleans()), min_size=1, max_size=40
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(TICK_STEPS, st.integers(0, 2**32 - 1))
+def test_maturity_labels_filed_compactly_arrive_exactly_as_the_others(steps, seed):
+    """The queue files maturity labels (each exactly a window after its transaction) compactly;
+    everything it gives back — due events, pending ones, withdrawals, its length — is what a queue
+    keeping every event as it is gives back."""
+    rng = np.random.default_rng(seed)
+    window, tick = 3 * DAY, DAY / 4
+    compact, plain = LabelQueue(window), LabelQueue()
+    maturity, report = SOURCE_CODE["maturity"], SOURCE_CODE["customer_report"]
+    next_id, now, clock, times = 0, 0.0, 0.0, np.empty(0)
+    for n, fraud_share, wait, withdraw in steps:
+        ids = np.arange(next_id, next_id + n, dtype=np.int64)
+        t = now + rng.integers(0, 4, n) * tick / 4  # on a grid: arrivals fall exactly on the clock, and tie
+        fraud = rng.random(n) < fraud_share
+        events = LabelEvents.concat(
+            [
+                LabelEvents(
+                    ids[~fraud],
+                    np.full((~fraud).sum(), maturity, np.int8),
+                    np.zeros((~fraud).sum(), np.int8),
+                    t[~fraud] + window,
+                    t[~fraud],
+                ),
+                LabelEvents(
+                    ids[fraud],
+                    np.full(fraud.sum(), report, np.int8),
+                    np.ones(fraud.sum(), np.int8),
+                    t[fraud] + rng.random(fraud.sum()) * window,
+                    t[fraud],
+                ),
+            ]
+        )
+        for queue in (compact, plain):
+            queue.push(events)
+        times = np.r_[times, t]
+        if withdraw and next_id:
+            # An investigator's fraud verdict on any transaction: its maturity label may be waiting, or not.
+            tx = int(rng.integers(0, next_id + n))
+            due = float(times[tx] + window)
+            assert compact.withdraw_maturity(tx, due) == plain.withdraw_maturity(tx, due)
+        next_id, now = next_id + n, now + tick
+        clock = max(clock, now + wait * window / 8)  # a tick boundary comes before the next tick's pushes
+        _same(compact.pop_due(clock), plain.pop_due(clock))
+        assert len(compact) == len(plain)
+        _same(compact.pending(next_id // 2), plain.pending(next_id // 2))
+        now = max(now, clock)
+    _same(compact.drain(), plain.drain())
+
+
+def test_a_maturity_label_due_on_the_clock_arrives_and_one_on_a_chunk_boundary_can_be_withdrawn():
+    maturity = SOURCE_CODE["maturity"]
+    compact, plain = LabelQueue(DAY), LabelQueue()
+    for start in (0.0, 3 * 3600.0):  # two pushes; the second's first label arrives as the first's last
+        t = start + np.array([0.0, 3600.0, 3 * 3600.0])
+        ids = np.arange(3, dtype=np.int64) + (3 if start else 0)
+        for queue in (compact, plain):
+            queue.push(LabelEvents(ids, np.full(3, maturity, np.int8), np.zeros(3, np.int8), t + DAY, t))
+    assert compact.withdraw_maturity(3, DAY + 3 * 3600.0) and plain.withdraw_maturity(3, DAY + 3 * 3600.0)
+    for queue in (compact, plain):
+        assert queue.pop_due(DAY + 3600.0).tx_id.tolist() == [0, 1]  # due on the clock: arrived
+        assert queue.pop_due(2 * DAY).tx_id.tolist() == [2, 4, 5]  # 3 was withdrawn
+
+
+def _same(a: LabelEvents, b: LabelEvents) -> None:
+    for name in ("tx_id", "source", "value", "label_at", "tx_time"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), name)
+
+
 def test_a_withdrawn_maturity_label_never_arrives():
     queue = LabelQueue()
     maturity, report = SOURCE_CODE["maturity"], SOURCE_CODE["customer_report"]

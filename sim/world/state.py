@@ -63,6 +63,6 @@ def build_world(scenario: Scenario, streams: Streams, start: float, retention: f
         features=features,
         crews=crews,
         store=FeatureStore(len(FEATURES), retention, rows),
-        queue=LabelQueue(),
+        queue=LabelQueue(scenario.labels.maturity.window),
         blocks=CardBlocks(scenario.blocking),
     )
