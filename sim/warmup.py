@@ -145,7 +145,7 @@ class Collector:
     def labels(self, X: np.ndarray, due: LabelEvents) -> None:
         if self.first_id is not None:
             mine = due.take(due.tx_id >= self.first_id)
-            self.fraud_ids = np.union1d(self.fraud_ids, mine.tx_id[mine.value == 1])
+            self.fraud_ids = _sorted_union(self.fraud_ids, mine.tx_id[mine.value == 1])
             self.events.append(mine.take(self._may_be_kept(mine, self.fraud_ids)))
         keep = due.label_at >= self.since
         keep &= (due.value == 1) | (uniform_hash(due.tx_id, LABEL_WINDOW_SALT) < self.window_keep)
@@ -157,8 +157,13 @@ class Collector:
         whatever its label (by the hash), and of the others, those from their first fraud label on
         (one of them is their last label when it says fraud, and only then are they kept). The
         rest never matter, so the history's memory follows the cap, not the history's length."""
-        kept = uniform_hash(events.tx_id, LABEL_WINDOW_SALT) < self.history_keep
-        return kept | (events.value == 1) | np.isin(events.tx_id, fraud_ids)
+        if self.history_keep >= 1.0:
+            return np.ones(len(events), bool)
+        kept = (uniform_hash(events.tx_id, LABEL_WINDOW_SALT) < self.history_keep) | (events.value == 1)
+        rest = np.flatnonzero(~kept)
+        if len(rest) and len(fraud_ids):
+            kept[rest] = _contains(fraud_ids, events.tx_id[rest])
+        return kept
 
     def tick(
         self, X: np.ndarray, ids: np.ndarray, tx: Transactions, declined: np.ndarray, now: float, known_at: float
@@ -177,7 +182,7 @@ class Collector:
         )
         # Eventual labels of the history's transactions: arrived ones and those still in flight.
         first = self.store.next_id if self.first_id is None else self.first_id
-        fraud_ids = np.union1d(self.fraud_ids, world.queue.pending(first, lambda part: part.value == 1).tx_id)
+        fraud_ids = _sorted_union(self.fraud_ids, world.queue.pending(first, lambda part: part.value == 1).tx_id)
         in_flight = world.queue.pending(first, lambda part: self._may_be_kept(part, fraud_ids))
         mine = LabelEvents.concat([*self.events, in_flight])
         order = np.lexsort((mine.label_at, mine.tx_id))
@@ -204,3 +209,18 @@ class Collector:
             card=world.store.card(final.tx_id),
             merchant=world.store.merchant(final.tx_id),
         )
+
+
+def _contains(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Whether each of ``ids`` is in ``sorted_ids`` (sorted, not empty), by binary search."""
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return sorted_ids[at] == ids
+
+
+def _sorted_union(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``sorted_ids`` with ``ids`` added, still sorted and unique (inserted: no sort of the whole)."""
+    new = np.unique(ids)
+    if len(sorted_ids):
+        new = new[~_contains(sorted_ids, new)]
+    return np.insert(sorted_ids, np.searchsorted(sorted_ids, new), new) if len(new) else sorted_ids
+
