@@ -223,4 +223,3 @@ def _sorted_union(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     if len(sorted_ids):
         new = new[~_contains(sorted_ids, new)]
     return np.insert(sorted_ids, np.searchsorted(sorted_ids, new), new) if len(new) else sorted_ids
-
