@@ -31,7 +31,7 @@ from .learn.history import History
 from .learn.learners import RulesLearner, from_arm
 from .learn.protocol import Batch, Learner, ModelEvent, truth_events
 from .results import ArmRecorder
-from .rng import LABEL_WINDOW_SALT, Streams, stable_key, uniform_hash
+from .rng import Streams, stable_key, window_sample
 from .schema import Arm, Scenario
 from .warmup import (
     Collector,
@@ -164,7 +164,7 @@ def _features_read(ids: np.ndarray, share: float, decisions: Decisions, events: 
     window keeps legitimate labels by (:class:`~sim.learn.learners.LabelWindow`)."""
     if share >= 1.0:
         return None
-    keep = decisions.alerted | (uniform_hash(ids, LABEL_WINDOW_SALT) < share)
+    keep = window_sample(ids, decisions.alerted, share)
     keep[events.tx_id[events.value == 1] - ids[0]] = True
     return keep
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .detect.store import KEPT_MARGIN
 from .schema import Scenario
 from .schema.features import FEATURES
 from .units import DAY
@@ -42,7 +43,6 @@ PER_STORED_ROW = 4.0  # where a scored transaction's kept columns are (or that n
 PER_KEPT_ROW = 4.0 * len(FEATURES) + 8.0  # float32 features, merchant and card
 PER_PENDING_TX = 16.0  # an approved transaction's maturity label waiting in the queue (12 bytes, and the rest)
 PER_FRAUD_CARD = 500.0  # a crew's card with its attempts (measured with 20,000-card daily breaches)
-KEPT_MARGIN = 0.02  # fraud and alerted transactions keep their features whatever the share
 
 
 @dataclass(frozen=True)

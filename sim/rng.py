@@ -93,3 +93,10 @@ def uniform_hash(ids: np.ndarray, salt: int = 0) -> np.ndarray:
     mixed *= np.uint64(0xBF58476D1CE4E5B9)
     mixed ^= mixed >> np.uint64(27)
     return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def window_sample(ids: np.ndarray, always: np.ndarray, share: float) -> np.ndarray:
+    """The transactions a batch window (an oracle's truth, the history, the feature store) keeps:
+    those ``always`` marks (fraud) and a stable ``share`` of the rest — the same ones everywhere,
+    so a store that keeps a window's share holds every row that window reads."""
+    return always | (uniform_hash(ids, LABEL_WINDOW_SALT) < share)

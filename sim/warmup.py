@@ -12,7 +12,7 @@ from .feedback.labels import LabelEvents, LabelModel
 from .learn.history import History
 from .learn.learners import window_keep
 from .learn.protocol import truth_events
-from .rng import LABEL_WINDOW_SALT, uniform_hash
+from .rng import window_sample
 from .schema import BATCH_LEARNERS, Arm, BatchArm, OracleArm, RulesArm, Scenario, SplitArm, StaticArm
 from .schema.arms import BatchPlugin
 from .schema.features import FEATURES
@@ -148,7 +148,7 @@ class Collector:
             self.fraud_ids = _sorted_union(self.fraud_ids, mine.tx_id[mine.value == 1])
             self.events.append(mine.take(self._may_be_kept(mine, self.fraud_ids)))
         keep = due.label_at >= self.since
-        keep &= (due.value == 1) | (uniform_hash(due.tx_id, LABEL_WINDOW_SALT) < self.window_keep)
+        keep &= window_sample(due.tx_id, due.value == 1, self.window_keep)
         if keep.any():
             self.parts.append((X[keep], due.take(keep)))
 
@@ -159,7 +159,7 @@ class Collector:
         rest never matter, so the history's memory follows the cap, not the history's length."""
         if self.history_keep >= 1.0:
             return np.ones(len(events), bool)
-        kept = (uniform_hash(events.tx_id, LABEL_WINDOW_SALT) < self.history_keep) | (events.value == 1)
+        kept = window_sample(events.tx_id, events.value == 1, self.history_keep)
         rest = np.flatnonzero(~kept)
         if len(rest) and len(fraud_ids):
             kept[rest] = _contains(fraud_ids, events.tx_id[rest])
@@ -169,7 +169,7 @@ class Collector:
         self, X: np.ndarray, ids: np.ndarray, tx: Transactions, declined: np.ndarray, now: float, known_at: float
     ) -> None:
         if now >= self.truth_since:
-            keep = tx.is_fraud | (uniform_hash(ids, LABEL_WINDOW_SALT) < self.truth_keep)
+            keep = window_sample(ids, tx.is_fraud, self.truth_keep)
             self.truth.append(
                 (X[keep], truth_events(ids[keep], tx.is_fraud[keep], tx.t[keep], known_at), declined[keep])
             )
@@ -190,7 +190,7 @@ class Collector:
         final = mine.take(latest)
         weight = None
         if self.history_keep < 1.0:
-            keep = (final.value == 1) | (uniform_hash(final.tx_id, LABEL_WINDOW_SALT) < self.history_keep)
+            keep = window_sample(final.tx_id, final.value == 1, self.history_keep)
             final = final.take(keep)
             weight = np.where(final.value == 1, 1.0, 1.0 / self.history_keep)
         truth = LabelEvents.concat([events for _, events, _ in self.truth])

@@ -35,6 +35,7 @@ from collections import deque
 import numpy as np
 
 _WRAP = 1 << 31
+KEPT_MARGIN = 0.02  # rows kept whatever the share (fraud, alerted): about one per cent
 
 
 class _Ring:
@@ -135,7 +136,6 @@ class FeatureStore:
     def __init__(self, n_features: int, retention_s: float, capacity: int = 1 << 14):
         self.retention_s = retention_s
         self.keep_share = 1.0  # the share of legitimate rows whose features are read: see keep_features
-        self._n_features = n_features
         # Each row's slot among the kept rows, modulo 2**31 (-1: not kept): see _slots.
         self._rows = _Segments({"slot": ((), np.int32)}, capacity)
         self._kept = _Segments(
@@ -162,10 +162,10 @@ class FeatureStore:
     def keep_features(self, share: float) -> None:
         """Say what share of the rows to come will keep their features (the engine picks them), and
         size the features' ring for it: a ring wraps at its capacity, so one sized for every row
-        would touch memory for every row written (fraud and alerted rows are a few per cent more)."""
+        would touch memory for every row written (fraud and alerted rows come on top: KEPT_MARGIN)."""
         self.keep_share = share
         if share < 1.0:
-            self._kept.capacity = int(self._rows.capacity * min(share + 0.02, 1.0)) + 1024
+            self._kept.capacity = int(self._rows.capacity * min(share + KEPT_MARGIN, 1.0)) + 1024
 
     def upcoming_ids(self, n: int) -> np.ndarray:
         """The ids the next :meth:`append` of ``n`` rows will give."""

@@ -29,7 +29,7 @@ from ..detect.laplace import LaplaceLogistic
 from ..detect.models import RiverTree, RulesModel, SklearnModel, logit, sigmoid
 from ..detect.river_logistic import RiverLogistic
 from ..feedback.labels import SOURCE_CODE, LabelEvents
-from ..rng import LABEL_WINDOW_SALT, TREE_SAMPLE_SALT, uniform_hash
+from ..rng import TREE_SAMPLE_SALT, uniform_hash, window_sample
 from ..schema import Arm, BatchArm, HybridArm, OnlineArm, OracleArm, Rules, RulesArm, SplitArm, StaticArm
 from ..schema.arms import BatchPlugin, OnlinePlugin
 from ..schema.features import FEATURES
@@ -174,7 +174,7 @@ class LabelWindow:
         self._chunks: list[tuple[np.ndarray, LabelEvents]] = []
 
     def add(self, X: np.ndarray, events: LabelEvents) -> None:
-        keep = (events.value == 1) | (uniform_hash(events.tx_id, LABEL_WINDOW_SALT) < self.keep_negative)
+        keep = window_sample(events.tx_id, events.value == 1, self.keep_negative)
         if keep.any():
             self._chunks.append((X[keep], events.take(keep)))
 
