@@ -236,6 +236,6 @@ def run_arm(
     world.crews.finish()
     recorder.crews(world.crews.rows(first_day=0), world.crews.tactic_names())
     # Labels still pending at the horizon go only to the ledger (of transactions from t = 0).
-    pending = world.queue.drain(recorder.first_tx_id or 0) if recorder.ledger is not None else LabelEvents.empty()
+    pending = world.queue.drain(recorder.first_tx_id or 0) if recorder.ledger is not None else ()
     recorder.finish(pending, engine.desk.pending(), history)
     return engine

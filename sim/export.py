@@ -92,13 +92,14 @@ def history_rows(history: History, schema: pa.Schema) -> pa.Table:
 def first_labels(labels: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each labelled transaction's id (ascending), and when its first label event that arrived by
     the horizon came and what it said (ties in the ledger's order)."""
-    if not labels.exists():
+    file, parts = pq.ParquetFile(labels) if labels.exists() else None, []
+    for group in range(file.num_row_groups if file else 0):  # most are still pending: a group at a time
+        table = file.read_row_group(group, columns=["tx_id", "value", "label_at", "delivered_at"])
+        parts.append(table.filter(table["delivered_at"].is_valid()))
+    table = pa.concat_tables(parts) if parts else None
+    if table is None or table.num_rows == 0:
         return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int8)
-    table = pq.read_table(labels, columns=["tx_id", "value", "label_at", "delivered_at"])
-    arrived = table["delivered_at"].is_valid().to_numpy(zero_copy_only=False)
-    tx_id = table["tx_id"].to_numpy()[arrived]
-    label_at = table["label_at"].to_numpy()[arrived]
-    value = table["value"].to_numpy()[arrived]
+    tx_id, label_at, value = (table[name].to_numpy() for name in ("tx_id", "label_at", "value"))
     order = np.lexsort((label_at, tx_id))
     tx_id, label_at, value = tx_id[order], label_at[order], value[order]
     first = np.ones(len(tx_id), bool)

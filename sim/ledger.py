@@ -94,14 +94,19 @@ class ParquetStream:
         self._batches.append(batch)
         self._rows += batch.num_rows
         if self._rows >= ROW_GROUP:
-            self._flush()
+            self._flush(whole_groups=True)
 
-    def _flush(self) -> None:
+    def _flush(self, whole_groups: bool = False) -> None:
+        """Write what is buffered (``whole_groups``: only whole row groups, keeping the rest), so
+        every row group but the last has ROW_GROUP rows however the rows were appended."""
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, self.schema)
-        if self._batches:
-            self._writer.write_table(pa.Table.from_batches(self._batches, self.schema), row_group_size=ROW_GROUP)
-        self._batches, self._rows = [], 0
+        table = pa.Table.from_batches(self._batches, self.schema)
+        written = table.num_rows - table.num_rows % ROW_GROUP if whole_groups else table.num_rows
+        if written:
+            self._writer.write_table(table.slice(0, written), row_group_size=ROW_GROUP)
+        rest = table.slice(written)
+        self._batches, self._rows = rest.to_batches(), rest.num_rows
 
     def close(self) -> None:
         self._flush()

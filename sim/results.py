@@ -10,6 +10,7 @@ The A/B test's recorder (:class:`sim.ab.world.ABRecorder`) is the other.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -367,11 +368,12 @@ class ArmRecorder(Recorder):
         if crew_cards and (row := self._row(now)) is not None:
             row[_COL["cards_blocked"]] += crew_cards
 
-    def finish(self, pending_labels: LabelEvents, pending_alerts: list[Alert], history: History) -> None:
-        """Record what is still pending at the horizon and close the ledger (its stream begins
-        with the ``history`` the arm started from)."""
+    def finish(self, pending_labels: Iterable[LabelEvents], pending_alerts: list[Alert], history: History) -> None:
+        """Record what is still pending at the horizon (the labels in parts, in arrival order) and
+        close the ledger (its stream begins with the ``history`` the arm started from)."""
         self._close_days(self.days)
-        self.labels(pending_labels, None)
+        for events in pending_labels:
+            self.labels(events, None)
         if self.ledger is not None:
             for alert in pending_alerts:
                 self._ledger_alert(Review(alert, "pending"))

@@ -7,10 +7,12 @@ import re
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import sim
+from sim import ledger
 from sim.cli import main
 from sim.engine import warm_up
 from sim.export import ROLES_KEY
@@ -148,3 +150,22 @@ def test_every_feature_is_documented_in_order():
         for name in re.findall(r"`([^`]+)`", cells):
             documented += [name.replace("<c>", c) for c in CATEGORIES] if "<c>" in name else [name]
     assert tuple(documented) == FEATURES
+
+
+@pytest.mark.parametrize("sizes", [[7] * 6, [1, 40, 1], [25, 17], [42]])
+def test_a_ledger_part_is_whole_row_groups_however_its_rows_came(tmp_path, monkeypatch, sizes):
+    """The pending labels at the horizon come a day at a time: the part file's bytes must not
+    depend on how its rows were appended."""
+    monkeypatch.setattr(ledger, "ROW_GROUP", 10)
+    schema = pa.schema([("tx_id", pa.int64()), ("label_at", pa.float64())])
+    files = []
+    for name, chunks in (("one", [42]), ("many", sizes)):
+        part, start = ledger.ParquetStream(tmp_path / f"{name}.parquet", schema), 0
+        for n in chunks:
+            part.append({"tx_id": np.arange(start, start + n), "label_at": np.arange(start, start + n) / 3})
+            start += n
+        part.close()
+        files.append(part.path)
+    metadata = pq.ParquetFile(files[1]).metadata
+    assert [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)] == [10, 10, 10, 10, 2]
+    assert files[0].read_bytes() == files[1].read_bytes()

@@ -13,7 +13,7 @@ by a friendly fraudster, or matures as legitimate.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -416,19 +416,57 @@ class LabelQueue:
         parts += [chosen(chunk.events(self._window)) for chunk in self._maturing[self._first :]]
         return self._without_withdrawn(LabelEvents.concat(parts).sorted(), forget=False)
 
-    def drain(self, from_tx_id: int = 0) -> LabelEvents:
-        """Remove every pending event; return those of transactions from ``from_tx_id`` on, in arrival order."""
-        events = self.pending(from_tx_id)
-        self._today, self._cursor, self._extra, self._later, self._by_day, self._size = (
-            LabelEvents.empty(),
-            0,
-            [],
-            [],
-            {},
-            0,
-        )
-        self._maturing, self._first = [], 0
-        return events
+    def drain(self, from_tx_id: int = 0) -> Iterator[LabelEvents]:
+        """Remove every pending event; return those of transactions from ``from_tx_id`` on, in
+        arrival order, a day of arrivals at a time (never all at full size: at a large issuer's
+        horizon, most of the queue is a maturity window of approved transactions)."""
+        parts = [
+            self._today.take(slice(self._cursor, None)),
+            *self._extra,
+            *self._later,
+            *(e for v in self._by_day.values() for e in v),
+        ]
+        if from_tx_id > 0:
+            parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
+        loose = LabelEvents.concat(parts)
+        maturing, window, withdrawn = self._maturing[self._first :], self._window, self._withdrawn
+        self.__init__(window)
+        return self._by_arrival_day(loose, maturing, window, from_tx_id, withdrawn)
+
+    @staticmethod
+    def _by_arrival_day(
+        loose: LabelEvents, maturing: list[_Maturing], window: float | None, from_tx_id: int, withdrawn: np.ndarray
+    ) -> Iterator[LabelEvents]:
+        """``loose`` events and the ``maturing`` chunks' (those of transactions from
+        ``from_tx_id`` on, without the ``withdrawn``), a day of arrivals at a time: each day's
+        events in the order ``pending`` gives them (so the days' concatenation is its order)."""
+        def day_of(at: np.ndarray) -> np.ndarray:
+            return np.floor(at / DAY)
+
+        loose = loose.take(np.argsort(day_of(loose.label_at), kind="stable"))
+        loose_day = day_of(loose.label_at)
+        maturing = [chunk for chunk in maturing if len(chunk)]
+        first_day = day_of(np.array([chunk.low for chunk in maturing]))
+        last_day = day_of(np.array([chunk.high for chunk in maturing]))
+        days = np.r_[loose_day, first_day, last_day]
+        if len(days) == 0:
+            return
+        maturity = SOURCE_CODE["maturity"]
+        for day in range(int(days.min()), int(days.max()) + 1):
+            parts = [loose.take(slice(*np.searchsorted(loose_day, [day, day + 1])))]
+            # Chunks are filed in arrival order, each ending where the next begins at the latest.
+            for k in range(int(np.searchsorted(last_day, day)), len(maturing)):
+                if first_day[k] > day:
+                    break
+                events = maturing[k].events(window)
+                parts.append(events.take(day_of(events.label_at) == day))
+            events = LabelEvents.concat(parts)
+            if from_tx_id > 0:
+                events = events.take(events.tx_id >= from_tx_id)
+            if len(withdrawn) and len(events):
+                events = events.take(~((events.source == maturity) & np.isin(events.tx_id, withdrawn)))
+            if len(events):
+                yield events.sorted()
 
 
 def _days_spanned(events: LabelEvents, day: int) -> int:
