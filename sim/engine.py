@@ -192,7 +192,7 @@ def warm_up(
     """Run the world under ``rules`` up to t = 0; return it and the history every arm starts from."""
     length = warmup_length(scenario)
     world = build_world(scenario, streams, -length, warmup_retention(scenario))
-    world.store.keep_features(warmup_feature_share(scenario))
+    world.store.keep_features(warmup_feature_share(scenario, in_history=False))  # raised at the history's start
     collector = Collector.for_scenario(scenario, world.store)
     rules = RulesLearner("rules", scenario.rules)
     engine = Engine(warm_up_scenario(scenario), streams, world, rules, None, -length, 0.0, progress, "", collector)

@@ -91,13 +91,15 @@ def estimate(scenario: Scenario) -> Estimate:
     retention = max(warmup_retention(scenario), arm_retention(scenario)) / DAY + 1
     arm_days = min(scenario.horizon, arm_retention(scenario)) / DAY + 1
     arm_share = max(feature_share(arm, scenario) for arm in scenario.arms)
-    history_rows = min(per_day * scenario.history / DAY, scenario.history_rows)
+    history_days = scenario.history / DAY
+    history_rows = min(per_day * history_days, scenario.history_rows)
     return Estimate(
         {
             "base": BASE,
             "customers": population.customers * PER_CUSTOMER + population.merchants * PER_MERCHANT,
             "history": history_rows * PER_HISTORY_ROW,
-            "stored transactions": stored(per_day, retention, warmup_feature_share(scenario))
+            "stored transactions": stored(per_day, retention - history_days, warmup_feature_share(scenario, False))
+            + stored(per_day, history_days, warmup_feature_share(scenario, True))
             + stored(per_day, arm_days, arm_share),
             "pending labels": per_day * scenario.labels.maturity.window / DAY * PER_PENDING_TX,
             "fraud cards": fraud_cards(scenario) * PER_FRAUD_CARD,

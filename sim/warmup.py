@@ -93,10 +93,11 @@ def feature_share(arm: Arm, scenario: Scenario) -> float:
     return 1.0
 
 
-def warmup_feature_share(scenario: Scenario) -> float:
-    """The share of legitimate warm-up transactions whose features are kept: what the history
-    and every arm may read."""
-    return max([history_keep(scenario), *(feature_share(arm, scenario) for arm in scenario.arms)])
+def warmup_feature_share(scenario: Scenario, in_history: bool) -> float:
+    """The share of legitimate warm-up transactions whose features are kept: what every arm may
+    read and, ``in_history`` (from the history's start), what the history keeps."""
+    shares = [feature_share(arm, scenario) for arm in scenario.arms]
+    return max([*shares, history_keep(scenario)] if in_history else shares)
 
 
 @dataclass
@@ -140,7 +141,9 @@ class Collector:
         return collector
 
     def mark_history_start(self) -> None:
+        """The history begins: its legitimate rows keep their features at its share from now."""
         self.first_id = self.store.next_id
+        self.store.keep_features(max(self.store.keep_share, self.history_keep))
 
     def labels(self, X: np.ndarray, due: LabelEvents) -> None:
         if self.first_id is not None:

@@ -111,16 +111,17 @@ def test_a_capped_history_keeps_every_fraud_and_a_weighted_sample_of_the_rest(wa
     assert np.average(p, weights=capped.weight) == pytest.approx(share, rel=0.01)
 
 
-def test_keeping_only_the_features_learners_read_changes_nothing(monkeypatch):
+BATCH = {"name": "batch", "learner": "batch", "every": "2d", "window": "7d", "max_rows": 2000}
+
+
+@pytest.mark.parametrize("arms", [[BATCH], []], ids=["batch-static-oracle", "static-oracle"])
+def test_keeping_only_the_features_learners_read_changes_nothing(monkeypatch, arms):
     """The store keeps the features of the rows each learner may read (a batch window's share,
-    none for static); a run that keeps every row's features gives the same bytes."""
+    none for static; the history's share from its start); a run that keeps every row's features
+    gives the same bytes."""
     import sim.engine
 
-    arms = [
-        {"name": "batch", "learner": "batch", "every": "2d", "window": "7d", "max_rows": 2000},
-        {"name": "static", "learner": "static"},
-        {"name": "oracle", "learner": "oracle"},
-    ]
+    arms = [*arms, {"name": "static", "learner": "static"}, {"name": "oracle", "learner": "oracle"}]
     scenario = validate({**TINY, "replications": 1, "history_rows": 1000, "arms": arms}, "tiny")
 
     def run():
@@ -136,7 +137,7 @@ def test_keeping_only_the_features_learners_read_changes_nothing(monkeypatch):
     share, sparse_history, sparse = run()
     assert share < 0.5  # the warm-up kept a sample of the rows' features
     monkeypatch.setattr(sim.engine, "feature_share", lambda arm, scenario: 1.0)
-    monkeypatch.setattr(sim.engine, "warmup_feature_share", lambda scenario: 1.0)
+    monkeypatch.setattr(sim.engine, "warmup_feature_share", lambda scenario, in_history: 1.0)
     share, dense_history, dense = run()
     assert share == 1.0
     assert np.array_equal(sparse_history.X, dense_history.X)

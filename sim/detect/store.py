@@ -81,6 +81,13 @@ class _Segments:
         copy.frozen = list(self.frozen)
         return copy
 
+    def reserve(self, capacity: int, live_from: int) -> None:
+        """Size the ring for ``capacity`` rows from now (grown at once if it holds fewer: a ring
+        doubled as it fills would be touched, hence cost memory, past what is needed)."""
+        if self.ring is not None and self.ring.capacity < capacity:
+            self.ring = self.ring.grown(capacity, max(live_from, self.ring_from), self.next)
+        self.capacity = capacity
+
     def append(self, columns: dict[str, np.ndarray], n: int, live_from: int) -> None:
         """Rows ``next`` to ``next + n``; rows before ``live_from`` may be overwritten."""
         while self.frozen and self.frozen[0][1] <= live_from:
@@ -164,8 +171,8 @@ class FeatureStore:
         size the features' ring for it: a ring wraps at its capacity, so one sized for every row
         would touch memory for every row written (fraud and alerted rows come on top: KEPT_MARGIN)."""
         self.keep_share = share
-        if share < 1.0:
-            self._kept.capacity = int(self._rows.capacity * min(share + KEPT_MARGIN, 1.0)) + 1024
+        capacity = int(self._rows.capacity * min(share + KEPT_MARGIN, 1.0)) + 1024 if share < 1.0 else None
+        self._kept.reserve(capacity or self._rows.capacity, self._live_slot)
 
     def upcoming_ids(self, n: int) -> np.ndarray:
         """The ids the next :meth:`append` of ``n`` rows will give."""
