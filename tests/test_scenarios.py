@@ -23,6 +23,8 @@ SHORT = [
     "population.customers=2000",
     "--set",
     "population.merchants=300",
+    "--set",
+    "warmup=70d",  # past every bundled history (60 days at most); `auto` would be 210 days
 ]
 
 
