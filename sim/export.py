@@ -13,6 +13,7 @@ group: memory does not grow with the horizon.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .outputs import parquet_writer
 from .schema.features import COLUMN, FEATURES
 from .units import DAY
 
@@ -116,18 +118,13 @@ def write_stream(
     metadata = {ROLES_KEY: json.dumps(roles(arm, replication, -start)).encode()}
     schema = pa.schema(STREAM_COLUMNS, metadata=metadata)
     labelled, label_at, label = first_labels(labels)
-    with pq.ParquetWriter(target, schema) as writer:
+    with parquet_writer(target, schema) as writer:
         if len(history.labels):
             writer.write_table(history_rows(history, schema))
         if not transactions.exists():
             return
-        scored, with_features = pq.ParquetFile(transactions), pq.ParquetFile(features)
-        for group in range(scored.num_row_groups):
-            tx = scored.read_row_group(group)
-            X = with_features.read_row_group(group)
+        for tx, X in _scored(transactions, features):
             ids = tx["tx_id"].to_numpy()
-            if not np.array_equal(ids, X["tx_id"].to_numpy()):
-                raise RuntimeError(f"{features}: row group {group} is not the transactions' (a bug)")
             at = np.searchsorted(labelled, ids)
             known = at < len(labelled)
             known[known] = labelled[at[known]] == ids[known]
@@ -149,3 +146,16 @@ def write_stream(
                 **{name: X[name] for name in FEATURES},
             }
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
+
+
+def _scored(transactions: Path, features: Path) -> Iterator[tuple[pa.Table, pa.RecordBatch]]:
+    """The arm's scored transactions a row group at a time, each with the features it was scored
+    with (the same rows: the features part holds a record batch a row group)."""
+    scored = pq.ParquetFile(transactions)
+    with pa.memory_map(str(features)) as source:
+        with_features = pa.ipc.open_file(source)
+        for group in range(scored.num_row_groups):
+            tx, X = scored.read_row_group(group), with_features.get_batch(group)
+            if not np.array_equal(tx["tx_id"].to_numpy(), X["tx_id"].to_numpy()):
+                raise RuntimeError(f"{features}: row group {group} is not the transactions' (a bug)")
+            yield tx, X

@@ -2,7 +2,8 @@
 and each arm's stream as a dataset (:mod:`sim.export`).
 
 Rows are appended per tick and written in row groups as they fill, so memory
-does not grow with the horizon. Each arm and replication writes its own part
+does not grow with the horizon. Numbers are written plainly, text dictionary-encoded
+(:func:`sim.outputs.parquet_writer`). Each arm and replication writes its own part
 files; the run merges the tables at the end and moves the streams into ``streams/``.
 """
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .export import write_stream
+from .outputs import parquet_writer
 from .schema.features import FEATURES
 
 if TYPE_CHECKING:
@@ -77,15 +79,18 @@ def nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
-class ParquetStream:
-    """Append column batches; write a Parquet file in row groups as they fill."""
+class PartWriter:
+    """Append column batches; write them in groups of ROW_GROUP rows as they fill: a Parquet
+    file, or (``arrow``) an Arrow IPC file, one record batch a group, for a part that is read
+    back once and removed (no encoding: several times faster to write and read)."""
 
-    def __init__(self, path: Path, schema: pa.Schema):
+    def __init__(self, path: Path, schema: pa.Schema, arrow: bool = False):
         self.path = path
         self.schema = schema
+        self.arrow = arrow
         self._batches: list[pa.RecordBatch] = []
         self._rows = 0
-        self._writer: pq.ParquetWriter | None = None
+        self._writer: pq.ParquetWriter | pa.ipc.RecordBatchFileWriter | None = None
 
     def append(self, columns: dict[str, np.ndarray | pa.Array]) -> None:
         batch = pa.RecordBatch.from_pydict(columns, schema=self.schema)
@@ -97,13 +102,15 @@ class ParquetStream:
             self._flush(whole_groups=True)
 
     def _flush(self, whole_groups: bool = False) -> None:
-        """Write what is buffered (``whole_groups``: only whole row groups, keeping the rest), so
-        every row group but the last has ROW_GROUP rows however the rows were appended."""
+        """Write what is buffered (``whole_groups``: only whole groups, keeping the rest), so
+        every group but the last has ROW_GROUP rows however the rows were appended."""
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema)
+            self._writer = pa.ipc.new_file(self.path, self.schema) if self.arrow else parquet_writer(self.path, self.schema)
         table = pa.Table.from_batches(self._batches, self.schema)
         written = table.num_rows - table.num_rows % ROW_GROUP if whole_groups else table.num_rows
-        if written:
+        if written and self.arrow:
+            self._writer.write_table(table.slice(0, written).combine_chunks(), max_chunksize=ROW_GROUP)
+        elif written:
             self._writer.write_table(table.slice(0, written), row_group_size=ROW_GROUP)
         rest = table.slice(written)
         self._batches, self._rows = rest.to_batches(), rest.num_rows
@@ -133,8 +140,11 @@ class Ledger:
     def __init__(self, directory: Path, arm: str, replication: int):
         stem = f"r{replication:04d}-{arm}"
         self.arm, self.replication = arm, replication
-        self.paths = {name: directory / f"{name}-{stem}.parquet" for name in (*self.SCHEMAS, "stream")}
-        self.writers = {name: ParquetStream(self.paths[name], schema) for name, schema in self.SCHEMAS.items()}
+        self.paths = {name: directory / f"{name}-{stem}.parquet" for name in (*self.NAMES, "stream")}
+        self.paths["features"] = directory / f"features-{stem}.arrow"
+        self.writers = {
+            name: PartWriter(self.paths[name], schema, arrow=name == "features") for name, schema in self.SCHEMAS.items()
+        }
 
     def _keys(self, n: int) -> dict[str, object]:
         return {"arm": pa.array([self.arm] * n, pa.string()), "replication": np.full(n, self.replication, np.int32)}

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -243,6 +244,13 @@ def write_parquet(path: Path, frame: pl.DataFrame) -> None:
     frame.write_parquet(path, compression="zstd", compression_level=3, statistics=True)
 
 
+def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A Parquet writer for the ledger's tables and streams: dictionary encoding for text columns
+    only (with it, numbers take about three times as long to write, for a tenth less disk)."""
+    text = [field.name for field in schema if pa.types.is_string(field.type)]
+    return pq.ParquetWriter(path, schema, use_dictionary=text)
+
+
 def merge_parquet(parts: list[Path], target: Path, keep: bool = False) -> None:
     """Concatenate part files (same schema) into one, row group by row group, then delete them
     (unless ``keep``)."""
@@ -250,7 +258,7 @@ def merge_parquet(parts: list[Path], target: Path, keep: bool = False) -> None:
     if not parts:
         return
     schema = pq.read_schema(parts[0])
-    with pq.ParquetWriter(target, schema) as writer:
+    with parquet_writer(target, schema) as writer:
         for part in parts:
             file = pq.ParquetFile(part)
             for group in range(file.num_row_groups):

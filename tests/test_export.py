@@ -152,20 +152,27 @@ def test_every_feature_is_documented_in_order():
     assert tuple(documented) == FEATURES
 
 
+@pytest.mark.parametrize("arrow", [False, True], ids=["parquet", "arrow"])
 @pytest.mark.parametrize("sizes", [[7] * 6, [1, 40, 1], [25, 17], [42]])
-def test_a_ledger_part_is_whole_row_groups_however_its_rows_came(tmp_path, monkeypatch, sizes):
-    """The pending labels at the horizon come a day at a time: the part file's bytes must not
-    depend on how its rows were appended."""
+def test_a_ledger_part_is_whole_groups_however_its_rows_came(tmp_path, monkeypatch, sizes, arrow):
+    """The pending labels at the horizon come a day at a time: a part file's bytes must not
+    depend on how its rows were appended, and the features part (Arrow) must hold a record batch
+    a row group of the transactions part (Parquet), which the stream pairs them by."""
     monkeypatch.setattr(ledger, "ROW_GROUP", 10)
     schema = pa.schema([("tx_id", pa.int64()), ("label_at", pa.float64())])
     files = []
     for name, chunks in (("one", [42]), ("many", sizes)):
-        part, start = ledger.ParquetStream(tmp_path / f"{name}.parquet", schema), 0
+        part, start = ledger.PartWriter(tmp_path / name, schema, arrow), 0
         for n in chunks:
             part.append({"tx_id": np.arange(start, start + n), "label_at": np.arange(start, start + n) / 3})
             start += n
         part.close()
         files.append(part.path)
-    metadata = pq.ParquetFile(files[1]).metadata
-    assert [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)] == [10, 10, 10, 10, 2]
+    if arrow:
+        with pa.ipc.open_file(files[1]) as reader:
+            groups = [reader.get_batch(k).num_rows for k in range(reader.num_record_batches)]
+    else:
+        metadata = pq.ParquetFile(files[1]).metadata
+        groups = [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)]
+    assert groups == [10, 10, 10, 10, 2]
     assert files[0].read_bytes() == files[1].read_bytes()
