@@ -440,6 +440,7 @@ class LabelQueue:
         """``loose`` events and the ``maturing`` chunks' (those of transactions from
         ``from_tx_id`` on, without the ``withdrawn``), a day of arrivals at a time: each day's
         events in the order ``pending`` gives them (so the days' concatenation is its order)."""
+
         def day_of(at: np.ndarray) -> np.ndarray:
             return np.floor(at / DAY)
 
