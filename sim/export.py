@@ -152,7 +152,7 @@ def _scored(transactions: Path, features: Path) -> Iterator[tuple[pa.Table, pa.R
     """The arm's scored transactions a row group at a time, each with the features it was scored
     with (the same rows: the features part holds a record batch a row group)."""
     scored = pq.ParquetFile(transactions)
-    with pa.memory_map(str(features)) as source:
+    with pa.OSFile(str(features)) as source:  # read, not mapped: mapped pages would count as the process's memory
         with_features = pa.ipc.open_file(source)
         for group in range(scored.num_row_groups):
             tx, X = scored.read_row_group(group), with_features.get_batch(group)

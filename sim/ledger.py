@@ -104,8 +104,10 @@ class PartWriter:
     def _flush(self, whole_groups: bool = False) -> None:
         """Write what is buffered (``whole_groups``: only whole groups, keeping the rest), so
         every group but the last has ROW_GROUP rows however the rows were appended."""
-        if self._writer is None:
-            self._writer = pa.ipc.new_file(self.path, self.schema) if self.arrow else parquet_writer(self.path, self.schema)
+        if self._writer is None and self.arrow:
+            self._writer = pa.ipc.new_file(self.path, self.schema)
+        elif self._writer is None:
+            self._writer = parquet_writer(self.path, self.schema)
         table = pa.Table.from_batches(self._batches, self.schema)
         written = table.num_rows - table.num_rows % ROW_GROUP if whole_groups else table.num_rows
         if written and self.arrow:
@@ -143,7 +145,8 @@ class Ledger:
         self.paths = {name: directory / f"{name}-{stem}.parquet" for name in (*self.NAMES, "stream")}
         self.paths["features"] = directory / f"features-{stem}.arrow"
         self.writers = {
-            name: PartWriter(self.paths[name], schema, arrow=name == "features") for name, schema in self.SCHEMAS.items()
+            name: PartWriter(self.paths[name], schema, arrow=name == "features")
+            for name, schema in self.SCHEMAS.items()
         }
 
     def _keys(self, n: int) -> dict[str, object]:

@@ -171,8 +171,8 @@ class FeatureStore:
         size the features' ring for it: a ring wraps at its capacity, so one sized for every row
         would touch memory for every row written (fraud and alerted rows come on top: KEPT_MARGIN)."""
         self.keep_share = share
-        capacity = int(self._rows.capacity * min(share + KEPT_MARGIN, 1.0)) + 1024 if share < 1.0 else None
-        self._kept.reserve(capacity or self._rows.capacity, self._live_slot)
+        rows = self._rows.capacity
+        self._kept.reserve(rows if share >= 1.0 else int(rows * min(share + KEPT_MARGIN, 1.0)) + 1024, self._live_slot)
 
     def upcoming_ids(self, n: int) -> np.ndarray:
         """The ids the next :meth:`append` of ``n`` rows will give."""

@@ -253,6 +253,9 @@ class LabelQueue:
         # Maturity labels pushed at t + maturity_window in time order wait compactly (_Maturing),
         # apart from the rest; None: every event waits as it is.
         self._window = maturity_window
+        self._empty()
+
+    def _empty(self) -> None:
         self._maturing: list[_Maturing] = []  # in arrival order, from index _first on
         self._first = 0
         self._withdrawn = np.zeros(0, np.int64)  # tx ids (sorted) whose waiting maturity label will be dropped
@@ -429,9 +432,9 @@ class LabelQueue:
         if from_tx_id > 0:
             parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
         loose = LabelEvents.concat(parts)
-        maturing, window, withdrawn = self._maturing[self._first :], self._window, self._withdrawn
-        self.__init__(window)
-        return self._by_arrival_day(loose, maturing, window, from_tx_id, withdrawn)
+        maturing, withdrawn = self._maturing[self._first :], self._withdrawn
+        self._empty()
+        return self._by_arrival_day(loose, maturing, self._window, from_tx_id, withdrawn)
 
     @staticmethod
     def _by_arrival_day(
@@ -440,6 +443,7 @@ class LabelQueue:
         """``loose`` events and the ``maturing`` chunks' (those of transactions from
         ``from_tx_id`` on, without the ``withdrawn``), a day of arrivals at a time: each day's
         events in the order ``pending`` gives them (so the days' concatenation is its order)."""
+
         def day_of(at: np.ndarray) -> np.ndarray:
             return np.floor(at / DAY)
 
