@@ -7,8 +7,8 @@ every scored transaction until its last label can arrive — 4 bytes each, plus 
 merchant and card for the rows a learner may read (:func:`sim.warmup.feature_share`) — and the
 label events waiting to arrive; and every fraud card the crews and breaches bring. Its
 coefficients were fitted to ``make bench-scale``'s measured peaks (docs/performance.md,
-"Scale"), which it matches within 10 % without ``--ledger`` (a ledger's drain at the horizon
-is not counted). Validation refuses a scenario whose estimate exceeds
+"Scale"), which it matches within 10 %, ``--ledger`` included (the ledger writes as it goes).
+Validation refuses a scenario whose estimate exceeds
 this machine's memory, naming both.
 
 >>> from sim.scenario import validate
