@@ -257,6 +257,9 @@ def merge_parquet(parts: list[Path], target: Path, keep: bool = False) -> None:
     parts = [p for p in parts if p.exists()]
     if not parts:
         return
+    if len(parts) == 1:  # the part is the table already (same writer, same row groups)
+        (shutil.copyfile if keep else shutil.move)(parts[0], target)
+        return
     schema = pq.read_schema(parts[0])
     with parquet_writer(target, schema) as writer:
         for part in parts:

@@ -176,3 +176,25 @@ def test_a_ledger_part_is_whole_groups_however_its_rows_came(tmp_path, monkeypat
         groups = [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)]
     assert groups == [10, 10, 10, 10, 2]
     assert files[0].read_bytes() == files[1].read_bytes()
+
+
+def test_a_single_ledger_part_is_moved_as_the_table_a_merge_would_write(tmp_path, monkeypatch):
+    """One arm and one replication: the part is the table, moved rather than rewritten, byte for
+    byte what merging it row group by row group writes."""
+    from sim.outputs import merge_parquet, parquet_writer
+
+    monkeypatch.setattr(ledger, "ROW_GROUP", 10)
+    schema = pa.schema([("tx_id", pa.int64()), ("arm", pa.string()), ("t", pa.float64())])
+    part = ledger.PartWriter(tmp_path / "part.parquet", schema)
+    for start in range(0, 35, 7):
+        ids = np.arange(start, start + 7)
+        part.append({"tx_id": ids, "arm": pa.array(["static"] * 7), "t": ids / 3})
+    part.close()
+    expected = tmp_path / "expected.parquet"
+    with parquet_writer(expected, pq.read_schema(part.path)) as writer:
+        file = pq.ParquetFile(part.path)
+        for group in range(file.num_row_groups):
+            writer.write_table(file.read_row_group(group))
+    merge_parquet([part.path], tmp_path / "merged.parquet")
+    assert not part.path.exists()
+    assert (tmp_path / "merged.parquet").read_bytes() == expected.read_bytes()
