@@ -399,15 +399,19 @@ class LabelQueue:
         self._size -= len(due)
         return self._without_withdrawn(due.sorted(), forget=True)
 
-    def pending(self, from_tx_id: int = 0, where: Callable[[LabelEvents], np.ndarray] | None = None) -> LabelEvents:
-        """The pending events of transactions from ``from_tx_id`` on (and, given ``where``, those
-        it marks), in arrival order (left in the queue)."""
-        parts = [
+    def _loose(self) -> list[LabelEvents]:
+        """The pending events not filed compactly, in parts."""
+        return [
             self._today.take(slice(self._cursor, None)),
             *self._extra,
             *self._later,
             *(e for v in self._by_day.values() for e in v),
         ]
+
+    def pending(self, from_tx_id: int = 0, where: Callable[[LabelEvents], np.ndarray] | None = None) -> LabelEvents:
+        """The pending events of transactions from ``from_tx_id`` on (and, given ``where``, those
+        it marks), in arrival order (left in the queue)."""
+        parts = self._loose()
 
         def chosen(part: LabelEvents) -> LabelEvents:
             if from_tx_id > 0:
@@ -423,12 +427,7 @@ class LabelQueue:
         """Remove every pending event; return those of transactions from ``from_tx_id`` on, in
         arrival order, a day of arrivals at a time (never all at full size: at a large issuer's
         horizon, most of the queue is a maturity window of approved transactions)."""
-        parts = [
-            self._today.take(slice(self._cursor, None)),
-            *self._extra,
-            *self._later,
-            *(e for v in self._by_day.values() for e in v),
-        ]
+        parts = self._loose()
         if from_tx_id > 0:
             parts = [part.take(part.tx_id >= from_tx_id) for part in parts]
         loose = LabelEvents.concat(parts)
