@@ -38,6 +38,7 @@ _EXPORTS = {
     "ExecutorError": "sim.executors.base",
     "check_learner": "sim.api.checks",
     "LearnerCheck": "sim.api.checks",
+    "Finding": "sim.report.findings",
 }
 _MODULES = {"arms"}  # public submodules, imported on first use
 

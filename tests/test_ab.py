@@ -218,8 +218,14 @@ def test_the_ab_sections_escape_their_words_exactly_once(ab_run, tmp_path, monke
     words = [
         ab_report.estimate_caption(ab, currency) + " " + ab_report.plan_text(ab, currency),
         ab_report.crews_caption(ab),
-        ab_report.finding(ab, currency),
+        ab_report.finding(ab, currency).text,
     ]
+    finding = ab_report.finding(ab, currency)
+    assert (finding.arm, finding.baseline, finding.value) == (ab.b, ab.a, ab.fraud_loss.bias)
+    assert (finding.facts["estimate"], finding.facts["truth"]) == (
+        ab.fraud_loss.estimate.mean,
+        ab.fraud_loss.truth.mean,
+    )
     assert all("'" in text for text in words[:2])  # so that escaping them twice would show
     parsed = assert_escaped_once(page, MARKUP, *words)
     assert MARKUP in parsed.by_tag["figcaption"] and words[0] in parsed.by_tag["figcaption"]

@@ -116,11 +116,31 @@ def test_the_results_tables_are_the_runs(tiny_result, tiny_run):
     assert differences.row(0, named=True)["fraud_loss_relative"] == first.fraud_loss_relative.mean
 
 
+def test_findings_carry_the_summary_s_own_numbers(tiny_result):
+    """The findings' values are the summary's, not numbers parsed back from words."""
+    summary = tiny_result.summary
+    found = {}
+    for finding in tiny_result.findings:
+        found.setdefault(finding.kind, []).append(finding)
+    (ranking,) = found["ranking"]
+    assert (ranking.arm, ranking.value) == (summary.ranking[0], summary.arms[summary.ranking[0]].total_cost)
+    assert ranking.facts["worst"] == summary.ranking[-1]
+    assert [f.arm for f in found["difference"]] == list(summary.ranking[1:4])
+    for finding in found["difference"]:
+        entry = summary.difference(finding.baseline, finding.arm)
+        assert finding.baseline == summary.ranking[0] and finding.value == entry.total_cost_relative
+        assert finding.facts["fraud_loss"] == entry.fraud_loss_relative
+    (fresh,) = found["fresh_labels"]
+    assert fresh.value == summary.fresh_labels.headroom.total_cost_relative
+    assert set(fresh.facts["recovered"]) <= set(summary.fresh_labels.recovered)
+
+
 def test_findings_and_figures_are_the_reports(tiny_result, tiny_run):
     page = (tiny_run / "index.html").read_text(encoding="utf-8")
     assert tiny_result.findings
     for finding in tiny_result.findings:
-        assert str(escape(finding)) in page  # escaped as the page's template escapes it
+        assert str(escape(finding.text)) in page  # escaped as the page's template escapes it
+        assert json.loads(json.dumps(finding.to_json()))["text"] == finding.text
     figure = tiny_result.figure("cost_split")
     assert isinstance(figure, Figure) and str(escape(figure.fraudsim_caption)) in page
     assert set(tiny_result.figures) >= {p.stem for p in tiny_run.glob("*.png")}

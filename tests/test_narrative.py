@@ -29,10 +29,11 @@ def _arms(approved: dict[str, tuple[str, int, int]]) -> dict[str, ArmSummary]:
 def test_models_that_decline_no_fraud_are_called_idle():
     arms = _arms({"online": ("online", 996, 1000), "static": ("static", 993, 1000), "rules": ("rules", 500, 1000)})
     finding = idle_detectors_finding(arms)
-    assert finding is not None and finding.startswith(
+    assert finding.facts["approved"] == {"static": 0.993, "online": 0.996}  # least approved first, no rules
+    assert finding.text.startswith(
         "The models declined almost no fraud: they approved static 99.3%, online 99.6% of fraud attempts."
     )
-    assert "rules" not in finding  # hand-written rules are not a model that learns
+    assert "rules" not in finding.text  # hand-written rules are not a model that learns
 
 
 def test_one_model_that_declines_is_enough_to_say_nothing():
@@ -141,8 +142,16 @@ def test_a_tactic_shift_of_one_day_is_one_day():
             "tactic_b": [1 - m for m in mix],
         }
     )
-    text = tactic_shift(crews)
-    assert text is not None and "half done 1 day later" in text
+    shift = tactic_shift(crews)
+    assert (shift.arm, shift.facts["tactic"], shift.facts["began_day"], shift.facts["half_days"]) == (
+        "static",
+        "a",
+        9,
+        1,
+    )
+    # The last seven 7-day means (days 13–19) still hold the rush: (2.9 + 3.2 + 3.5 + 2.8 + 3 × 2.1) / 49.
+    assert shift.facts["start"] == 0.0 and shift.facts["end"] == pytest.approx(18.7 / 49)
+    assert "half done 1 day later" in shift.text
 
 
 def test_the_differences_caption_says_which_arms_are_clearly_costlier_by_each_measure():
@@ -170,8 +179,15 @@ def test_a_finding_says_the_difference_by_fraud_loss_too_even_against_the_rankin
     d = Difference(
         "online", "oracle", share(1, 0.5, 2), share(0.2, 0.1, 0.3), share(-1, -2, -0.5), share(-0.2, -0.3, -0.1)
     )
-    text = difference_finding(SimpleNamespace(horizon_days=90.0), d)
-    assert text == (
+    finding = difference_finding(SimpleNamespace(horizon_days=90.0), d)
+    assert (finding.arm, finding.baseline, finding.value, finding.clear) == (
+        "online",
+        "oracle",
+        d.total_cost_relative,
+        True,
+    )
+    assert finding.facts["fraud_loss"] == d.fraud_loss_relative
+    assert finding.text == (
         "Over 90 days, oracle cost 17% less than online (95% CI 9% to 23%); "
         "by fraud loss, oracle lost 25% more than online (95% CI 11% to 43%)."
     )
@@ -213,6 +229,13 @@ def test_what_stopped_fraud_is_split_and_an_idle_model_is_named():
     summary = SimpleNamespace(
         ranking=("online", "static", "rules"), arms={a: SimpleNamespace(learner=kind) for a, kind in learners.items()}
     )
-    text = stopped_finding(daily, crews, summary)
+    finding = stopped_finding(daily, crews, summary)
+    arms = finding.facts["arms"]
+    assert list(arms) == ["online", "static", "rules"]  # in the ranking's order
+    assert [arms[a]["declined"] for a in arms] == pytest.approx([0.6, 0.02, 0.01])
+    assert [arms[a]["cards_blocked"] for a in arms] == [20, 50, 70]  # ten days of blocks, mean of two replications
+    assert arms["online"]["crews_gave_up"] == 0.5 and arms["static"]["crews_gave_up"] is None
+    assert finding.facts["did_little"] == ["static"]  # rules are not a model
+    text = finding.text
     assert "online 60%, 20 cards, 0.5 crews; static 2%, 50 cards; rules 1%, 70 cards." in text
     assert "The model of static did little" in text and "rules did little" not in text

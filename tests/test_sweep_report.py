@@ -74,26 +74,39 @@ def test_paired_differences_are_relative_and_paired():
 def test_crossover_names_where_the_edge_disappears():
     results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
     (finding,) = crossover(results, sweep, "online")
-    assert "edge over batch-weekly disappears once the median chargeback delay reaches 7 days" in finding
+    assert (finding.kind, finding.arm, finding.baseline, finding.measure) == (
+        "sweep_edge",
+        "online",
+        "batch-weekly",
+        "total_cost",
+    )
+    points = finding.facts["points"]
+    assert [p["at"] for p in points] == ["1 hour", "1 day", "7 days", "30 days"]
+    assert [p["value"].mean for p in points] == pytest.approx([-0.3, -0.2, 0.0, 0.0], abs=0.01)
+    assert [p["value"].ci_high < 0 for p in points[:3]] == [True, True, False]  # what the words rest on
+    assert "edge over batch-weekly disappears once the median chargeback delay reaches 7 days" in finding.text
     results, sweep = _results([-0.3, -0.2, -0.1, -0.05])
     (finding,) = crossover(results, sweep, "online")
-    assert finding.startswith("online cost less than batch-weekly whatever")
+    assert finding.text.startswith("By total cost: online cost less than batch-weekly whatever")
     results, sweep = _results([-0.3, 0.0, 0.1, 0.2])
     (finding,) = crossover(results, sweep, "online")
-    assert "disappears once the median chargeback delay reaches 1 day" in finding
-    assert "; further on, batch-weekly is clearly cheaper: +10% (95% CI" in finding and finding.endswith("at 30 days.")
+    text = finding.text
+    assert "disappears once the median chargeback delay reaches 1 day" in text
+    assert "; further on, batch-weekly is clearly cheaper: +10% (95% CI" in text and text.endswith("at 30 days.")
 
 
 def test_findings_by_fraud_loss_say_so_in_their_own_words():
     """The same comparisons by fraud loss: the fraud-loss words, and a "By ..." label on each finding."""
     results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
     (finding,) = crossover(results, sweep, "online", "fraud_loss")
-    assert "edge over batch-weekly disappears once the median chargeback delay reaches 7 days" in finding
+    assert finding.measure == "fraud_loss"
+    assert "edge over batch-weekly disappears once the median chargeback delay reaches 7 days" in finding.text
     results, sweep = _results([-0.3, -0.2, -0.1, -0.05])
     (finding,) = crossover(results, sweep, "online", "fraud_loss")
-    assert finding.startswith("online lost less to fraud than batch-weekly whatever")
+    assert finding.text.startswith("By fraud loss: online lost less to fraud than batch-weekly whatever")
     findings = sweep_findings(results, sweep, "online")
-    assert [f.split(":")[0] for f in findings[:2]] == ["By total cost", "By fraud loss"]
+    assert [f.measure for f in findings[:2]] == ["total_cost", "fraud_loss"]
+    assert [f.text.split(":")[0] for f in findings[:2]] == ["By total cost", "By fraud loss"]
 
 
 def _with_frozen(edges: list[float], rise: float) -> tuple[pl.DataFrame, dict]:
@@ -117,19 +130,26 @@ def _with_frozen(edges: list[float], rise: float) -> tuple[pl.DataFrame, dict]:
 def test_each_learner_s_edge_over_the_frozen_model_is_a_finding():
     results, sweep = _with_frozen([-0.2, -0.1, 0.0, 0.0], rise=0.5)
     findings = sweep_findings(results, sweep, "online")
-    (edge,) = [f for f in findings if f.startswith("By total cost: batch-weekly")]
-    assert "batch-weekly's edge over static disappears once the median chargeback delay reaches 7 days" in edge
-    assert not [f for f in findings if f.startswith("By total cost: static")]  # the frozen arm is the baseline
+    (edge,) = [f for f in findings if f.measure == "total_cost" and f.arm == "batch-weekly"]
+    assert edge.baseline == "static"
+    assert [p["value"].mean for p in edge.facts["points"]] == pytest.approx([-0.2, -0.1, 0.0, 0.0], abs=0.01)
+    assert "batch-weekly's edge over static disappears once the median chargeback delay reaches 7 days" in edge.text
+    assert not [f for f in findings if f.arm == "static"]  # the frozen arm is the baseline
 
 
 def test_growth_says_whether_fraud_loss_rose_for_every_arm():
     results, sweep = _with_frozen([-0.2] * 4, rise=0.5)
     (finding,) = growth(results, sweep)
-    assert finding.startswith("From 1 hour to 30 days of the median chargeback delay, fraud loss rose for every arm:")
-    assert finding.count("+50% (95% CI +4") + finding.count("+50% (95% CI +5") == 3
+    changes = finding.facts["changes"]
+    assert list(changes) == ["online", "batch-weekly", "static"]
+    assert [c.mean for c in changes.values()] == pytest.approx([0.5] * 3, abs=0.02)  # the rise, paired
+    assert all(c.ci_low > 0 for c in changes.values())
+    text = finding.text
+    assert text.startswith("From 1 hour to 30 days of the median chargeback delay, fraud loss rose for every arm:")
+    assert text.count("+50% (95% CI +4") + text.count("+50% (95% CI +5") == 3
     results, sweep = _with_frozen([-0.2] * 4, rise=0.0)
     (finding,) = growth(results, sweep)
-    assert "fraud loss changed:" in finding
+    assert "fraud loss changed:" in finding.text
 
 
 def test_sweep_report_builds(tmp_path):
@@ -149,7 +169,7 @@ def test_the_sweep_page_escapes_exactly_once(tmp_path):
     results, sweep = _results([-0.3, -0.2, 0.0, 0.0])
     results.write_parquet(tmp_path / "results.parquet")
     (tmp_path / "sweep.json").write_text(json.dumps(sweep | {"sweep": "a&b <i>", "description": MARKUP}))
-    findings = sweep_findings(results, sweep, "online")
+    findings = [f.text for f in sweep_findings(results, sweep, "online")]
     assert any("'" in finding for finding in findings)  # so that escaping them twice would show
     parsed = assert_escaped_once(build_sweep_report(tmp_path).read_text(), MARKUP, *findings)
     assert parsed.by_tag["h1"] == ["fraudsim sweep: a&b <i>"] and parsed.by_tag["title"] == parsed.by_tag["h1"]
@@ -195,13 +215,20 @@ def test_words_on_the_x_axis_and_a_second_key_as_panels():
     assert table.filter(pl.col("_label") == "card_testing")["_x"].unique().to_list() == [1.0]  # the file's order
     findings = crossover(results, sweep, "online")
     assert len(findings) == 2  # one per number of investigators
-    none, four = findings
-    assert none.startswith("With the number of investigators = 0: Online cost less than batch-weekly")
+    none, four = (f.text for f in findings)
+    assert [f.facts["panel"] for f in findings] == [
+        "the number of investigators = 0",
+        "the number of investigators = 4",
+    ]
+    assert not findings[0].facts["ordered"]  # strategies are words: no edge that "disappears"
+    assert none.startswith("By total cost: With the number of investigators = 0: Online cost less than batch-weekly")
     assert (
         "at bandit" in none
         and "no clear difference between online and batch-weekly at static, card_testing, prober" in none
     )
-    assert four.startswith("With the number of investigators = 4: Batch-weekly cost less than online: +10%")
+    assert four.startswith(
+        "By total cost: With the number of investigators = 4: Batch-weekly cost less than online: +10%"
+    )
     assert four.endswith(
         "at static; and no clear difference between online and batch-weekly at card_testing, prober, bandit."
     )

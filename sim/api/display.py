@@ -17,7 +17,7 @@ class Shown:
         raise NotImplementedError
 
     def _notes(self) -> list[str]:
-        return list(getattr(self, "findings", []))
+        return [str(finding) for finding in getattr(self, "findings", [])]
 
     def _repr_html_(self) -> str:
         title, subtitle, head, rows = self._table()

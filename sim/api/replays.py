@@ -22,6 +22,7 @@ from ..outputs import (
     scratch_directory,
     write_json,
 )
+from ..report.findings import Finding
 from . import display
 
 FRAME_NAME = "dataframe.parquet"  # what a DataFrame is called in the outputs and in error messages
@@ -150,12 +151,13 @@ class ReplayResult(display.Shown):
         return list(self.summary["warnings"])
 
     @cached_property
-    def findings(self) -> list[str]:
-        """The report's rankings in words: which learner ranks fraud best, has the lowest log
-        loss and (with amounts) would have cost least, when the intervals say so."""
-        from ..report.replay import ranking_sentences
+    def findings(self) -> list[Finding]:
+        """The report's rankings: which learner ranks fraud best, has the lowest log loss and
+        (with amounts) would have cost least, and whether the intervals say so clearly
+        (``str(finding)`` in words; ``arm``, ``value`` and ``facts`` the numbers)."""
+        from ..report.replay import ranking_findings
 
-        return list(ranking_sentences(self.summary).values())
+        return list(ranking_findings(self.summary).values())
 
     def save(self, out: str | Path, *, report: bool = True) -> Path:
         """Write the replay's directory to ``out`` (atomically): the files ``fraudsim replay``
@@ -178,7 +180,7 @@ class ReplayResult(display.Shown):
         return target
 
     def _notes(self) -> list[str]:
-        return self.findings + self.warnings
+        return [str(finding) for finding in self.findings] + self.warnings
 
     def _table(self) -> tuple[str, str, list[str], list[display.Row]]:
         from ..report.figures import arm_colors

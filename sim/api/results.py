@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from ..console import progress_bar
 from ..outputs import scratch_directory
 from ..report.figures import STYLE
+from ..report.findings import Finding
 from ..rundir import SimulatedRun, save_run, simulate
 from ..schema import Arm, Scenario
 from ..summary import Interval, Summary
@@ -253,8 +254,10 @@ class Result(display.Shown):
         return pl.DataFrame(rows, schema=_schema(["arm", "baseline"], columns))
 
     @cached_property
-    def findings(self) -> list[str]:
-        """The report's findings, in words, each computed from this run's numbers."""
+    def findings(self) -> list[Finding]:
+        """The report's findings, each computed from this run's numbers: ``str(finding)`` is its
+        sentence, and its ``arm``, ``baseline``, ``measure``, ``value`` (with the 95 % interval),
+        ``clear`` and ``facts`` are the numbers the sentence rests on."""
         from ..report import ab as ab_report
         from ..report import narrative
 

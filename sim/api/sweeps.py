@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from ..console import progress_bar
 from ..outputs import SWEEP_MARKERS, atomic_directory, check_output_dir, scratch_directory
 from ..report.figures import STYLE
+from ..report.findings import Finding
 from . import display
 from .results import Overrides, override_lines
 
@@ -94,7 +95,7 @@ class SweepResult(display.Shown):
         return describe(self.plan)
 
     @cached_property
-    def _report(self) -> tuple[list[str], dict[str, tuple]]:
+    def _report(self) -> tuple[list[Finding], dict[str, tuple]]:
         from ..report.sweep import sweep_sections
 
         with plt.rc_context(STYLE):  # the A/B sections draw their figures here
@@ -102,8 +103,10 @@ class SweepResult(display.Shown):
         return findings, {Path(filename).stem: (draw, caption) for _, draw, filename, caption in sections}
 
     @property
-    def findings(self) -> list[str]:
-        """The report's findings, in words, computed from the results."""
+    def findings(self) -> list[Finding]:
+        """The report's findings, computed from the results: ``str(finding)`` in words; ``arm``,
+        ``baseline``, ``measure`` and ``facts`` (the paired difference at every swept value) the
+        numbers."""
         return self._report[0]
 
     @property

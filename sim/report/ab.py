@@ -10,9 +10,8 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from ..summary import ABSummary, Interval
-from ..units import format_money, money_symbol
 from .figures import PALETTE, band
-from .narrative import interval_text
+from .findings import Finding, interval_text, per_transaction, signed_per_transaction
 
 SOURCES = {
     "label_delay": "labels not arrived yet",
@@ -23,20 +22,8 @@ SOURCES = {
 VARIANTS = {"test": "the test", "pooled": "with pooled labels", "static": "static crews, pooled labels"}
 
 
-def _amount(value: float, currency: str) -> str:
-    """Money per transaction: three decimals below one unit (€0.057), else as usual."""
-    if abs(value) >= 1:
-        return format_money(value, currency)
-    return f"{'-' if value < 0 else ''}{money_symbol(currency)}{abs(value):.3f}"
-
-
-def _money(value: float, currency: str) -> str:
-    """A signed difference: ``+€0.064``, ``−€0.147``."""
-    return f"{'−' if value < 0 else '+'}{_amount(abs(value), currency)}"
-
-
 def _interval(entry: Interval, currency: str) -> str:
-    return interval_text(entry, currency, _money)
+    return interval_text(entry, currency, signed_per_transaction)
 
 
 def _wide(daily: pl.DataFrame, variant: str, view: str, column: str) -> np.ndarray:
@@ -75,7 +62,7 @@ def estimate_caption(ab: ABSummary, currency: str) -> str:
         f"{ab.replications} replication(s), {_interval(figure.estimate, currency)} per transaction (the "
         f"interval is that of the mean); the truth is {_interval(figure.truth, currency)}, so the test is off by "
         f"{_interval(figure.bias, currency)}. A typical test's own 95 % interval is ±"
-        f"{_amount(figure.interval_half_width, currency)} wide, and it covered the truth in "
+        f"{per_transaction(figure.interval_half_width, currency)} wide, and it covered the truth in "
         f"{figure.covers_truth:.0%} of the replications. The dashed line is what the same test would read "
         "once every label had arrived."
     )
@@ -155,27 +142,33 @@ def plan_text(ab: ABSummary, currency: str) -> str:
         else "in no replication did the interval settle on a sign"
     )
     return (
-        f"Before the test, a team wanting to detect a difference of {_amount(plan.min_effect, currency)} "
+        f"Before the test, a team wanting to detect a difference of {per_transaction(plan.min_effect, currency)} "
         f"per transaction (80 % power, 5 % two-sided) would plan for {plan.transactions_needed:,} transactions: "
         f"{plan.days_needed:,.0f} days at {plan.transactions_per_day:,} a day "
         f"with {ab.share_b:.0%} of cards on B, "
-        f"given the card-level spread of the loss (±{_amount(plan.per_transaction_sd, currency)} "
+        f"given the card-level spread of the loss (±{per_transaction(plan.per_transaction_sd, currency)} "
         f"per transaction) and labels revealing {plan.label_coverage:.0%} of it by the read-out. The plan predicts "
-        f"a ±{_amount(plan.planned_half_width, currency)} interval after {ab.read_out_day} days; the "
-        f"tests got ±{_amount(plan.observed_half_width, currency)} (every label known). Observed: {seen}."
+        f"a ±{per_transaction(plan.planned_half_width, currency)} interval after {ab.read_out_day} days; the "
+        f"tests got ±{per_transaction(plan.observed_half_width, currency)} (every label known). Observed: {seen}."
     )
 
 
-def finding(ab: ABSummary, currency: str) -> str:
-    """One line for the report's findings."""
+def finding(ab: ABSummary, currency: str) -> Finding:
+    """The report's finding: what the test read, the truth, its bias and the planned duration."""
     figure = ab.fraud_loss
-    bias = figure.bias
-    significant = bias.ci_low is not None and (bias.ci_low > 0 or bias.ci_high < 0)
-    return (
-        f"A/B test of {ab.b} against {ab.a} at {1 - ab.share_b:.0%}/{ab.share_b:.0%} for "
-        f"{ab.read_out_day} days: it reads {_money(figure.estimate.mean, currency)} in fraud loss per "
-        f"transaction, the truth is {_money(figure.truth.mean, currency)}; the bias, "
-        f"{_interval(bias, currency)}, is {'clearly' if significant else 'not clearly'} different from zero. "
-        f"Planned duration to detect {_amount(ab.min_effect, currency)}: "
-        f"{ab.plan.days_needed:,.0f} days."
+    return Finding(
+        "ab",
+        ab.b,
+        ab.a,
+        "fraud_loss_per_transaction",
+        figure.bias,
+        {
+            "currency": currency,
+            "share_b": ab.share_b,
+            "read_out_day": ab.read_out_day,
+            "estimate": figure.estimate.mean,
+            "truth": figure.truth.mean,
+            "min_effect": ab.min_effect,
+            "days_needed": ab.plan.days_needed,
+        },
     )

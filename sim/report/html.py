@@ -26,6 +26,7 @@ from ..units import format_money
 from . import ab as ab_report
 from . import figures, narrative
 from .data import RunData, load_run
+from .findings import Finding
 from .pages import Cell, FigureBlock, PageSection, Table, render
 
 
@@ -58,14 +59,14 @@ INTERVAL_SCHEMA = {"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float
 def _fresh_labels(run: RunData):
     fresh = run.summary.fresh_labels
     if fresh is None or not fresh.recovered:
-        return narrative.fresh_labels_finding(run.summary)
+        return narrative.fresh_labels_finding(run.summary).text
     rows = [
         {"arm": arm, "measure": measure, **getattr(entry, measure).to_json()}
         for arm, entry in fresh.recovered.items()
         for measure in ("total_cost", "fraud_loss")
     ]
     frame = pl.DataFrame(rows, schema={"arm": pl.String, "measure": pl.String, **INTERVAL_SCHEMA})
-    return figures.fresh_labels_figure(frame, run.ranking), narrative.fresh_labels_finding(run.summary)
+    return figures.fresh_labels_figure(frame, run.ranking), narrative.fresh_labels_finding(run.summary).text
 
 
 def _coverage(run: RunData):
@@ -329,7 +330,7 @@ def pdf_page(pdf, figure: Figure, title: str, caption: str) -> None:
     pdf.savefig(figure)
 
 
-def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
+def _pdf_cover(pdf, run: RunData, findings: list[Finding]) -> None:
     text = [
         f"fraudsim report: {run.scenario.get('name', '')}",
         "",
@@ -343,7 +344,7 @@ def _pdf_cover(pdf, run: RunData, findings: list[str]) -> None:
         "Findings:",
     ]
     for finding in findings:
-        text += textwrap.wrap("• " + finding, 95)
+        text += textwrap.wrap(f"• {finding}", 95)
     text += ["", "Arms ranked by total cost (mean over replications):"]
     for arm in run.ranking:
         entry = run.summary.arms[arm]

@@ -2,37 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
-from ..summary import ArmSummary, Difference, Interval, Summary
+from ..summary import ArmSummary, Difference, Summary
 from ..units import format_money, human_duration
+from .findings import Finding, interval_text
 
 
-def interval_text(entry: Interval, currency: str, money: Callable[[float, str], str] = format_money) -> str:
-    """A mean and its interval in words: ``€1,200 (95% CI €900 to €1,500)``; ``money`` formats each."""
-    if entry.ci_low is None:
-        return money(entry.mean, currency)
-    return f"{money(entry.mean, currency)} (95% CI {money(entry.ci_low, currency)} to {money(entry.ci_high, currency)})"
+def ranking(summary: Summary) -> Finding:
+    """Who won on total cost (the best arm's, and the worst's)."""
+    arms, ranking = summary.arms, summary.ranking
+    worst = ranking[-1] if len(ranking) > 1 else None
+    return Finding(
+        "ranking",
+        ranking[0],
+        measure="total_cost",
+        value=arms[ranking[0]].total_cost,
+        facts={
+            "horizon_days": summary.horizon_days,
+            "replications": summary.replications,
+            "currency": summary.currency,
+            "worst": worst,
+            "worst_total_cost": arms[worst].total_cost if worst else None,
+        },
+    )
 
 
 def ranking_sentence(summary: Summary) -> str:
-    """Who won on total cost, and by how much over the next arm."""
-    currency = summary.currency
-    arms = summary.arms
-    ranking = summary.ranking
-    best = ranking[0]
-    text = (
-        f"Over {summary.horizon_days:g} days and {summary.replications} "
-        f"replication{'s' if summary.replications != 1 else ''}, {best} had the lowest total cost: "
-        f"{interval_text(arms[best].total_cost, currency)}"
-    )
-    if len(ranking) > 1:
-        worst = ranking[-1]
-        text += f"; {worst} had the highest: {interval_text(arms[worst].total_cost, currency)}"
-    return text + "."
+    """Who won on total cost, and by how much over the next arm, in words."""
+    return ranking(summary).text
 
 
 def fraud_loss_caption(summary: Summary) -> str:
@@ -242,15 +243,6 @@ def noise_caption(arm_totals: pl.DataFrame) -> str:
     )
 
 
-def plural(count: int, noun: str) -> str:
-    """``count`` and ``noun``, plural unless one.
-
-    >>> plural(1, "day"), plural(0, "day"), plural(3, "day")
-    ('1 day', '0 days', '3 days')
-    """
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
 def defined(value: float | None, spec: str) -> str:
     """``value`` formatted, or "undefined" where a metric has no value (ROC AUC over one class).
 
@@ -431,35 +423,19 @@ def timeline_caption(events: pl.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- findings
+# Each builds a Finding from the run's numbers; sim.report.findings says it in words.
 
 
-def difference_finding(summary: Summary, entry: Difference) -> str:
-    """One paired comparison in words, by total cost and by fraud loss; an interval crossing zero
-    means no clear difference.
-
-    The summary's relative difference r = mean(arm − baseline) / mean(baseline) is said as
-    "baseline cost r / (1 + r) less than arm", which is what "k% less than" means.
-    """
-    arm, baseline = entry.arm, entry.baseline
-    days = f"{summary.horizon_days:g} days"
-
-    def less(r: float) -> float:
-        return r / (1 + r)
-
-    def said(relative: Interval, unclear: str, verb: str) -> str:
-        low, high = relative.ci_low, relative.ci_high
-        if low is not None and low <= 0 <= high:
-            return f"{unclear} (95% CI of the difference {low:+.0%} to {high:+.0%} of {baseline}'s)"
-        more = relative.mean < 0  # the baseline is the better-ranked by total cost, not always by fraud loss
-        text = f"{baseline} {verb} {abs(less(relative.mean)):.0%} {'more' if more else 'less'} than {arm}"
-        if low is not None:
-            bounds = sorted(abs(less(x)) for x in (low, high))
-            text += f" (95% CI {bounds[0]:.0%} to {bounds[1]:.0%})"
-        return text
-
-    cost = said(entry.total_cost_relative, f"no clear difference in total cost between {baseline} and {arm}", "cost")
-    loss = said(entry.fraud_loss_relative, "no clear difference", "lost")
-    return f"Over {days}, {cost}; by fraud loss, {loss}."
+def difference_finding(summary: Summary, entry: Difference) -> Finding:
+    """One paired comparison, by total cost and by fraud loss (relative to the baseline's)."""
+    return Finding(
+        "difference",
+        entry.arm,
+        entry.baseline,
+        "total_cost",
+        entry.total_cost_relative,
+        {"horizon_days": summary.horizon_days, "fraud_loss": entry.fraud_loss_relative},
+    )
 
 
 def differences_caption(best: str, entries: Sequence[Difference], horizon_days: float) -> str:
@@ -486,62 +462,28 @@ def differences_caption(best: str, entries: Sequence[Difference], horizon_days: 
     return text
 
 
-def _share(entry: Interval) -> str:
-    """A share with its interval, in words ("62% (95% CI 40% to 84%)")."""
-    text = f"{entry.mean:.0%}"
-    if entry.ci_low is not None:
-        text += f" (95% CI {entry.ci_low:.0%} to {entry.ci_high:.0%})"
-    return text
-
-
-def fresh_labels_finding(summary: Summary) -> str:
+def fresh_labels_finding(summary: Summary) -> Finding:
     """What fresh labels are worth here: the oracle's saving over static, and where each arm falls
     between the two, by total cost and by fraud loss; without those arms, how to add them."""
     fresh = summary.fresh_labels
     if not any(arm.counts.fraud_attempts for arm in summary.arms.values()):
-        return NO_FRAUD
+        return Finding("no_fraud")
     if fresh is None:
-        return (
-            'This run cannot say what fresh labels are worth: add an arm `{name = "oracle", learner = '
-            '"oracle"}` (every true label at once) and an arm `{name = "static", learner = "static"}` (no '
-            "label after the history), and the report measures each arm between the two."
-        )
-    static, oracle, days = fresh.static, fresh.oracle, f"{summary.horizon_days:g} days"
-    headroom = fresh.headroom.total_cost_relative
-    low = headroom.ci_low
-    if low is not None and low <= 0:
-        text = (
-            f"Instant truth ({oracle}) was not clearly cheaper than never learning again ({static}) over "
-            f"{days} (it saved {_share(headroom)} of {static}'s total cost): in this world fresh labels "
-            "are worth little, so no way of retraining can be worth much more."
-        )
-        return text
-    text = (
-        f"Fresh labels are worth up to {_share(headroom)} of {static}'s total cost over {days}: that is what "
-        f"instant truth ({oracle}) saved over never learning again ({static})."
-    )
+        return Finding("fresh_labels_unmeasured")
     recovered = fresh.recovered
-    parts = [
-        f"{arm} recovered {_share(entry.total_cost)}"
-        for arm, entry in recovered.items()
-        if entry.total_cost.mean is not None
-    ]
-    if parts:
-        text += " Of that saving, " + "; ".join(parts) + "."
-    fraud = fresh.headroom.fraud_loss_relative
-    fraud_parts = [
-        f"{arm} {_share(entry.fraud_loss)}" for arm, entry in recovered.items() if entry.fraud_loss.mean is not None
-    ]
-    text += f" By fraud loss the oracle saved {_share(fraud)}"
-    text += f"; of that, {', '.join(fraud_parts)}." if fraud_parts else "."
-    return text
-
-
-NO_FRAUD = (
-    "No fraud occurred in this run, so the arms differ only in friction and reviews: what "
-    "declining and reviewing honest customers cost. Fraud loss, the value of fresh labels and every "
-    "fraud metric are undefined here; add crews (`[[crews]]`) to compare detectors."
-)
+    return Finding(
+        "fresh_labels",
+        fresh.oracle,
+        fresh.static,
+        "total_cost",
+        fresh.headroom.total_cost_relative,
+        {
+            "horizon_days": summary.horizon_days,
+            "recovered": {a: e.total_cost for a, e in recovered.items() if e.total_cost.mean is not None},
+            "fraud_loss": fresh.headroom.fraud_loss_relative,
+            "recovered_fraud_loss": {a: e.fraud_loss for a, e in recovered.items() if e.fraud_loss.mean is not None},
+        },
+    )
 
 
 def findings(
@@ -550,39 +492,38 @@ def findings(
     coverage: pl.DataFrame | None,
     crews: pl.DataFrame | None,
     quality: pl.DataFrame | None,
-) -> list[str]:
+) -> list[Finding]:
     """The report's headline findings, each computed from the run's numbers."""
     if not daily["fraud_attempts"].sum():
-        return [ranking_sentence(summary), NO_FRAUD]
-    out = [ranking_sentence(summary), fresh_labels_finding(summary)]
-    ranking = summary.ranking
-    for arm in ranking[1:4]:
-        entry = summary.difference(ranking[0], arm)
+        return [ranking(summary), Finding("no_fraud")]
+    out = [ranking(summary), fresh_labels_finding(summary)]
+    order = summary.ranking
+    for arm in order[1:4]:
+        entry = summary.difference(order[0], arm)
         if entry is not None:
             out.append(difference_finding(summary, entry))
     arms = summary.arms
     least_fraud = min(arms, key=lambda a: arms[a].fraud_loss.mean)
-    if least_fraud != ranking[0]:
-        currency = summary.currency
+    if least_fraud != order[0]:
         out.append(
-            f"{least_fraud} let through the least fraud "
-            f"({format_money(arms[least_fraud].fraud_loss.mean, currency)}) "
-            f"but paid {format_money(arms[least_fraud].friction.mean, currency)} in false declines, against "
-            f"{format_money(arms[ranking[0]].friction.mean, currency)} for {ranking[0]}."
+            Finding(
+                "least_fraud",
+                least_fraud,
+                order[0],
+                "fraud_loss",
+                arms[least_fraud].fraud_loss,
+                {
+                    "currency": summary.currency,
+                    "friction": arms[least_fraud].friction.mean,
+                    "baseline_friction": arms[order[0]].friction.mean,
+                },
+            )
         )
-    idle = idle_detectors_finding(arms)
-    if idle:
-        out.append(idle)
-    stopped = stopped_finding(daily, crews, summary)
-    if stopped:
-        out.append(stopped)
+    out += [f for f in (idle_detectors_finding(arms), stopped_finding(daily, crews, summary)) if f is not None]
     if coverage is not None:
         median, eventual = median_label_age(coverage)
         if median is not None:
-            out.append(
-                f"Half of the fraud labels that ever arrived had arrived after {human_duration(median)}; "
-                f"{1 - eventual:.0%} of fraud was never labelled as fraud."
-            )
+            out.append(Finding("label_age", facts={"median_s": median, "never_labelled": 1 - eventual}))
     if crews is not None and crews.height and crews["attempts"].sum() > 0:
         shift = tactic_shift(crews)
         if shift:
@@ -591,31 +532,23 @@ def findings(
         rates = quality.group_by("view").agg(pl.col("fraud_rate").mean())
         rate = {row[0]: row[1] for row in rates.iter_rows()}
         if rate.get("eventual"):
-            out.append(
-                f"The team's dashboard saw a fraud rate {rate.get('known', 0) / rate['eventual']:.0%} of the "
-                "true one: fraud not yet reported counts as legitimate, "
-                "and blocked fraud is never labelled."
-            )
+            out.append(Finding("dashboard", facts={"seen_share": rate.get("known", 0) / rate["eventual"]}))
     calibration = daily.group_by("arm").agg(pl.col("predicted_fraud").sum(), pl.col("fraud_amount_approved").sum())
     calibration = calibration.filter(pl.col("fraud_amount_approved") > 0).with_columns(
         ratio=pl.col("predicted_fraud") / pl.col("fraud_amount_approved")
     )
-    learned = [a for a in ranking if arms[a].learner != "rules"]
+    learned = [a for a in order if arms[a].learner != "rules"]
     calibration = calibration.filter(pl.col("arm").is_in(learned))
     if calibration.height:
         worst = calibration.with_columns(off=(pl.col("ratio").log()).abs()).sort(["off", "arm"]).row(-1, named=True)
-        direction = "over" if worst["ratio"] > 1 else "under"
-        out.append(
-            f"In money, {worst['arm']} {direction}-estimated the fraud it let through by "
-            f"{abs(worst['ratio'] - 1):.0%} (it expected {worst['ratio']:.2f}× what happened)."
-        )
+        out.append(Finding("calibration", worst["arm"], measure="predicted_fraud", facts={"ratio": worst["ratio"]}))
     return out
 
 
 IDLE_APPROVAL = 0.95  # models that approve this share of fraud attempts (or more) barely take part
 
 
-def idle_detectors_finding(arms: Mapping[str, ArmSummary]) -> str | None:
+def idle_detectors_finding(arms: Mapping[str, ArmSummary]) -> Finding | None:
     """When every model (rules aside) approved nearly all fraud attempts, say so: the arms'
     fraud losses then differ through what the crews do and how fast cards are blocked, not
     through the models' declines."""
@@ -626,18 +559,14 @@ def idle_detectors_finding(arms: Mapping[str, ArmSummary]) -> str | None:
     }
     if not shares or min(shares.values()) < IDLE_APPROVAL:
         return None
-    listed = ", ".join(f"{arm} {share:.1%}" for arm, share in sorted(shares.items(), key=lambda kv: kv[1]))
-    return (
-        f"The models declined almost no fraud: they approved {listed} of fraud attempts. Their scores "
-        "rarely reached the decline threshold, so what stopped fraud here was cards being blocked (cardholders "
-        "noticing, investigators' verdicts), not the models' declines."
-    )
+    approved = dict(sorted(shares.items(), key=lambda kv: kv[1]))
+    return Finding("idle_detectors", measure="fraud_approved_share", facts={"approved": approved})
 
 
 LITTLE_DECLINED = 0.05  # a model whose declines stopped less than this share of the fraud value "did little"
 
 
-def stopped_finding(daily: pl.DataFrame, crews: pl.DataFrame | None, summary: Summary) -> str | None:
+def stopped_finding(daily: pl.DataFrame, crews: pl.DataFrame | None, summary: Summary) -> Finding | None:
     """What stopped fraud, per arm (means over replications): the share of the fraud value
     attempted that the detector's declines stopped, the stolen cards the issuer blocked (each
     taking every attempt a crew would still have made with it) and the crews that gave up
@@ -659,25 +588,22 @@ def stopped_finding(daily: pl.DataFrame, crews: pl.DataFrame | None, summary: Su
         gave_up = active.group_by(["arm", "replication"]).agg((pl.col("day") < last_day).sum().alias("left"))
         gave_up_by_arm = dict(gave_up.group_by("arm").agg(pl.col("left").mean()).iter_rows())
     arms = [a for a in summary.ranking if a in rows]
-    parts = [
-        f"{arm} {rows[arm][0]:.0%}, {rows[arm][1]:,.0f} cards"
-        + (f", {gave_up_by_arm[arm]:,.1f} crews" if arm in gave_up_by_arm else "")
-        for arm in arms
-    ]
-    what = "share of the fraud value declined, stolen cards blocked" + (
-        ", crews that gave up" if gave_up_by_arm else ""
+    return Finding(
+        "stopped",
+        measure="fraud_value_declined",
+        facts={
+            "arms": {
+                arm: {"declined": rows[arm][0], "cards_blocked": rows[arm][1], "crews_gave_up": gave_up_by_arm.get(arm)}
+                for arm in arms
+            },
+            "crews_counted": bool(gave_up_by_arm),
+            "little": LITTLE_DECLINED,
+            "did_little": [a for a in arms if rows[a][0] < LITTLE_DECLINED and summary.arms[a].learner != "rules"],
+        },
     )
-    sentence = f"What stopped fraud ({what}; means over replications): " + "; ".join(parts) + "."
-    little = [a for a in arms if rows[a][0] < LITTLE_DECLINED and summary.arms[a].learner != "rules"]
-    if little:
-        sentence += (
-            f" The model of {', '.join(little)} did little: it declined under {LITTLE_DECLINED:.0%} of the fraud "
-            "value, so blocked cards and crews giving up did most of the stopping there."
-        )
-    return sentence
 
 
-def tactic_shift(crews: pl.DataFrame) -> str | None:
+def tactic_shift(crews: pl.DataFrame) -> Finding | None:
     """The biggest move in the crews' tactic mix, against which arm, and how fast."""
     from .figures import tactic_mix
 
@@ -696,14 +622,11 @@ def tactic_shift(crews: pl.DataFrame) -> str | None:
             if best is None or end - start > best[0]:
                 began = days[np.flatnonzero(values >= start + 0.1 * (end - start))]
                 halfway = days[np.flatnonzero(values >= start + 0.5 * (end - start))]
-                timing = (int(began[0]), int(halfway[0] - began[0])) if len(began) and len(halfway) else None
+                timing = (int(began[0]), int(halfway[0] - began[0])) if len(began) and len(halfway) else (None, None)
                 best = (end - start, arm, tactic, start, end, timing)
-    gain, arm, tactic, start, end, timing = best
+    gain, arm, tactic, start, end, (began, half) = best
     if gain < 0.05:
-        return f"Crews' tactic mix stayed about the same over the {plural(last_day - first_day + 1, 'day')}."
+        return Finding("tactic_shift", facts={"days": last_day - first_day + 1})
     name = tactic.removeprefix("tactic_").replace("_", " ")
-    text = f"Against {arm}, crews moved from {start:.0%} to {end:.0%} of their attempts onto {name}"
-    if timing is None:
-        return text + "."
-    began, days = timing
-    return text + f": the move began around day {began} and was half done {plural(days, 'day')} later."
+    facts = {"tactic": name, "start": start, "end": end, "began_day": began, "half_days": half}
+    return Finding("tactic_shift", arm, measure="tactic_share", facts=facts)

@@ -14,9 +14,11 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from ..summary import Interval
 from ..units import format_money, human_duration
 from .data import read_json
 from .figures import arm_colors, plt, styled
+from .findings import Finding
 from .html import _png
 from .pages import Cell, FigureBlock, Table, render
 
@@ -175,41 +177,35 @@ def _card_note(top_k: int | None) -> str:
     )
 
 
-def _ranking(entry: dict, what: str, best_verb: str, show) -> str:
-    """A finding on one metric from replay.json's ``rankings``: the best learner, and whether it is
-    clearly best (every gap's block-bootstrap interval leaves out zero)."""
-    best, value, others = entry["best"], entry["value"], entry["others"]
-    if not others:
-        return f"Over the whole replay {best}'s {what} is {show(value)}."
-    if entry["clearly_best"]:
-        return (
-            f"Over the whole replay {best} {best_verb} ({what} {show(value)}); every other learner's gap to it "
-            "has a 95 % interval (block bootstrap over days) that leaves out zero."
+RANKED = {  # metric: (its name, what the best learner does)
+    "roc_auc": ("ROC AUC", "ranks fraud best"),
+    "log_loss": ("log loss", "has the lowest log loss"),
+    "total_cost": ("total cost", "would have cost least"),
+}
+
+
+def ranking_findings(summary: dict) -> dict[str, Finding]:
+    """The rankings of replay.json, by metric (``roc_auc``, ``log_loss``, ``total_cost`` when
+    ranked): the best learner, and whether it is clearly best (every gap's block-bootstrap
+    interval leaves out zero)."""
+    ranks = summary.get("rankings") or {}
+    return {
+        key: Finding(
+            "replay_ranking",
+            ranks[key]["best"],
+            measure=key,
+            value=Interval(ranks[key]["value"], None, None),
+            facts={
+                "what": what,
+                "verb": verb,
+                "currency": summary["currency"],
+                "clearly_best": ranks[key]["clearly_best"],
+                "others": ranks[key]["others"],
+            },
         )
-    close = [o for o in others if not o["clear"]]
-    first = close[0]
-    interval = (
-        ""
-        if first["low"] is None
-        else f", 95 % interval {show(first['low'])} to {show(first['high'])} by a block bootstrap over days"
-    )
-    names = ", ".join(o["learner"] for o in close)
-    return (
-        f"{best} has the best {what} ({show(value)}), but not clearly: {names} "
-        f"{'is' if len(close) == 1 else 'are'} within reach ({first['learner']}'s gap "
-        f"{show(first['gap'])}{interval})."
-    )
-
-
-def ranking_sentences(summary: dict) -> dict[str, str]:
-    """The rankings in words, by metric (``roc_auc``, ``log_loss``, ``total_cost`` when ranked)."""
-    ranks, currency = summary.get("rankings") or {}, summary["currency"]
-    words = {
-        "roc_auc": ("ROC AUC", "ranks fraud best", lambda v: f"{v:.3f}"),
-        "log_loss": ("log loss", "has the lowest log loss", lambda v: f"{v:.4f}"),
-        "total_cost": ("total cost", "would have cost least", lambda v: format_money(v, currency)),
+        for key, (what, verb) in RANKED.items()
+        if key in ranks
     }
-    return {key: _ranking(ranks[key], *words[key]) for key in words if key in ranks}
 
 
 @styled
@@ -232,7 +228,7 @@ def build_replay_report(directory: Path) -> Path:
             f" Without --history, {', '.join(cold)} had no model before a first retrain and scored every row "
             "0.5 until then."
         )
-    sentences = ranking_sentences(summary)
+    sentences = {key: f.text for key, f in ranking_findings(summary).items()}
     caption += "".join(" " + sentences[key] for key in ("roc_auc", "log_loss") if key in sentences)
     sections.append(_figure("Quality over time", _quality_figure(daily, learners), caption))
     sections.append(

@@ -22,9 +22,11 @@ from matplotlib.ticker import FuncFormatter
 
 from ..metrics import t_interval
 from ..outputs import replace_file
+from ..summary import Interval
 from ..units import format_duration, format_money, human_duration
 from . import figures
 from .data import read_json
+from .findings import Finding
 from .html import _png, pdf_page, pdf_pages, text_page
 from .pages import FigureBlock, render
 
@@ -209,11 +211,9 @@ def key_name(column: str) -> str:
     return f"`{column}`"
 
 
-# How a measure's comparisons read: (less than, clearly better).
-WORDS = {
-    "total_cost": ("cost less than", "cheaper"),
-    "fraud_loss": ("lost less to fraud than", "lower in fraud loss"),
-}
+def _points(rows: list[dict]) -> list[dict]:
+    """A paired table's rows as a finding's points: the key's value in words, and the interval."""
+    return [{"at": r["_label"], "value": Interval(r["mean"], r["low"], r["high"])} for r in rows]
 
 
 def crossover(
@@ -222,13 +222,11 @@ def crossover(
     reference: str,
     figure_column: str = "total_cost",
     others: list[str] | None = None,
-) -> list[str]:
+) -> list[Finding]:
     """For each other arm (or each of ``others``; and each combination of the other grid keys):
     how far along the swept key the reference keeps a clear edge in ``figure_column`` — or, for
     a key without an order, where it has one."""
     _, axis = layout(results, sweep)
-    what = key_name(axis.column)
-    words = WORDS[figure_column]
     if others is None:
         others = [a for a in results["arm"].unique(maintain_order=True).to_list() if a != reference]
     out = []
@@ -236,45 +234,31 @@ def crossover(
         table = paired(results, sweep, reference, other, figure_column)
         for panel in _panels(table):
             rows = list(table.filter(pl.col("_panel") == panel).sort("_x").iter_rows(named=True))
-            if axis.kind == "category":
-                text = _unordered(rows, reference, other, words)
-            else:
-                text = _ordered(rows, reference, other, what, words)
-            out.append(f"With {panel}: {text}" if panel else text)
+            facts = {"key": key_name(axis.column), "ordered": axis.kind != "category", "panel": panel}
+            out.append(Finding("sweep_edge", reference, other, figure_column, facts=facts | {"points": _points(rows)}))
     return out
 
 
-def growth(results: pl.DataFrame, sweep: dict, figure_column: str = "fraud_loss") -> list[str]:
+def growth(results: pl.DataFrame, sweep: dict, figure_column: str = "fraud_loss") -> list[Finding]:
     """For a swept key with an order: each arm's ``figure_column`` at the key's last value against
     its first, paired by replication (every point runs the same replication seeds)."""
     frame, axis = layout(results, sweep)
     if axis.kind == "category" or len(axis.ticks) < 2:
         return []
-    measure = figure_column.replace("_", " ")
     out = []
     for panel in _panels(frame):
         part = frame.filter(pl.col("_panel") == panel)
         ends = [part.filter(pl.col("_x") == x) for x in (axis.ticks[0], axis.ticks[-1])]
-        changes = []
+        changes = {}
         for arm in part["arm"].unique(maintain_order=True).to_list():
             first, last = (e.filter(pl.col("arm") == arm).sort("replication")[figure_column].to_numpy() for e in ends)
-            changes.append((arm, *_interval((last - first) / first.mean())))
-        trend = (
-            "rose for every arm"
-            if all(low > 0 for _, _, low, _ in changes)
-            else "fell for every arm"
-            if all(high < 0 for _, _, _, high in changes)
-            else "changed"
-        )
-        text = (
-            f"From {axis.labels[0]} to {axis.labels[-1]} of {key_name(axis.column)}, {measure} {trend}: "
-            + "; ".join(f"{arm} {mean:+.0%} (95% CI {low:+.0%} to {high:+.0%})" for arm, mean, low, high in changes)
-        )
-        out.append(f"With {panel}: {text}." if panel else f"{text}.")
+            changes[arm] = Interval(*_interval((last - first) / first.mean()))
+        facts = {"key": key_name(axis.column), "from": axis.labels[0], "to": axis.labels[-1], "panel": panel}
+        out.append(Finding("sweep_growth", measure=figure_column, facts=facts | {"changes": changes}))
     return out
 
 
-def sweep_findings(results: pl.DataFrame, sweep: dict, reference: str) -> list[str]:
+def sweep_findings(results: pl.DataFrame, sweep: dict, reference: str) -> list[Finding]:
     """The sweep report's findings, by total cost and by fraud loss: where ``reference`` keeps a
     clear edge over each other arm; where each other learned arm keeps one over the frozen model
     (the ``static`` learner), when there is one; and how fraud loss moves along the swept key."""
@@ -282,57 +266,11 @@ def sweep_findings(results: pl.DataFrame, sweep: dict, reference: str) -> list[s
     frozen = next((a for a, learner in learners.items() if learner == "static"), None)
     learned = [a for a, learner in learners.items() if a not in (reference, frozen) and learner != "rules"]
     out = []
-    for column, label in (("total_cost", "By total cost"), ("fraud_loss", "By fraud loss")):
-        found = crossover(results, sweep, reference, column)
+    for column in ("total_cost", "fraud_loss"):
+        out += crossover(results, sweep, reference, column)
         if frozen is not None:
-            found += [f for arm in learned for f in crossover(results, sweep, arm, column, [frozen])]
-        out += [f"{label}: {f}" for f in found]
+            out += [f for arm in learned for f in crossover(results, sweep, arm, column, [frozen])]
     return out + growth(results, sweep)
-
-
-def _show(r: dict) -> str:
-    return f"{r['mean']:+.0%} (95% CI {r['low']:+.0%} to {r['high']:+.0%}) at {r['_label']}"
-
-
-def _ordered(rows: list[dict], reference: str, other: str, what: str, words: tuple[str, str]) -> str:
-    less, better = words
-    clear = [r["high"] < 0 for r in rows]
-    if all(clear):
-        return f"{reference} {less} {other} whatever {what}: {_show(rows[0])}, {_show(rows[-1])}."
-    if not clear[0]:
-        clearly = [r["_label"] for r, c in zip(rows, clear, strict=True) if c]
-        worse = [r["_label"] for r in rows if r["low"] > 0]
-        text = f"{reference} had no clear edge over {other} at {what} of {rows[0]['_label']}"
-        text += f"; it was clearly {better} only at {', '.join(clearly)}" if clearly else ", nor anywhere else tried"
-        if worse:
-            text += f"; {other} was clearly {better} at {', '.join(worse)}"
-        return f"{text} ({_show(rows[0])}; {_show(rows[-1])})."
-    gone = clear.index(False)
-    text = (
-        f"{reference}'s edge over {other} disappears once {what} reaches {rows[gone]['_label']}: "
-        f"{_show(rows[gone - 1])}, but {_show(rows[gone])}"
-    )
-    later = [r["_label"] for r, c in zip(rows[gone:], clear[gone:], strict=True) if c]
-    if later:
-        text += f" (a smaller edge shows again at {', '.join(later)})"
-    reversed_ = [r for r in rows[gone:] if r["low"] > 0]
-    if reversed_:
-        text += f"; further on, {other} is clearly {better}: {', '.join(_show(r) for r in reversed_)}"
-    return text + "."
-
-
-def _unordered(rows: list[dict], reference: str, other: str, words: tuple[str, str]) -> str:
-    """For a key whose values have no order: where ``reference`` was clearly better, clearly
-    worse, or neither, value by value."""
-    less, _ = words
-    cheaper = [_show(r) for r in rows if r["high"] < 0]
-    dearer = [_show(r) for r in rows if r["low"] > 0]
-    unclear = [r["_label"] for r in rows if r["low"] <= 0 <= r["high"]]
-    parts = [f"{reference} {less} {other}: " + "; ".join(cheaper)] if cheaper else []
-    parts += [f"{other} {less} {reference}: " + "; ".join(dearer)] if dearer else []
-    parts += [f"no clear difference between {reference} and {other} at {', '.join(unclear)}"] if unclear else []
-    text = "; and ".join(parts)
-    return text[0].upper() + text[1:] + "."
 
 
 def ab_sections(results: pl.DataFrame, sweep: dict, currency: str) -> list[tuple]:
@@ -467,7 +405,7 @@ def build_sweep_report(directory: Path, pdf: bool = False) -> Path:
                     *textwrap.wrap(sweep.get("description", ""), 95),
                     "",
                     "Findings:",
-                    *(line for f in findings for line in textwrap.wrap("• " + f, 95)),
+                    *(line for f in findings for line in textwrap.wrap(f"• {f}", 95)),
                 ],
             )
         for title, draw, filename, caption in sections:
