@@ -155,7 +155,7 @@ def state(customers: int) -> dict:
             customers,
             "customer",
         ),
-        "stored transactions: a slot each": (live * 4, live, "stored transaction"),
+        "stored transactions: whether each is kept, and where": (store.index_bytes, live, "stored transaction"),
         "stored transactions: the kept rows' features, merchant and card": (kept * 176, kept, "kept row"),
         "pending label events": (_nbytes(queue, seen), len(queue), "pending label"),
         "crews' cards": (_nbytes(wallets, seen), sum(len(w.card) for w in wallets), "crew card"),

@@ -136,13 +136,11 @@ class Engine:
             self.learner.learn(self._truth)
             self._truth = None
         due = self.delivery.deliver(now)
-        if len(due) and (self.learner.feed.labels or self.collector is not None):
+        if len(due) and self.learner.feed.labels:
             store = self.world.store
-            X = store.features(due.tx_id)
-            if self.learner.feed.labels:
-                self.learner.learn(Batch(X, now, store.card(due.tx_id), due.tx_id, due))
-            if self.collector is not None:
-                self.collector.labels(X, due)
+            self.learner.learn(Batch(store.features(due.tx_id), now, store.card(due.tx_id), due.tx_id, due))
+        if len(due) and self.collector is not None:
+            self.collector.labels(due)
 
     def _keep_truth(self, X: np.ndarray, ids: np.ndarray, tx: Transactions, declined: np.ndarray, now: float) -> None:
         """The truth of the tick's transactions, known at the next tick: to a learner fed the

@@ -3,7 +3,7 @@
 A coarse model of the parts that grow with the world: a fixed base for the interpreter and
 libraries; per customer and per merchant, their habits and features; the history kept for the
 first models (at most ``history_rows`` rows, and its fit); the feature store, which holds
-every scored transaction until its last label can arrive — 4 bytes each, plus features,
+every scored transaction until its last label can arrive — 2 bits each, plus features,
 merchant and card for the rows a learner may read (:func:`sim.warmup.feature_share`) — and the
 label events waiting to arrive; and every fraud card the crews and breaches bring. Its
 coefficients were fitted to ``make bench-scale``'s measured peaks (docs/performance.md,
@@ -39,7 +39,7 @@ BASE = 300e6  # the interpreter, numpy, polars, river, scikit-learn, simpy
 PER_CUSTOMER = 300.0  # habits, velocity and decayed-count features
 PER_MERCHANT = 1e3
 PER_HISTORY_ROW = 1000.0  # a history row and its share of the first model's fit (float64 copies)
-PER_STORED_ROW = 4.0  # where a scored transaction's kept columns are (or that none are)
+PER_STORED_ROW = 0.25  # whether a scored transaction's columns are kept (a bit), and a kept count per 64 rows
 PER_KEPT_ROW = 4.0 * len(FEATURES) + 8.0  # float32 features, merchant and card
 PER_PENDING_TX = 16.0  # an approved transaction's maturity label waiting in the queue (12 bytes, and the rest)
 PER_FRAUD_CARD = 500.0  # a crew's card with its attempts (measured with 20,000-card daily breaches)

@@ -145,7 +145,9 @@ class Collector:
         self.first_id = self.store.next_id
         self.store.keep_features(max(self.store.keep_share, self.history_keep))
 
-    def labels(self, X: np.ndarray, due: LabelEvents) -> None:
+    def labels(self, due: LabelEvents) -> None:
+        """Arrived label events: the history's, and those a batch window keeps, with their features
+        (read from the store for those only)."""
         if self.first_id is not None:
             mine = due.take(due.tx_id >= self.first_id)
             self.fraud_ids = _sorted_union(self.fraud_ids, mine.tx_id[mine.value == 1])
@@ -153,7 +155,8 @@ class Collector:
         keep = due.label_at >= self.since
         keep &= window_sample(due.tx_id, due.value == 1, self.window_keep)
         if keep.any():
-            self.parts.append((X[keep], due.take(keep)))
+            kept = due.take(keep)
+            self.parts.append((self.store.features(kept.tx_id), kept))
 
     def _may_be_kept(self, events: LabelEvents, fraud_ids: np.ndarray) -> np.ndarray:
         """The history's events that can decide a kept row: every event of a transaction kept

@@ -7,9 +7,10 @@ ring buffer sized by the pending-label window, not by the horizon.
 Most rows are never read again: a batch window keeps a share of the legitimate labels, a
 static model none, and the merchant and card are read only for fraud labels. So a store keeps
 the features, merchant and card of only the rows it is told to (``keep`` at
-:meth:`FeatureStore.append`), in a ring of their own, and for every row just where to find
-them (4 bytes); the rest read as zeros, and must not be read (:func:`sim.warmup.feature_share`
-says which rows each learner reads).
+:meth:`FeatureStore.append`), in a ring of their own, and for every row one bit saying whether it
+did (with, for every 64 rows, where the first of them went: 2 bits a row in all); the rest read
+as zeros, and must not be read (:func:`sim.warmup.feature_share` says which rows each learner
+reads).
 
 Copying a store (every arm starts from a copy of the warmed-up world) is
 copy-on-write: the rows written so far become read-only segments shared by
@@ -30,11 +31,9 @@ own. A segment is dropped once all its rows have left the retention window.
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 
-_WRAP = 1 << 31
 KEPT_MARGIN = 0.02  # rows kept whatever the share (fraud, alerted): about one per cent
 
 
@@ -136,6 +135,48 @@ class _Segments:
         return out
 
 
+class _Marks:
+    """Where each append began: its time, first id, first kept slot and first bitmap word, in
+    arrays (oldest first, from ``first``), so a read finds each id's append with one search."""
+
+    NAMES = ("time", "id", "slot", "word")
+
+    def __init__(self) -> None:
+        self.columns = {name: np.zeros(64, np.float64 if name == "time" else np.int64) for name in self.NAMES}
+        self.first = self.end = 0
+
+    def copy(self) -> _Marks:
+        copy = _Marks.__new__(_Marks)
+        copy.columns = {name: column[self.first : self.end].copy() for name, column in self.columns.items()}
+        copy.first, copy.end = 0, self.end - self.first
+        return copy
+
+    def append(self, *values: float) -> None:
+        """Add an append's time, first id, first kept slot and first word."""
+        if self.end == len(self.columns["time"]):
+            live = self.copy()
+            for name, column in live.columns.items():
+                self.columns[name] = np.zeros(max(64, 2 * len(column)), column.dtype)
+                self.columns[name][: len(column)] = column
+            self.first, self.end = 0, live.end
+        for name, value in zip(self.NAMES, values, strict=True):
+            self.columns[name][self.end] = value
+        self.end += 1
+
+    def drop_before(self, time: float) -> tuple[int, int, int]:
+        """Forget the appends older than ``time`` (keeping the last of them, which rows after it
+        may still need) and return the oldest kept one's first id, slot and word."""
+        times = self.columns["time"][self.first : self.end]
+        self.first += max(int(np.searchsorted(times, time, side="left")) - 1, 0)
+        return tuple(int(self.columns[name][self.first]) for name in ("id", "slot", "word"))
+
+    def find(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each id: its append's first id and first word."""
+        starts = self.columns["id"][self.first : self.end]
+        at = self.first + np.searchsorted(starts, ids, side="right") - 1  # the last append starting at or before it
+        return self.columns["id"][at], self.columns["word"][at]
+
+
 class FeatureStore:
     """The features, merchant and card of the scored transactions still awaiting labels that
     may be read."""
@@ -143,18 +184,22 @@ class FeatureStore:
     def __init__(self, n_features: int, retention_s: float, capacity: int = 1 << 14):
         self.retention_s = retention_s
         self.keep_share = 1.0  # the share of legitimate rows whose features are read: see keep_features
-        # Each row's slot among the kept rows, modulo 2**31 (-1: not kept): see _slots.
-        self._rows = _Segments({"slot": ((), np.int32)}, capacity)
+        self._capacity = capacity  # rows in one retention window
+        # Which rows are kept, a bit each in 64-row words (an append starts a word), and the kept
+        # slot of each word's first row: where a kept row is costs a rank, not 4 bytes a row.
+        self._words = _Segments({"word": ((2,), np.int64)}, capacity // 64 + 1024)  # bits, and the base slot
         self._kept = _Segments(
             {"X": ((n_features,), np.float32), "merchant": ((), np.int32), "card": ((), np.int32)}, capacity
         )
+        self._next_id = 0
         self._live_from = 0  # oldest id that may still get a label
         self._live_slot = 0  # the oldest live row's slot among the kept ones
-        self._marks: deque[tuple[float, int, int]] = deque()  # (time, first id, first feature slot) appended then
+        self._live_word = 0  # the oldest live row's bitmap word
+        self._marks = _Marks()
 
     @property
     def next_id(self) -> int:
-        return self._rows.next
+        return self._next_id
 
     @property
     def live_from(self) -> int:
@@ -166,24 +211,29 @@ class FeatureStore:
         """How many rows still awaiting labels keep their features, merchant and card."""
         return self._kept.next - self._live_slot
 
+    @property
+    def index_bytes(self) -> int:
+        """Bytes saying which live rows are kept and where (16 per 64-row word)."""
+        return (self._words.next - self._live_word) * 16
+
     def keep_features(self, share: float) -> None:
         """Say what share of the rows to come will keep their features (the engine picks them), and
         size the features' ring for it: a ring wraps at its capacity, so one sized for every row
         would touch memory for every row written (fraud and alerted rows come on top: KEPT_MARGIN)."""
         self.keep_share = share
-        rows = self._rows.capacity
+        rows = self._capacity
         self._kept.reserve(rows if share >= 1.0 else int(rows * min(share + KEPT_MARGIN, 1.0)) + 1024, self._live_slot)
 
     def upcoming_ids(self, n: int) -> np.ndarray:
         """The ids the next :meth:`append` of ``n`` rows will give."""
-        return np.arange(self._rows.next, self._rows.next + n, dtype=np.int64)
+        return np.arange(self._next_id, self._next_id + n, dtype=np.int64)
 
     def fork(self) -> FeatureStore:
         """A copy: both share the rows so far, read-only, and write new rows apart."""
         copy = FeatureStore.__new__(FeatureStore)
         copy.__dict__.update(self.__dict__)
-        copy._rows, copy._kept = self._rows.fork(), self._kept.fork()
-        copy._marks = deque(self._marks)
+        copy._words, copy._kept = self._words.fork(), self._kept.fork()
+        copy._marks = self._marks.copy()
         return copy
 
     def __deepcopy__(self, memo) -> FeatureStore:
@@ -195,29 +245,36 @@ class FeatureStore:
         """Store a tick's rows, the features of those ``keep`` marks (all if None), and return
         their transaction ids."""
         n = len(X)
-        first_id, first_slot = self._rows.next, self._kept.next
-        self._marks.append((now, first_id, first_slot))
+        first_id, first_slot, first_word = self._next_id, self._kept.next, self._words.next
+        self._marks.append(now, first_id, first_slot, first_word)
         if math.isfinite(self.retention_s):
-            while len(self._marks) > 1 and self._marks[1][0] < now - self.retention_s:
-                self._marks.popleft()
-            _, self._live_from, self._live_slot = self._marks[0]
+            self._live_from, self._live_slot, self._live_word = self._marks.drop_before(now - self.retention_s)
         if keep is None:
-            slot = np.arange(first_slot, first_slot + n, dtype=np.int64)
+            keep = np.ones(n, bool)
             kept = {"X": X, "merchant": merchant, "card": card}
         else:
-            slot = np.where(keep, first_slot + np.cumsum(keep) - 1, -1)
             kept = {"X": X[keep], "merchant": merchant[keep], "card": card[keep]}
-        slot = np.where(slot >= 0, slot % _WRAP, -1).astype(np.int32)
-        self._rows.append({"slot": slot}, n, self._live_from)
+        words = -(-n // 64)
+        padded = np.zeros(words * 64, bool)
+        padded[:n] = keep
+        bits = np.packbits(padded, bitorder="little").view("<u8")
+        base = first_slot + np.concatenate(([0], np.cumsum(np.bitwise_count(bits[:-1]), dtype=np.int64)))
+        self._words.append({"word": np.stack([bits.view(np.int64), base[:words]], axis=1)}, words, self._live_word)
         self._kept.append(kept, len(kept["X"]), self._live_slot)
+        self._next_id += n
         return np.arange(first_id, first_id + n, dtype=np.int64)
 
     def _slots(self, ids: np.ndarray) -> np.ndarray:
-        """Where rows ``ids`` are among the kept ones (-1: not kept). Stored modulo 2**31, they
-        are whole again from the oldest live slot: no more than 2**31 rows are ever live."""
+        """Where rows ``ids`` are among the kept ones (-1: not kept): the kept slot of their
+        word's first row, plus the kept rows before them in the word."""
         self._check(ids)
-        stored = self._rows.gather("slot", ids).astype(np.int64)
-        return np.where(stored >= 0, self._live_slot + (stored - self._live_slot) % _WRAP, -1)
+        first_id, first_word = self._marks.find(ids)
+        offset = ids - first_id
+        word = self._words.gather("word", first_word + offset // 64)
+        # The row's bit on top, the rows after it shifted out: the top bit says whether it is kept,
+        # and the bits set, itself included, are the kept rows of the word up to it.
+        upto = word[:, 0].view(np.uint64) << (63 - (offset & 63)).astype(np.uint64)
+        return np.where(upto >> np.uint64(63), word[:, 1] + np.bitwise_count(upto) - 1, -1)
 
     def _gather(self, name: str, ids: np.ndarray) -> np.ndarray:
         slot = self._slots(ids)
@@ -230,7 +287,7 @@ class FeatureStore:
         return out
 
     def _check(self, ids: np.ndarray) -> None:
-        if len(ids) and (int(ids.min()) < self._live_from or int(ids.max()) >= self._rows.next):
+        if len(ids) and (int(ids.min()) < self._live_from or int(ids.max()) >= self._next_id):
             raise IndexError("label event for a transaction outside the retention window")
 
     def features(self, ids: np.ndarray) -> np.ndarray:
