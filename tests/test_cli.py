@@ -42,8 +42,17 @@ def test_quickstart_at_a_short_horizon(tmp_path, capsys):
     assert set(summary["ranking"]) == {"oracle", "online", "batch-daily", "batch-weekly", "static", "rules"}
     assert summary["fresh_labels"]["static"] == "static" and summary["fresh_labels"]["oracle"] == "oracle"
     assert all(arm["total_cost"]["ci_low"] is not None for arm in summary["arms"].values())
-    assert "index.html" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "index.html" in printed
     assert (out / "index.html").exists()
+    # After the table, the report's headline findings in words: what fresh labels are worth, and
+    # the best arm against the next (the summary decides both).
+    from sim.cli.run import headline_findings
+    from sim.summary import Summary
+
+    fresh, first = headline_findings(Summary.from_json(summary))
+    assert (fresh.kind, first.kind) == ("fresh_labels", "difference") and first.arm == summary["ranking"][1]
+    assert fresh.text in printed and first.text in printed and "Finding(" not in printed
 
 
 def test_validate_and_scenarios(capsys):

@@ -106,3 +106,20 @@ def test_a_finding_is_json_with_its_words():
     assert data["value"] == {"mean": 0.2, "ci_low": 0.1, "ci_high": 0.3} and data["clear"] is True
     assert data["facts"]["recovered"]["online"] == {"mean": 0.5, "ci_low": 0.2, "ci_high": 0.8}
     assert data["text"] == str(finding) and "Of that saving, online recovered 50% (95% CI 20% to 80%)." in data["text"]
+
+
+def test_a_replay_ranking_says_clearly_best_only_when_its_numbers_do():
+    from sim.report.replay import ranking_findings
+
+    gap = {"learner": "batch", "gap": 0.02, "low": 0.01, "high": 0.03, "clear": True}
+    ranks = {"roc_auc": {"best": "online", "value": 0.91234, "clearly_best": True, "others": [gap]}}
+    (finding,) = ranking_findings({"currency": "EUR", "rankings": ranks}).values()
+    assert (finding.arm, finding.measure, finding.value.mean) == ("online", "roc_auc", 0.91234)
+    assert finding.text.startswith("Over the whole replay online ranks fraud best (ROC AUC 0.912); every other")
+    close = gap | {"low": -0.01, "clear": False}
+    ranks = {"log_loss": {"best": "online", "value": 0.0123, "clearly_best": False, "others": [close]}}
+    (finding,) = ranking_findings({"currency": "EUR", "rankings": ranks}).values()
+    assert finding.text == (
+        "online has the best log loss (0.0123), but not clearly: batch is within reach (batch's gap 0.0200, "
+        "95 % interval -0.0100 to 0.0300 by a block bootstrap over days)."
+    )

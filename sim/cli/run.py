@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..console import UserError, dask_option, err, out, out_option, quiet_option, workers_option
 from ..outputs import check_output_dir
+from ..report.findings import Finding
 from ..summary import Interval, Summary
 from .common import SET_HELP, display_path, load
 
@@ -100,7 +101,20 @@ def print_summary(summary: Summary) -> None:
     out.print(table)
     for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-    if summary.ab is not None:
-        from ..report.ab import finding
+    for finding in headline_findings(summary):
+        out.print(escape(finding.text), soft_wrap=True)
 
-        out.print(finding(summary.ab, currency), soft_wrap=True)
+
+def headline_findings(summary: Summary) -> list[Finding]:
+    """The report's first findings, those the summary alone decides: the A/B test's read-out, what
+    fresh labels are worth, and the best arm against the next."""
+    from ..report.ab import finding as ab_finding
+    from ..report.narrative import difference_finding, fresh_labels_finding
+
+    found = [ab_finding(summary.ab, summary.currency)] if summary.ab is not None else []
+    found.append(fresh_labels_finding(summary))
+    if len(summary.ranking) > 1:
+        entry = summary.difference(*summary.ranking[:2])
+        if entry is not None:
+            found.append(difference_finding(summary, entry))
+    return found

@@ -403,12 +403,20 @@ def _sweep_growth(f: Finding) -> str:
 # --------------------------------------------------------------------------- a replay
 
 
+# A replay's ranked metrics: (the metric's name, what the best learner does).
+_RANKED = {
+    "roc_auc": ("ROC AUC", "ranks fraud best"),
+    "log_loss": ("log loss", "has the lowest log loss"),
+    "total_cost": ("total cost", "would have cost least"),
+}
+
+
 @_says("replay_ranking")
 def _replay_ranking(f: Finding) -> str:
     """The best learner on one metric of a replay (``value``), and whether it is clearly best:
     every other learner's gap (``facts["others"]``) has a block-bootstrap interval without zero."""
-    n = f.facts
-    what, best = n["what"], f.arm
+    n, best = f.facts, f.arm
+    what, verb = _RANKED[f.measure]
 
     def show(value: float) -> str:
         if f.measure == "total_cost":
@@ -420,7 +428,7 @@ def _replay_ranking(f: Finding) -> str:
         return f"Over the whole replay {best}'s {what} is {show(value)}."
     if n["clearly_best"]:
         return (
-            f"Over the whole replay {best} {n['verb']} ({what} {show(value)}); every other learner's gap to it "
+            f"Over the whole replay {best} {verb} ({what} {show(value)}); every other learner's gap to it "
             "has a 95 % interval (block bootstrap over days) that leaves out zero."
         )
     close = [o for o in others if not o["clear"]]

@@ -12,15 +12,15 @@ from ..units import format_money, human_duration
 from .findings import Finding, interval_text
 
 
-def ranking(summary: Summary) -> Finding:
-    """Who won on total cost (the best arm's, and the worst's)."""
-    arms, ranking = summary.arms, summary.ranking
-    worst = ranking[-1] if len(ranking) > 1 else None
+def ranking_finding(summary: Summary) -> Finding:
+    """Who won on total cost, and who lost (the best arm's total cost, and the worst's)."""
+    arms, order = summary.arms, summary.ranking
+    worst = order[-1] if len(order) > 1 else None
     return Finding(
         "ranking",
-        ranking[0],
+        order[0],
         measure="total_cost",
-        value=arms[ranking[0]].total_cost,
+        value=arms[order[0]].total_cost,
         facts={
             "horizon_days": summary.horizon_days,
             "replications": summary.replications,
@@ -32,8 +32,8 @@ def ranking(summary: Summary) -> Finding:
 
 
 def ranking_sentence(summary: Summary) -> str:
-    """Who won on total cost, and by how much over the next arm, in words."""
-    return ranking(summary).text
+    """Who won on total cost, and who lost, in words."""
+    return ranking_finding(summary).text
 
 
 def fraud_loss_caption(summary: Summary) -> str:
@@ -495,8 +495,8 @@ def findings(
 ) -> list[Finding]:
     """The report's headline findings, each computed from the run's numbers."""
     if not daily["fraud_attempts"].sum():
-        return [ranking(summary), Finding("no_fraud")]
-    out = [ranking(summary), fresh_labels_finding(summary)]
+        return [ranking_finding(summary), Finding("no_fraud")]
+    out = [ranking_finding(summary), fresh_labels_finding(summary)]
     order = summary.ranking
     for arm in order[1:4]:
         entry = summary.difference(order[0], arm)

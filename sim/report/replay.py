@@ -177,13 +177,6 @@ def _card_note(top_k: int | None) -> str:
     )
 
 
-RANKED = {  # metric: (its name, what the best learner does)
-    "roc_auc": ("ROC AUC", "ranks fraud best"),
-    "log_loss": ("log loss", "has the lowest log loss"),
-    "total_cost": ("total cost", "would have cost least"),
-}
-
-
 def ranking_findings(summary: dict) -> dict[str, Finding]:
     """The rankings of replay.json, by metric (``roc_auc``, ``log_loss``, ``total_cost`` when
     ranked): the best learner, and whether it is clearly best (every gap's block-bootstrap
@@ -196,14 +189,12 @@ def ranking_findings(summary: dict) -> dict[str, Finding]:
             measure=key,
             value=Interval(ranks[key]["value"], None, None),
             facts={
-                "what": what,
-                "verb": verb,
                 "currency": summary["currency"],
                 "clearly_best": ranks[key]["clearly_best"],
                 "others": ranks[key]["others"],
             },
         )
-        for key, (what, verb) in RANKED.items()
+        for key in ("roc_auc", "log_loss", "total_cost")
         if key in ranks
     }
 
