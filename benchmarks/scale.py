@@ -193,8 +193,9 @@ def state_table(parts: dict, customers: int) -> str:
     ]
     for name, part in parts.items():
         per_unit = part["bytes"] / max(part["units"], 1)
+        shown = f"{per_unit:,.0f}" if per_unit >= 10 else f"{per_unit:.2f}"  # a bit-packed part: under a byte
         lines.append(
-            f"| {name} | {gigabytes(part['bytes'])} | {part['units']:,} {part['unit']}s | {per_unit:,.0f} "
+            f"| {name} | {gigabytes(part['bytes'])} | {part['units']:,} {part['unit']}s | {shown} "
             f"| {part['bytes'] / customers:,.0f} |"
         )
     return "\n".join(lines)
