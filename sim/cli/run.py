@@ -109,12 +109,7 @@ def headline_findings(summary: Summary) -> list[Finding]:
     """The report's first findings, those the summary alone decides: the A/B test's read-out, what
     fresh labels are worth, and the best arm against the next."""
     from ..report.ab import finding as ab_finding
-    from ..report.narrative import difference_finding, fresh_labels_finding
+    from ..report.narrative import summary_findings
 
     found = [ab_finding(summary.ab, summary.currency)] if summary.ab is not None else []
-    found.append(fresh_labels_finding(summary))
-    if len(summary.ranking) > 1:
-        entry = summary.difference(*summary.ranking[:2])
-        if entry is not None:
-            found.append(difference_finding(summary, entry))
-    return found
+    return found + summary_findings(summary, differences=1)

@@ -234,7 +234,7 @@ def _stopped(f: Finding) -> str:
     arms, counted = f.facts["arms"], f.facts["crews_counted"]
     parts = [
         f"{arm} {row['declined']:.0%}, {row['cards_blocked']:,.0f} cards"
-        + (f", {row['crews_gave_up']:,.1f} crews" if row.get("crews_gave_up") is not None else "")
+        + (f", {row['crews_gave_up']:,.1f} crews" if row["crews_gave_up"] is not None else "")
         for arm, row in arms.items()
     ]
     what = "share of the fraud value declined, stolen cards blocked" + (", crews that gave up" if counted else "")

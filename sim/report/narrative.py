@@ -486,6 +486,14 @@ def fresh_labels_finding(summary: Summary) -> Finding:
     )
 
 
+def summary_findings(summary: Summary, differences: int = 3) -> list[Finding]:
+    """The findings the summary alone decides, after the ranking: what fresh labels are worth,
+    and the best arm against each of the next ``differences``."""
+    order = summary.ranking
+    entries = [summary.difference(order[0], arm) for arm in order[1 : 1 + differences]]
+    return [fresh_labels_finding(summary), *(difference_finding(summary, e) for e in entries if e is not None)]
+
+
 def findings(
     summary: Summary,
     daily: pl.DataFrame,
@@ -496,12 +504,8 @@ def findings(
     """The report's headline findings, each computed from the run's numbers."""
     if not daily["fraud_attempts"].sum():
         return [ranking_finding(summary), Finding("no_fraud")]
-    out = [ranking_finding(summary), fresh_labels_finding(summary)]
+    out = [ranking_finding(summary), *summary_findings(summary)]
     order = summary.ranking
-    for arm in order[1:4]:
-        entry = summary.difference(order[0], arm)
-        if entry is not None:
-            out.append(difference_finding(summary, entry))
     arms = summary.arms
     least_fraud = min(arms, key=lambda a: arms[a].fraud_loss.mean)
     if least_fraud != order[0]:

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from ..replays.rankings import METRICS
 from ..summary import Interval
 from ..units import format_money, human_duration
 from .data import read_json
@@ -194,7 +195,7 @@ def ranking_findings(summary: dict) -> dict[str, Finding]:
                 "others": ranks[key]["others"],
             },
         )
-        for key in ("roc_auc", "log_loss", "total_cost")
+        for key in METRICS  # replay.json's ranked metrics, in their order
         if key in ranks
     }
 
