@@ -74,6 +74,22 @@ def test_validate_and_scenarios(capsys):
         assert display_path(path) in listing.splitlines()
 
 
+def test_validate_checks_every_point_of_a_sweep(tmp_path, capsys):
+    """`validate` on a sweep file checks its grid's points; `run` on one says to use `sweep`."""
+    sweeps = ROOT / "scenarios" / "sweeps"
+    assert main(["validate", str(sweeps / "label_delay.toml")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("ok") and "sweep label_delay, 5 point(s) of labels.chargeback.delay.median" in said
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'base = "{(ROOT / "scenarios" / "quickstart.toml").as_posix()}"\n[grid]\nhorizon = ["30d", "2x"]\n')
+    assert main(["validate", str(bad)]) == 2
+    error = capsys.readouterr().err
+    assert 'grid."horizon"' in error and "'2x' is not a duration" in error
+    assert main(["run", str(sweeps / "label_delay.toml")]) == 2
+    error = " ".join(capsys.readouterr().err.split())
+    assert "this is a sweep file" in error and "run it with `fraudsim sweep" in error
+
+
 def test_report_rebuilds_from_tables(tiny_run, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)  # a copy: the shared run stays whole for the other tests

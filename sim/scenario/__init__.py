@@ -16,7 +16,7 @@ sim.scenario.ScenarioError: inline: horizon: '2 days' is not a duration; write a
 """  # noqa: E501
 
 from .errors import ScenarioError
-from .files import load_scenario, read_toml, resolved_dict, resolved_toml, validate, validate_model
+from .files import is_sweep, load_scenario, read_toml, resolved_dict, resolved_toml, validate, validate_model
 from .overrides import apply_overrides, named_path, parse_override, set_path
 from .sweeps import SWEEP_RESERVED_KEYS, Sweep, SweepFile, blame, load_sweep
 
@@ -27,6 +27,7 @@ __all__ = [
     "SweepFile",
     "apply_overrides",
     "blame",
+    "is_sweep",
     "load_scenario",
     "load_sweep",
     "named_path",

@@ -55,9 +55,17 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return raw
 
 
+def is_sweep(raw: Mapping[str, Any]) -> bool:
+    """Whether a file's keys are a sweep's (a ``base`` scenario and a ``grid`` or ``zip``), not a scenario's."""
+    return "base" in raw and ("grid" in raw or "zip" in raw)
+
+
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override (``key.path=value`` strings) and validate a scenario file."""
     file = read_toml(path)
+    if is_sweep(file):
+        what = "this is a sweep file (a base scenario and a grid), not a scenario"
+        raise ScenarioError(path, "base", f"{what}: run it with `fraudsim sweep {path}`")
     raw = apply_overrides(file, overrides, path)
     return validate(raw, path).with_changes(changes(file, raw))
 

@@ -25,7 +25,7 @@ class SweepFile(Strict):
 
     name: Name | None = Field(
         None,
-        description="the sweep's name; results go to `reports/<name>/` (default: the file's stem)",
+        description="the sweep's name; results go to `reports/sweep-<name>/` (default: the file's stem)",
     )
     description: str = Field("", description="what the sweep shows and what to look for")
     base: str = Field(description="the base scenario file, relative to the sweep file")
