@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-fast bench bench-scale lint reference clean browser screenshot
+.PHONY: demo test test-fast bench bench-scale lint reference course clean browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ lint: $(VENV)/.installed-test
 
 reference: $(VENV)/.installed
 	$(BIN)/python -m sim.docgen > docs/scenario-reference.md
+
+# The course (scenarios/README.md, docs/when-online-pays.md) with every lesson's answer measured:
+# runs what changed since scenarios/answers.json was written (reports/course/), not part of `make test`.
+course: $(VENV)/.installed
+	$(BIN)/python benchmarks/course.py
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
