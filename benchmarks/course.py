@@ -7,7 +7,8 @@ intervals, checks each answer's claim, and writes the pages and `scenarios/answe
     .venv/bin/python benchmarks/course.py --render         # the pages again from scenarios/answers.json
 
 (`make course` runs the first.) A lesson's outputs go to `reports/course/` and are reused while
-the files they were run from are unchanged; `--force` runs them again. A claim that does not hold
+the files they were run from are unchanged; after a change to fraudsim's code that may move the
+numbers, `--force` runs them all again (the slow test runs one lesson again to catch one). A claim that does not hold
 is printed and makes the command fail: the pages never state an answer the numbers do not support.
 """
 
@@ -20,6 +21,7 @@ import shlex
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +56,6 @@ def inputs_hash(command: str) -> str:
     path = ROOT / words[1]
     digest.update(path.read_bytes())
     if words[0] == "sweep":
-        import tomllib
-
         base = tomllib.loads(path.read_text()).get("base")
         if base:
             digest.update((path.parent / base).read_bytes())

@@ -5,7 +5,6 @@ why. `benchmarks/course.py` runs them and writes scenarios/README.md and docs/wh
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,8 @@ from sim.summary import Interval
 
 _CLAIMS: dict[str, Callable[[Interval, float], bool]] = {
     # the whole 95 % interval above / below the threshold, or the interval spanning it
-    "above": lambda v, x: operator.gt(v.ci_low, x),
-    "below": lambda v, x: operator.lt(v.ci_high, x),
+    "above": lambda v, x: v.ci_low > x,
+    "below": lambda v, x: v.ci_high < x,
     "spans": lambda v, x: v.ci_low <= x <= v.ci_high,
     "within": lambda v, x: -x < v.ci_low and v.ci_high < x,  # the whole interval inside ±x
 }
