@@ -41,12 +41,14 @@ FALLBACK = pl.col("fallback_transactions") / pl.col("transactions")  # decided b
 
 def difference(arm: str, baseline: str, measure: str = "total_cost") -> Measure:
     """``arm`` − ``baseline`` in ``measure``, paired by replication, as a share of the baseline's
-    mean (negative: ``arm`` costs less)."""
+    mean (negative: ``arm`` costs less): the run's own paired difference from summary.json, which
+    holds every pair with the better-ranked arm as baseline."""
 
     def measured(directory: Path) -> Interval:
-        a = _per_rep(directory, arm, pl.col(measure))
-        b = _per_rep(directory, baseline, pl.col(measure))
-        return relative_interval(a - b, b)
+        entry = read_summary(directory / "summary.json").difference(baseline, arm)
+        if entry is None:
+            raise KeyError(f"{directory}: summary.json has no {arm} against {baseline} ({baseline} must rank first)")
+        return getattr(entry, f"{measure}_relative")
 
     return measured
 
