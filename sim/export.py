@@ -94,19 +94,26 @@ def history_rows(history: History, schema: pa.Schema) -> pa.Table:
 def first_labels(labels: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each labelled transaction's id (ascending), and when its first label event that arrived by
     the horizon came and what it said (ties in the ledger's order)."""
-    file, parts = pq.ParquetFile(labels) if labels.exists() else None, []
+    file = pq.ParquetFile(labels) if labels.exists() else None
+    ids, times, values = [], [], []
     for group in range(file.num_row_groups if file else 0):  # most are still pending: a group at a time
         table = file.read_row_group(group, columns=["tx_id", "value", "label_at", "delivered_at"])
-        parts.append(table.filter(table["delivered_at"].is_valid()))
-    table = pa.concat_tables(parts) if parts else None
-    if table is None or table.num_rows == 0:
+        table = table.filter(table["delivered_at"].is_valid())
+        ids.append(table["tx_id"].to_numpy())
+        times.append(table["label_at"].to_numpy())
+        values.append(table["value"].to_numpy())
+    if not ids or sum(map(len, ids)) == 0:
         return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int8)
-    tx_id, label_at, value = (table[name].to_numpy() for name in ("tx_id", "label_at", "value"))
+    # One column at a time, each part dropped once joined: the horizon's labels can be millions.
+    tx_id, ids = np.concatenate(ids), None
+    label_at, times = np.concatenate(times), None
     order = np.lexsort((label_at, tx_id))
-    tx_id, label_at, value = tx_id[order], label_at[order], value[order]
+    tx_id = tx_id[order]
     first = np.ones(len(tx_id), bool)
     first[1:] = tx_id[1:] != tx_id[:-1]
-    return tx_id[first], label_at[first], value[first]
+    keep = order[first]
+    value, values = np.concatenate(values), None
+    return tx_id[first], label_at[keep], value[keep]
 
 
 def write_stream(
@@ -148,14 +155,22 @@ def write_stream(
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
 
 
-def _scored(transactions: Path, features: Path) -> Iterator[tuple[pa.Table, pa.RecordBatch]]:
+def _scored(transactions: Path, features: Path) -> Iterator[tuple[pa.Table, pa.Table]]:
     """The arm's scored transactions a row group at a time, each with the features it was scored
-    with (the same rows: the features part holds a record batch a row group)."""
+    with (the same rows: the features part holds them in the same order, a tick's batch at a time)."""
     scored = pq.ParquetFile(transactions)
     with pa.OSFile(str(features)) as source:  # read, not mapped: mapped pages would count as the process's memory
         with_features = pa.ipc.open_file(source)
+        batches, held, next_batch = [], 0, 0
         for group in range(scored.num_row_groups):
-            tx, X = scored.read_row_group(group), with_features.get_batch(group)
+            tx = scored.read_row_group(group)
+            while held < tx.num_rows and next_batch < with_features.num_record_batches:
+                batch = with_features.get_batch(next_batch)
+                batches.append(batch)
+                held, next_batch = held + batch.num_rows, next_batch + 1
+            table = pa.Table.from_batches(batches, with_features.schema)
+            X, rest = table.slice(0, tx.num_rows).combine_chunks(), table.slice(tx.num_rows)
+            batches, held = rest.to_batches(), rest.num_rows
             if not np.array_equal(tx["tx_id"].to_numpy(), X["tx_id"].to_numpy()):
                 raise RuntimeError(f"{features}: row group {group} is not the transactions' (a bug)")
             yield tx, X

@@ -81,8 +81,8 @@ def nullable(values: np.ndarray) -> pa.Array:
 
 class PartWriter:
     """Append column batches; write them in groups of ROW_GROUP rows as they fill: a Parquet
-    file, or (``arrow``) an Arrow IPC file, one record batch a group, for a part that is read
-    back once and removed (no encoding: several times faster to write and read)."""
+    file, or (``arrow``) an Arrow IPC file, each batch as it comes (nothing held), for a part
+    that is read back once and removed (no encoding: several times faster to write and read)."""
 
     def __init__(self, path: Path, schema: pa.Schema, arrow: bool = False):
         self.path = path
@@ -95,6 +95,11 @@ class PartWriter:
     def append(self, columns: dict[str, np.ndarray | pa.Array]) -> None:
         batch = pa.RecordBatch.from_pydict(columns, schema=self.schema)
         if batch.num_rows == 0:
+            return
+        if self.arrow:
+            if self._writer is None:
+                self._writer = pa.ipc.new_file(self.path, self.schema)
+            self._writer.write_batch(batch)
             return
         self._batches.append(batch)
         self._rows += batch.num_rows
@@ -110,9 +115,7 @@ class PartWriter:
             self._writer = parquet_writer(self.path, self.schema)
         table = pa.Table.from_batches(self._batches, self.schema)
         written = table.num_rows - table.num_rows % ROW_GROUP if whole_groups else table.num_rows
-        if written and self.arrow:
-            self._writer.write_table(table.slice(0, written).combine_chunks(), max_chunksize=ROW_GROUP)
-        elif written:
+        if written:
             self._writer.write_table(table.slice(0, written), row_group_size=ROW_GROUP)
         rest = table.slice(written)
         self._batches, self._rows = rest.to_batches(), rest.num_rows

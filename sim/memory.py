@@ -38,10 +38,10 @@ from .warmup import (
 BASE = 300e6  # the interpreter, numpy, polars, river, scikit-learn, simpy
 PER_CUSTOMER = 300.0  # habits, velocity and decayed-count features
 PER_MERCHANT = 1e3
-PER_HISTORY_ROW = 1000.0  # a history row and its share of the first model's fit (float64 copies)
+PER_HISTORY_ROW = 700.0  # a history row and its share of the first model's fit (a float64 copy, scaled in place)
 PER_STORED_ROW = 0.25  # whether a scored transaction's columns are kept (a bit), and a kept count per 64 rows
 PER_KEPT_ROW = 4.0 * len(FEATURES) + 8.0  # float32 features, merchant and card
-PER_PENDING_TX = 16.0  # an approved transaction's maturity label waiting in the queue (12 bytes, and the rest)
+PER_PENDING_TX = 12.0  # an approved transaction's maturity label waiting in the queue (a time and a bit, and the rest)
 PER_FRAUD_CARD = 500.0  # a crew's card with its attempts (measured with 20,000-card daily breaches)
 
 

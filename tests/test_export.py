@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import sim
-from sim import ledger
+from sim import export, ledger
 from sim.cli import main
 from sim.engine import warm_up
 from sim.export import ROLES_KEY
@@ -152,30 +152,49 @@ def test_every_feature_is_documented_in_order():
     assert tuple(documented) == FEATURES
 
 
-@pytest.mark.parametrize("arrow", [False, True], ids=["parquet", "arrow"])
 @pytest.mark.parametrize("sizes", [[7] * 6, [1, 40, 1], [25, 17], [42]])
-def test_a_ledger_part_is_whole_groups_however_its_rows_came(tmp_path, monkeypatch, sizes, arrow):
+def test_a_ledger_part_is_whole_groups_however_its_rows_came(tmp_path, monkeypatch, sizes):
     """The pending labels at the horizon come a day at a time: a part file's bytes must not
-    depend on how its rows were appended, and the features part (Arrow) must hold a record batch
-    a row group of the transactions part (Parquet), which the stream pairs them by."""
+    depend on how its rows were appended."""
     monkeypatch.setattr(ledger, "ROW_GROUP", 10)
     schema = pa.schema([("tx_id", pa.int64()), ("label_at", pa.float64())])
     files = []
     for name, chunks in (("one", [42]), ("many", sizes)):
-        part, start = ledger.PartWriter(tmp_path / name, schema, arrow), 0
+        part, start = ledger.PartWriter(tmp_path / name, schema), 0
         for n in chunks:
             part.append({"tx_id": np.arange(start, start + n), "label_at": np.arange(start, start + n) / 3})
             start += n
         part.close()
         files.append(part.path)
-    if arrow:
-        with pa.ipc.open_file(files[1]) as reader:
-            groups = [reader.get_batch(k).num_rows for k in range(reader.num_record_batches)]
-    else:
-        metadata = pq.ParquetFile(files[1]).metadata
-        groups = [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)]
-    assert groups == [10, 10, 10, 10, 2]
+    metadata = pq.ParquetFile(files[1]).metadata
+    assert [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)] == [10, 10, 10, 10, 2]
     assert files[0].read_bytes() == files[1].read_bytes()
+
+
+@pytest.mark.parametrize("sizes", [[7] * 6, [1, 40, 1], [25, 17], [42]])
+def test_the_stream_pairs_each_row_group_with_its_features_however_they_were_appended(tmp_path, monkeypatch, sizes):
+    """The features part (Arrow) is written a tick's batch at a time, holding nothing back; the
+    stream reads the transactions part (Parquet) a row group at a time and pairs each with its
+    rows' features, whole."""
+    monkeypatch.setattr(ledger, "ROW_GROUP", 10)
+    parts = {
+        "tx": ledger.PartWriter(tmp_path / "tx.parquet", pa.schema([("tx_id", pa.int64()), ("t", pa.float64())])),
+        "X": ledger.PartWriter(tmp_path / "X.arrow", pa.schema([("tx_id", pa.int64()), ("x", pa.float32())]), True),
+    }
+    start = 0
+    for n in sizes:
+        ids = np.arange(start, start + n)
+        parts["tx"].append({"tx_id": ids, "t": ids / 3})
+        parts["X"].append({"tx_id": ids, "x": (ids / 7).astype(np.float32)})
+        start += n
+    for part in parts.values():
+        part.close()
+    pairs = list(export._scored(parts["tx"].path, parts["X"].path))
+    assert [tx.num_rows for tx, _ in pairs] == [10, 10, 10, 10, 2]
+    for tx, X in pairs:
+        assert X["tx_id"].to_pylist() == tx["tx_id"].to_pylist()
+        assert X["x"].num_chunks == 1  # whole, as the stream's Parquet writer is given one group
+        np.testing.assert_array_equal(X["x"].to_numpy(), (tx["tx_id"].to_numpy() / 7).astype(np.float32))
 
 
 def test_a_single_ledger_part_is_moved_as_the_table_a_merge_would_write(tmp_path, monkeypatch):

@@ -170,6 +170,36 @@ def test_a_maturity_label_due_on_the_clock_arrives_and_one_on_a_chunk_boundary_c
         assert queue.pop_due(2 * DAY).tx_id.tolist() == [2, 4, 5]  # 3 was withdrawn
 
 
+def test_maturity_labels_of_ids_out_of_order_or_far_apart_arrive_as_the_others():
+    """A push's maturity labels wait as a bit per id over their run of ids, times in id order;
+    ids out of order or too sparse for that wait as they are, and arrive the same."""
+    maturity, window = SOURCE_CODE["maturity"], DAY
+    compact, plain = LabelQueue(window), LabelQueue()
+    pushes = [
+        (np.array([5, 3, 4]), np.array([0.0, 10.0, 20.0])),  # out of order: times must stay with their ids
+        (np.array([10, 11, 14]), np.array([30.0, 40.0, 50.0])),  # dense: bits
+        (np.array([20, 10_000_000]), np.array([60.0, 70.0])),  # far apart
+        (np.array([10_000_001, 10_000_003]), np.array([80.0, 90.0])),
+    ]
+    for ids, t in pushes:
+        for queue in (compact, plain):
+            queue.push(
+                LabelEvents(
+                    ids.astype(np.int64),
+                    np.full(len(ids), maturity, np.int8),
+                    np.zeros(len(ids), np.int8),
+                    t + window,
+                    t,
+                )
+            )
+    assert compact.withdraw_maturity(14, 50.0 + window) and plain.withdraw_maturity(14, 50.0 + window)
+    assert not compact.withdraw_maturity(12, 45.0 + window)
+    _same(compact.pending(4), plain.pending(4))
+    _same(compact.pop_due(window + 45.0), plain.pop_due(window + 45.0))
+    _same(compact.pop_due(2 * window), plain.pop_due(2 * window))
+    assert len(compact) == len(plain) == 0
+
+
 def _same(a: LabelEvents, b: LabelEvents) -> None:
     for name in ("tx_id", "source", "value", "label_at", "tx_time"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), name)

@@ -127,7 +127,9 @@ class SklearnModel:
                 random_state=seed,
             )
         else:
-            self.estimator = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+            # The scaler scales the float64 copy it is given in place: a history of a million rows
+            # would otherwise hold two copies (336 MB each) at once.
+            self.estimator = make_pipeline(StandardScaler(copy=False), LogisticRegression(C=1.0, max_iter=1000))
         self.fitted = False
         self.n_features_in = 0
         self.constant = 0.5

@@ -197,36 +197,54 @@ def _events(tx_id, t, mask, delay, source: str, value) -> LabelEvents:
 @dataclass(frozen=True)
 class _Maturing:
     """One push's maturity labels, compactly: each arrives exactly ``window`` after its
-    transaction and says legitimate, so a transaction id (as an offset) and a time are all it
-    needs — 12 bytes against an event's 26 (they are most of the queue: one per approved
+    transaction and says legitimate, so which transactions (a bit each over the push's run of
+    ids, which approved transactions fill almost densely) and their times are all it needs —
+    about 8 bytes a label against an event's 26 (they are most of the queue: one per approved
     transaction, for the whole maturity window)."""
 
     first_id: int
-    offset: np.ndarray  # int32: tx_id - first_id
-    tx_time: np.ndarray  # float64
+    bits: np.ndarray  # uint8, packed: bit k says whether transaction first_id + k matures here
+    span: int  # ids first_id .. first_id + span - 1
+    tx_time: np.ndarray  # float64, in id order
     low: float  # earliest and latest arrival
     high: float
 
     @staticmethod
-    def of(events: LabelEvents, window: float) -> _Maturing:
-        first = int(events.tx_id.min())
+    def of(events: LabelEvents, window: float) -> _Maturing | None:
+        """The chunk of ``events`` (ids strictly increasing), or None when its ids are too sparse
+        for a bit each to be the smaller."""
+        ids = events.tx_id
+        if len(ids) > 1 and not bool((np.diff(ids) > 0).all()):
+            return None
+        first, span = int(ids[0]), int(ids[-1] - ids[0]) + 1
+        if span > 8 * len(ids) + 512:
+            return None
+        present = np.zeros(span, bool)
+        present[ids - first] = True
         at = events.tx_time + window
-        return _Maturing(
-            first, (events.tx_id - first).astype(np.int32), events.tx_time, float(at.min()), float(at.max())
-        )
+        return _Maturing(first, np.packbits(present), span, events.tx_time, float(at.min()), float(at.max()))
 
     def __len__(self) -> int:
-        return len(self.offset)
+        return len(self.tx_time)
+
+    def ids(self) -> np.ndarray:
+        return self.first_id + np.flatnonzero(np.unpackbits(self.bits, count=self.span)).astype(np.int64)
+
+    def holds(self, tx_id: int) -> bool:
+        k = tx_id - self.first_id
+        return 0 <= k < self.span and bool(self.bits[k >> 3] & (0x80 >> (k & 7)))
 
     def take(self, rows: np.ndarray, window: float) -> _Maturing:
         at = self.tx_time[rows] + window
         low, high = (float(at.min()), float(at.max())) if len(at) else (np.inf, -np.inf)
-        return _Maturing(self.first_id, self.offset[rows], self.tx_time[rows], low, high)
+        present = np.zeros(self.span, bool)
+        present[self.ids()[rows] - self.first_id] = True
+        return _Maturing(self.first_id, np.packbits(present), self.span, self.tx_time[rows], low, high)
 
     def events(self, window: float) -> LabelEvents:
-        n = len(self.offset)
+        n = len(self.tx_time)
         return LabelEvents(
-            self.first_id + self.offset.astype(np.int64),
+            self.ids(),
             np.full(n, SOURCE_CODE["maturity"], np.int8),
             np.zeros(n, np.int8),
             self.tx_time + window,
@@ -291,7 +309,7 @@ class LabelQueue:
         if not waiting and self._window is not None:
             at = bisect.bisect_left(self._maturing, due, lo=self._first, key=lambda chunk: chunk.high)
             waiting = any(
-                chunk.low <= due <= chunk.high and bool((chunk.offset == tx_id - chunk.first_id).any())
+                chunk.low <= due <= chunk.high and chunk.holds(tx_id)
                 for chunk in self._maturing[at : at + 2]  # a chunk may start where the one before ends
             )
         if not waiting:
@@ -338,8 +356,7 @@ class LabelQueue:
         if not matures.any():
             return events
         chunk = _Maturing.of(events.take(matures), self._window)
-        spread = int(events.tx_id[matures].max()) - chunk.first_id
-        if spread >= 2**31 or (len(self._maturing) > self._first and chunk.low < self._maturing[-1].high):
+        if chunk is None or (len(self._maturing) > self._first and chunk.low < self._maturing[-1].high):
             return events
         self._maturing.append(chunk)
         return events.take(~matures)
