@@ -7,7 +7,7 @@ every scored transaction until its last label can arrive — 2 bits each, plus f
 merchant and card for the rows a learner may read (:func:`sim.warmup.feature_share`) — and the
 label events waiting to arrive; and every fraud card the crews and breaches bring. Its
 coefficients were fitted to ``make bench-scale``'s measured peaks (docs/performance.md,
-"Scale"), which it matches within 10 %, ``--ledger`` included (the ledger writes as it goes).
+"Scale"), which it matches within a fifth, ``--ledger`` included (the ledger writes as it goes).
 Validation refuses a scenario whose estimate exceeds
 this machine's memory, naming both.
 
