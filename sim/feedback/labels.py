@@ -194,6 +194,13 @@ def _events(tx_id, t, mask, delay, source: str, value) -> LabelEvents:
     )
 
 
+def _bits(offsets: np.ndarray, span: int) -> np.ndarray:
+    """``span`` bits, packed, set at ``offsets``."""
+    present = np.zeros(span, bool)
+    present[offsets] = True
+    return np.packbits(present)
+
+
 @dataclass(frozen=True)
 class _Maturing:
     """One push's maturity labels, compactly: each arrives exactly ``window`` after its
@@ -211,18 +218,16 @@ class _Maturing:
 
     @staticmethod
     def of(events: LabelEvents, window: float) -> _Maturing | None:
-        """The chunk of ``events`` (ids strictly increasing), or None when its ids are too sparse
-        for a bit each to be the smaller."""
+        """The chunk of ``events``, or None when their ids are not strictly increasing (the times
+        are kept in id order) or too sparse for a bit each to be the smaller."""
         ids = events.tx_id
         if len(ids) > 1 and not bool((np.diff(ids) > 0).all()):
             return None
         first, span = int(ids[0]), int(ids[-1] - ids[0]) + 1
         if span > 8 * len(ids) + 512:
             return None
-        present = np.zeros(span, bool)
-        present[ids - first] = True
         at = events.tx_time + window
-        return _Maturing(first, np.packbits(present), span, events.tx_time, float(at.min()), float(at.max()))
+        return _Maturing(first, _bits(ids - first, span), span, events.tx_time, float(at.min()), float(at.max()))
 
     def __len__(self) -> int:
         return len(self.tx_time)
@@ -237,9 +242,8 @@ class _Maturing:
     def take(self, rows: np.ndarray, window: float) -> _Maturing:
         at = self.tx_time[rows] + window
         low, high = (float(at.min()), float(at.max())) if len(at) else (np.inf, -np.inf)
-        present = np.zeros(self.span, bool)
-        present[self.ids()[rows] - self.first_id] = True
-        return _Maturing(self.first_id, np.packbits(present), self.span, self.tx_time[rows], low, high)
+        bits = _bits(self.ids()[rows] - self.first_id, self.span)
+        return _Maturing(self.first_id, bits, self.span, self.tx_time[rows], low, high)
 
     def events(self, window: float) -> LabelEvents:
         n = len(self.tx_time)
