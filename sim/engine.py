@@ -27,12 +27,14 @@ from .detect.policy import Decisions, Policy
 from .feedback.delivery import Delivery
 from .feedback.investigators import Alert
 from .feedback.labels import Draws, LabelEvents, LabelModel
+from .heap import release
 from .learn.history import History
 from .learn.learners import RulesLearner, from_arm
 from .learn.protocol import Batch, Learner, ModelEvent, truth_events
 from .results import ArmRecorder
 from .rng import Streams, stable_key, window_sample
 from .schema import Arm, Scenario
+from .units import DAY
 from .warmup import (
     Collector,
     arm_retention,
@@ -89,6 +91,8 @@ class Engine:
     def _traffic(self):
         while self.env.now < self.end:
             self.step(self.env.now)
+            if (self.env.now + self.scenario.tick) // DAY != self.env.now // DAY:
+                release()  # a day's freed arrays back to the system: peak memory, not speed
             yield self.env.timeout(self.scenario.tick)
 
     def at(self, time: float, action: Callable[[], None]) -> None:

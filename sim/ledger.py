@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .export import write_stream
+from .heap import release
 from .outputs import parquet_writer
 from .schema.features import FEATURES
 
@@ -164,6 +165,7 @@ class Ledger:
         """Close the part files and write the stream, beginning with ``history``."""
         for writer in self.writers.values():
             writer.close()
+        release()  # the drained label queue, before the stream's buffers
         parts = self.paths
         write_stream(
             parts["transactions"],
