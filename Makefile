@@ -47,7 +47,7 @@ test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --docs
 
 bench-scale: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scale.py --goal --docs

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import tomli_w
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from docblock import fill  # noqa: E402
 
 import sim  # noqa: E402
 from sim.memory import estimate, gigabytes, machine_memory  # noqa: E402
@@ -201,14 +202,6 @@ def state_table(parts: dict, customers: int) -> str:
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    docs = DOCS.read_text(encoding="utf-8")
-    pattern = re.compile(r"(<!-- scale:begin -->\n).*?(<!-- scale:end -->)", re.S)
-    if not pattern.search(docs):
-        raise SystemExit(f"{DOCS}: no <!-- scale:begin --> … <!-- scale:end --> block to fill")
-    DOCS.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), docs), encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,200000,2000000", help="customers, comma-separated")
@@ -274,7 +267,7 @@ def main() -> None:
     (OUT / "scale.md").write_text(text + "\n", encoding="utf-8")
     print(text)
     if args.docs:
-        write_docs(text)
+        fill(DOCS, "scale", text)
 
 
 if __name__ == "__main__":

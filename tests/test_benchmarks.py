@@ -1,0 +1,35 @@
+"""The benchmarks' tables reach the docs whole: a generated block is replaced, the rest of the page kept."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from docblock import fill  # noqa: E402
+
+
+def test_a_block_is_replaced_and_the_rest_of_the_page_kept(tmp_path):
+    page = tmp_path / "page.md"
+    block_b = "<!-- b:begin -->\nB\n<!-- b:end -->\n"
+    page.write_text("intro\n<!-- a:begin -->\nold\n<!-- a:end -->\nmiddle\n" + block_b)
+    fill(page, "a", "new\nrows\n")
+    assert page.read_text() == "intro\n<!-- a:begin -->\nnew\nrows\n<!-- a:end -->\nmiddle\n" + block_b
+
+
+def test_a_page_without_the_block_is_refused_by_name(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("no block here\n")
+    with pytest.raises(SystemExit, match="page.md: no <!-- bench:begin -->"):
+        fill(page, "bench", "rows")
+    assert page.read_text() == "no block here\n"
+
+
+@pytest.mark.parametrize("name", ["bench", "scale"])
+def test_the_performance_page_has_the_blocks_the_benchmarks_fill(name):
+    page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert page.count(f"<!-- {name}:begin -->") == 1 and page.count(f"<!-- {name}:end -->") == 1
