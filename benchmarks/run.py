@@ -503,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.render:
         results = json.loads(args.render.read_text(encoding="utf-8"))
+        if args.docs:
+            _whole(results["quick"], [name for name in BENCHMARKS if name in results])
     else:
         if args.docs:  # refused before the runs, not after them
             _whole(args.quick, args.only.split(","))
@@ -512,7 +514,6 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "bench.md").write_text(markdown(results), encoding="utf-8")
     print(markdown(results))
     if args.docs:
-        _whole(results["quick"], [name for name in BENCHMARKS if name in results])
         fill(DOCS, "bench", docs_block(results))
     return 0
 
