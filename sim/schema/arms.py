@@ -83,7 +83,7 @@ class _Batch(_Arm):
     )
     deploy_lag: Duration = Field("0s", description="time from a retrain to its model serving traffic")
     max_rows: int = Field(
-        200_000,
+        50_000,
         ge=100,
         le=100_000_000,
         description="cap on training rows: negatives are subsampled and reweighted above it",
