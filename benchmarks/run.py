@@ -410,6 +410,7 @@ def markdown(results: dict) -> str:
                 f"| {p['phase']} | {p['transactions']:,} | {p['cpu_s']:.1f} | {p.get('tx_per_s_cpu', 0):,} | "
                 f"{p['wall_s']:.1f} | {p.get('tx_per_s_wall', 0):,} |"
             )
+        lines += _learner_cost(engine["phases"])
         river = engine["river"]
         lines += [
             "",
@@ -454,6 +455,21 @@ def markdown(results: dict) -> str:
             )
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()), ""]
     return "\n".join(lines)
+
+
+def _learner_cost(phases: list[dict]) -> list[str]:
+    """The online learner's own cost: the online arm's CPU time per transaction over the static
+    arm's, on the same world (they differ only in learning)."""
+    per_tx = {p["learner"]: p["cpu_s"] / p["transactions"] for p in phases if p.get("transactions")}
+    if not {"online", "static"} <= per_tx.keys():
+        return []
+    cost = (per_tx["online"] - per_tx["static"]) * 1e6
+    share = cost / (per_tx["online"] * 1e6)
+    return [
+        "",
+        f"The online learner's own cost (the online arm's CPU time per transaction minus the static "
+        f"arm's): {cost:.2f} CPU s per million transactions, {share:.0%} of the online arm's time.",
+    ]
 
 
 def _note(text: str) -> None:

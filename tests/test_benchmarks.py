@@ -33,3 +33,16 @@ def test_a_page_without_the_block_is_refused_by_name(tmp_path):
 def test_the_performance_page_has_the_blocks_the_benchmarks_fill(name):
     page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
     assert page.count(f"<!-- {name}:begin -->") == 1 and page.count(f"<!-- {name}:end -->") == 1
+
+
+def test_the_online_learners_cost_is_its_arms_time_per_transaction_over_statics():
+    from run import _learner_cost
+
+    phases = [
+        {"phase": "warm-up", "learner": "", "transactions": 10, "cpu_s": 99.0},
+        {"phase": "online", "learner": "online", "transactions": 2_000_000, "cpu_s": 10.0},
+        {"phase": "static", "learner": "static", "transactions": 1_000_000, "cpu_s": 3.0},
+    ]
+    # 5 µs against 3 µs a transaction: 2 CPU s per million, 40 % of the online arm's 5
+    assert "2.00 CPU s per million transactions, 40% of the online arm's time" in _learner_cost(phases)[1]
+    assert _learner_cost(phases[:2]) == []
