@@ -464,7 +464,7 @@ def _learner_cost(phases: list[dict]) -> list[str]:
     if not {"online", "static"} <= per_tx.keys():
         return []
     cost = (per_tx["online"] - per_tx["static"]) * 1e6
-    share = cost / (per_tx["online"] * 1e6)
+    share = 1 - per_tx["static"] / per_tx["online"]
     return [
         "",
         f"The online learner's own cost (the online arm's CPU time per transaction minus the static "
