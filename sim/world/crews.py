@@ -464,8 +464,14 @@ class Crews:
     def skim(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> None:
         """Honest cards used at compromised merchants leak to the compromise's crew group (the
         first ``max_cards`` a compromise catches, when it has a cap)."""
+        if not self.compromises or len(tx) == 0:
+            return
+        honest = approved & ~tx.is_fraud
+        first, last = tx.t.min(), tx.t.max()
         for k, skim in enumerate(self.compromises):
-            hit = np.flatnonzero(skim.catches(tx, approved, leak_draw))
+            if skim.end <= first or skim.start > last:
+                continue
+            hit = skim.catches(tx, honest, leak_draw)
             if skim.max_cards is not None:
                 hit = hit[: max(skim.max_cards - int(self._leaked[k]), 0)]
             if len(hit):
@@ -519,15 +525,10 @@ class Skim:
         merchants = rng.choice(pool, size=min(config.merchants, len(pool)), replace=False)
         return Skim(config.name, merchants, config.start, config.end, config.leak_share, config.delay, config.crews)
 
-    def catches(self, tx: Transactions, approved: np.ndarray, leak_draw: np.ndarray) -> np.ndarray:
-        return (
-            ~tx.is_fraud
-            & approved
-            & (tx.t >= self.start)
-            & (tx.t < self.end)
-            & np.isin(tx.merchant, self.merchants)
-            & (leak_draw < self.leak_share)
-        )
+    def catches(self, tx: Transactions, honest: np.ndarray, leak_draw: np.ndarray) -> np.ndarray:
+        """The positions, in order, of the approved honest transactions (``honest``) it leaks."""
+        near = np.flatnonzero(honest & (leak_draw < self.leak_share) & (tx.t >= self.start) & (tx.t < self.end))
+        return near[np.isin(tx.merchant[near], self.merchants)]
 
 
 def draw_skims(
