@@ -146,9 +146,6 @@ class Crew:
         self._day: int | None = None
         self._rng: np.random.Generator | None = None
         self._book = DayBook(tactic_attempts=np.zeros(len(tactics)))
-        self._intensity: dict[tuple[float, float], np.ndarray] = {}  # by time of day, within one epoch
-        self._changes = tactics.changes()  # the set of tactics in use is constant between these times
-        self._epoch = -1
 
     # ----------------------------------------------------------------- the day
 
@@ -208,13 +205,7 @@ class Crew:
         slots, serial, card = self.wallet.usable_cards(now)
         if len(slots) == 0:
             return None
-        epoch = int(np.searchsorted(self._changes, now, side="right"))
-        if epoch != self._epoch:
-            self._intensity, self._epoch = {}, epoch
-        key = (now % DAY, tick)
-        intensity = self._intensity.get(key)
-        if intensity is None:
-            intensity = self._intensity[key] = self.tactics.intensity(now, tick)
+        intensity = self.tactics.intensity_at(now, tick)
         plan = self.strategy.choose(self._rng, Context(now, tick, slots, serial, card, intensity, population))
         return plan if len(plan) else None
 

@@ -14,7 +14,8 @@ Strategies: ``static`` (fixed mix), ``card_testing`` (test charges first),
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -52,9 +53,23 @@ class TacticTable:
     available_from: np.ndarray  # the tactic exists from this time (-inf: always)
     available_until: np.ndarray  # and is used until this time (inf: for ever)
     merchants: tuple[np.ndarray | None, ...]  # the merchants a tactic cashes out at (None: any of its category)
+    # intensity arrays by (time of day, tick) while the set of tactics in use stays the same: (epoch, arrays)
+    _cache: list = field(default_factory=lambda: [-1, {}], compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def intensity_at(self, now: float, tick: float) -> np.ndarray:
+        """:meth:`intensity`, computed once per time of day while the set of tactics in use stays
+        the same, and the same array every time (shared by the crews of the group)."""
+        epoch = int(np.searchsorted(self.changes, now, side="right"))
+        if epoch != self._cache[0]:
+            self._cache[:] = [epoch, {}]
+        arrays, key = self._cache[1], (now % DAY, tick)
+        intensity = arrays.get(key)
+        if intensity is None:
+            intensity = arrays[key] = self.intensity(now, tick)
+        return intensity
 
     def intensity(self, now: float, tick: float) -> np.ndarray:
         """Per tactic, the multiplier on its share of attempts in the tick starting at ``now``: 0
@@ -68,6 +83,7 @@ class TacticTable:
         scale = float(self.weight.sum()) / weight if weight > 0 else 1.0
         return self.hours[:, covered].mean(axis=1) * 24.0 / self.hours.sum(axis=1) * alive * scale
 
+    @cached_property
     def changes(self) -> np.ndarray:
         """The sorted times at which a tactic appears or ends (the set in use is constant between them)."""
         times = np.concatenate([self.available_from, self.available_until])
