@@ -6,9 +6,10 @@
 ``--keep DIR`` keeps the runs' output directories; ``--reuse DIR`` measures those again
 without running (after a change to what is measured). Each prints a Markdown table (target,
 measured, 95 % interval, met?) that docs/calibration.md carries as it is. ``quickstart`` runs
-scenarios/quickstart.toml at 90 days with its own arms; ``label_delay`` runs the sweep's base
-(its [set] block applied) at three chargeback delays with online, daily and weekly batch and
-static arms.
+scenarios/quickstart.toml at 90 days with its own arms, and its static arm alone again with
+random compromises off (to tell their waves of fraud from the tactics' volume); ``label_delay``
+runs the sweep's base (its [set] block applied) at three chargeback delays with online, daily
+and weekly batch and static arms.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ DELAY_ARMS = (
     'arms=[{name="online",learner="online"},{name="batch-daily",learner="batch",every="1d"},'
     '{name="batch-weekly",learner="batch",every="7d"},{name="static",learner="static"}]'
 )
+
+CALM = ("skimming.enabled=false", 'arms=[{name="static",learner="static"}]')
 
 
 def run(scenario: Path, out: Path, seed: int, replications: int, overrides: list[str]) -> Path:
@@ -92,13 +95,38 @@ def _auc(quality: pl.DataFrame, arm: str, days: tuple[int, int]) -> np.ndarray:
     return frame.group_by("replication").agg(pl.col("roc_auc").mean()).sort("replication")["roc_auc"].to_numpy()
 
 
+def volume(daily: pl.DataFrame) -> np.ndarray:
+    """Per replication, the static arm's fraud attempts per transaction in the last third of the
+    horizon over the first third."""
+    horizon = int(daily["day"].max()) + 1
+    third = horizon // 3
+    per_day = (
+        daily.filter(pl.col("arm") == "static")
+        .group_by("replication")
+        .agg(
+            first=(
+                pl.col("fraud_attempts").filter(pl.col("day") < third).sum()
+                / pl.col("transactions").filter(pl.col("day") < third).sum()
+            ),
+            last=(
+                pl.col("fraud_attempts").filter(pl.col("day") >= horizon - third).sum()
+                / pl.col("transactions").filter(pl.col("day") >= horizon - third).sum()
+            ),
+        )
+        .sort("replication")
+    )
+    return (per_day["last"] / per_day["first"]).to_numpy()
+
+
 # The frozen model's first week, when the tactics it was trained on are live, against the days
 # from 30 on, when none of them is: a tactic lives a lognormal 12 days (sigma 0.3), so about one
 # in a thousand outlives 30 days.
 KNOWN, UNKNOWN = (0, 6), (30, None)
 
 
-def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
+def quickstart_rows(out: Path, calm: Path) -> list[tuple[str, str, str, bool]]:
+    """The quickstart's targets from its run ``out``, and from ``calm`` (the same world, static arm
+    alone, without random compromises) the volume of fraud the tactics bring by themselves."""
     arms = pl.read_parquet(out / "arms.parquet")
     daily = pl.read_parquet(out / "daily.parquet")
     quality = pl.read_parquet(out / "quality_daily.parquet")
@@ -138,24 +166,7 @@ def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
     rows.append(
         ("crews' attempts on invented tactics, card tests aside (static arm)", mean.lstrip("+"), interval, None)
     )
-    third = horizon // 3
-    per_day = (
-        daily.filter(pl.col("arm") == "static")
-        .group_by("replication")
-        .agg(
-            first=(
-                pl.col("fraud_attempts").filter(pl.col("day") < third).sum()
-                / pl.col("transactions").filter(pl.col("day") < third).sum()
-            ),
-            last=(
-                pl.col("fraud_attempts").filter(pl.col("day") >= horizon - third).sum()
-                / pl.col("transactions").filter(pl.col("day") >= horizon - third).sum()
-            ),
-        )
-        .sort("replication")
-    )
-    ratio = (per_day["last"] / per_day["first"]).to_numpy()
-    mean, interval, low, high = _interval(ratio, 1.0, "×")
+    mean, interval, low, high = _interval(volume(daily), 1.0, "×")
     rows.append(
         (
             "fraud volume flat: last third ÷ first third of the horizon within 0.67–1.5×",
@@ -164,6 +175,11 @@ def quickstart_rows(out: Path) -> list[tuple[str, str, str, bool]]:
             low >= 0.67 and high <= 1.5,
         )
     )
+    # A compromise leaks up to 300 cards to one crew group at once, and their fraud comes in a wave
+    # a few weeks later: a replication's ratio moves with where its waves fall. Without them, what
+    # is left is the volume the tactics bring, which is what must not pile up.
+    mean, interval, _, _ = _interval(volume(pl.read_parquet(calm / "daily.parquet")), 1.0, "×")
+    rows.append(("the same without random compromises (`skimming.enabled = false`)", mean.lstrip("+"), interval, None))
     mean, interval, low, _ = _interval(saving(arms, "oracle"))
     rows.append(
         (
@@ -302,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as temporary:
         scratch = args.reuse or args.keep or Path(temporary)
         if args.world == "quickstart":
-            out = run(ROOT / "scenarios/quickstart.toml", Path(scratch) / "q", args.seed, args.replications, [])
-            rows = quickstart_rows(out)
+            scenario = ROOT / "scenarios/quickstart.toml"
+            out = run(scenario, Path(scratch) / "q", args.seed, args.replications, [])
+            calm = run(scenario, Path(scratch) / "q-no-compromises", args.seed, args.replications, list(CALM))
+            rows = quickstart_rows(out, calm)
         else:
             table = tomllib.loads((ROOT / "scenarios/sweeps/label_delay.toml").read_text())["set"]
             fixed = [
