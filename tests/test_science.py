@@ -101,7 +101,8 @@ def delays(tmp_path_factory) -> dict[str, pl.DataFrame]:
     Six replications: the difference of online learning's two savings varies by replication with
     the tactics invented (a standard deviation of about 12 points, measured at 4 replications of
     this seed), so at n = 4 (t(3) = 3.18) the interval's half-width is about 19 points, as large as
-    the difference; at n = 6 (t(5) = 2.57) about 12."""
+    the difference; at n = 6 (t(5) = 2.57) about 12. At this seed: online learning's difference
+    +17.7 points (+7.0 to +28.4) in total cost, daily batch's +10.1 (+3.5 to +16.6) in fraud loss."""
     base = [
         "labels.customer_report.share=0.0",
         "labels.chargeback.share=0.9",
