@@ -123,6 +123,16 @@ def measure(run: dict, folder: Path) -> dict:
     }
 
 
+def measure_all(runs: list[dict]) -> list[dict]:
+    """:func:`measure` each run in a folder of its own, printing each result as it comes."""
+    results = []
+    for run in runs:
+        with tempfile.TemporaryDirectory(prefix="fraudsim-scale-") as folder:
+            results.append(measure(run, Path(folder)))
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
 def _nbytes(obj, seen: set[int], depth: int = 0) -> int:
     """Bytes of the numpy arrays reachable from ``obj`` (each counted once)."""
     if id(obj) in seen or depth > 8:
@@ -226,11 +236,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if args.goal_only:  # the other rows kept as measured; the goal rows' date said apart
         meta = json.loads((OUT / "scale.json").read_text(encoding="utf-8"))
-        goals = []
-        for run in goal_cases():
-            with tempfile.TemporaryDirectory(prefix="fraudsim-scale-") as folder:
-                goals.append(measure(run, Path(folder)))
-            print(json.dumps(goals[-1]), flush=True)
+        goals = measure_all(goal_cases())
         named = {run["case"] for run in goal_cases()}
         meta["results"] = [row for row in meta["results"] if row["case"] not in named and not row["ledger"]] + goals
         meta["goal_measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -244,11 +250,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="fraudsim-scale-") as folder:
                 row["estimate_bytes"] = estimate(sim.load(scenario_file(run, Path(folder)))).total
     else:
-        results = []
-        for run in cases([int(size) for size in args.sizes.split(",")], args.goal):
-            with tempfile.TemporaryDirectory(prefix="fraudsim-scale-") as folder:
-                results.append(measure(run, Path(folder)))
-            print(json.dumps(results[-1]), flush=True)
+        results = measure_all(cases([int(size) for size in args.sizes.split(",")], args.goal))
         middle = sorted(int(size) for size in args.sizes.split(","))[1]
         child = subprocess.run(
             [sys.executable, __file__, "--state", str(middle)],
