@@ -45,12 +45,16 @@ def _run(out: Path, *settings: str, replications: int = 4) -> pl.DataFrame:
     return pl.read_parquet(out / "arms.parquet")
 
 
-def _saving(arms: pl.DataFrame, arm: str, baseline: str = "static") -> tuple[float, float, float]:
-    """The arm's saving in total cost over the baseline, per replication as a share of the
-    baseline's cost: mean and 95 % interval."""
-    base = arms.filter(pl.col("arm") == baseline).sort("replication")["total_cost"].to_numpy()
-    mine = arms.filter(pl.col("arm") == arm).sort("replication")["total_cost"].to_numpy()
-    return tuple(float(v) for v in t_interval((base - mine) / base))
+def _gains(arms: pl.DataFrame, arm: str, column: str = "total_cost") -> np.ndarray:
+    """Per replication, the arm's saving in ``column`` over static, as a share of static's."""
+    base = arms.filter(pl.col("arm") == "static").sort("replication")[column].to_numpy()
+    mine = arms.filter(pl.col("arm") == arm).sort("replication")[column].to_numpy()
+    return (base - mine) / base
+
+
+def _saving(arms: pl.DataFrame, arm: str) -> tuple[float, float, float]:
+    """The arm's saving in total cost over static: mean and 95 % interval over replications."""
+    return tuple(float(v) for v in t_interval(_gains(arms, arm)))
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +124,8 @@ def delays(tmp_path_factory) -> dict[str, pl.DataFrame]:
 def _edges(delays: dict[str, pl.DataFrame], arm: str, column: str = "total_cost") -> tuple[float, float]:
     """The lower 95 % bounds of the arm's saving over static in ``column`` at 1-hour chargebacks,
     and of that saving minus its saving at 30-day ones (paired by replication)."""
-    gains = []
-    for delay in ("1h", "30d"):
-        arms = delays[delay]
-        base = arms.filter(pl.col("arm") == "static").sort("replication")[column].to_numpy()
-        mine = arms.filter(pl.col("arm") == arm).sort("replication")[column].to_numpy()
-        gains.append((base - mine) / base)
-    return float(t_interval(gains[0])[1]), float(t_interval(gains[0] - gains[1])[1])
+    at_once, late = (_gains(delays[delay], arm, column) for delay in ("1h", "30d"))
+    return float(t_interval(at_once)[1]), float(t_interval(at_once - late)[1])
 
 
 @pytest.mark.slow
