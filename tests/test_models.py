@@ -39,6 +39,25 @@ def test_sklearn_shortcut_equals_sklearn(kind):
     np.testing.assert_allclose(fitted.predict_proba(X), fitted.predict_proba_sklearn(X), atol=1e-12)
 
 
+def test_gradient_boosting_on_bin_numbers_is_scikit_learns_own():
+    """The bundled gradient boosting bins its features itself (QuantileBins), at the edges
+    scikit-learn would use: fitted with unequal weights, it scores as scikit-learn's own model
+    fitted on the raw features, on the rows it learnt from and on new ones. (Were its edges
+    other than scikit-learn's, other rows would fall in other bins and the trees would differ.)"""
+    from sklearn.base import clone
+
+    X, y = _data(4000, seed=5)
+    X[:, 1] = np.round(X[:, 1], 1)  # a column with ties and fewer than 255 distinct values
+    weight = np.random.default_rng(6).choice([1.0, 2.5, 7.0], size=len(y))
+    ours = SklearnModel("gbm", seed=3).fit(X, y, weight)
+    own = clone(ours.estimator).fit(X.astype(np.float64), y, sample_weight=weight)
+    new, _ = _data(2000, seed=7)
+    for rows in (X, new):
+        np.testing.assert_allclose(
+            ours.predict_proba(rows), own.predict_proba(rows.astype(np.float64))[:, 1], atol=1e-12
+        )
+
+
 @pytest.mark.parametrize("kind", ["logistic", "gbm"])
 def test_class_weight_with_prior_correction_stays_calibrated(kind):
     """Up-weighting fraud ×20, then the prior correction (a log-odds shift, about log 20 for a

@@ -134,6 +134,7 @@ class SklearnModel:
         self.n_features_in = 0
         self.constant = 0.5
         self.shift = 0.0  # log of the fraud weight applied while fitting (the prior correction)
+        self.bins: QuantileBins | None = None  # the bundled gradient boosting's bins, once fitted
 
     def fit(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> SklearnModel:
         y = y.astype(int)
@@ -151,11 +152,16 @@ class SklearnModel:
         self.shift = 0.0
         weighted = self._takes_weights()
         options = {}
-        if weighted:
+        sample_weight = np.where(y == 1, weight * factor, weight)
+        # Unit weights are left out: scikit-learn fits the same model without them, and a user's
+        # gradient boosting takes its faster, unweighted binning.
+        if weighted and not np.all(sample_weight == 1.0):
             key = "logisticregression__sample_weight" if self.kind == "logistic" else "sample_weight"
-            options[key] = np.where(y == 1, weight * factor, weight)
+            options[key] = sample_weight
+        if self.kind == "gbm":
+            self.bins = QuantileBins().fit(X, sample_weight)
         with threadpool_limits(1):  # one thread: deterministic and fair on a shared machine
-            self.estimator.fit(X.astype(np.float64), y, **options)
+            self.estimator.fit(self._inputs(X), y, **options)
         self.fitted = True
         if factor != 1.0 or not weighted:
             self.shift = _prior_shift(self._raw(X), y, weight, start=float(np.log(factor)) if weighted else 0.0)
@@ -187,7 +193,7 @@ class SklearnModel:
         # No threadpool_limits here: entering it costs about 2 ms, more than scoring a tick; a run's
         # processes hold one thread already (run_replication), and a row's score does not depend on it.
         if self.kind == "gbm":
-            return self.estimator.decision_function(X.astype(np.float64))
+            return self.estimator.decision_function(self._inputs(X))
         p = self.estimator.predict_proba(X.astype(np.float64))
         return logit(p[:, list(self.estimator.classes_).index(1)])
 
@@ -198,7 +204,62 @@ class SklearnModel:
 
     def predict_proba_sklearn(self, X: np.ndarray) -> np.ndarray:
         """scikit-learn's own ``predict_proba`` (for tests)."""
-        return self.estimator.predict_proba(X.astype(np.float64))[:, 1]
+        return self.estimator.predict_proba(self._inputs(X))[:, 1]
+
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        """What the estimator sees: the bundled gradient boosting its bin numbers, others the features."""
+        return self.bins.transform(X) if self.bins is not None else X.astype(np.float64)
+
+
+class QuantileBins:
+    """Each feature cut at its weighted quantiles into at most ``max_bins`` bins, and a row's
+    values replaced by their bin numbers (missing values stay missing), for the bundled gradient
+    boosting. Histogram gradient boosting bins its features itself, at these same edges (its
+    weighted "averaged inverted CDF"), but scikit-learn finds weighted quantiles one at a time
+    (about 250 sorts per column, three times the rest of a fit); given at most ``max_bins``
+    distinct values it takes their midpoints, and its trees split the bin numbers where they
+    would have split the values. Unlike scikit-learn, every row counts (it bins a sample of
+    200,000), and among tied values the edges may differ by rounding.
+
+    >>> bins = QuantileBins(max_bins=4).fit(np.arange(8.0)[:, None], np.ones(8))
+    >>> bins.edges[0].tolist(), bins.transform(np.array([[0.0], [1.5], [2.0], [7.0], [np.nan]]))[:, 0].tolist()
+    ([1.5, 3.5, 5.5], [0.0, 0.0, 1.0, 3.0, nan])
+    """
+
+    def __init__(self, max_bins: int = 255):
+        self.max_bins = max_bins
+        self.edges: list[np.ndarray] = []
+
+    def fit(self, X: np.ndarray, weight: np.ndarray) -> QuantileBins:
+        """A value goes to bin i when ``edges[i - 1] < value <= edges[i]``. With at most
+        ``max_bins`` distinct values the edges are their midpoints; else, for each quantile
+        q = 1/max_bins, 2/max_bins, ..., the first value whose weighted cumulative share reaches q,
+        or the midpoint of it and the next when the share is q exactly."""
+        ranks = np.linspace(0, 100, num=self.max_bins + 1)[1:-1] / 100  # as scikit-learn computes them
+        self.edges = []
+        for column in np.asarray(X, np.float64).T:
+            present = ~np.isnan(column)
+            order = np.argsort(column[present], kind="stable")
+            values, weights = column[present][order], weight[present][order]
+            distinct = np.unique(values)
+            if len(distinct) <= self.max_bins:
+                edges = (distinct[:-1] + distinct[1:]) / 2
+            else:
+                cumulative = np.cumsum(weights)
+                target = ranks * cumulative[-1]
+                at = np.minimum(np.searchsorted(cumulative, target, side="left"), len(values) - 1)
+                exact = cumulative[at] - target <= np.finfo(np.float64).eps
+                following = values[np.minimum(at + 1, len(values) - 1)]
+                edges = np.unique(np.where(exact, (values[at] + following) / 2, values[at]))
+            self.edges.append(edges)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        codes = np.empty(X.shape, np.float64)
+        for j, edges in enumerate(self.edges):
+            column = X[:, j]
+            codes[:, j] = np.where(np.isnan(column), np.nan, np.searchsorted(edges, column, side="left"))
+        return codes
 
 
 class RulesModel:
